@@ -1,0 +1,538 @@
+//! `aduan-channel`: what every channel adapter of aduan implements.
+//!
+//! A channel knows its protocol and nothing of the register. It turns what arrives into
+//! [`InboundMessage`]s and hands each to the [`InboundSink`] of its [`ChannelContext`]; the sink
+//! answers only after the message is durably committed, and only then may the adapter
+//! acknowledge its source (IMAP flag, `AT+CMGD`, Telegram offset, LAPOR! cursor).
+//! Replies come back as [`OutboundMessage`]s through [`Channel::send`], which returns a
+//! provider receipt or a [`SendError`] that says whether a retry can help.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+mod address;
+mod mask;
+pub use address::{normalize_email, normalize_phone};
+pub use mask::{mask_address, Masked};
+
+/// Every channel aduan knows. A closed set: adding a channel is adding a variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    Email,
+    Sms,
+    Telegram,
+    Lapor,
+    Web,
+    Counter,
+}
+
+impl ChannelKind {
+    pub const ALL: [ChannelKind; 6] = [
+        ChannelKind::Email,
+        ChannelKind::Sms,
+        ChannelKind::Telegram,
+        ChannelKind::Lapor,
+        ChannelKind::Web,
+        ChannelKind::Counter,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Email => "email",
+            ChannelKind::Sms => "sms",
+            ChannelKind::Telegram => "telegram",
+            ChannelKind::Lapor => "lapor",
+            ChannelKind::Web => "web",
+            ChannelKind::Counter => "counter",
+        }
+    }
+}
+
+impl fmt::Display for ChannelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ChannelKind {
+    type Err = UnknownChannel;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ChannelKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| UnknownChannel(s.to_string()))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown channel `{0}` (known: email, sms, telegram, lapor, web, counter)")]
+pub struct UnknownChannel(pub String);
+
+/// How a complaint reached the front office when it was typed in at the counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CounterMedium {
+    /// *datang langsung*: the complainant came to the counter.
+    WalkIn,
+    Telephone,
+    /// *surat*: a paper letter.
+    Letter,
+    Fax,
+    /// *kotak pengaduan*: a slip from the complaint box.
+    ComplaintBox,
+}
+
+impl CounterMedium {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CounterMedium::WalkIn => "walk_in",
+            CounterMedium::Telephone => "telephone",
+            CounterMedium::Letter => "letter",
+            CounterMedium::Fax => "fax",
+            CounterMedium::ComplaintBox => "complaint_box",
+        }
+    }
+}
+
+/// Where a message came from or goes to, in the form its channel uses.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum Address {
+    Email(String),
+    /// E.164, with the leading `+`.
+    Phone(String),
+    /// A Telegram chat id.
+    TelegramChat(i64),
+    /// A LAPOR! tracking id.
+    Lapor(String),
+    /// No electronic address (counter walk-ins without contact data, web without contact).
+    None,
+}
+
+impl Address {
+    /// The form stored in the register: `email:…`, `phone:…`, `telegram:…`, `lapor:…`, or "".
+    pub fn to_key(&self) -> String {
+        match self {
+            Address::Email(e) => format!("email:{}", e.to_lowercase()),
+            Address::Phone(p) => format!("phone:{p}"),
+            Address::TelegramChat(c) => format!("telegram:{c}"),
+            Address::Lapor(l) => format!("lapor:{l}"),
+            Address::None => String::new(),
+        }
+    }
+
+    pub fn from_key(key: &str) -> Address {
+        match key.split_once(':') {
+            Some(("email", v)) => Address::Email(v.to_string()),
+            Some(("phone", v)) => Address::Phone(v.to_string()),
+            Some(("telegram", v)) => v
+                .parse()
+                .map(Address::TelegramChat)
+                .unwrap_or(Address::None),
+            Some(("lapor", v)) => Address::Lapor(v.to_string()),
+            _ => Address::None,
+        }
+    }
+
+    pub fn is_none(&self) -> bool {
+        matches!(self, Address::None)
+    }
+}
+
+impl fmt::Display for Address {
+    /// Masked: safe to log.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Address::Email(e) => write!(f, "email:{}", mask_address(e)),
+            Address::Phone(p) => write!(f, "phone:{}", mask_address(p)),
+            Address::TelegramChat(c) => write!(f, "telegram:{}", mask_address(&c.to_string())),
+            Address::Lapor(l) => write!(f, "lapor:{l}"),
+            Address::None => f.write_str("none"),
+        }
+    }
+}
+
+/// A file that came with a message or goes with a reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// The name the sender gave; shown to officers, never used as a storage path.
+    pub filename: String,
+    pub content_type: String,
+    pub data: Vec<u8>,
+}
+
+/// What an adapter knows that may tie a message to an earlier complaint.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ThreadingHints {
+    /// Provider message ids this message answers (email `In-Reply-To` and `References`).
+    pub references: Vec<String>,
+    /// This message's own provider id (email `Message-ID`), recorded so replies can thread.
+    pub message_id: Option<String>,
+    /// A conversation the channel keeps open (Telegram chat, LAPOR! complaint id): a message in
+    /// the same conversation joins that conversation's open complaint.
+    pub conversation: Option<String>,
+}
+
+/// One message as it arrived, normalized by its adapter.
+#[derive(Debug, Clone)]
+pub struct InboundMessage {
+    pub channel: ChannelKind,
+    /// Channel-scoped idempotency key: the same source message always has the same id.
+    pub external_id: String,
+    pub sender: Address,
+    pub display_name: Option<String>,
+    /// Further contact data the complainant gave (a web form's email and phone).
+    pub contacts: Vec<Address>,
+    pub subject: Option<String>,
+    pub text: String,
+    pub attachments: Vec<Attachment>,
+    pub received_at: DateTime<Utc>,
+    pub hints: ThreadingHints,
+    /// Bounces, out-of-office, `Auto-Submitted`, `Precedence: bulk`, operator promotions:
+    /// registered, never acknowledged.
+    pub auto_generated: bool,
+    /// Counter intake only: how the complaint reached the office.
+    pub medium: Option<CounterMedium>,
+    /// Preferred language of replies (`id` or `en`), when the channel knows it.
+    pub lang: Option<String>,
+    /// The raw source (a whole MIME message, a PDU), kept content-addressed for officers.
+    pub raw: Option<Vec<u8>>,
+    /// Set by an adapter that could not fully parse the source: the message is registered and
+    /// flagged for an officer rather than dropped.
+    pub parse_error: Option<String>,
+}
+
+impl InboundMessage {
+    /// A plain message with the required fields; the rest default to empty.
+    pub fn new(
+        channel: ChannelKind,
+        external_id: impl Into<String>,
+        sender: Address,
+        text: impl Into<String>,
+    ) -> Self {
+        InboundMessage {
+            channel,
+            external_id: external_id.into(),
+            sender,
+            display_name: None,
+            contacts: Vec::new(),
+            subject: None,
+            text: text.into(),
+            attachments: Vec::new(),
+            received_at: Utc::now(),
+            hints: ThreadingHints::default(),
+            auto_generated: false,
+            medium: None,
+            lang: None,
+            raw: None,
+            parse_error: None,
+        }
+    }
+}
+
+/// What the register did with an inbound message. Returned only after commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    pub register_no: String,
+    pub tracking_code: String,
+    pub disposition: Disposition,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// A new complaint was opened.
+    Created,
+    /// The message joined an existing complaint.
+    Threaded,
+    /// The same (channel, external_id) was registered before; nothing changed.
+    Duplicate,
+}
+
+/// Why the sink did not commit. The adapter must not acknowledge its source.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// The message itself is unacceptable (for example an attachment over the size limit that
+    /// could not be stored); the adapter should store it another way or flag it.
+    #[error("message rejected: {0}")]
+    Rejected(String),
+    /// The register could not commit now (database down, shutting down); retry later.
+    #[error("register unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A channel's way to the register. Implemented by the daemon; adapters see only this.
+#[async_trait]
+pub trait InboundSink: Send + Sync {
+    /// Registers the message in one transaction and returns after commit.
+    async fn submit(&self, msg: InboundMessage) -> Result<Committed, SinkError>;
+    /// Reads a persisted adapter cursor (IMAP UIDVALIDITY/UID, Telegram offset…).
+    async fn load_cursor(
+        &self,
+        channel: ChannelKind,
+        key: &str,
+    ) -> Result<Option<String>, SinkError>;
+    /// Persists an adapter cursor.
+    async fn store_cursor(
+        &self,
+        channel: ChannelKind,
+        key: &str,
+        value: &str,
+    ) -> Result<(), SinkError>;
+}
+
+/// Everything an adapter's receive loop gets from the daemon: no globals.
+#[derive(Clone)]
+pub struct ChannelContext {
+    pub sink: Arc<dyn InboundSink>,
+    pub shutdown: CancellationToken,
+}
+
+impl ChannelContext {
+    pub fn new(sink: Arc<dyn InboundSink>, shutdown: CancellationToken) -> Self {
+        ChannelContext { sink, shutdown }
+    }
+
+    /// A context whose sink keeps messages in memory, for adapter tests.
+    pub fn new_test() -> (Self, Arc<MemorySink>) {
+        let sink = Arc::new(MemorySink::default());
+        (
+            ChannelContext::new(sink.clone(), CancellationToken::new()),
+            sink,
+        )
+    }
+}
+
+/// An in-memory sink for adapter tests: dedups on (channel, external_id) like the register.
+#[derive(Default)]
+pub struct MemorySink {
+    state: Mutex<MemoryState>,
+}
+
+#[derive(Default)]
+struct MemoryState {
+    messages: Vec<InboundMessage>,
+    cursors: Vec<(ChannelKind, String, String)>,
+    fail_next: usize,
+}
+
+impl MemorySink {
+    pub fn messages(&self) -> Vec<InboundMessage> {
+        self.state.lock().unwrap().messages.clone()
+    }
+    /// The next `n` submits fail with [`SinkError::Unavailable`].
+    pub fn fail_next(&self, n: usize) {
+        self.state.lock().unwrap().fail_next = n;
+    }
+}
+
+#[async_trait]
+impl InboundSink for MemorySink {
+    async fn submit(&self, msg: InboundMessage) -> Result<Committed, SinkError> {
+        let mut st = self.state.lock().unwrap();
+        if st.fail_next > 0 {
+            st.fail_next -= 1;
+            return Err(SinkError::Unavailable("test failure".into()));
+        }
+        let dup = st
+            .messages
+            .iter()
+            .position(|m| m.channel == msg.channel && m.external_id == msg.external_id);
+        let n = dup.unwrap_or(st.messages.len()) + 1;
+        let disposition = if dup.is_some() {
+            Disposition::Duplicate
+        } else {
+            st.messages.push(msg);
+            Disposition::Created
+        };
+        Ok(Committed {
+            register_no: format!("TEST-{n:06}"),
+            tracking_code: format!("T{n}"),
+            disposition,
+        })
+    }
+
+    async fn load_cursor(
+        &self,
+        channel: ChannelKind,
+        key: &str,
+    ) -> Result<Option<String>, SinkError> {
+        let st = self.state.lock().unwrap();
+        Ok(st
+            .cursors
+            .iter()
+            .find(|(c, k, _)| *c == channel && k == key)
+            .map(|(_, _, v)| v.clone()))
+    }
+
+    async fn store_cursor(
+        &self,
+        channel: ChannelKind,
+        key: &str,
+        value: &str,
+    ) -> Result<(), SinkError> {
+        let mut st = self.state.lock().unwrap();
+        st.cursors.retain(|(c, k, _)| !(*c == channel && k == key));
+        st.cursors
+            .push((channel, key.to_string(), value.to_string()));
+        Ok(())
+    }
+}
+
+/// A reply, receipt or status message on its way to a complainant.
+#[derive(Debug, Clone)]
+pub struct OutboundMessage {
+    /// The outbox row: stable across retries.
+    pub outbox_id: i64,
+    pub channel: ChannelKind,
+    pub to: Address,
+    pub register_no: String,
+    pub subject: String,
+    pub text: String,
+    pub attachments: Vec<Attachment>,
+    /// Our own provider message id for this row, the same on every retry (email `Message-ID`).
+    pub message_id: String,
+    /// Provider ids this reply answers, oldest first (email `References`; the last is
+    /// `In-Reply-To`; a Telegram message id to reply to).
+    pub references: Vec<String>,
+    /// Automatic messages (receipts, status answers) carry `Auto-Submitted: auto-replied`.
+    pub automatic: bool,
+}
+
+/// What the provider said when it accepted a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendReceipt {
+    /// SMTP Message-ID, SMS message reference, Telegram message id, LAPOR! response id.
+    pub provider_id: String,
+}
+
+/// Why a send failed, typed so the outbox decides retries without reading strings.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// Might work later: network down, SMTP 4xx, Telegram 429/5xx, modem busy.
+    #[error("transient: {message}")]
+    Transient {
+        message: String,
+        /// The provider asked to wait this long (Telegram `retry_after`).
+        retry_after: Option<std::time::Duration>,
+    },
+    /// Will never work: SMTP 5xx, bot blocked, invalid number.
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+impl SendError {
+    pub fn transient(message: impl Into<String>) -> Self {
+        SendError::Transient {
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+    pub fn permanent(message: impl Into<String>) -> Self {
+        SendError::Permanent(message.into())
+    }
+}
+
+/// How an adapter is doing, for `/readyz` and the dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Health {
+    pub ready: bool,
+    pub detail: String,
+}
+
+impl Health {
+    pub fn ok(detail: impl Into<String>) -> Self {
+        Health {
+            ready: true,
+            detail: detail.into(),
+        }
+    }
+    pub fn down(detail: impl Into<String>) -> Self {
+        Health {
+            ready: false,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// The trait every channel adapter implements.
+#[async_trait]
+pub trait Channel: Send + Sync {
+    fn kind(&self) -> ChannelKind;
+
+    /// The receive loop: reads the source, submits each message to `ctx.sink`, acknowledges the
+    /// source only after the sink confirms, and returns when `ctx.shutdown` is cancelled.
+    /// Channels without a source of their own (web, counter) return at once.
+    async fn receive(&self, ctx: ChannelContext) -> Result<(), ReceiveError>;
+
+    /// Delivers one message. Must be safe to call again for the same `outbox_id` after a
+    /// transient failure or a crash (same `message_id`).
+    async fn send(&self, msg: &OutboundMessage) -> Result<SendReceipt, SendError>;
+
+    async fn health(&self) -> Health;
+}
+
+/// A receive loop that stopped for good (bad configuration the adapter found at run time).
+#[derive(Debug, thiserror::Error)]
+#[error("{channel} receive loop stopped: {message}")]
+pub struct ReceiveError {
+    pub channel: ChannelKind,
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_kind_round_trips() {
+        for k in ChannelKind::ALL {
+            assert_eq!(k.as_str().parse::<ChannelKind>().unwrap(), k);
+        }
+        assert!("fax".parse::<ChannelKind>().is_err());
+    }
+
+    #[test]
+    fn address_keys_round_trip() {
+        for a in [
+            Address::Email("Budi@Example.go.id".into()),
+            Address::Phone("+6281234567890".into()),
+            Address::TelegramChat(-100123),
+            Address::Lapor("LAP-1".into()),
+        ] {
+            let back = Address::from_key(&a.to_key());
+            match (&a, &back) {
+                (Address::Email(x), Address::Email(y)) => assert_eq!(x.to_lowercase(), *y),
+                _ => assert_eq!(a, back),
+            }
+        }
+        assert_eq!(Address::from_key(""), Address::None);
+    }
+
+    #[test]
+    fn address_display_is_masked() {
+        let s = Address::Phone("+6281234567890".into()).to_string();
+        assert!(!s.contains("1234567"), "{s}");
+        let s = Address::Email("budi.santoso@example.go.id".into()).to_string();
+        assert!(!s.contains("santoso"), "{s}");
+    }
+
+    #[tokio::test]
+    async fn memory_sink_dedups_and_fails_on_demand() {
+        let (ctx, sink) = ChannelContext::new_test();
+        let m = InboundMessage::new(ChannelKind::Sms, "a", Address::None, "x");
+        let c1 = ctx.sink.submit(m.clone()).await.unwrap();
+        let c2 = ctx.sink.submit(m.clone()).await.unwrap();
+        assert_eq!(c1.disposition, Disposition::Created);
+        assert_eq!(c2.disposition, Disposition::Duplicate);
+        sink.fail_next(1);
+        assert!(ctx.sink.submit(m).await.is_err());
+        assert_eq!(sink.messages().len(), 1);
+    }
+}

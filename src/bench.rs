@@ -1,0 +1,342 @@
+//! `aduan bench`: the measurements recorded in BENCHMARKS.md.
+//!
+//! `aduan bench intake` pushes N new complaints through the whole intake path (dedup, threading,
+//! complainant, register number, complaint, thread entry, audit, receipt queued) and, in the
+//! same run on a fresh database of the same backend, inserts the same rows with plain
+//! one-transaction-per-message statements — the raw rate intake is compared with.
+//! `aduan bench idle-rss` starts `aduan serve` with the default config and reads its RSS.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use aduan_channel::{Address, ChannelKind, InboundMessage, ThreadingHints};
+use clap::Subcommand;
+
+use crate::config;
+use crate::db::{now_ms, ConnectOptions, Db};
+use crate::state::Core;
+
+#[derive(Subcommand)]
+pub enum BenchCmd {
+    /// Intake throughput beside the raw insert rate.
+    Intake {
+        /// A PostgreSQL server URL (a fresh database is created on it and dropped after);
+        /// without it the bench runs on SQLite files in a temp directory.
+        #[arg(long)]
+        postgres: Option<String>,
+        #[arg(long, default_value_t = 5000)]
+        messages: usize,
+        /// Concurrent submitters (an adapter submits one at a time: 1).
+        #[arg(long, default_value_t = 1)]
+        concurrency: usize,
+        /// SQLite `synchronous`: full or normal.
+        #[arg(long, default_value = "full")]
+        sqlite_synchronous: String,
+    },
+    /// Resident memory of an idle `aduan serve` with the default config.
+    IdleRss {
+        #[arg(long, default_value_t = 5)]
+        settle_secs: u64,
+    },
+}
+
+pub async fn run(cmd: BenchCmd, cfg_path: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    match cmd {
+        BenchCmd::Intake {
+            postgres,
+            messages,
+            concurrency,
+            sqlite_synchronous,
+        } => {
+            let full = sqlite_synchronous == "full";
+            let r = intake(
+                postgres.as_deref(),
+                messages,
+                concurrency.max(1),
+                full,
+                cfg_path,
+            )
+            .await?;
+            println!(
+                "backend={} messages={} concurrency={} sqlite_synchronous={} raw={:.0}/s intake={:.0}/s ratio={:.2}",
+                r.backend, messages, concurrency, sqlite_synchronous, r.raw_per_sec, r.intake_per_sec, r.intake_per_sec / r.raw_per_sec
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        BenchCmd::IdleRss { settle_secs } => {
+            let kb = idle_rss(settle_secs).await?;
+            println!("idle_rss_kib={kb} ({:.1} MiB)", kb as f64 / 1024.0);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+pub struct IntakeResult {
+    pub backend: &'static str,
+    pub raw_per_sec: f64,
+    pub intake_per_sec: f64,
+}
+
+/// A fresh database for a bench or test: a SQLite file in a temp dir, or a new PostgreSQL
+/// database on the given server. Dropped with [`FreshDb::drop_db`].
+pub struct FreshDb {
+    pub url: String,
+    admin: Option<(String, String)>,
+    dir: Option<std::path::PathBuf>,
+}
+
+impl FreshDb {
+    pub async fn create(postgres: Option<&str>, tag: &str) -> anyhow::Result<FreshDb> {
+        let name = format!(
+            "aduan_{tag}_{}",
+            crate::register::tracking_code().to_lowercase()
+        );
+        match postgres {
+            Some(server) => {
+                let admin = Db::connect(
+                    server,
+                    &ConnectOptions {
+                        max_connections: 1,
+                        ..Default::default()
+                    },
+                )
+                .await?;
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&admin.pool)
+                    .await?;
+                admin.close().await;
+                let base = server.rsplit_once('/').map(|(b, _)| b).unwrap_or(server);
+                Ok(FreshDb {
+                    url: format!("{base}/{name}"),
+                    admin: Some((server.to_string(), name)),
+                    dir: None,
+                })
+            }
+            None => {
+                let dir = std::env::temp_dir().join(name);
+                std::fs::create_dir_all(&dir)?;
+                Ok(FreshDb {
+                    url: format!("sqlite://{}/aduan.db", dir.display()),
+                    admin: None,
+                    dir: Some(dir),
+                })
+            }
+        }
+    }
+
+    pub async fn drop_db(self) {
+        if let Some((server, name)) = self.admin {
+            if let Ok(admin) = Db::connect(
+                &server,
+                &ConnectOptions {
+                    max_connections: 1,
+                    ..Default::default()
+                },
+            )
+            .await
+            {
+                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&admin.pool)
+                .await;
+                admin.close().await;
+            }
+        }
+        if let Some(dir) = self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+fn bench_message(i: usize) -> InboundMessage {
+    let mut m = InboundMessage::new(
+        ChannelKind::Sms,
+        format!("bench-{i}"),
+        Address::Phone(format!("+62812{:08}", i)),
+        format!("Jalan di depan kantor kelurahan rusak parah sejak bulan lalu, mohon ditindaklanjuti. No {i}"),
+    );
+    m.display_name = Some(format!("Warga {i}"));
+    m.hints = ThreadingHints::default();
+    m
+}
+
+async fn open(
+    url: &str,
+    full: bool,
+    cfg_path: Option<&std::path::Path>,
+) -> anyhow::Result<std::sync::Arc<Core>> {
+    let db = Db::connect(
+        url,
+        &ConnectOptions {
+            max_connections: 8,
+            connect_timeout: Duration::from_secs(10),
+            sqlite_synchronous_full: full,
+        },
+    )
+    .await?;
+    db.migrate().await?;
+    let (mut cfg, base, _) = config::load(cfg_path, &Default::default()).into_result()?;
+    cfg.intake.ack_limit_per_hour = 5;
+    let mut core = Core::with_db(&cfg, base.as_deref(), db)?;
+    // The bench submits SMS: an SMS adapter must exist for receipts to be queued.
+    if let Some(c) = std::sync::Arc::get_mut(&mut core) {
+        c.channels.insert(std::sync::Arc::new(NullSms));
+    }
+    Ok(core)
+}
+
+/// Stands in for the SMS adapter so receipts are queued as they would be; never sends.
+struct NullSms;
+
+#[async_trait::async_trait]
+impl aduan_channel::Channel for NullSms {
+    fn kind(&self) -> ChannelKind {
+        ChannelKind::Sms
+    }
+    async fn receive(
+        &self,
+        _: aduan_channel::ChannelContext,
+    ) -> Result<(), aduan_channel::ReceiveError> {
+        Ok(())
+    }
+    async fn send(
+        &self,
+        _: &aduan_channel::OutboundMessage,
+    ) -> Result<aduan_channel::SendReceipt, aduan_channel::SendError> {
+        Err(aduan_channel::SendError::transient(
+            "bench channel does not send",
+        ))
+    }
+    async fn health(&self) -> aduan_channel::Health {
+        aduan_channel::Health::ok("bench")
+    }
+}
+
+/// The raw rate: the same rows intake writes for a new complaint, one transaction per message,
+/// no lookups.
+async fn raw_inserts(db: &Db, n: usize, concurrency: usize) -> anyhow::Result<Duration> {
+    let start = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for w in 0..concurrency {
+        let db = db.clone();
+        set.spawn(async move {
+            let mut i = w;
+            while i < n {
+                let m = bench_message(i);
+                let now = now_ms();
+                let mut tx = db.begin().await?;
+                let pid: i64 = sqlx::Row::try_get(&sqlx::query("INSERT INTO complainants (name, created_at) VALUES ($1, $2) RETURNING id").bind(m.display_name.clone().unwrap_or_default()).bind(now).fetch_one(&mut *tx).await?, "id")?;
+                sqlx::query("INSERT INTO complainant_addresses (address, complainant_id) VALUES ($1, $2)").bind(m.sender.to_key()).bind(pid).execute(&mut *tx).await?;
+                let cid: i64 = sqlx::Row::try_get(&sqlx::query("INSERT INTO complaints (register_no, tracking_code, complainant_id, channel, reply_to, subject, status, lang, received_at, due_date, due_at, updated_at, search_text) VALUES ($1, 'CODE', $2, 'sms', $3, 'subject', 'registered', 'id', $4, '2026-12-01', $4, $4, $5) RETURNING id").bind(format!("RAW-2026-{i:06}")).bind(pid).bind(m.sender.to_key()).bind(now).bind(m.text.to_lowercase()).fetch_one(&mut *tx).await?, "id")?;
+                sqlx::query("INSERT INTO messages (complaint_id, direction, channel, external_id, sender, body, created_at) VALUES ($1, 'in', 'sms', $2, $3, $4, $5)").bind(cid).bind(&m.external_id).bind(m.sender.to_key()).bind(&m.text).bind(now).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO audit (complaint_id, actor, action, note, at) VALUES ($1, 'system', 'register', 'via sms', $2)").bind(cid).bind(now).execute(&mut *tx).await?;
+                let mid: i64 = sqlx::Row::try_get(&sqlx::query("INSERT INTO messages (complaint_id, direction, channel, sender, body, provider_message_id, created_at) VALUES ($1, 'out', 'sms', $2, 'receipt', $3, $4) RETURNING id").bind(cid).bind(m.sender.to_key()).bind(format!("<{i}@bench>")).bind(now).fetch_one(&mut *tx).await?, "id")?;
+                sqlx::query("INSERT INTO outbox (complaint_id, message_id, channel, recipient, kind, subject, body, provider_msg_id, status, next_attempt_at, created_at) VALUES ($1, $2, 'sms', $3, 'receipt', 's', 'receipt', $4, 'queued', $5, $5)").bind(cid).bind(mid).bind(m.sender.to_key()).bind(format!("<{i}@bench>")).bind(now).execute(&mut *tx).await?;
+                tx.commit().await?;
+                i += concurrency;
+            }
+            Ok::<_, anyhow::Error>(())
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r??;
+    }
+    Ok(start.elapsed())
+}
+
+pub async fn intake(
+    postgres: Option<&str>,
+    n: usize,
+    concurrency: usize,
+    full: bool,
+    cfg_path: Option<&std::path::Path>,
+) -> anyhow::Result<IntakeResult> {
+    let raw_db = FreshDb::create(postgres, "bench_raw").await?;
+    let intake_db = FreshDb::create(postgres, "bench_intake").await?;
+    let result = async {
+        let raw_core = open(&raw_db.url, full, cfg_path).await?;
+        let core = open(&intake_db.url, full, cfg_path).await?;
+        let backend = core.db.backend.as_str();
+        let raw = raw_inserts(&raw_core.db, n, concurrency).await?;
+        let start = Instant::now();
+        let mut set = tokio::task::JoinSet::new();
+        for w in 0..concurrency {
+            let core = core.clone();
+            set.spawn(async move {
+                let mut i = w;
+                while i < n {
+                    crate::intake::submit(&core, bench_message(i)).await?;
+                    i += concurrency;
+                }
+                Ok::<_, anyhow::Error>(())
+            });
+        }
+        while let Some(r) = set.join_next().await {
+            r??;
+        }
+        let took = start.elapsed();
+        let queued: i64 = sqlx::Row::try_get(
+            &sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE kind = 'receipt'")
+                .fetch_one(&core.db.pool)
+                .await?,
+            "n",
+        )?;
+        anyhow::ensure!(
+            queued as usize == n,
+            "intake queued {queued} receipts for {n} messages"
+        );
+        raw_core.db.close().await;
+        core.db.close().await;
+        Ok::<_, anyhow::Error>(IntakeResult {
+            backend,
+            raw_per_sec: n as f64 / raw.as_secs_f64(),
+            intake_per_sec: n as f64 / took.as_secs_f64(),
+        })
+    }
+    .await;
+    raw_db.drop_db().await;
+    intake_db.drop_db().await;
+    result
+}
+
+/// Starts `aduan serve` (this binary) on the default config with a temp data dir and a free
+/// port, waits until it answers and settles, and returns its VmRSS in KiB.
+pub async fn idle_rss(settle_secs: u64) -> anyhow::Result<u64> {
+    let exe = std::env::current_exe()?;
+    let dir = std::env::temp_dir().join(format!("aduan-rss-{}", std::process::id()));
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+        l.local_addr()?.port()
+    };
+    let mut child = tokio::process::Command::new(exe)
+        .arg("serve")
+        .env("ADUAN_DATA_DIR", &dir)
+        .env("ADUAN_LISTEN", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()?;
+    let pid = child.id().ok_or_else(|| anyhow::anyhow!("no pid"))?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "aduan serve did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(settle_secs)).await;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no VmRSS"))?;
+    let _ = child.kill().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(kb)
+}

@@ -1,0 +1,109 @@
+//! The channels this daemon runs: built by an exhaustive match over the configured kinds, then
+//! looked up by kind when the outbox sends and when the receive loops start.
+//!
+//! Built in: `web` (public submission over HTTP; replies are published on the tracking page)
+//! and `counter` (front-office intake; replies are handed over at the counter). The email, SMS,
+//! Telegram and LAPOR! adapters live in their own crates under `channels/`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use aduan_channel::{
+    Channel, ChannelContext, ChannelKind, Health, OutboundMessage, ReceiveError, SendError,
+    SendReceipt,
+};
+use async_trait::async_trait;
+
+use crate::config::Config;
+
+#[derive(Clone, Default)]
+pub struct Channels {
+    map: BTreeMap<ChannelKind, Arc<dyn Channel>>,
+}
+
+impl Channels {
+    pub fn from_config(c: &Config) -> Channels {
+        let mut ch = Channels::default();
+        for kind in ChannelKind::ALL {
+            let built: Option<Arc<dyn Channel>> = match kind {
+                ChannelKind::Web => c.channels.web.enabled.then(|| Arc::new(WebChannel) as _),
+                ChannelKind::Counter => c
+                    .channels
+                    .counter
+                    .enabled
+                    .then(|| Arc::new(CounterChannel) as _),
+                // Adapters arrive with their own crates; until configured they are absent.
+                ChannelKind::Email
+                | ChannelKind::Sms
+                | ChannelKind::Telegram
+                | ChannelKind::Lapor => None,
+            };
+            if let Some(b) = built {
+                ch.map.insert(kind, b);
+            }
+        }
+        ch
+    }
+
+    /// Installs (or replaces) the adapter for a kind.
+    pub fn insert(&mut self, ch: Arc<dyn Channel>) {
+        self.map.insert(ch.kind(), ch);
+    }
+
+    pub fn get(&self, kind: ChannelKind) -> Option<&Arc<dyn Channel>> {
+        self.map.get(&kind)
+    }
+
+    pub fn is_configured(&self, kind: ChannelKind) -> bool {
+        self.map.contains_key(&kind)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&ChannelKind, &Arc<dyn Channel>)> {
+        self.map.iter()
+    }
+}
+
+/// Public web submission. Inbound arrives through the HTTP API, so `receive` has nothing to do;
+/// `send` publishes the reply on the public tracking page (the outbox row becoming `sent` is
+/// what makes it visible there).
+pub struct WebChannel;
+
+#[async_trait]
+impl Channel for WebChannel {
+    fn kind(&self) -> ChannelKind {
+        ChannelKind::Web
+    }
+    async fn receive(&self, _ctx: ChannelContext) -> Result<(), ReceiveError> {
+        Ok(())
+    }
+    async fn send(&self, msg: &OutboundMessage) -> Result<SendReceipt, SendError> {
+        Ok(SendReceipt {
+            provider_id: format!("web:{}", msg.outbox_id),
+        })
+    }
+    async fn health(&self) -> Health {
+        Health::ok("tracking page")
+    }
+}
+
+/// Front-office intake. A reply is printed or read out at the counter, so sending records it as
+/// ready for hand-over.
+pub struct CounterChannel;
+
+#[async_trait]
+impl Channel for CounterChannel {
+    fn kind(&self) -> ChannelKind {
+        ChannelKind::Counter
+    }
+    async fn receive(&self, _ctx: ChannelContext) -> Result<(), ReceiveError> {
+        Ok(())
+    }
+    async fn send(&self, msg: &OutboundMessage) -> Result<SendReceipt, SendError> {
+        Ok(SendReceipt {
+            provider_id: format!("counter:{}", msg.outbox_id),
+        })
+    }
+    async fn health(&self) -> Health {
+        Health::ok("front office")
+    }
+}

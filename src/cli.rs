@@ -1,0 +1,325 @@
+//! The command line: `aduan serve|migrate|check-config|officer|complaints|reply|bench`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use sqlx::Row;
+
+use crate::config::{self, Config};
+use crate::db::{ConnectOptions, Db};
+use crate::state::{Core, Shared};
+use crate::workflow::{Officer, Role};
+
+#[derive(Parser)]
+#[command(
+    name = "aduan",
+    version,
+    about = "Complaint (pengaduan) gateway: every channel into one register"
+)]
+pub struct Cli {
+    /// Configuration file (default: $ADUAN_CONFIG, else the embedded config/aduan.toml).
+    #[arg(long, short, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon: HTTP API, outbox dispatcher and every configured channel.
+    Serve,
+    /// Apply the register's migrations and exit.
+    Migrate,
+    /// Validate the configuration, reporting every problem at once.
+    CheckConfig,
+    /// Manage officer accounts.
+    Officer {
+        #[command(subcommand)]
+        cmd: OfficerCmd,
+    },
+    /// Read the register.
+    Complaints {
+        #[command(subcommand)]
+        cmd: ComplaintsCmd,
+    },
+    /// Queue a reply to a complaint through the channel it came from.
+    Reply {
+        register_no: String,
+        /// The reply text.
+        text: String,
+        /// The officer (username) replying.
+        #[arg(long = "as")]
+        as_officer: String,
+    },
+    /// Benchmarks (see BENCHMARKS.md).
+    Bench {
+        #[command(subcommand)]
+        cmd: crate::bench::BenchCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum OfficerCmd {
+    /// Add an officer and print their API token (shown once).
+    Add {
+        username: String,
+        /// front_office, section_head, technical_team, division_head, head_of_office, admin
+        #[arg(long)]
+        role: String,
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    List,
+    /// Disable an officer; their token stops working.
+    Disable {
+        username: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ComplaintsCmd {
+    List {
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        channel: Option<String>,
+        /// Only open complaints past their due date.
+        #[arg(long)]
+        overdue: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    Show {
+        register_no: String,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<(Config, Option<PathBuf>)> {
+    let loaded = config::load(path, &config::process_env());
+    let warnings = loaded.warnings.clone();
+    let (cfg, base, _) = loaded.into_result()?;
+    crate::telemetry::init(&cfg.telemetry.format, &cfg.telemetry.level);
+    for w in warnings {
+        tracing::warn!(key = %w.key, "{} ({})", w.message, w.fix);
+    }
+    Ok((cfg, base))
+}
+
+async fn open_db(cfg: &Config) -> anyhow::Result<Db> {
+    let db = Db::connect(
+        &cfg.database_url(),
+        &ConnectOptions {
+            max_connections: cfg.database.max_connections,
+            connect_timeout: Duration::from_secs(cfg.database.connect_timeout_secs),
+            sqlite_synchronous_full: cfg.database.sqlite_synchronous == "full",
+        },
+    )
+    .await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+async fn open(cfg: &Config, base: Option<&std::path::Path>) -> anyhow::Result<Shared> {
+    let db = open_db(cfg).await?;
+    Core::with_db(cfg, base, db)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let path = cli.config.as_deref();
+    match cli.command {
+        Command::CheckConfig => {
+            let l = config::load(path, &config::process_env());
+            for w in &l.warnings {
+                println!("warning: {w}");
+            }
+            for e in &l.errors {
+                println!("error: {e}");
+            }
+            if l.errors.is_empty() {
+                println!("{}: ok", l.source);
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!("{}: {} problem(s)", l.source, l.errors.len());
+                Ok(ExitCode::from(2))
+            }
+        }
+        Command::Serve => {
+            let (cfg, base) = load_config(path)?;
+            let listener = tokio::net::TcpListener::bind(&cfg.web.listen)
+                .await
+                .with_context(|| format!("cannot listen on {} (web.listen)", cfg.web.listen))?;
+            let core = open(&cfg, base.as_deref()).await?;
+            for year in [chrono::Utc::now()
+                .with_timezone(&core.settings.offset)
+                .format("%Y")
+                .to_string()]
+            {
+                if let Ok(y) = year.parse() {
+                    if !core.calendar.covers_year(y) {
+                        tracing::warn!(year = y, "no holiday list covers this year: due dates count weekends only (office.holiday_files)");
+                    }
+                }
+            }
+            let running = crate::daemon::start(core, &cfg, listener)?;
+            let stopped = running.shutdown.clone();
+            tokio::select! {
+                _ = crate::daemon::signal() => tracing::info!("signal received, shutting down"),
+                _ = stopped.cancelled() => {}
+            }
+            running
+                .stop(Duration::from_secs(cfg.shutdown.deadline_secs))
+                .await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let (cfg, _) = load_config(path)?;
+            let db = open_db(&cfg).await?;
+            println!("register migrated ({})", db.backend.as_str());
+            db.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Officer { cmd } => {
+            let (cfg, _) = load_config(path)?;
+            let db = open_db(&cfg).await?;
+            match cmd {
+                OfficerCmd::Add {
+                    username,
+                    role,
+                    name,
+                } => {
+                    let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+                    let token = crate::officers::add(&db, &username, &name, role).await?;
+                    println!("officer {username} ({role}) added. API token (shown once, keep it secret):");
+                    println!("{token}");
+                }
+                OfficerCmd::List => {
+                    for o in crate::officers::list(&db).await? {
+                        println!(
+                            "{:<20} {:<16} {:<8} {}",
+                            o.username,
+                            o.role,
+                            if o.active { "active" } else { "disabled" },
+                            o.display_name
+                        );
+                    }
+                }
+                OfficerCmd::Disable { username } => {
+                    crate::officers::disable(&db, &username).await?;
+                    println!("officer {username} disabled");
+                }
+            }
+            db.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Complaints { cmd } => {
+            let (cfg, _) = load_config(path)?;
+            let db = open_db(&cfg).await?;
+            match cmd {
+                ComplaintsCmd::List {
+                    status,
+                    channel,
+                    overdue,
+                    limit,
+                } => {
+                    let rows = sqlx::query(
+                        "SELECT register_no, channel, status, due_date, subject FROM complaints \
+                         WHERE ($1 = '' OR status = $1) AND ($2 = '' OR channel = $2) \
+                         AND ($3 = 0 OR (is_open = 1 AND answered_at IS NULL AND due_at < $4)) \
+                         ORDER BY received_at DESC, id DESC LIMIT $5",
+                    )
+                    .bind(status.unwrap_or_default())
+                    .bind(channel.unwrap_or_default())
+                    .bind(overdue as i64)
+                    .bind(crate::db::now_ms())
+                    .bind(limit)
+                    .fetch_all(&db.pool)
+                    .await?;
+                    for r in rows {
+                        println!(
+                            "{:<18} {:<8} {:<16} due {} {}",
+                            r.try_get::<String, _>("register_no")?,
+                            r.try_get::<String, _>("channel")?,
+                            r.try_get::<String, _>("status")?,
+                            r.try_get::<String, _>("due_date")?,
+                            r.try_get::<String, _>("subject")?
+                        );
+                    }
+                }
+                ComplaintsCmd::Show { register_no } => {
+                    let c = crate::register::complaint_by_no(&db.pool, &register_no)
+                        .await?
+                        .with_context(|| format!("complaint {register_no} not found"))?;
+                    println!("{}", serde_json::to_string_pretty(&c)?);
+                    let msgs = sqlx::query("SELECT direction, channel, subject, body, created_at FROM messages WHERE complaint_id = $1 ORDER BY id")
+                        .bind(c.id)
+                        .fetch_all(&db.pool)
+                        .await?;
+                    for m in msgs {
+                        println!(
+                            "--- {} {} {} {}\n{}",
+                            crate::web::ms_to_rfc3339(m.try_get("created_at")?),
+                            m.try_get::<String, _>("direction")?,
+                            m.try_get::<String, _>("channel")?,
+                            m.try_get::<String, _>("subject")?,
+                            m.try_get::<String, _>("body")?
+                        );
+                    }
+                }
+            }
+            db.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reply {
+            register_no,
+            text,
+            as_officer,
+        } => {
+            let (cfg, base) = load_config(path)?;
+            let core = open(&cfg, base.as_deref()).await?;
+            let row = sqlx::query("SELECT id, username, display_name, role FROM officers WHERE username = $1 AND active = 1")
+                .bind(&as_officer)
+                .fetch_optional(&core.db.pool)
+                .await?
+                .with_context(|| format!("no active officer `{as_officer}`"))?;
+            let officer = Officer {
+                id: row.try_get("id")?,
+                username: row.try_get("username")?,
+                display_name: row.try_get("display_name")?,
+                role: row
+                    .try_get::<String, _>("role")?
+                    .parse()
+                    .map_err(anyhow::Error::msg)?,
+            };
+            let ids = crate::workflow::reply(&core, &officer, &register_no, &text, &[]).await?;
+            println!("reply queued: outbox {ids:?}");
+            core.db.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { cmd } => crate::bench::run(cmd, path).await,
+    }
+}

@@ -1,0 +1,884 @@
+//! Configuration: one TOML file (the embedded `config/aduan.toml` by default), every key
+//! overridable from the environment, validated at start with every problem reported at once.
+//!
+//! Environment overrides: `ADUAN_<SECTION>__<KEY>` (double underscore between levels, e.g.
+//! `ADUAN_OUTBOX__MAX_ATTEMPTS=5`, `ADUAN_CHANNELS__WEB__ENABLED=false`), plus the short forms
+//! `ADUAN_DATABASE_URL`, `ADUAN_LISTEN`, `ADUAN_DATA_DIR`. `ADUAN_CONFIG` names the file.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use chrono::{FixedOffset, NaiveDate};
+use serde::Deserialize;
+
+/// The default configuration, embedded so `aduan serve` runs with no file at all.
+pub const DEFAULT_CONFIG: &str = include_str!("../config/aduan.toml");
+/// Holiday lists shipped with aduan, usable by file name without the file on disk.
+pub const EMBEDDED_HOLIDAYS: &[(&str, &str)] = &[(
+    "holidays-id-2026.toml",
+    include_str!("../config/holidays-id-2026.toml"),
+)];
+
+/// A secret string: never printed by `Debug` or `Display`.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    pub office: OfficeConfig,
+    #[serde(default)]
+    pub data: DataConfig,
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    #[serde(default)]
+    pub web: WebConfig,
+    #[serde(default)]
+    pub intake: IntakeConfig,
+    #[serde(default)]
+    pub outbox: OutboxConfig,
+    #[serde(default)]
+    pub telemetry: TelemetryConfig,
+    #[serde(default)]
+    pub shutdown: ShutdownConfig,
+    #[serde(default)]
+    pub channels: ChannelsConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct OfficeConfig {
+    /// The office's name, used in replies.
+    pub name: String,
+    /// Register number prefix: `ADU` gives `ADU-2026-000042`.
+    #[serde(default = "default_prefix")]
+    pub register_prefix: String,
+    /// The office's offset from UTC (`+07:00` WIB, `+08:00` WITA, `+09:00` WIT).
+    #[serde(default = "default_offset")]
+    pub utc_offset: String,
+    /// Default reply language: `id` or `en`.
+    #[serde(default = "default_lang")]
+    pub language: String,
+    /// Service standard (*baku mutu*) for a whole complaint, in working days.
+    #[serde(default = "default_sla")]
+    pub sla_working_days: u32,
+    /// Holiday lists (TOML with `[[holiday]]` and `[[cuti_bersama]]`), relative to the config
+    /// file; the shipped `holidays-id-2026.toml` is always available by name.
+    #[serde(default)]
+    pub holiday_files: Vec<String>,
+    /// Further non-working days (regional holidays), `YYYY-MM-DD`.
+    #[serde(default)]
+    pub extra_holidays: Vec<String>,
+    /// Domain part of the Message-IDs aduan generates.
+    #[serde(default = "default_msgid_domain")]
+    pub message_id_domain: String,
+    /// Public base URL of the tracking page, used in receipts.
+    #[serde(default = "default_public_url")]
+    pub public_url: String,
+    /// Directory with `id.toml`/`en.toml` reply templates overriding the shipped ones.
+    #[serde(default)]
+    pub templates_dir: Option<String>,
+}
+
+fn default_prefix() -> String {
+    "ADU".into()
+}
+fn default_offset() -> String {
+    "+07:00".into()
+}
+fn default_lang() -> String {
+    "id".into()
+}
+fn default_sla() -> u32 {
+    7
+}
+fn default_msgid_domain() -> String {
+    "aduan.localhost".into()
+}
+fn default_public_url() -> String {
+    "http://127.0.0.1:8080".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DataConfig {
+    /// Where the embedded SQLite register lives.
+    #[serde(default = "default_data_dir")]
+    pub dir: String,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        DataConfig {
+            dir: default_data_dir(),
+        }
+    }
+}
+
+fn default_data_dir() -> String {
+    "./data".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseConfig {
+    /// `sqlite://path/aduan.db` or `postgres://user@host/db`. Empty: SQLite under the data dir.
+    #[serde(default)]
+    pub url: Secret,
+    #[serde(default = "default_max_conn")]
+    pub max_connections: u32,
+    /// SQLite `synchronous`: `full` (every commit survives power loss; the default) or `normal`.
+    #[serde(default = "default_sync")]
+    pub sqlite_synchronous: String,
+    /// Seconds to wait for a connection at start before giving up with an error.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_secs: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: Secret::default(),
+            max_connections: default_max_conn(),
+            sqlite_synchronous: default_sync(),
+            connect_timeout_secs: default_connect_timeout(),
+        }
+    }
+}
+
+fn default_max_conn() -> u32 {
+    8
+}
+fn default_sync() -> String {
+    "full".into()
+}
+fn default_connect_timeout() -> u64 {
+    10
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WebConfig {
+    pub listen: String,
+    /// Public submissions per client address per minute; `0` turns the limit off.
+    #[serde(default = "default_rate")]
+    pub submit_rate_per_minute: u32,
+    /// Largest request body (JSON or multipart, attachments included), bytes.
+    #[serde(default = "default_body")]
+    pub max_body_bytes: usize,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    #[serde(default)]
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            listen: "127.0.0.1:8080".into(),
+            submit_rate_per_minute: default_rate(),
+            max_body_bytes: default_body(),
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+fn default_rate() -> u32 {
+    10
+}
+fn default_body() -> usize {
+    25 * 1024 * 1024
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IntakeConfig {
+    /// Largest single attachment, bytes. Larger ones are refused with a clear error.
+    #[serde(default = "default_attach")]
+    pub max_attachment_bytes: usize,
+    /// Automatic acknowledgements to one sender per hour; further ones are registered silently.
+    #[serde(default = "default_ack_limit")]
+    pub ack_limit_per_hour: u32,
+    /// Longest complaint text kept, characters.
+    #[serde(default = "default_max_text")]
+    pub max_text_chars: usize,
+}
+
+impl Default for IntakeConfig {
+    fn default() -> Self {
+        IntakeConfig {
+            max_attachment_bytes: default_attach(),
+            ack_limit_per_hour: default_ack_limit(),
+            max_text_chars: default_max_text(),
+        }
+    }
+}
+
+fn default_attach() -> usize {
+    10 * 1024 * 1024
+}
+fn default_ack_limit() -> u32 {
+    5
+}
+fn default_max_text() -> usize {
+    50_000
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct OutboxConfig {
+    /// How often an idle dispatcher looks for due rows, milliseconds.
+    #[serde(default = "default_poll")]
+    pub poll_interval_ms: u64,
+    /// How long a claimed row is ours; longer than any send can take.
+    #[serde(default = "default_lease")]
+    pub lease_secs: u64,
+    /// Attempts before a transiently failing row is parked as `failed`.
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+    /// First retry delay, milliseconds; doubles each attempt, with jitter.
+    #[serde(default = "default_backoff_base")]
+    pub backoff_base_ms: u64,
+    /// Longest retry delay, seconds.
+    #[serde(default = "default_backoff_max")]
+    pub backoff_max_secs: u64,
+    /// Concurrent sends.
+    #[serde(default = "default_workers")]
+    pub workers: usize,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        OutboxConfig {
+            poll_interval_ms: default_poll(),
+            lease_secs: default_lease(),
+            max_attempts: default_attempts(),
+            backoff_base_ms: default_backoff_base(),
+            backoff_max_secs: default_backoff_max(),
+            workers: default_workers(),
+        }
+    }
+}
+
+fn default_poll() -> u64 {
+    1000
+}
+fn default_lease() -> u64 {
+    120
+}
+fn default_attempts() -> u32 {
+    10
+}
+fn default_backoff_base() -> u64 {
+    5000
+}
+fn default_backoff_max() -> u64 {
+    3600
+}
+fn default_workers() -> usize {
+    2
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TelemetryConfig {
+    /// `text` or `json`.
+    #[serde(default = "default_format")]
+    pub format: String,
+    /// A tracing filter (`info`, `aduan=debug,sqlx=warn`); `RUST_LOG` wins when set.
+    #[serde(default = "default_level")]
+    pub level: String,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        TelemetryConfig {
+            format: default_format(),
+            level: default_level(),
+        }
+    }
+}
+
+fn default_format() -> String {
+    "text".into()
+}
+fn default_level() -> String {
+    "info".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ShutdownConfig {
+    /// Seconds in-flight work gets to finish after SIGTERM/SIGINT.
+    #[serde(default = "default_deadline")]
+    pub deadline_secs: u64,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        ShutdownConfig {
+            deadline_secs: default_deadline(),
+        }
+    }
+}
+
+fn default_deadline() -> u64 {
+    10
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ChannelsConfig {
+    #[serde(default)]
+    pub web: BuiltinChannelConfig,
+    #[serde(default)]
+    pub counter: BuiltinChannelConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct BuiltinChannelConfig {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+impl Default for BuiltinChannelConfig {
+    fn default() -> Self {
+        BuiltinChannelConfig { enabled: true }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One thing wrong with a configuration: the key, what is wrong, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub key: String,
+    pub message: String,
+    pub fix: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {} (fix: {})", self.key, self.message, self.fix)
+    }
+}
+
+/// What loading produced: the config (when it parsed), errors and warnings.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub config: Option<Config>,
+    pub source: String,
+    pub base_dir: Option<PathBuf>,
+    pub errors: Vec<Problem>,
+    pub warnings: Vec<Problem>,
+}
+
+impl Loaded {
+    pub fn into_result(self) -> Result<(Config, Option<PathBuf>, Vec<Problem>), ConfigError> {
+        match (self.config, self.errors.is_empty()) {
+            (Some(c), true) => Ok((c, self.base_dir, self.warnings)),
+            _ => Err(ConfigError {
+                origin: self.source,
+                problems: self.errors,
+            }),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub struct ConfigError {
+    pub origin: String,
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "configuration {} has {} problem(s):",
+            self.origin,
+            self.problems.len()
+        )?;
+        for p in &self.problems {
+            writeln!(f, "  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Loads the configuration: the file named by `path` (or `ADUAN_CONFIG`), else the embedded
+/// default; then the environment overrides in `env`; then validation.
+pub fn load(path: Option<&Path>, env: &BTreeMap<String, String>) -> Loaded {
+    let mut out = Loaded::default();
+    let path = path
+        .map(Path::to_path_buf)
+        .or_else(|| env.get("ADUAN_CONFIG").map(PathBuf::from));
+    let text = match &path {
+        Some(p) => match std::fs::read_to_string(p) {
+            Ok(t) => {
+                out.source = p.display().to_string();
+                out.base_dir = p.parent().map(Path::to_path_buf);
+                t
+            }
+            Err(e) => {
+                out.source = p.display().to_string();
+                out.errors.push(Problem {
+                    key: "ADUAN_CONFIG".into(),
+                    message: format!("cannot read {}: {e}", p.display()),
+                    fix: "point --config or ADUAN_CONFIG at a readable TOML file, or unset it \
+                          to use the embedded default"
+                        .into(),
+                });
+                return out;
+            }
+        },
+        None => {
+            out.source = "(embedded default config/aduan.toml)".into();
+            DEFAULT_CONFIG.to_string()
+        }
+    };
+    let mut value: toml::Value = match toml::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => {
+            out.errors.push(Problem {
+                key: e
+                    .span()
+                    .map(|s| format!("line {}", line_of(&text, s.start)))
+                    .unwrap_or_else(|| "(file)".into()),
+                message: format!("not valid TOML: {}", e.message()),
+                fix: "correct the TOML syntax".into(),
+            });
+            return out;
+        }
+    };
+    apply_env(&mut value, env, &mut out.warnings);
+    let mut unknown = Vec::new();
+    let parsed: Result<Config, _> =
+        serde_ignored::deserialize(value.clone(), |p| unknown.push(p.to_string()));
+    for k in unknown {
+        out.warnings.push(Problem {
+            key: k,
+            message: "unknown key, ignored".into(),
+            fix: "remove it or check its spelling against config/aduan.toml".into(),
+        });
+    }
+    match parsed {
+        Ok(cfg) => {
+            out.errors.extend(validate(&cfg, out.base_dir.as_deref()));
+            out.config = Some(cfg);
+        }
+        Err(e) => out.errors.push(Problem {
+            key: "(config)".into(),
+            message: e.to_string(),
+            fix: "give the key a value of the documented type (see config/aduan.toml)".into(),
+        }),
+    }
+    out
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// Applies `ADUAN_*` environment overrides to the parsed TOML tree.
+fn apply_env(value: &mut toml::Value, env: &BTreeMap<String, String>, warnings: &mut Vec<Problem>) {
+    for (k, v) in env {
+        let Some(rest) = k.strip_prefix("ADUAN_") else {
+            continue;
+        };
+        let path: Vec<String> = match rest {
+            "CONFIG" => continue,
+            "DATABASE_URL" => vec!["database".into(), "url".into()],
+            "LISTEN" => vec!["web".into(), "listen".into()],
+            "DATA_DIR" => vec!["data".into(), "dir".into()],
+            _ if rest.contains("__") => rest.split("__").map(|s| s.to_lowercase()).collect(),
+            _ => {
+                warnings.push(Problem {
+                    key: k.clone(),
+                    message: "environment variable not understood, ignored".into(),
+                    fix: "use ADUAN_<SECTION>__<KEY>, e.g. ADUAN_OUTBOX__MAX_ATTEMPTS".into(),
+                });
+                continue;
+            }
+        };
+        set_path(value, &path, env_value(v));
+    }
+}
+
+/// An environment value as TOML: integers, floats, booleans and arrays as such, else a string.
+fn env_value(v: &str) -> toml::Value {
+    if let Ok(i) = v.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    if let Ok(b) = v.parse::<bool>() {
+        return toml::Value::Boolean(b);
+    }
+    if v.starts_with('[') {
+        if let Ok(t) = toml::from_str::<toml::Table>(&format!("v = {v}")) {
+            if let Some(a) = t.get("v") {
+                return a.clone();
+            }
+        }
+    }
+    toml::Value::String(v.to_string())
+}
+
+fn set_path(value: &mut toml::Value, path: &[String], v: toml::Value) {
+    let mut cur = value;
+    for (i, seg) in path.iter().enumerate() {
+        let Some(table) = cur.as_table_mut() else {
+            return;
+        };
+        if i == path.len() - 1 {
+            // Keep strings where the file has strings (an all-digit password stays a string).
+            let v = match (table.get(seg), v) {
+                (Some(toml::Value::String(_)), toml::Value::Integer(n)) => {
+                    toml::Value::String(n.to_string())
+                }
+                (Some(toml::Value::String(_)), toml::Value::Boolean(b)) => {
+                    toml::Value::String(b.to_string())
+                }
+                (_, v) => v,
+            };
+            table.insert(seg.clone(), v);
+            return;
+        }
+        cur = table
+            .entry(seg.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    }
+}
+
+fn problem(key: &str, message: impl Into<String>, fix: impl Into<String>) -> Problem {
+    Problem {
+        key: key.into(),
+        message: message.into(),
+        fix: fix.into(),
+    }
+}
+
+/// Semantic checks: every problem at once.
+pub fn validate(cfg: &Config, base_dir: Option<&Path>) -> Vec<Problem> {
+    let mut p = Vec::new();
+    if cfg.office.name.trim().is_empty() {
+        p.push(problem("office.name", "is empty", "set the office's name"));
+    }
+    let prefix = &cfg.office.register_prefix;
+    if prefix.is_empty()
+        || prefix.len() > 12
+        || !prefix
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    {
+        p.push(problem(
+            "office.register_prefix",
+            format!("`{prefix}` is not 1-12 upper-case letters or digits"),
+            "use something like `ADU`",
+        ));
+    }
+    if parse_offset(&cfg.office.utc_offset).is_none() {
+        p.push(problem(
+            "office.utc_offset",
+            format!("`{}` is not an offset", cfg.office.utc_offset),
+            "use `+07:00` (WIB), `+08:00` (WITA) or `+09:00` (WIT)",
+        ));
+    }
+    if !matches!(cfg.office.language.as_str(), "id" | "en") {
+        p.push(problem(
+            "office.language",
+            format!("`{}` is not supported", cfg.office.language),
+            "use `id` or `en`",
+        ));
+    }
+    if cfg.office.sla_working_days == 0 || cfg.office.sla_working_days > 365 {
+        p.push(problem(
+            "office.sla_working_days",
+            "must be between 1 and 365",
+            "the SOP standard is 7",
+        ));
+    }
+    for f in &cfg.office.holiday_files {
+        if let Err(e) = read_holiday_file(f, base_dir) {
+            p.push(problem(
+                "office.holiday_files",
+                e,
+                "name a readable holiday list",
+            ));
+        }
+    }
+    for d in &cfg.office.extra_holidays {
+        if NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() {
+            p.push(problem(
+                "office.extra_holidays",
+                format!("`{d}` is not a date"),
+                "write dates as YYYY-MM-DD",
+            ));
+        }
+    }
+    if let Some(dir) = &cfg.office.templates_dir {
+        let d = resolve(dir, base_dir);
+        if !d.is_dir() {
+            p.push(problem(
+                "office.templates_dir",
+                format!("{} is not a directory", d.display()),
+                "point it at a directory holding id.toml and en.toml, or remove it",
+            ));
+        }
+    }
+    let url = cfg.database.url.expose();
+    if !(url.is_empty()
+        || url.starts_with("sqlite:")
+        || url.starts_with("postgres://")
+        || url.starts_with("postgresql://"))
+    {
+        p.push(problem(
+            "database.url",
+            "is neither sqlite: nor postgres://",
+            "use sqlite://path/aduan.db or postgres://user@host/db, or leave empty for SQLite \
+             under data.dir",
+        ));
+    }
+    if cfg.database.max_connections == 0 {
+        p.push(problem(
+            "database.max_connections",
+            "must be at least 1",
+            "use 8",
+        ));
+    }
+    if !matches!(cfg.database.sqlite_synchronous.as_str(), "full" | "normal") {
+        p.push(problem(
+            "database.sqlite_synchronous",
+            format!("`{}` is not supported", cfg.database.sqlite_synchronous),
+            "use `full` or `normal`",
+        ));
+    }
+    if cfg.web.listen.parse::<std::net::SocketAddr>().is_err() {
+        p.push(problem(
+            "web.listen",
+            format!("`{}` is not an address:port", cfg.web.listen),
+            "use e.g. 127.0.0.1:8080",
+        ));
+    }
+    if cfg.web.max_body_bytes < 1024 {
+        p.push(problem(
+            "web.max_body_bytes",
+            "is below 1 KiB",
+            "use at least 1048576",
+        ));
+    }
+    if cfg.intake.max_attachment_bytes == 0 {
+        p.push(problem(
+            "intake.max_attachment_bytes",
+            "must be positive",
+            "use 10485760",
+        ));
+    }
+    if cfg.outbox.max_attempts == 0 {
+        p.push(problem(
+            "outbox.max_attempts",
+            "must be at least 1",
+            "use 10",
+        ));
+    }
+    if cfg.outbox.workers == 0 {
+        p.push(problem("outbox.workers", "must be at least 1", "use 2"));
+    }
+    if cfg.outbox.lease_secs < 5 {
+        p.push(problem(
+            "outbox.lease_secs",
+            "is shorter than a send can take",
+            "use 120",
+        ));
+    }
+    if cfg.outbox.poll_interval_ms == 0 {
+        p.push(problem(
+            "outbox.poll_interval_ms",
+            "must be positive",
+            "use 1000",
+        ));
+    }
+    if !matches!(cfg.telemetry.format.as_str(), "text" | "json") {
+        p.push(problem(
+            "telemetry.format",
+            format!("`{}` is not supported", cfg.telemetry.format),
+            "use `text` or `json`",
+        ));
+    }
+    if tracing_subscriber::EnvFilter::try_new(&cfg.telemetry.level).is_err() {
+        p.push(problem(
+            "telemetry.level",
+            format!("`{}` is not a tracing filter", cfg.telemetry.level),
+            "use `info` or e.g. `aduan=debug,sqlx=warn`",
+        ));
+    }
+    p
+}
+
+pub fn parse_offset(s: &str) -> Option<FixedOffset> {
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':')?;
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    if !(0..=14).contains(&h) || !(0..60).contains(&m) {
+        return None;
+    }
+    FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+}
+
+pub fn resolve(p: &str, base_dir: Option<&Path>) -> PathBuf {
+    let path = PathBuf::from(p);
+    match base_dir {
+        Some(b) if path.is_relative() => b.join(path),
+        _ => path,
+    }
+}
+
+/// Reads a holiday list by path, falling back to the lists shipped inside the binary.
+pub fn read_holiday_file(name: &str, base_dir: Option<&Path>) -> Result<String, String> {
+    let path = resolve(name, base_dir);
+    match std::fs::read_to_string(&path) {
+        Ok(t) => Ok(t),
+        Err(e) => {
+            let file = Path::new(name).file_name().and_then(|f| f.to_str());
+            EMBEDDED_HOLIDAYS
+                .iter()
+                .find(|(n, _)| Some(*n) == file)
+                .map(|(_, t)| t.to_string())
+                .ok_or_else(|| format!("cannot read {}: {e}", path.display()))
+        }
+    }
+}
+
+impl Config {
+    /// The database URL, with the SQLite default under the data directory filled in.
+    pub fn database_url(&self) -> String {
+        let url = self.database.url.expose();
+        if url.is_empty() {
+            let dir = Path::new(&self.data.dir);
+            format!("sqlite://{}", dir.join("aduan.db").display())
+        } else {
+            url.to_string()
+        }
+    }
+
+    pub fn offset(&self) -> FixedOffset {
+        parse_offset(&self.office.utc_offset)
+            .unwrap_or_else(|| FixedOffset::east_opt(7 * 3600).unwrap())
+    }
+}
+
+/// The process environment as a map, for [`load`].
+pub fn process_env() -> BTreeMap<String, String> {
+    std::env::vars()
+        .filter(|(k, _)| k.starts_with("ADUAN_"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn embedded_default_is_valid() {
+        let l = load(None, &BTreeMap::new());
+        assert!(l.errors.is_empty(), "{:?}", l.errors);
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+        let c = l.config.unwrap();
+        assert_eq!(c.web.listen, "127.0.0.1:8080");
+        assert!(c.database_url().starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn env_overrides_win() {
+        let l = load(
+            None,
+            &env(&[
+                ("ADUAN_DATABASE_URL", "postgres://x@127.0.0.1/db"),
+                ("ADUAN_LISTEN", "127.0.0.1:9999"),
+                ("ADUAN_DATA_DIR", "/tmp/aduan-x"),
+                ("ADUAN_OUTBOX__MAX_ATTEMPTS", "3"),
+                ("ADUAN_OFFICE__REGISTER_PREFIX", "PGD"),
+            ]),
+        );
+        let c = l.config.unwrap();
+        assert_eq!(c.database_url(), "postgres://x@127.0.0.1/db");
+        assert_eq!(c.web.listen, "127.0.0.1:9999");
+        assert_eq!(c.data.dir, "/tmp/aduan-x");
+        assert_eq!(c.outbox.max_attempts, 3);
+        assert_eq!(c.office.register_prefix, "PGD");
+    }
+
+    #[test]
+    fn every_problem_reported_at_once_and_unknown_keys_warned() {
+        let dir = std::env::temp_dir().join(format!("aduan-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("bad.toml");
+        std::fs::write(
+            &f,
+            r#"
+[office]
+name = ""
+register_prefix = "adu-"
+utc_offset = "WIB"
+colour = "blue"
+[web]
+listen = "nowhere"
+[outbox]
+workers = 0
+"#,
+        )
+        .unwrap();
+        let l = load(Some(&f), &env(&[("ADUAN_BOGUS", "1")]));
+        let keys: Vec<&str> = l.errors.iter().map(|p| p.key.as_str()).collect();
+        for k in [
+            "office.name",
+            "office.register_prefix",
+            "office.utc_offset",
+            "web.listen",
+            "outbox.workers",
+        ] {
+            assert!(keys.contains(&k), "missing {k} in {keys:?}");
+        }
+        let w: Vec<&str> = l.warnings.iter().map(|p| p.key.as_str()).collect();
+        assert!(w.contains(&"office.colour"), "{w:?}");
+        assert!(w.contains(&"ADUAN_BOGUS"), "{w:?}");
+        assert!(l.into_result().is_err());
+    }
+
+    #[test]
+    fn broken_toml_names_the_line() {
+        let dir = std::env::temp_dir().join(format!("aduan-cfg2-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("broken.toml");
+        std::fs::write(&f, "[office]\nname = \"x\"\nsla_working_days = = 3\n").unwrap();
+        let l = load(Some(&f), &BTreeMap::new());
+        assert_eq!(l.errors.len(), 1);
+        assert_eq!(l.errors[0].key, "line 3", "{:?}", l.errors);
+        let missing = load(Some(&dir.join("nope.toml")), &BTreeMap::new());
+        assert!(missing.errors[0].message.contains("cannot read"));
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = Secret::new("postgres://u:hunter2@h/db");
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,114 @@
+//! `aduan serve`: the HTTP server, the outbox dispatchers and the channel receive loops, all
+//! tracked under one cancellation token and waited for with a deadline on shutdown.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use aduan_channel::ChannelContext;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{error, info, warn};
+
+use crate::config::Config;
+use crate::state::Shared;
+
+/// A running daemon.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub core: Shared,
+    pub shutdown: CancellationToken,
+    tracker: TaskTracker,
+}
+
+/// A lease owner id unique to this process.
+pub fn owner_id() -> String {
+    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    format!(
+        "{}-{}-{}",
+        host.trim(),
+        std::process::id(),
+        crate::register::tracking_code()
+    )
+}
+
+/// Starts every part of the daemon on `listener`.
+pub fn start(core: Shared, cfg: &Config, listener: TcpListener) -> std::io::Result<Running> {
+    let addr = listener.local_addr()?;
+    let shutdown = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    {
+        let (core, web, token) = (core.clone(), cfg.web.clone(), shutdown.clone());
+        tracker.spawn(async move {
+            if let Err(e) = crate::web::serve(listener, core, &web, token.clone()).await {
+                error!(error = %e, "http server stopped");
+                token.cancel();
+            }
+        });
+    }
+    let owner = owner_id();
+    for i in 0..cfg.outbox.workers {
+        tracker.spawn(crate::outbox::run(
+            core.clone(),
+            format!("{owner}-{i}"),
+            shutdown.clone(),
+        ));
+    }
+    let ctx = ChannelContext::new(crate::intake::sink(&core), shutdown.clone());
+    for (kind, ch) in core.channels.iter() {
+        let (ch, ctx, kind) = (ch.clone(), ctx.clone(), *kind);
+        tracker.spawn(async move {
+            if let Err(e) = ch.receive(ctx).await {
+                error!(channel = %kind, error = %e, "receive loop stopped");
+            }
+        });
+    }
+    tracker.close();
+    info!(%addr, backend = core.db.backend.as_str(), "aduan is serving");
+    Ok(Running {
+        addr,
+        core,
+        shutdown,
+        tracker,
+    })
+}
+
+impl Running {
+    /// Stops intake and sending, waits for in-flight work up to `deadline`, closes the pool.
+    pub async fn stop(self, deadline: Duration) {
+        self.shutdown.cancel();
+        if tokio::time::timeout(deadline, self.tracker.wait())
+            .await
+            .is_err()
+        {
+            warn!(
+                ?deadline,
+                "shutdown deadline passed with work still running"
+            );
+        }
+        self.core.db.close().await;
+        info!("stopped");
+    }
+}
+
+/// Resolves when SIGTERM or SIGINT arrives.
+pub async fn signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

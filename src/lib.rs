@@ -1,0 +1,20 @@
+//! aduan: a complaint (pengaduan) gateway for Indonesian public service offices.
+//! See ARCHITECTURE.md for the codemap and the invariants.
+
+pub mod bench;
+pub mod channels;
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod db;
+pub mod intake;
+pub mod metrics;
+pub mod officers;
+pub mod outbox;
+pub mod register;
+pub mod sla;
+pub mod state;
+pub mod telemetry;
+pub mod templates;
+pub mod web;
+pub mod workflow;

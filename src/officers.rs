@@ -1,0 +1,130 @@
+//! Officer accounts and their API tokens. A token is shown once when made; the register keeps
+//! only its sha256 digest.
+
+use rand::RngCore;
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::db::{now_ms, Db};
+use crate::register::{self, sha256_hex};
+use crate::workflow::Role;
+
+#[derive(Debug, Serialize)]
+pub struct OfficerRow {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub active: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OfficerError {
+    #[error("username must be 1-64 characters of a-z, 0-9, `.`, `_` or `-`")]
+    BadUsername,
+    #[error("officer `{0}` already exists")]
+    Exists(String),
+    #[error("no officer `{0}`")]
+    NotFound(String),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+pub fn new_token() -> String {
+    let mut b = [0u8; 32];
+    rand::rng().fill_bytes(&mut b);
+    format!("adn_{}", hex::encode(b))
+}
+
+/// Adds an officer; returns the new API token (shown once).
+pub async fn add(
+    db: &Db,
+    username: &str,
+    display_name: &str,
+    role: Role,
+) -> Result<String, OfficerError> {
+    if username.is_empty()
+        || username.len() > 64
+        || !username
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+    {
+        return Err(OfficerError::BadUsername);
+    }
+    let token = new_token();
+    let mut tx = db.begin().await?;
+    let res = sqlx::query(
+        "INSERT INTO officers (username, display_name, role, token_hash, active, created_at) VALUES ($1, $2, $3, $4, 1, $5)",
+    )
+    .bind(username)
+    .bind(if display_name.is_empty() { username } else { display_name })
+    .bind(role.as_str())
+    .bind(sha256_hex(token.as_bytes()))
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await;
+    match res {
+        Err(e) if crate::db::is_unique_violation(&e) => {
+            return Err(OfficerError::Exists(username.into()))
+        }
+        other => other?,
+    };
+    register::audit(
+        &mut tx,
+        None,
+        None,
+        "cli",
+        "officer_add",
+        None,
+        None,
+        &format!("{username} as {role}"),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+pub async fn list(db: &Db) -> Result<Vec<OfficerRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, username, display_name, role, active FROM officers ORDER BY username",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(OfficerRow {
+                id: r.try_get("id")?,
+                username: r.try_get("username")?,
+                display_name: r.try_get("display_name")?,
+                role: r.try_get("role")?,
+                active: r.try_get::<i64, _>("active")? != 0,
+            })
+        })
+        .collect()
+}
+
+/// Disables an officer: the token stops working at once.
+pub async fn disable(db: &Db, username: &str) -> Result<(), OfficerError> {
+    let mut tx = db.begin().await?;
+    let n = sqlx::query("UPDATE officers SET active = 0 WHERE username = $1")
+        .bind(username)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if n == 0 {
+        return Err(OfficerError::NotFound(username.into()));
+    }
+    register::audit(
+        &mut tx,
+        None,
+        None,
+        "cli",
+        "officer_disable",
+        None,
+        None,
+        username,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

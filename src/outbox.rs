@@ -1,0 +1,354 @@
+//! The outbox dispatcher. Every outbound message is a row first; [`dispatch_one`] claims one due
+//! row with a lease, sends it through its channel and records the outcome. Only the outbox
+//! decides retries: transient errors back off exponentially with jitter up to
+//! `outbox.max_attempts`, permanent ones park the row as `failed` for an officer.
+//!
+//! Claiming: PostgreSQL locks the candidate with `FOR UPDATE SKIP LOCKED`; SQLite, with a single
+//! writer, uses one conditional `UPDATE … RETURNING`. A claimed row's `next_attempt_at` is its
+//! lease end, so a row whose daemon died becomes due again when the lease runs out. Every
+//! update after the send is fenced on `lease_owner`, so a daemon that lost its lease never
+//! overwrites another's result.
+
+use std::time::Duration;
+
+use aduan_channel::{Address, Attachment, ChannelKind, OutboundMessage, SendError};
+use rand::Rng;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn, Instrument};
+
+use crate::db::{now_ms, Backend};
+use crate::register;
+use crate::state::Core;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing is due.
+    Empty,
+    Sent {
+        outbox_id: i64,
+    },
+    /// A transient failure; the row is due again at this time (Unix ms).
+    RetryAt {
+        outbox_id: i64,
+        at: i64,
+    },
+    /// Parked as `failed`.
+    Failed {
+        outbox_id: i64,
+    },
+    /// Our lease ran out before we could record the result; another daemon owns the row now.
+    LeaseLost {
+        outbox_id: i64,
+    },
+}
+
+struct Claimed {
+    id: i64,
+    complaint_id: i64,
+    message_id: i64,
+    channel: String,
+    recipient: String,
+    subject: String,
+    body: String,
+    provider_msg_id: String,
+    refs: String,
+    automatic: bool,
+    attempts: i64,
+}
+
+impl Claimed {
+    fn from_row(r: &AnyRow) -> sqlx::Result<Claimed> {
+        Ok(Claimed {
+            id: r.try_get("id")?,
+            complaint_id: r.try_get("complaint_id")?,
+            message_id: r.try_get("message_id")?,
+            channel: r.try_get("channel")?,
+            recipient: r.try_get("recipient")?,
+            subject: r.try_get("subject")?,
+            body: r.try_get("body")?,
+            provider_msg_id: r.try_get("provider_msg_id")?,
+            refs: r.try_get("refs")?,
+            automatic: r.try_get::<i64, _>("automatic")? != 0,
+            attempts: r.try_get("attempts")?,
+        })
+    }
+}
+
+const RETURNING: &str =
+    "RETURNING id, complaint_id, message_id, channel, recipient, subject, body, \
+                         provider_msg_id, refs, automatic, attempts";
+
+async fn claim(core: &Core, owner: &str) -> sqlx::Result<Option<Claimed>> {
+    let now = now_ms();
+    let lease_until = now + (core.settings.outbox.lease_secs as i64) * 1000;
+    let lock = match core.db.backend {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE outbox SET status = 'sending', lease_owner = $1, lease_until = $2, \
+         next_attempt_at = $2, attempts = attempts + 1 \
+         WHERE id = (SELECT id FROM outbox WHERE status IN ('queued', 'sending') \
+                     AND next_attempt_at <= $3 ORDER BY next_attempt_at, id LIMIT 1 {lock}) \
+         AND status IN ('queued', 'sending') AND next_attempt_at <= $3 {RETURNING}"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(owner)
+        .bind(lease_until)
+        .bind(now)
+        .fetch_optional(&core.db.pool)
+        .await?;
+    row.map(|r| Claimed::from_row(&r)).transpose()
+}
+
+/// The delay before attempt `attempts + 1`: base·2^(attempts−1), capped, with "equal jitter"
+/// (half fixed, half random) so retries of many rows spread out.
+pub fn backoff(base_ms: u64, max_secs: u64, attempts: u32) -> Duration {
+    let exp = attempts.saturating_sub(1).min(30);
+    let d = base_ms
+        .saturating_mul(1u64 << exp)
+        .min(max_secs.saturating_mul(1000))
+        .max(1);
+    let half = d / 2;
+    let jitter = rand::rng().random_range(0..=d - half);
+    Duration::from_millis(half + jitter)
+}
+
+/// Claims one due row and sends it. Called in a loop by [`run`]; tests call it directly.
+pub async fn dispatch_one(core: &Core, owner: &str) -> sqlx::Result<Outcome> {
+    let Some(row) = claim(core, owner).await? else {
+        return Ok(Outcome::Empty);
+    };
+    let span = tracing::info_span!("outbox", outbox_id = row.id, channel = %row.channel, register_no = tracing::field::Empty, attempt = row.attempts);
+    deliver(core, owner, row).instrument(span).await
+}
+
+async fn deliver(core: &Core, owner: &str, row: Claimed) -> sqlx::Result<Outcome> {
+    let register_no: String = sqlx::query("SELECT register_no FROM complaints WHERE id = $1")
+        .bind(row.complaint_id)
+        .fetch_one(&core.db.pool)
+        .await?
+        .try_get("register_no")?;
+    tracing::Span::current().record("register_no", register_no.as_str());
+    let kind: Option<ChannelKind> = row.channel.parse().ok();
+    let channel = kind.and_then(|k| core.channels.get(k).cloned());
+    let result = match channel {
+        None => Err(SendError::Transient {
+            message: format!("channel {} is not configured in this daemon", row.channel),
+            retry_after: None,
+        }),
+        Some(ch) => {
+            let msg = OutboundMessage {
+                outbox_id: row.id,
+                channel: kind.expect("parsed"),
+                to: Address::from_key(&row.recipient),
+                register_no,
+                subject: row.subject.clone(),
+                text: row.body.clone(),
+                attachments: load_attachments(core, row.message_id).await?,
+                message_id: row.provider_msg_id.clone(),
+                references: serde_json::from_str(&row.refs).unwrap_or_default(),
+                automatic: row.automatic,
+            };
+            core.metrics.send_attempt();
+            ch.send(&msg).await
+        }
+    };
+    let now = now_ms();
+    let s = &core.settings.outbox;
+    match result {
+        Ok(receipt) => {
+            let n = sqlx::query(
+                "UPDATE outbox SET status = 'sent', receipt = $3, sent_at = $4, lease_owner = NULL, \
+                 lease_until = NULL, last_error = NULL WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",
+            )
+            .bind(row.id)
+            .bind(owner)
+            .bind(&receipt.provider_id)
+            .bind(now)
+            .execute(&core.db.pool)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                warn!("lease lost before the send was recorded");
+                return Ok(Outcome::LeaseLost { outbox_id: row.id });
+            }
+            core.metrics.sent();
+            info!(receipt = %receipt.provider_id, "sent");
+            Ok(Outcome::Sent { outbox_id: row.id })
+        }
+        Err(SendError::Transient {
+            message,
+            retry_after,
+        }) if (row.attempts as u32) < s.max_attempts => {
+            let mut delay = backoff(s.backoff_base_ms, s.backoff_max_secs, row.attempts as u32);
+            if let Some(r) = retry_after {
+                delay = delay.max(r);
+            }
+            let at = now + delay.as_millis() as i64;
+            let n = sqlx::query(
+                "UPDATE outbox SET status = 'queued', next_attempt_at = $3, last_error = $4, \
+                 lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",
+            )
+            .bind(row.id)
+            .bind(owner)
+            .bind(at)
+            .bind(&message)
+            .execute(&core.db.pool)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                return Ok(Outcome::LeaseLost { outbox_id: row.id });
+            }
+            core.metrics.retried();
+            warn!(error = %message, retry_in_ms = delay.as_millis() as u64, "transient send failure");
+            Ok(Outcome::RetryAt {
+                outbox_id: row.id,
+                at,
+            })
+        }
+        Err(e) => {
+            let message = match &e {
+                SendError::Transient { message, .. } => {
+                    format!("gave up after {} attempts: {message}", row.attempts)
+                }
+                SendError::Permanent(m) => m.clone(),
+            };
+            let mut tx = core.db.begin().await?;
+            let n = sqlx::query(
+                "UPDATE outbox SET status = 'failed', last_error = $3, lease_owner = NULL, lease_until = NULL \
+                 WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",
+            )
+            .bind(row.id)
+            .bind(owner)
+            .bind(&message)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                tx.rollback().await?;
+                return Ok(Outcome::LeaseLost { outbox_id: row.id });
+            }
+            register::audit(
+                &mut tx,
+                Some(row.complaint_id),
+                None,
+                "system",
+                "send_failed",
+                None,
+                None,
+                &format!("outbox {} via {}: {message}", row.id, row.channel),
+            )
+            .await?;
+            tx.commit().await?;
+            core.metrics.failed();
+            warn!(error = %message, "send failed; parked for an officer");
+            Ok(Outcome::Failed { outbox_id: row.id })
+        }
+    }
+}
+
+async fn load_attachments(core: &Core, message_id: i64) -> sqlx::Result<Vec<Attachment>> {
+    let rows = sqlx::query(
+        "SELECT a.filename, a.content_type, b.data FROM attachments a JOIN blobs b ON b.sha256 = a.sha256 \
+         WHERE a.message_id = $1 ORDER BY a.id",
+    )
+    .bind(message_id)
+    .fetch_all(&core.db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Attachment {
+                filename: r.try_get("filename")?,
+                content_type: r.try_get("content_type")?,
+                data: r.try_get("data")?,
+            })
+        })
+        .collect()
+}
+
+/// Puts a failed row back in the queue (an officer's retry).
+pub async fn retry_failed(
+    core: &Core,
+    outbox_id: i64,
+    officer_id: Option<i64>,
+    actor: &str,
+) -> sqlx::Result<bool> {
+    let mut tx = core.db.begin().await?;
+    let row = sqlx::query(
+        "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = $2, last_error = NULL \
+         WHERE id = $1 AND status = 'failed' RETURNING complaint_id",
+    )
+    .bind(outbox_id)
+    .bind(now_ms())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        tx.rollback().await?;
+        return Ok(false);
+    };
+    let cid: i64 = row.try_get("complaint_id")?;
+    register::audit(
+        &mut tx,
+        Some(cid),
+        officer_id,
+        actor,
+        "retry_send",
+        None,
+        None,
+        &format!("outbox {outbox_id}"),
+    )
+    .await?;
+    tx.commit().await?;
+    core.outbox_wake.notify_waiters();
+    Ok(true)
+}
+
+/// One dispatcher worker: sends while rows are due, sleeps a poll interval (or until woken)
+/// when none are, stops when `shutdown` is cancelled — never in the middle of a send.
+pub async fn run(core: std::sync::Arc<Core>, owner: String, shutdown: CancellationToken) {
+    let poll = Duration::from_millis(core.settings.outbox.poll_interval_ms);
+    let mut db_backoff = Duration::from_millis(500);
+    while !shutdown.is_cancelled() {
+        let notified = core.outbox_wake.notified();
+        match dispatch_one(&core, &owner).await {
+            Ok(Outcome::Empty) => {
+                db_backoff = Duration::from_millis(500);
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = notified => {}
+                    _ = tokio::time::sleep(poll) => {}
+                }
+            }
+            Ok(_) => db_backoff = Duration::from_millis(500),
+            Err(e) => {
+                warn!(error = %e, "outbox: database error");
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(db_backoff) => {}
+                }
+                db_backoff = (db_backoff * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_caps() {
+        for attempt in 1..=6u32 {
+            let full = 1000u64 << (attempt - 1);
+            for _ in 0..50 {
+                let d = backoff(1000, 3600, attempt).as_millis() as u64;
+                assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d}");
+            }
+        }
+        let d = backoff(1000, 10, 40).as_millis() as u64;
+        assert!((5000..=10000).contains(&d), "{d}");
+    }
+}

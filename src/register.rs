@@ -1,0 +1,369 @@
+//! The register: complaints, their threads, attachments, outbox rows and audit trail. Plain
+//! functions over a transaction; every write of one logical step happens in one transaction.
+
+use aduan_channel::{Address, Attachment, ChannelKind};
+use rand::Rng;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::db::{now_ms, opt_str, Tx};
+use crate::state::Core;
+use crate::templates::{Kind, Vars};
+
+/// Unambiguous characters for tracking codes (no 0/O, 1/I/L).
+const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+
+pub fn tracking_code() -> String {
+    let mut rng = rand::rng();
+    (0..10)
+        .map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char)
+        .collect()
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+/// Constant-time string comparison (tracking codes, tokens).
+pub fn ct_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Takes the next number of the year's sequence: `ADU-2026-000042`.
+pub async fn next_register_no(tx: &mut Tx, prefix: &str, year: i32) -> sqlx::Result<String> {
+    let row = sqlx::query(
+        "INSERT INTO register_seq (prefix, year, last) VALUES ($1, $2, 1) \
+         ON CONFLICT (prefix, year) DO UPDATE SET last = register_seq.last + 1 RETURNING last",
+    )
+    .bind(prefix)
+    .bind(year as i64)
+    .fetch_one(&mut **tx)
+    .await?;
+    let n: i64 = row.try_get("last")?;
+    Ok(format!("{prefix}-{year}-{n:06}"))
+}
+
+/// Stores content-addressed data once; returns its sha256.
+pub async fn store_blob(tx: &mut Tx, data: &[u8]) -> sqlx::Result<String> {
+    let sha = sha256_hex(data);
+    sqlx::query("INSERT INTO blobs (sha256, size, data) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING")
+        .bind(&sha)
+        .bind(data.len() as i64)
+        .bind(data.to_vec())
+        .execute(&mut **tx)
+        .await?;
+    Ok(sha)
+}
+
+pub async fn store_attachments(
+    tx: &mut Tx,
+    message_id: i64,
+    atts: &[Attachment],
+) -> sqlx::Result<()> {
+    for a in atts {
+        let sha = store_blob(tx, &a.data).await?;
+        sqlx::query(
+            "INSERT INTO attachments (message_id, filename, content_type, size, sha256) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(message_id)
+        .bind(&a.filename)
+        .bind(&a.content_type)
+        .bind(a.data.len() as i64)
+        .bind(sha)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn audit(
+    tx: &mut Tx,
+    complaint_id: Option<i64>,
+    officer_id: Option<i64>,
+    actor: &str,
+    action: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+    note: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO audit (complaint_id, officer_id, actor, action, from_status, to_status, note, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(complaint_id)
+    .bind(officer_id)
+    .bind(actor)
+    .bind(action)
+    .bind(from)
+    .bind(to)
+    .bind(note)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A complaint as the register holds it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Complaint {
+    pub id: i64,
+    pub register_no: String,
+    #[serde(skip)]
+    pub tracking_code: String,
+    pub complainant_id: i64,
+    pub complainant_name: String,
+    pub channel: String,
+    pub medium: Option<String>,
+    /// Masked in JSON output only where the caller masks it; officers see the address.
+    pub reply_to: String,
+    pub subject: String,
+    pub status: String,
+    pub assignee_id: Option<i64>,
+    pub lang: String,
+    pub auto_generated: bool,
+    pub flagged: Option<String>,
+    pub draft_answer: Option<String>,
+    pub received_at: i64,
+    pub due_date: String,
+    pub due_at: i64,
+    pub answered_at: Option<i64>,
+    pub closed_at: Option<i64>,
+    pub updated_at: i64,
+}
+
+pub const COMPLAINT_COLUMNS: &str = "c.id, c.register_no, c.tracking_code, c.complainant_id, \
+     p.name AS complainant_name, c.channel, c.medium, c.reply_to, c.subject, c.status, \
+     c.assignee_id, c.lang, c.auto_generated, c.flagged, c.draft_answer, c.received_at, \
+     c.due_date, c.due_at, c.answered_at, c.closed_at, c.updated_at";
+
+impl Complaint {
+    pub fn from_row(r: &AnyRow) -> sqlx::Result<Complaint> {
+        Ok(Complaint {
+            id: r.try_get("id")?,
+            register_no: r.try_get("register_no")?,
+            tracking_code: r.try_get("tracking_code")?,
+            complainant_id: r.try_get("complainant_id")?,
+            complainant_name: r.try_get("complainant_name")?,
+            channel: r.try_get("channel")?,
+            medium: opt_str(r, "medium"),
+            reply_to: r.try_get("reply_to")?,
+            subject: r.try_get("subject")?,
+            status: r.try_get("status")?,
+            assignee_id: r.try_get("assignee_id")?,
+            lang: r.try_get("lang")?,
+            auto_generated: r.try_get::<i64, _>("auto_generated")? != 0,
+            flagged: opt_str(r, "flagged"),
+            draft_answer: opt_str(r, "draft_answer"),
+            received_at: r.try_get("received_at")?,
+            due_date: r.try_get("due_date")?,
+            due_at: r.try_get("due_at")?,
+            answered_at: r.try_get("answered_at")?,
+            closed_at: r.try_get("closed_at")?,
+            updated_at: r.try_get("updated_at")?,
+        })
+    }
+
+    pub fn channel_kind(&self) -> Option<ChannelKind> {
+        self.channel.parse().ok()
+    }
+}
+
+pub async fn complaint_by_no<'e, E>(ex: E, register_no: &str) -> sqlx::Result<Option<Complaint>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let sql = format!(
+        "SELECT {COMPLAINT_COLUMNS} FROM complaints c JOIN complainants p ON p.id = c.complainant_id \
+         WHERE c.register_no = $1"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(register_no)
+        .fetch_optional(ex)
+        .await?;
+    row.map(|r| Complaint::from_row(&r)).transpose()
+}
+
+pub async fn complaint_by_id(tx: &mut Tx, id: i64) -> sqlx::Result<Complaint> {
+    let sql = format!(
+        "SELECT {COMPLAINT_COLUMNS} FROM complaints c JOIN complainants p ON p.id = c.complainant_id \
+         WHERE c.id = $1"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    Complaint::from_row(&row)
+}
+
+/// Where replies to a complaint go: its own channel and address first, then — for web and
+/// counter complaints — the complainant's email and phone where those channels are configured.
+pub async fn reply_targets(
+    tx: &mut Tx,
+    core: &Core,
+    c: &Complaint,
+) -> sqlx::Result<Vec<(ChannelKind, Address)>> {
+    let mut out = Vec::new();
+    let Some(kind) = c.channel_kind() else {
+        return Ok(out);
+    };
+    out.push((kind, Address::from_key(&c.reply_to)));
+    if matches!(kind, ChannelKind::Web | ChannelKind::Counter) {
+        let rows = sqlx::query(
+            "SELECT address FROM complainant_addresses WHERE complainant_id = $1 ORDER BY address",
+        )
+        .bind(c.complainant_id)
+        .fetch_all(&mut **tx)
+        .await?;
+        for r in rows {
+            let addr = Address::from_key(&r.try_get::<String, _>("address")?);
+            let via = match addr {
+                Address::Email(_) => ChannelKind::Email,
+                Address::Phone(_) => ChannelKind::Sms,
+                _ => continue,
+            };
+            if core.channels.is_configured(via) {
+                out.push((via, addr));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// An outbound message to queue.
+pub struct Outgoing<'a> {
+    pub kind: Kind,
+    /// Free text inserted in the template's `{text}`.
+    pub text: &'a str,
+    /// Reply subject for `Kind::Reply`.
+    pub subject: &'a str,
+    pub automatic: bool,
+    pub attachments: &'a [Attachment],
+}
+
+/// Queues one outbound message through every reply target of the complaint: a thread entry
+/// and an outbox row each, in the caller's transaction. Returns the outbox ids.
+pub async fn enqueue(
+    tx: &mut Tx,
+    core: &Core,
+    c: &Complaint,
+    out: &Outgoing<'_>,
+    targets: &[(ChannelKind, Address)],
+) -> sqlx::Result<Vec<i64>> {
+    let s = &core.settings;
+    let status = core.templates.status_text(&c.lang, &c.status);
+    let track_url = s.track_url(&c.register_no);
+    let vars = Vars {
+        office: &s.office_name,
+        name: &c.complainant_name,
+        register_no: &c.register_no,
+        tracking_code: &c.tracking_code,
+        due_date: &c.due_date,
+        status: &status,
+        text: out.text,
+        track_url: &track_url,
+        subject: if out.subject.is_empty() {
+            &c.subject
+        } else {
+            out.subject
+        },
+    };
+    let (subject, body) = core.templates.render(&c.lang, out.kind, &vars);
+    let now = now_ms();
+    let mut ids = Vec::with_capacity(targets.len());
+    for (channel, to) in targets {
+        let provider_msg_id = format!(
+            "<{}.{}.{}@{}>",
+            now,
+            tracking_code().to_lowercase(),
+            c.register_no.to_lowercase(),
+            s.message_id_domain
+        );
+        let refs: Vec<String> = sqlx::query(
+            "SELECT provider_message_id FROM messages WHERE complaint_id = $1 AND channel = $2 \
+             AND provider_message_id IS NOT NULL ORDER BY id",
+        )
+        .bind(c.id)
+        .bind(channel.as_str())
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .filter_map(|r| opt_str(r, "provider_message_id"))
+        .collect();
+        let msg_row = sqlx::query(
+            "INSERT INTO messages (complaint_id, direction, channel, sender, subject, body, \
+             provider_message_id, auto_generated, public, created_at) \
+             VALUES ($1, 'out', $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        )
+        .bind(c.id)
+        .bind(channel.as_str())
+        .bind(to.to_key())
+        .bind(&subject)
+        .bind(&body)
+        .bind(&provider_msg_id)
+        .bind(out.automatic as i64)
+        .bind((*channel == ChannelKind::Web) as i64)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?;
+        let message_id: i64 = msg_row.try_get("id")?;
+        store_attachments(tx, message_id, out.attachments).await?;
+        sqlx::query(
+            "INSERT INTO message_refs (channel, ref, complaint_id) VALUES ($1, $2, $3) \
+             ON CONFLICT (channel, ref) DO NOTHING",
+        )
+        .bind(channel.as_str())
+        .bind(&provider_msg_id)
+        .bind(c.id)
+        .execute(&mut **tx)
+        .await?;
+        let row = sqlx::query(
+            "INSERT INTO outbox (complaint_id, message_id, channel, recipient, kind, subject, body, \
+             provider_msg_id, refs, automatic, status, attempts, next_attempt_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', 0, $11, $11) RETURNING id",
+        )
+        .bind(c.id)
+        .bind(message_id)
+        .bind(channel.as_str())
+        .bind(to.to_key())
+        .bind(out.kind.as_str())
+        .bind(&subject)
+        .bind(&body)
+        .bind(&provider_msg_id)
+        .bind(serde_json::to_string(&refs).unwrap_or_else(|_| "[]".into()))
+        .bind(out.automatic as i64)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?;
+        ids.push(row.try_get("id")?);
+    }
+    Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tracking_codes_are_unambiguous_and_distinct() {
+        let a = tracking_code();
+        let b = tracking_code();
+        assert_eq!(a.len(), 10);
+        assert_ne!(a, b);
+        assert!(a.bytes().all(|c| CODE_ALPHABET.contains(&c)));
+    }
+
+    #[test]
+    fn ct_eq_compares() {
+        assert!(ct_eq("ABC", "ABC"));
+        assert!(!ct_eq("ABC", "ABD"));
+        assert!(!ct_eq("ABC", "AB"));
+    }
+}

@@ -1,0 +1,118 @@
+//! The daemon's shared state: register, settings derived from config, templates, calendar,
+//! channels, metrics. Built once at start and handed to every part; no globals.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::FixedOffset;
+use tokio::sync::Notify;
+
+use crate::channels::Channels;
+use crate::config::{self, Config};
+use crate::db::{ConnectOptions, Db};
+use crate::metrics::Metrics;
+use crate::sla::Calendar;
+use crate::templates::Templates;
+
+/// Settings the register logic needs, resolved from [`Config`] once.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub office_name: String,
+    pub register_prefix: String,
+    pub offset: FixedOffset,
+    pub language: String,
+    pub sla_days: u32,
+    pub message_id_domain: String,
+    pub public_url: String,
+    pub max_attachment_bytes: usize,
+    pub max_text_chars: usize,
+    pub ack_limit_per_hour: u32,
+    pub outbox: config::OutboxConfig,
+}
+
+impl Settings {
+    pub fn from_config(c: &Config) -> Settings {
+        Settings {
+            office_name: c.office.name.clone(),
+            register_prefix: c.office.register_prefix.clone(),
+            offset: c.offset(),
+            language: c.office.language.clone(),
+            sla_days: c.office.sla_working_days,
+            message_id_domain: c.office.message_id_domain.clone(),
+            public_url: c.office.public_url.trim_end_matches('/').to_string(),
+            max_attachment_bytes: c.intake.max_attachment_bytes,
+            max_text_chars: c.intake.max_text_chars,
+            ack_limit_per_hour: c.intake.ack_limit_per_hour,
+            outbox: c.outbox.clone(),
+        }
+    }
+
+    pub fn track_url(&self, register_no: &str) -> String {
+        format!("{}/lacak/{}", self.public_url, register_no)
+    }
+}
+
+pub struct Core {
+    pub db: Db,
+    pub settings: Settings,
+    pub calendar: Calendar,
+    pub templates: Templates,
+    pub channels: Channels,
+    pub metrics: Metrics,
+    /// Woken when a row enters the outbox, so a local dispatcher sends without waiting a poll.
+    pub outbox_wake: Notify,
+}
+
+pub type Shared = Arc<Core>;
+
+impl Core {
+    /// Builds the calendar from the config's holiday lists and extra days.
+    pub fn calendar_from(c: &Config, base_dir: Option<&Path>) -> anyhow::Result<Calendar> {
+        let mut cal = Calendar::default();
+        for f in &c.office.holiday_files {
+            let text = config::read_holiday_file(f, base_dir).map_err(anyhow::Error::msg)?;
+            cal.add_list(&text)
+                .map_err(|e| anyhow::anyhow!("office.holiday_files {f}: {e}"))?;
+        }
+        for d in &c.office.extra_holidays {
+            let d = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")?;
+            cal.add_day(d);
+        }
+        Ok(cal)
+    }
+
+    /// Connects (and migrates) the register and builds the state for `c`.
+    pub async fn open(c: &Config, base_dir: Option<&Path>) -> anyhow::Result<Shared> {
+        let db = Db::connect(
+            &c.database_url(),
+            &ConnectOptions {
+                max_connections: c.database.max_connections,
+                connect_timeout: std::time::Duration::from_secs(c.database.connect_timeout_secs),
+                sqlite_synchronous_full: c.database.sqlite_synchronous == "full",
+            },
+        )
+        .await?;
+        db.migrate().await?;
+        Core::with_db(c, base_dir, db)
+    }
+
+    pub fn with_db(c: &Config, base_dir: Option<&Path>, db: Db) -> anyhow::Result<Shared> {
+        let templates = Templates::load(
+            c.office
+                .templates_dir
+                .as_deref()
+                .map(|d| config::resolve(d, base_dir))
+                .as_deref(),
+        )
+        .map_err(anyhow::Error::msg)?;
+        Ok(Arc::new(Core {
+            db,
+            settings: Settings::from_config(c),
+            calendar: Core::calendar_from(c, base_dir)?,
+            templates,
+            channels: Channels::from_config(c),
+            metrics: Metrics::default(),
+            outbox_wake: Notify::new(),
+        }))
+    }
+}

@@ -1,0 +1,23 @@
+//! Logging, set up in one place. Text or JSON; `RUST_LOG` overrides the configured filter.
+//! Personal addresses are masked where they are logged (see `aduan_channel::mask_address`).
+
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global subscriber (once; later calls are ignored).
+pub fn init(format: &str, level: &str) {
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if format == "json" {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init()
+    } else {
+        builder.with_target(false).try_init()
+    };
+}

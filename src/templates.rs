@@ -1,0 +1,205 @@
+//! Reply templates (receipt, request to complete, answer, status…) in Bahasa Indonesia and
+//! English. The shipped ones are embedded; `office.templates_dir` overrides them per file.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+const ID: &str = include_str!("../config/templates/id.toml");
+const EN: &str = include_str!("../config/templates/en.toml");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Receipt,
+    RequestComplete,
+    Answer,
+    Reply,
+    Status,
+    Rejected,
+    Forwarded,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Receipt => "receipt",
+            Kind::RequestComplete => "request_complete",
+            Kind::Answer => "answer",
+            Kind::Reply => "reply",
+            Kind::Status => "status",
+            Kind::Rejected => "rejected",
+            Kind::Forwarded => "forwarded",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Template {
+    subject: String,
+    body: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Set {
+    receipt: Template,
+    request_complete: Template,
+    answer: Template,
+    reply: Template,
+    status: Template,
+    rejected: Template,
+    forwarded: Template,
+    statuses: HashMap<String, String>,
+}
+
+impl Set {
+    fn get(&self, k: Kind) -> &Template {
+        match k {
+            Kind::Receipt => &self.receipt,
+            Kind::RequestComplete => &self.request_complete,
+            Kind::Answer => &self.answer,
+            Kind::Reply => &self.reply,
+            Kind::Status => &self.status,
+            Kind::Rejected => &self.rejected,
+            Kind::Forwarded => &self.forwarded,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Templates {
+    id: Set,
+    en: Set,
+}
+
+/// The values a template may use.
+#[derive(Debug, Default)]
+pub struct Vars<'a> {
+    pub office: &'a str,
+    pub name: &'a str,
+    pub register_no: &'a str,
+    pub tracking_code: &'a str,
+    pub due_date: &'a str,
+    pub status: &'a str,
+    pub text: &'a str,
+    pub track_url: &'a str,
+    pub subject: &'a str,
+}
+
+impl Templates {
+    pub fn load(dir: Option<&Path>) -> Result<Templates, String> {
+        let read = |name: &str, builtin: &str| -> Result<Set, String> {
+            let text = match dir.map(|d| d.join(name)) {
+                Some(p) if p.exists() => std::fs::read_to_string(&p)
+                    .map_err(|e| format!("cannot read {}: {e}", p.display()))?,
+                _ => builtin.to_string(),
+            };
+            toml::from_str(&text).map_err(|e| format!("templates {name}: {}", e.message()))
+        };
+        Ok(Templates {
+            id: read("id.toml", ID)?,
+            en: read("en.toml", EN)?,
+        })
+    }
+
+    pub fn builtin() -> Templates {
+        Templates::load(None).expect("shipped templates parse")
+    }
+
+    fn set(&self, lang: &str) -> &Set {
+        if lang == "en" {
+            &self.en
+        } else {
+            &self.id
+        }
+    }
+
+    /// Renders a template: (subject, body).
+    pub fn render(&self, lang: &str, kind: Kind, v: &Vars<'_>) -> (String, String) {
+        let t = self.set(lang).get(kind);
+        (fill(&t.subject, v), fill(t.body.trim_end(), v))
+    }
+
+    /// A status in words for complainants.
+    pub fn status_text(&self, lang: &str, status: &str) -> String {
+        self.set(lang)
+            .statuses
+            .get(status)
+            .cloned()
+            .unwrap_or_else(|| status.to_string())
+    }
+}
+
+fn fill(t: &str, v: &Vars<'_>) -> String {
+    let name = if v.name.trim().is_empty() {
+        "Bapak/Ibu"
+    } else {
+        v.name
+    };
+    // One pass, so a value that itself contains `{…}` is never expanded again.
+    let mut out = String::with_capacity(t.len() + 64);
+    let mut rest = t;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        match after.find('}') {
+            Some(end) => {
+                let key = &after[..end];
+                let val = match key {
+                    "office" => Some(v.office),
+                    "name" => Some(name),
+                    "register_no" => Some(v.register_no),
+                    "tracking_code" => Some(v.tracking_code),
+                    "due_date" => Some(v.due_date),
+                    "status" => Some(v.status),
+                    "text" => Some(v.text),
+                    "track_url" => Some(v.track_url),
+                    "subject" => Some(v.subject),
+                    _ => None,
+                };
+                match val {
+                    Some(val) => out.push_str(val),
+                    None => {
+                        out.push('{');
+                        out.push_str(key);
+                        out.push('}');
+                    }
+                }
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn receipt_in_both_languages_carries_the_register_number() {
+        let t = Templates::builtin();
+        let v = Vars {
+            office: "DPMPTSP",
+            register_no: "ADU-2026-000042",
+            tracking_code: "K7QX2M9P",
+            text: "{register_no} stays literal",
+            ..Default::default()
+        };
+        for lang in ["id", "en"] {
+            let (s, b) = t.render(lang, Kind::Receipt, &v);
+            assert!(s.contains("[ADU-2026-000042]"), "{s}");
+            assert!(b.contains("K7QX2M9P"), "{b}");
+        }
+        let (_, b) = t.render("id", Kind::Answer, &v);
+        assert!(b.contains("{register_no} stays literal"), "{b}");
+        assert!(b.starts_with("Yth. Bapak/Ibu"), "{b}");
+        assert_eq!(t.status_text("id", "closed"), "selesai");
+        assert_eq!(t.status_text("en", "closed"), "closed");
+    }
+}

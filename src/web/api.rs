@@ -1,0 +1,807 @@
+//! Handlers of the JSON API.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+use aduan_channel::{
+    normalize_email, normalize_phone, Address, Attachment, ChannelKind, CounterMedium, Disposition,
+    InboundMessage,
+};
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sqlx::Row;
+
+use super::{ApiError, AppState};
+use crate::db::{now_ms, opt_str};
+use crate::intake;
+use crate::register::{self, ct_eq, Complaint, COMPLAINT_COLUMNS};
+use crate::workflow::{self, ActionRequest, Officer};
+
+type ApiResult<T> = Result<T, ApiError>;
+
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound("no such route".into())
+}
+
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+pub async fn readyz(State(st): State<AppState>) -> Response {
+    let db_ok = st.core.db.ping().await.is_ok();
+    let mut channels = serde_json::Map::new();
+    let mut all_ready = db_ok;
+    for (kind, ch) in st.core.channels.iter() {
+        let h = ch.health().await;
+        all_ready &= h.ready;
+        channels.insert(
+            kind.to_string(),
+            json!({ "ready": h.ready, "detail": h.detail }),
+        );
+    }
+    let code = if all_ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        code,
+        Json(json!({ "ready": all_ready, "register": { "ready": db_ok, "backend": st.core.db.backend.as_str() }, "channels": channels })),
+    )
+        .into_response()
+}
+
+pub async fn metrics(State(st): State<AppState>) -> Response {
+    let body = crate::metrics::render(&st.core).await;
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+/// What a complainant (web) or the front office (counter) fills in.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Submission {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    subject: Option<String>,
+    body: String,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CounterSubmission {
+    medium: CounterMedium,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    subject: Option<String>,
+    body: String,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+fn limit_len(field: &str, v: &Option<String>, max: usize) -> ApiResult<Option<String>> {
+    let v = v.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    match v {
+        Some(s) if s.chars().count() > max => Err(ApiError::Validation(format!(
+            "`{field}` is longer than {max} characters"
+        ))),
+        Some(s)
+            if s.chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') =>
+        {
+            Err(ApiError::Validation(format!(
+                "`{field}` contains control characters"
+            )))
+        }
+        other => Ok(other.map(str::to_string)),
+    }
+}
+
+/// Validates a submission into an inbound message (external id still to be set).
+fn to_inbound(
+    st: &AppState,
+    channel: ChannelKind,
+    s: Submission,
+    attachments: Vec<Attachment>,
+) -> ApiResult<InboundMessage> {
+    let body = s.body.trim();
+    if body.is_empty() {
+        return Err(ApiError::Validation("`body` must not be empty".into()));
+    }
+    let max = st.core.settings.max_text_chars;
+    if body.chars().count() > max {
+        return Err(ApiError::Validation(format!(
+            "`body` is longer than {max} characters"
+        )));
+    }
+    let name = limit_len("name", &s.name, 200)?;
+    let subject = limit_len("subject", &s.subject, 300)?;
+    let email = match limit_len("email", &s.email, 254)? {
+        Some(e) => Some(normalize_email(&e).ok_or_else(|| {
+            ApiError::Validation(format!("`email` is not an email address: {e}"))
+        })?),
+        None => None,
+    };
+    let phone = match limit_len("phone", &s.phone, 32)? {
+        Some(p) => Some(normalize_phone(&p).ok_or_else(|| {
+            ApiError::Validation(format!(
+                "`phone` is not a phone number: {p} (e.g. 0812-3456-7890)"
+            ))
+        })?),
+        None => None,
+    };
+    let lang = match s.lang.as_deref() {
+        None | Some("") => None,
+        Some(l @ ("id" | "en")) => Some(l.to_string()),
+        Some(l) => {
+            return Err(ApiError::Validation(format!(
+                "`lang` must be `id` or `en`, not `{l}`"
+            )))
+        }
+    };
+    let contacts: Vec<Address> = email
+        .map(Address::Email)
+        .into_iter()
+        .chain(phone.map(Address::Phone))
+        .collect();
+    let sender = contacts.first().cloned().unwrap_or(Address::None);
+    let mut msg = InboundMessage::new(channel, String::new(), sender, body);
+    msg.contacts = contacts;
+    msg.display_name = name;
+    msg.subject = subject;
+    msg.lang = lang;
+    msg.attachments = attachments;
+    Ok(msg)
+}
+
+fn external_id(headers: &HeaderMap, prefix: &str) -> ApiResult<String> {
+    match headers.get("idempotency-key") {
+        Some(v) => {
+            let k = v
+                .to_str()
+                .map_err(|_| ApiError::BadRequest("Idempotency-Key must be ASCII".into()))?;
+            if k.is_empty() || k.len() > 200 {
+                return Err(ApiError::BadRequest(
+                    "Idempotency-Key must be 1-200 characters".into(),
+                ));
+            }
+            Ok(format!("{prefix}-key:{k}"))
+        }
+        None => Ok(format!(
+            "{prefix}-{}-{}",
+            now_ms(),
+            register::tracking_code()
+        )),
+    }
+}
+
+fn client_ip(st: &AppState, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+    if st.trust_forwarded_for {
+        if let Some(ip) = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse().ok())
+        {
+            return ip;
+        }
+    }
+    peer.ip()
+}
+
+fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
+/// Reads the JSON or multipart body of a submission: (JSON value of the fields, attachments).
+async fn read_form(st: &AppState, req: Request) -> ApiResult<(Value, Vec<Attachment>)> {
+    if is_multipart(req.headers()) {
+        let mut mp = Multipart::from_request(req, st)
+            .await
+            .map_err(|e| ApiError::BadRequest(format!("bad multipart body: {e}")))?;
+        let mut fields = serde_json::Map::new();
+        let mut files = Vec::new();
+        let max = st.core.settings.max_attachment_bytes;
+        loop {
+            let field = match mp.next_field().await {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(e) => return Err(multipart_error(e)),
+            };
+            let name = field.name().unwrap_or("").to_string();
+            if let Some(filename) = field.file_name().map(str::to_string) {
+                let content_type = field
+                    .content_type()
+                    .unwrap_or("application/octet-stream")
+                    .to_string();
+                let data = field.bytes().await.map_err(multipart_error)?;
+                if data.len() > max {
+                    return Err(ApiError::TooLarge(format!(
+                        "attachment `{filename}` is {} bytes; the limit is {max} bytes",
+                        data.len()
+                    )));
+                }
+                files.push(Attachment {
+                    filename,
+                    content_type,
+                    data: data.to_vec(),
+                });
+            } else {
+                let text = field.text().await.map_err(multipart_error)?;
+                fields.insert(name, Value::String(text));
+            }
+        }
+        Ok((Value::Object(fields), files))
+    } else {
+        let bytes = Bytes::from_request(req, st).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge(format!(
+                    "request body is over the {}-byte limit",
+                    st.max_body_bytes
+                ))
+            } else {
+                ApiError::BadRequest(e.body_text())
+            }
+        })?;
+        let v: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
+        Ok((v, Vec::new()))
+    }
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::TooLarge(format!("request body is too large: {}", e.body_text()))
+    } else {
+        ApiError::BadRequest(format!("bad multipart body: {}", e.body_text()))
+    }
+}
+
+fn parse_fields<T: serde::de::DeserializeOwned>(v: Value) -> ApiResult<T> {
+    serde_json::from_value(v).map_err(|e| ApiError::Validation(e.to_string()))
+}
+
+async fn register_submission(
+    st: &AppState,
+    msg: InboundMessage,
+    officer: Option<&Officer>,
+) -> ApiResult<Response> {
+    let committed = intake::submit_as(&st.core, msg, officer.map(|o| (o.id, o.username.as_str())))
+        .await
+        .map_err(|e| match e {
+            intake::IntakeError::Db(e) => ApiError::from(e),
+        })?;
+    let c = register::complaint_by_no(&st.core.db.pool, &committed.register_no)
+        .await?
+        .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("committed complaint vanished")))?;
+    let code = if committed.disposition == Disposition::Duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((
+        code,
+        Json(json!({
+            "register_no": committed.register_no,
+            "tracking_code": committed.tracking_code,
+            "status": c.status,
+            "due_date": c.due_date,
+            "track_url": st.core.settings.track_url(&committed.register_no),
+        })),
+    )
+        .into_response())
+}
+
+/// `POST /api/v1/complaints`: the web channel.
+pub async fn submit(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> ApiResult<Response> {
+    if !st.core.channels.is_configured(ChannelKind::Web) {
+        return Err(ApiError::NotFound("the web channel is disabled".into()));
+    }
+    let headers = req.headers().clone();
+    if !st.limiter.check(client_ip(&st, peer, &headers)) {
+        st.core.metrics.http_rejected();
+        return Err(ApiError::RateLimited);
+    }
+    let (fields, files) = read_form(&st, req).await?;
+    let sub: Submission = parse_fields(fields)?;
+    let mut msg = to_inbound(&st, ChannelKind::Web, sub, files)?;
+    msg.external_id = external_id(&headers, "web")?;
+    register_submission(&st, msg, None).await
+}
+
+/// `POST /api/v1/counter`: the front office types in a complaint.
+pub async fn counter(
+    State(st): State<AppState>,
+    Extension(officer): Extension<Officer>,
+    req: Request,
+) -> ApiResult<Response> {
+    if !st.core.channels.is_configured(ChannelKind::Counter) {
+        return Err(ApiError::NotFound("the counter channel is disabled".into()));
+    }
+    let headers = req.headers().clone();
+    let (fields, files) = read_form(&st, req).await?;
+    let sub: CounterSubmission = parse_fields(fields)?;
+    let medium = sub.medium;
+    let mut msg = to_inbound(
+        &st,
+        ChannelKind::Counter,
+        Submission {
+            name: sub.name,
+            email: sub.email,
+            phone: sub.phone,
+            subject: sub.subject,
+            body: sub.body,
+            lang: sub.lang,
+        },
+        files,
+    )?;
+    msg.medium = Some(medium);
+    msg.external_id = external_id(&headers, "counter")?;
+    register_submission(&st, msg, Some(&officer)).await
+}
+
+#[derive(Deserialize)]
+pub struct TrackQuery {
+    code: Option<String>,
+}
+
+/// `GET /api/v1/track/{register_no}?code=…`: status for whoever holds both.
+pub async fn track(
+    State(st): State<AppState>,
+    Path(register_no): Path<String>,
+    Query(q): Query<TrackQuery>,
+) -> ApiResult<Json<Value>> {
+    let code = q
+        .code
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| ApiError::BadRequest("the tracking code is required: ?code=…".into()))?;
+    let not_found =
+        || ApiError::NotFound("no complaint with this register number and tracking code".into());
+    let c = register::complaint_by_no(&st.core.db.pool, &register_no.to_ascii_uppercase())
+        .await?
+        .ok_or_else(not_found)?;
+    if !ct_eq(&c.tracking_code, &code.trim().to_ascii_uppercase()) {
+        return Err(not_found());
+    }
+    let rows = sqlx::query(
+        "SELECT m.created_at, m.body FROM messages m JOIN outbox o ON o.message_id = m.id \
+         WHERE m.complaint_id = $1 AND m.public = 1 AND o.status = 'sent' ORDER BY m.id",
+    )
+    .bind(c.id)
+    .fetch_all(&st.core.db.pool)
+    .await?;
+    let replies: Vec<Value> = rows
+        .iter()
+        .map(|r| json!({ "at": ms_to_rfc3339(r.try_get("created_at").unwrap_or(0)), "text": r.try_get::<String, _>("body").unwrap_or_default() }))
+        .collect();
+    Ok(Json(json!({
+        "register_no": c.register_no,
+        "status": c.status,
+        "status_text": st.core.templates.status_text(&c.lang, &c.status),
+        "received_at": ms_to_rfc3339(c.received_at),
+        "due_date": c.due_date,
+        "overdue": c.closed_at.is_none() && c.due_at < now_ms(),
+        "replies": replies,
+    })))
+}
+
+pub fn ms_to_rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+pub async fn me(Extension(officer): Extension<Officer>) -> Json<Officer> {
+    Json(officer)
+}
+
+fn complaint_json(c: &Complaint, now: i64) -> Value {
+    let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut v {
+        m.insert(
+            "overdue".into(),
+            json!(c.closed_at.is_none() && c.answered_at.is_none() && c.due_at < now),
+        );
+        m.insert("received".into(), json!(ms_to_rfc3339(c.received_at)));
+    }
+    v
+}
+
+enum Bind {
+    S(String),
+    I(i64),
+}
+
+/// `GET /api/v1/complaints`: filters `status`, `channel`, `overdue`, `assignee`, `q`;
+/// pagination `page` (from 1) and `per_page` (1-200).
+pub async fn list(
+    State(st): State<AppState>,
+    Extension(officer): Extension<Officer>,
+    Query(params): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let mut conds: Vec<String> = Vec::new();
+    let mut binds: Vec<Bind> = Vec::new();
+    let mut page = 1i64;
+    let mut per_page = 50i64;
+    let now = now_ms();
+    for (k, v) in &params {
+        let mut add = |cond: &str, b: Bind| {
+            binds.push(b);
+            conds.push(cond.replace("$?", &format!("${}", binds.len())));
+        };
+        match k.as_str() {
+            "status" => {
+                if !workflow::STATUSES.contains(&v.as_str()) {
+                    return Err(ApiError::Validation(format!("unknown status `{v}` (one of {})", workflow::STATUSES.join(", "))));
+                }
+                add("c.status = $?", Bind::S(v.clone()));
+            }
+            "channel" => {
+                let ch: ChannelKind = v.parse().map_err(|e: aduan_channel::UnknownChannel| ApiError::Validation(e.to_string()))?;
+                add("c.channel = $?", Bind::S(ch.as_str().into()));
+            }
+            "overdue" => match v.as_str() {
+                "true" | "1" => add("c.is_open = 1 AND c.answered_at IS NULL AND c.due_at < $?", Bind::I(now)),
+                "false" | "0" => add("NOT (c.is_open = 1 AND c.answered_at IS NULL AND c.due_at < $?)", Bind::I(now)),
+                _ => return Err(ApiError::Validation("`overdue` must be true or false".into())),
+            },
+            "assignee" => {
+                if v == "me" {
+                    add("c.assignee_id = $?", Bind::I(officer.id));
+                } else {
+                    add("c.assignee_id = (SELECT id FROM officers WHERE username = $?)", Bind::S(v.clone()));
+                }
+            }
+            "q" => {
+                let q = v.trim().to_lowercase();
+                if !q.is_empty() {
+                    let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                    add("c.search_text LIKE $? ESCAPE '\\'", Bind::S(format!("%{escaped}%")));
+                }
+            }
+            "page" => {
+                page = v.parse().ok().filter(|p| *p >= 1).ok_or_else(|| ApiError::Validation("`page` must be a number from 1".into()))?
+            }
+            "per_page" => {
+                per_page = v
+                    .parse()
+                    .ok()
+                    .filter(|p| (1..=200).contains(p))
+                    .ok_or_else(|| ApiError::Validation("`per_page` must be a number from 1 to 200".into()))?
+            }
+            other => {
+                return Err(ApiError::Validation(format!(
+                    "unknown parameter `{other}` (status, channel, overdue, assignee, q, page, per_page)"
+                )))
+            }
+        }
+    }
+    let where_ = if conds.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conds.join(" AND "))
+    };
+    let count_sql = format!("SELECT COUNT(*) AS n FROM complaints c {where_}");
+    let list_sql = format!(
+        "SELECT {COMPLAINT_COLUMNS} FROM complaints c JOIN complainants p ON p.id = c.complainant_id {where_} \
+         ORDER BY c.received_at DESC, c.id DESC LIMIT {per_page} OFFSET {}",
+        (page - 1) * per_page
+    );
+    let mut cq = sqlx::query(sqlx::AssertSqlSafe(count_sql));
+    let mut lq = sqlx::query(sqlx::AssertSqlSafe(list_sql));
+    for b in &binds {
+        match b {
+            Bind::S(s) => {
+                cq = cq.bind(s.clone());
+                lq = lq.bind(s.clone());
+            }
+            Bind::I(i) => {
+                cq = cq.bind(*i);
+                lq = lq.bind(*i);
+            }
+        }
+    }
+    let total: i64 = cq.fetch_one(&st.core.db.pool).await?.try_get("n")?;
+    let rows = lq.fetch_all(&st.core.db.pool).await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|r| Complaint::from_row(r).map(|c| complaint_json(&c, now)))
+        .collect::<Result<_, _>>()?;
+    Ok(Json(
+        json!({ "page": page, "per_page": per_page, "total": total, "items": items }),
+    ))
+}
+
+/// `GET /api/v1/complaints/{register_no}`: the whole thread, attachments, audit and outbox.
+pub async fn show(
+    State(st): State<AppState>,
+    Path(register_no): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let pool = &st.core.db.pool;
+    let c = register::complaint_by_no(pool, &register_no)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("complaint {register_no} not found")))?;
+    let msgs = sqlx::query(
+        "SELECT id, direction, channel, sender, subject, body, raw_sha256, provider_message_id, \
+         auto_generated, parse_error, created_at FROM messages WHERE complaint_id = $1 ORDER BY id",
+    )
+    .bind(c.id)
+    .fetch_all(pool)
+    .await?;
+    let atts = sqlx::query(
+        "SELECT a.id, a.message_id, a.filename, a.content_type, a.size, a.sha256 FROM attachments a \
+         JOIN messages m ON m.id = a.message_id WHERE m.complaint_id = $1 ORDER BY a.id",
+    )
+    .bind(c.id)
+    .fetch_all(pool)
+    .await?;
+    let outbox = sqlx::query(
+        "SELECT id, message_id, channel, recipient, kind, status, attempts, last_error, receipt, delivery, \
+         created_at, sent_at, next_attempt_at FROM outbox WHERE complaint_id = $1 ORDER BY id",
+    )
+    .bind(c.id)
+    .fetch_all(pool)
+    .await?;
+    let audit = sqlx::query(
+        "SELECT actor, action, from_status, to_status, note, at FROM audit WHERE complaint_id = $1 ORDER BY id",
+    )
+    .bind(c.id)
+    .fetch_all(pool)
+    .await?;
+    let mut thread = Vec::new();
+    for m in &msgs {
+        let id: i64 = m.try_get("id")?;
+        let attachments: Vec<Value> = atts
+            .iter()
+            .filter(|a| a.try_get::<i64, _>("message_id").ok() == Some(id))
+            .map(|a| {
+                json!({
+                    "id": a.try_get::<i64, _>("id").unwrap_or_default(),
+                    "filename": a.try_get::<String, _>("filename").unwrap_or_default(),
+                    "content_type": a.try_get::<String, _>("content_type").unwrap_or_default(),
+                    "size": a.try_get::<i64, _>("size").unwrap_or_default(),
+                    "sha256": a.try_get::<String, _>("sha256").unwrap_or_default(),
+                })
+            })
+            .collect();
+        let delivery = outbox
+            .iter()
+            .find(|o| o.try_get::<i64, _>("message_id").ok() == Some(id))
+            .map(|o| {
+                json!({
+                    "outbox_id": o.try_get::<i64, _>("id").unwrap_or_default(),
+                    "status": o.try_get::<String, _>("status").unwrap_or_default(),
+                    "delivery": opt_str(o, "delivery"),
+                })
+            });
+        thread.push(json!({
+            "id": id,
+            "direction": m.try_get::<String, _>("direction")?,
+            "channel": m.try_get::<String, _>("channel")?,
+            "from_or_to": m.try_get::<String, _>("sender")?,
+            "subject": m.try_get::<String, _>("subject")?,
+            "body": m.try_get::<String, _>("body")?,
+            "raw_sha256": opt_str(m, "raw_sha256"),
+            "provider_message_id": opt_str(m, "provider_message_id"),
+            "auto_generated": m.try_get::<i64, _>("auto_generated")? != 0,
+            "parse_error": opt_str(m, "parse_error"),
+            "at": ms_to_rfc3339(m.try_get("created_at")?),
+            "attachments": attachments,
+            "outbox": delivery,
+        }));
+    }
+    let outbox: Vec<Value> = outbox.iter().map(outbox_json).collect();
+    let audit: Vec<Value> = audit
+        .iter()
+        .map(|a| {
+            json!({
+                "actor": a.try_get::<String, _>("actor").unwrap_or_default(),
+                "action": a.try_get::<String, _>("action").unwrap_or_default(),
+                "from": opt_str(a, "from_status"),
+                "to": opt_str(a, "to_status"),
+                "note": a.try_get::<String, _>("note").unwrap_or_default(),
+                "at": ms_to_rfc3339(a.try_get("at").unwrap_or(0)),
+            })
+        })
+        .collect();
+    let mut body = complaint_json(&c, now_ms());
+    if let Value::Object(m) = &mut body {
+        m.insert("tracking_code".into(), json!(c.tracking_code));
+        m.insert("thread".into(), Value::Array(thread));
+        m.insert("outbox".into(), Value::Array(outbox));
+        m.insert("audit".into(), Value::Array(audit));
+    }
+    Ok(Json(body))
+}
+
+fn outbox_json(o: &sqlx::any::AnyRow) -> Value {
+    json!({
+        "id": o.try_get::<i64, _>("id").unwrap_or_default(),
+        "channel": o.try_get::<String, _>("channel").unwrap_or_default(),
+        "recipient": o.try_get::<String, _>("recipient").unwrap_or_default(),
+        "kind": o.try_get::<String, _>("kind").unwrap_or_default(),
+        "status": o.try_get::<String, _>("status").unwrap_or_default(),
+        "attempts": o.try_get::<i64, _>("attempts").unwrap_or_default(),
+        "last_error": opt_str(o, "last_error"),
+        "receipt": opt_str(o, "receipt"),
+        "delivery": opt_str(o, "delivery"),
+        "created_at": ms_to_rfc3339(o.try_get("created_at").unwrap_or(0)),
+        "sent_at": o.try_get::<Option<i64>, _>("sent_at").ok().flatten().map(ms_to_rfc3339),
+        "next_attempt_at": ms_to_rfc3339(o.try_get("next_attempt_at").unwrap_or(0)),
+    })
+}
+
+/// `POST /api/v1/complaints/{register_no}/actions`.
+pub async fn action(
+    State(st): State<AppState>,
+    Extension(officer): Extension<Officer>,
+    Path(register_no): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let req: ActionRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::Validation(format!(
+            "{e} (actions: {})",
+            workflow::Action::ALL
+                .iter()
+                .map(|a| a.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
+    let c = workflow::apply(&st.core, &officer, &register_no, &req).await?;
+    Ok(Json(complaint_json(&c, now_ms())))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplyBody {
+    text: String,
+}
+
+/// `POST /api/v1/complaints/{register_no}/replies`: JSON `{"text": …}` or multipart with files.
+pub async fn reply(
+    State(st): State<AppState>,
+    Extension(officer): Extension<Officer>,
+    Path(register_no): Path<String>,
+    req: Request,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let (fields, files) = read_form(&st, req).await?;
+    let body: ReplyBody = parse_fields(fields)?;
+    let ids = workflow::reply(&st.core, &officer, &register_no, &body.text, &files).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "queued": ids }))))
+}
+
+/// `GET /api/v1/attachments/{id}`: served as a download with an inert content type.
+pub async fn attachment(State(st): State<AppState>, Path(id): Path<i64>) -> ApiResult<Response> {
+    let row = sqlx::query(
+        "SELECT a.filename, a.content_type, b.data FROM attachments a JOIN blobs b ON b.sha256 = a.sha256 WHERE a.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&st.core.db.pool)
+    .await?
+    .ok_or_else(|| ApiError::NotFound(format!("attachment {id} not found")))?;
+    let filename: String = row.try_get("filename")?;
+    let ct: String = row.try_get("content_type")?;
+    let data: Vec<u8> = row.try_get("data")?;
+    let safe_ct = match ct.to_ascii_lowercase().as_str() {
+        c @ ("image/png" | "image/jpeg" | "image/gif" | "image/webp" | "application/pdf"
+        | "audio/ogg" | "audio/mpeg") => c.to_string(),
+        c if c.starts_with("text/plain") => "text/plain; charset=utf-8".into(),
+        _ => "application/octet-stream".into(),
+    };
+    let ascii: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = filename
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let mut resp = data.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&safe_ct)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
+    Ok(resp)
+}
+
+/// `GET /api/v1/outbox?status=failed`.
+pub async fn outbox_list(
+    State(st): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let status = params.get("status").map(String::as_str).unwrap_or("failed");
+    if !matches!(status, "queued" | "sending" | "sent" | "failed") {
+        return Err(ApiError::Validation(
+            "`status` must be queued, sending, sent or failed".into(),
+        ));
+    }
+    let rows = sqlx::query(
+        "SELECT o.id, o.channel, o.recipient, o.kind, o.status, o.attempts, o.last_error, o.receipt, o.delivery, \
+         o.created_at, o.sent_at, o.next_attempt_at, c.register_no FROM outbox o JOIN complaints c ON c.id = o.complaint_id \
+         WHERE o.status = $1 ORDER BY o.id DESC LIMIT 500",
+    )
+    .bind(status)
+    .fetch_all(&st.core.db.pool)
+    .await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let mut v = outbox_json(r);
+            v["register_no"] = json!(r.try_get::<String, _>("register_no").unwrap_or_default());
+            v
+        })
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+/// `POST /api/v1/outbox/{id}/retry`: a failed row back into the queue.
+pub async fn outbox_retry(
+    State(st): State<AppState>,
+    Extension(officer): Extension<Officer>,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    if crate::outbox::retry_failed(&st.core, id, Some(officer.id), &officer.username).await? {
+        Ok(Json(json!({ "retried": id })))
+    } else {
+        Err(ApiError::Conflict(format!(
+            "outbox row {id} does not exist or has not failed"
+        )))
+    }
+}
+
+/// `GET /api/v1/officers` (admin).
+pub async fn officers(State(st): State<AppState>) -> ApiResult<Json<Value>> {
+    let rows = crate::officers::list(&st.core.db).await?;
+    Ok(Json(json!({ "items": rows })))
+}

@@ -1,0 +1,254 @@
+//! HTTP: the public complaint API (the web channel) and tracking, the officer API, health and
+//! metrics. Only this module knows axum.
+//!
+//! Authorization is decided in one place: [`ROUTES`] lists every route with the roles that may
+//! call it, and the [`authorize`] middleware checks the bearer token and role of every request
+//! against it before any handler runs. A route missing from the table is refused (fail closed).
+
+mod api;
+mod error;
+mod ratelimit;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{header, Method};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use sqlx::Row;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use api::ms_to_rfc3339;
+pub use error::ApiError;
+
+use crate::register::sha256_hex;
+use crate::state::Shared;
+use crate::workflow::{Officer, Role};
+
+/// Who may call a route: everyone, or officers of these roles.
+#[derive(Debug, Clone, Copy)]
+pub enum Access {
+    Public,
+    Officers(&'static [Role]),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RouteSpec {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+const ALL_ROLES: &[Role] = &Role::ALL;
+const OUTBOX_ROLES: &[Role] = &[Role::FrontOffice, Role::SectionHead, Role::Admin];
+const COUNTER_ROLES: &[Role] = &[Role::FrontOffice, Role::Admin];
+const ADMIN: &[Role] = &[Role::Admin];
+
+/// Every route and who may call it. Role checks of individual workflow actions happen again in
+/// `workflow::apply`, which knows which role may take which action.
+pub const ROUTES: &[RouteSpec] = &[
+    RouteSpec {
+        method: "GET",
+        path: "/healthz",
+        access: Access::Public,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/readyz",
+        access: Access::Public,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/metrics",
+        access: Access::Public,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/complaints",
+        access: Access::Public,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/track/{register_no}",
+        access: Access::Public,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/me",
+        access: Access::Officers(ALL_ROLES),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/complaints",
+        access: Access::Officers(ALL_ROLES),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/complaints/{register_no}",
+        access: Access::Officers(ALL_ROLES),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/complaints/{register_no}/actions",
+        access: Access::Officers(ALL_ROLES),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/complaints/{register_no}/replies",
+        access: Access::Officers(crate::workflow::REPLY_ROLES),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/attachments/{id}",
+        access: Access::Officers(ALL_ROLES),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/counter",
+        access: Access::Officers(COUNTER_ROLES),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/outbox",
+        access: Access::Officers(OUTBOX_ROLES),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/outbox/{id}/retry",
+        access: Access::Officers(OUTBOX_ROLES),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/officers",
+        access: Access::Officers(ADMIN),
+    },
+];
+
+#[derive(Clone)]
+pub struct AppState {
+    pub core: Shared,
+    pub limiter: Arc<ratelimit::Limiter>,
+    pub max_body_bytes: usize,
+    pub trust_forwarded_for: bool,
+}
+
+pub fn router(core: Shared, web: &crate::config::WebConfig) -> Router {
+    let state = AppState {
+        core,
+        limiter: Arc::new(ratelimit::Limiter::new(web.submit_rate_per_minute)),
+        max_body_bytes: web.max_body_bytes,
+        trust_forwarded_for: web.trust_forwarded_for,
+    };
+    let r = Router::new()
+        .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz))
+        .route("/metrics", get(api::metrics))
+        .route("/api/v1/complaints", post(api::submit).get(api::list))
+        .route("/api/v1/track/{register_no}", get(api::track))
+        .route("/api/v1/me", get(api::me))
+        .route("/api/v1/complaints/{register_no}", get(api::show))
+        .route(
+            "/api/v1/complaints/{register_no}/actions",
+            post(api::action),
+        )
+        .route("/api/v1/complaints/{register_no}/replies", post(api::reply))
+        .route("/api/v1/attachments/{id}", get(api::attachment))
+        .route("/api/v1/counter", post(api::counter))
+        .route("/api/v1/outbox", get(api::outbox_list))
+        .route("/api/v1/outbox/{id}/retry", post(api::outbox_retry))
+        .route("/api/v1/officers", get(api::officers))
+        .fallback(api::not_found);
+    r.layer(middleware::from_fn_with_state(state.clone(), authorize))
+        .layer(DefaultBodyLimit::max(web.max_body_bytes))
+        .with_state(state)
+}
+
+/// Finds the route spec for a request.
+pub fn spec_for(method: &Method, path: &str) -> Option<&'static RouteSpec> {
+    ROUTES
+        .iter()
+        .find(|r| r.path == path && r.method == method.as_str())
+}
+
+async fn authorize(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
+    st.core.metrics.http_request();
+    let Some(path) = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+    else {
+        return next.run(req).await; // the fallback: 404
+    };
+    let roles = match spec_for(req.method(), &path).map(|s| s.access) {
+        Some(Access::Public) => return next.run(req).await,
+        Some(Access::Officers(roles)) => roles,
+        None if req.method() == Method::HEAD || req.method() == Method::OPTIONS => {
+            return ApiError::MethodNotAllowed.into_response()
+        }
+        // A route without a table entry: refuse rather than guess.
+        None => return ApiError::MethodNotAllowed.into_response(),
+    };
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let Some(token) = token else {
+        return ApiError::Unauthorized.into_response();
+    };
+    let officer = match officer_by_token(&st.core, token).await {
+        Ok(Some(o)) => o,
+        Ok(None) => return ApiError::Unauthorized.into_response(),
+        Err(e) => return ApiError::Unexpected(e.into()).into_response(),
+    };
+    if !roles.contains(&officer.role) {
+        return ApiError::Forbidden(format!(
+            "role {} may not call {} {path}",
+            officer.role,
+            req.method()
+        ))
+        .into_response();
+    }
+    req.extensions_mut().insert(officer);
+    next.run(req).await
+}
+
+/// The active officer holding this token (tokens are stored as sha256 digests).
+pub async fn officer_by_token(core: &Shared, token: &str) -> sqlx::Result<Option<Officer>> {
+    let row = sqlx::query(
+        "SELECT id, username, display_name, role FROM officers WHERE token_hash = $1 AND active = 1",
+    )
+    .bind(sha256_hex(token.as_bytes()))
+    .fetch_optional(&core.db.pool)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let role: String = r.try_get("role")?;
+    Ok(role.parse::<Role>().ok().map(|role| Officer {
+        id: r.try_get("id").unwrap_or_default(),
+        username: r.try_get("username").unwrap_or_default(),
+        display_name: r.try_get("display_name").unwrap_or_default(),
+        role,
+    }))
+}
+
+/// Serves until `shutdown` is cancelled, then lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    core: Shared,
+    web: &crate::config::WebConfig,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let app = router(core, web);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .await
+}
