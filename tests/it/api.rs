@@ -1,0 +1,885 @@
+//! The HTTP API on both databases: role checks on every route, the public form and tracking,
+//! bad input, the SOP workflow end to end, counter intake, replies and attachments.
+
+use aduan::db::Backend;
+use aduan::web::{Access, ROUTES};
+use aduan::workflow::Role;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::helpers::*;
+
+fn concrete(path: &str) -> String {
+    path.replace("{register_no}", "ADU-2026-000001")
+        .replace("{id}", "1")
+}
+
+/// Walks the route table: no token → 401; a wrong role → 403; an allowed role passes the gate.
+async fn role_checks_on_every_route(backend: Backend) {
+    let Some(app) = spawn_app(backend, &[]).await else {
+        return;
+    };
+    let mut tokens = Vec::new();
+    for role in Role::ALL {
+        tokens.push((role, app.officer(role.as_str(), role).await));
+    }
+    let mut officer_routes = 0;
+    for r in ROUTES {
+        let Access::Officers(allowed) = r.access else {
+            continue;
+        };
+        officer_routes += 1;
+        let url = app.url(&concrete(r.path));
+        let req = |token: Option<&str>| {
+            let mut b = app
+                .http
+                .request(r.method.parse().unwrap(), &url)
+                .header("content-type", "application/json")
+                .body("{}");
+            if let Some(t) = token {
+                b = b.bearer_auth(t);
+            }
+            b
+        };
+        assert_eq!(
+            req(None).send().await.unwrap().status(),
+            StatusCode::UNAUTHORIZED,
+            "{} {} without token",
+            r.method,
+            r.path
+        );
+        assert_eq!(
+            req(Some("adn_not_a_token")).send().await.unwrap().status(),
+            StatusCode::UNAUTHORIZED,
+            "{} {} bad token",
+            r.method,
+            r.path
+        );
+        for (role, token) in &tokens {
+            let status = req(Some(token)).send().await.unwrap().status();
+            if allowed.contains(role) {
+                assert!(
+                    status != StatusCode::UNAUTHORIZED
+                        && status != StatusCode::FORBIDDEN
+                        && status != StatusCode::METHOD_NOT_ALLOWED,
+                    "{} {} as {role}: {status}",
+                    r.method,
+                    r.path
+                );
+            } else {
+                assert_eq!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{} {} as {role}",
+                    r.method,
+                    r.path
+                );
+            }
+        }
+    }
+    assert!(officer_routes >= 10);
+    // A disabled officer's token stops working.
+    aduan::officers::disable(&app.core.db, "admin")
+        .await
+        .unwrap();
+    let admin = &tokens.iter().find(|(r, _)| *r == Role::Admin).unwrap().1;
+    let s = app
+        .http
+        .get(app.url("/api/v1/complaints"))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
+both!(role_checks_on_every_route);
+
+async fn public_submission_and_tracking(backend: Backend) {
+    let Some(app) = spawn_app(backend, &[]).await else {
+        return;
+    };
+    let r = app
+        .http
+        .post(app.url("/api/v1/complaints"))
+        .json(&json!({"name": "Budi", "email": "Budi@Example.id", "phone": "0812-3456-7890", "subject": "Izin", "body": "Izin usaha belum terbit", "lang": "en"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let v: Value = r.json().await.unwrap();
+    let no = v["register_no"].as_str().unwrap().to_string();
+    let code = v["tracking_code"].as_str().unwrap().to_string();
+    assert!(no.starts_with("ADU-20"), "{no}");
+    assert_eq!(code.len(), 10);
+    // The receipt is published on the tracking page (the web channel's way to reply).
+    let track = |c: String| {
+        let (app, no) = (&app, no.clone());
+        async move {
+            app.http
+                .get(app.url(&format!("/api/v1/track/{no}")))
+                .query(&[("code", c)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert!(
+        eventually(5, || async {
+            track(code.clone()).await.json::<Value>().await.unwrap()["replies"]
+                .as_array()
+                .is_some_and(|a| a.len() == 1)
+        })
+        .await
+    );
+    let t: Value = track(code.clone()).await.json().await.unwrap();
+    assert_eq!(t["status"], "registered");
+    assert_eq!(t["status_text"], "received and registered");
+    assert!(t["replies"][0]["text"].as_str().unwrap().contains(&no));
+    // Only status and replies: no contact data on the public page.
+    let body = t.to_string();
+    assert!(
+        !body.contains("budi@example.id") && !body.contains("6281234567890"),
+        "{body}"
+    );
+    // Lower-case code works; a wrong or missing code says nothing.
+    assert_eq!(track(code.to_lowercase()).await.status(), StatusCode::OK);
+    assert_eq!(
+        track("AAAAAAAAAA".into()).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let none = app
+        .http
+        .get(app.url(&format!("/api/v1/track/{no}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), StatusCode::BAD_REQUEST);
+    let other = app
+        .http
+        .get(app.url("/api/v1/track/ADU-2026-999999"))
+        .query(&[("code", &code)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::NOT_FOUND);
+    // Email and phone became one complainant's addresses, normalized.
+    let n = scalar(&app.core.db, "SELECT COUNT(*) FROM complainant_addresses WHERE address IN ('email:budi@example.id', 'phone:+6281234567890')").await;
+    assert_eq!(n, 2);
+    // An Idempotency-Key makes a retried submission land once.
+    let send = || {
+        app.http
+            .post(app.url("/api/v1/complaints"))
+            .header("idempotency-key", "form-123")
+            .json(&json!({"body": "sekali saja"}))
+            .send()
+    };
+    let a = send().await.unwrap();
+    let b = send().await.unwrap();
+    assert_eq!(
+        (a.status(), b.status()),
+        (StatusCode::CREATED, StatusCode::OK)
+    );
+    assert_eq!(
+        a.json::<Value>().await.unwrap()["register_no"],
+        b.json::<Value>().await.unwrap()["register_no"]
+    );
+    assert_eq!(
+        scalar(&app.core.db, "SELECT COUNT(*) FROM complaints").await,
+        2
+    );
+    app.stop().await;
+}
+both!(public_submission_and_tracking);
+
+async fn bad_input_is_refused_clearly_and_stores_nothing(backend: Backend) {
+    let Some(app) = spawn_app(
+        backend,
+        &[
+            ("ADUAN_WEB__MAX_BODY_BYTES", "65536"),
+            ("ADUAN_INTAKE__MAX_ATTACHMENT_BYTES", "1024"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let post = |body: reqwest::Body, ct: &str| {
+        app.http
+            .post(app.url("/api/v1/complaints"))
+            .header("content-type", ct)
+            .body(body)
+            .send()
+    };
+    let cases: Vec<(reqwest::Body, &str, StatusCode, &str)> = vec![
+        (
+            "{\"body\": \"x\"".into(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "malformed JSON",
+        ),
+        (
+            "[1,2]".into(),
+            "application/json",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid type",
+        ),
+        (
+            "{\"body\": \"x\", \"admin\": true}".into(),
+            "application/json",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown field `admin`",
+        ),
+        (
+            "{\"name\": \"x\"}".into(),
+            "application/json",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "missing field `body`",
+        ),
+        (
+            "{\"body\": \"   \"}".into(),
+            "application/json",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`body` must not be empty",
+        ),
+        (
+            "{\"body\": \"x\", \"email\": \"not-an-email\"}".into(),
+            "application/json",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`email`",
+        ),
+        (
+            "{\"body\": \"x\", \"phone\": \"12ab\"}".into(),
+            "application/json",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`phone`",
+        ),
+        (
+            "{\"body\": \"x\", \"lang\": \"fr\"}".into(),
+            "application/json",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`lang`",
+        ),
+        (
+            format!("{{\"body\": \"{}\"}}", "a".repeat(70_000)).into(),
+            "application/json",
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "limit",
+        ),
+        (
+            "\u{0}\u{1}binary".into(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "malformed JSON",
+        ),
+    ];
+    for (body, ct, status, needle) in cases {
+        let r = post(body, ct).await.unwrap();
+        assert_eq!(r.status(), status, "{needle}");
+        let v: Value = r
+            .json()
+            .await
+            .unwrap_or_else(|_| panic!("JSON error body for {needle}"));
+        assert!(
+            v["error"].as_str().unwrap().contains(needle),
+            "{needle}: {v}"
+        );
+    }
+    // An attachment over the limit: 413 naming the file, nothing registered.
+    let form = reqwest::multipart::Form::new()
+        .text("body", "lihat foto")
+        .part(
+            "foto",
+            reqwest::multipart::Part::bytes(vec![0u8; 2048])
+                .file_name("jalan.jpg")
+                .mime_str("image/jpeg")
+                .unwrap(),
+        );
+    let r = app
+        .http
+        .post(app.url("/api/v1/complaints"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(r.json::<Value>().await.unwrap()["error"]
+        .as_str()
+        .unwrap()
+        .contains("jalan.jpg"));
+    // An unknown multipart field is refused like an unknown JSON field.
+    let form = reqwest::multipart::Form::new()
+        .text("body", "x")
+        .text("role", "admin");
+    let r = app
+        .http
+        .post(app.url("/api/v1/complaints"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        scalar(&app.core.db, "SELECT COUNT(*) FROM complaints").await,
+        0
+    );
+    // Unknown routes and list parameters.
+    assert_eq!(
+        app.http
+            .get(app.url("/api/v1/nope"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let admin = app.officer("root", Role::Admin).await;
+    let r = app
+        .http
+        .get(app.url("/api/v1/complaints?colour=red"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = app
+        .http
+        .get(app.url("/api/v1/complaints?status=lost"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    app.stop().await;
+}
+both!(bad_input_is_refused_clearly_and_stores_nothing);
+
+async fn rate_limit_per_client(backend: Backend) {
+    let Some(app) = spawn_app(backend, &[("ADUAN_WEB__SUBMIT_RATE_PER_MINUTE", "2")]).await else {
+        return;
+    };
+    let mut statuses = Vec::new();
+    for i in 0..3 {
+        let r = app
+            .http
+            .post(app.url("/api/v1/complaints"))
+            .json(&json!({"body": format!("aduan {i}")}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status());
+    }
+    assert_eq!(
+        statuses,
+        vec![
+            StatusCode::CREATED,
+            StatusCode::CREATED,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+    assert_eq!(
+        scalar(&app.core.db, "SELECT COUNT(*) FROM complaints").await,
+        2
+    );
+    app.stop().await;
+}
+both!(rate_limit_per_client);
+
+async fn post_action(app: &App, token: &str, no: &str, body: Value) -> (StatusCode, Value) {
+    let r = app
+        .http
+        .post(app.url(&format!("/api/v1/complaints/{no}/actions")))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.json().await.unwrap_or(Value::Null))
+}
+
+/// The SOP from counter intake to closing, through the API, with the audit trail.
+async fn sop_workflow_end_to_end(backend: Backend) {
+    let Some(app) = spawn_app(backend, &[]).await else {
+        return;
+    };
+    let fo = app.officer("fo", Role::FrontOffice).await;
+    let kasi = app.officer("kasi", Role::SectionHead).await;
+    let tim = app.officer("tim", Role::TechnicalTeam).await;
+    let kabid = app.officer("kabid", Role::DivisionHead).await;
+    // Walk-in complaint typed in at the counter.
+    let r = app
+        .http
+        .post(app.url("/api/v1/counter"))
+        .bearer_auth(&fo)
+        .json(&json!({"medium": "walk_in", "name": "Ibu Sari", "subject": "IMB", "body": "Permohonan IMB saya hilang"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let no = r.json::<Value>().await.unwrap()["register_no"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bad = app
+        .http
+        .post(app.url("/api/v1/counter"))
+        .bearer_auth(&fo)
+        .json(&json!({"medium": "pigeon", "body": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // Wrong role, wrong order, missing note: refused with reasons.
+    assert_eq!(
+        post_action(&app, &fo, &no, json!({"action": "verify"}))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post_action(&app, &kasi, &no, json!({"action": "approve"}))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post_action(&app, &kabid, &no, json!({"action": "approve"}))
+            .await
+            .0,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        post_action(&app, &kasi, &no, json!({"action": "fly"}))
+            .await
+            .0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        post_action(&app, &kasi, "ADU-1999-000001", json!({"action": "verify"}))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    let (s, v) = post_action(&app, &kasi, &no, json!({"action": "verify"})).await;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("verified"))
+    );
+    assert_eq!(
+        post_action(
+            &app,
+            &kabid,
+            &no,
+            json!({"action": "dispose", "note": "tinjau"})
+        )
+        .await
+        .0,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "assignee required"
+    );
+    let (s, v) = post_action(
+        &app,
+        &kabid,
+        &no,
+        json!({"action": "dispose", "note": "mohon ditinjau", "assignee": "tim"}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("disposed"))
+    );
+    assert_eq!(
+        post_action(&app, &tim, &no, json!({"action": "record_field_review"}))
+            .await
+            .0,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "note required"
+    );
+    assert_eq!(
+        post_action(
+            &app,
+            &tim,
+            &no,
+            json!({"action": "record_field_review", "note": "BAP: berkas ditemukan"})
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    // My queue.
+    let q: Value = app
+        .http
+        .get(app.url("/api/v1/complaints?assignee=me"))
+        .bearer_auth(&tim)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(q["total"], 1);
+    assert_eq!(post_action(&app, &kasi, &no, json!({"action": "draft_answer", "note": "Berkas IMB Ibu sudah ditemukan dan dapat diambil di loket 5."})).await.0, StatusCode::OK);
+    assert_eq!(
+        post_action(&app, &kabid, &no, json!({"action": "approve"}))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (s, v) = post_action(&app, &fo, &no, json!({"action": "send_answer"})).await;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("answered"))
+    );
+    assert_eq!(
+        post_action(&app, &fo, &no, json!({"action": "close"}))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    // The answer went out through the counter channel, and everything is in the audit trail.
+    let detail = || {
+        let (app, no, fo) = (&app, no.clone(), fo.clone());
+        async move {
+            app.http
+                .get(app.url(&format!("/api/v1/complaints/{no}")))
+                .bearer_auth(&fo)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    assert!(
+        eventually(5, || async {
+            detail().await["outbox"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|o| o["kind"] == "answer" && o["status"] == "sent")
+        })
+        .await
+    );
+    let d = detail().await;
+    assert_eq!(d["status"], "closed");
+    assert_eq!(d["medium"], "walk_in");
+    let actions: Vec<&str> = d["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "register",
+            "verify",
+            "dispose",
+            "record_field_review",
+            "draft_answer",
+            "approve",
+            "send_answer",
+            "close"
+        ]
+    );
+    assert_eq!(d["audit"][0]["actor"], "fo");
+    let answer = d["thread"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["direction"] == "out" && m["body"].as_str().unwrap().contains("loket 5"))
+        .expect("answer in thread");
+    assert_eq!(answer["channel"], "counter");
+    // Closed: no more actions.
+    assert_eq!(
+        post_action(&app, &kasi, &no, json!({"action": "verify"}))
+            .await
+            .0,
+        StatusCode::CONFLICT
+    );
+    app.stop().await;
+}
+both!(sop_workflow_end_to_end);
+
+async fn return_incomplete_and_replies(backend: Backend) {
+    let Some(app) = spawn_app(backend, &[]).await else {
+        return;
+    };
+    let fo = app.officer("fo", Role::FrontOffice).await;
+    let tim = app.officer("tim", Role::TechnicalTeam).await;
+    let v: Value = app
+        .http
+        .post(app.url("/api/v1/complaints"))
+        .json(&json!({"body": "Izin saya"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let no = v["register_no"].as_str().unwrap().to_string();
+    let code = v["tracking_code"].as_str().unwrap().to_string();
+    let (s, v) = post_action(
+        &app,
+        &fo,
+        &no,
+        json!({"action": "return_incomplete", "note": "Mohon lampirkan KTP dan nomor berkas."}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("incomplete"))
+    );
+    // A reply by an officer, through the originating channel (web: the tracking page).
+    let r = app
+        .http
+        .post(app.url(&format!("/api/v1/complaints/{no}/replies")))
+        .bearer_auth(&fo)
+        .json(&json!({"text": "Terima kasih, kami tunggu."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let r = app
+        .http
+        .post(app.url(&format!("/api/v1/complaints/{no}/replies")))
+        .bearer_auth(&tim)
+        .json(&json!({"text": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = app
+        .http
+        .post(app.url(&format!("/api/v1/complaints/{no}/replies")))
+        .bearer_auth(&fo)
+        .json(&json!({"text": " "}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let track = || {
+        app.http
+            .get(app.url(&format!("/api/v1/track/{no}")))
+            .query(&[("code", &code)])
+            .send()
+    };
+    assert!(
+        eventually(5, || async {
+            track().await.unwrap().json::<Value>().await.unwrap()["replies"]
+                .as_array()
+                .unwrap()
+                .len()
+                == 3
+        })
+        .await
+    );
+    let t: Value = track().await.unwrap().json().await.unwrap();
+    assert_eq!(t["status"], "incomplete");
+    assert!(t["replies"][1]["text"].as_str().unwrap().contains("KTP"));
+    assert!(t["replies"][2]["text"]
+        .as_str()
+        .unwrap()
+        .contains("kami tunggu"));
+    app.stop().await;
+}
+both!(return_incomplete_and_replies);
+
+async fn attachments_and_list_filters(backend: Backend) {
+    let Some(app) = spawn_app(backend, &[]).await else {
+        return;
+    };
+    let kasi = app.officer("kasi", Role::SectionHead).await;
+    let html = b"<html><script>alert(1)</script></html>".to_vec();
+    let form = reqwest::multipart::Form::new()
+        .text("body", "Jalan berlubang di Jl. Merdeka")
+        .text("subject", "Jalan rusak")
+        .part(
+            "a",
+            reqwest::multipart::Part::bytes(html.clone())
+                .file_name("bukti\".html")
+                .mime_str("text/html")
+                .unwrap(),
+        )
+        .part(
+            "b",
+            reqwest::multipart::Part::bytes(vec![0x89, b'P', b'N', b'G'])
+                .file_name("foto jalan.png")
+                .mime_str("image/png")
+                .unwrap(),
+        );
+    let r = app
+        .http
+        .post(app.url("/api/v1/complaints"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let no = r.json::<Value>().await.unwrap()["register_no"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.http
+        .post(app.url("/api/v1/complaints"))
+        .json(&json!({"body": "Pelayanan lambat", "subject": "Antrian"}))
+        .send()
+        .await
+        .unwrap();
+    let d: Value = app
+        .http
+        .get(app.url(&format!("/api/v1/complaints/{no}")))
+        .bearer_auth(&kasi)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let atts = d["thread"][0]["attachments"].as_array().unwrap().clone();
+    assert_eq!(atts.len(), 2);
+    // Served as downloads with an inert type: stored HTML never renders.
+    let a = app
+        .http
+        .get(app.url(&format!("/api/v1/attachments/{}", atts[0]["id"])))
+        .bearer_auth(&kasi)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(a.headers()["content-type"], "application/octet-stream");
+    assert_eq!(a.headers()["x-content-type-options"], "nosniff");
+    let cd = a.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cd.starts_with("attachment;") && !cd.contains("bukti\".html"),
+        "{cd}"
+    );
+    assert_eq!(a.bytes().await.unwrap().to_vec(), html);
+    let b = app
+        .http
+        .get(app.url(&format!("/api/v1/attachments/{}", atts[1]["id"])))
+        .bearer_auth(&kasi)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(b.headers()["content-type"], "image/png");
+    // Filters and search.
+    let list = |q: &str| {
+        let url = app.url(&format!("/api/v1/complaints?{q}"));
+        let (app, kasi) = (&app, kasi.clone());
+        async move {
+            app.http
+                .get(url)
+                .bearer_auth(kasi)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(list("").await["total"], 2);
+    assert_eq!(list("q=merdeka").await["total"], 1);
+    assert_eq!(
+        list("q=MERDEKA").await["items"][0]["register_no"],
+        no.as_str()
+    );
+    assert_eq!(list("q=100%25").await["total"], 0);
+    assert_eq!(list("channel=web&status=registered").await["total"], 2);
+    assert_eq!(list("channel=sms").await["total"], 0);
+    assert_eq!(list("overdue=true").await["total"], 0);
+    let page = list("per_page=1&page=2").await;
+    assert_eq!(
+        (
+            page["total"].as_i64(),
+            page["items"].as_array().unwrap().len()
+        ),
+        (Some(2), 1)
+    );
+    // Make one overdue.
+    sqlx::query("UPDATE complaints SET due_at = 1 WHERE register_no = $1")
+        .bind(&no)
+        .execute(&app.core.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        list("overdue=true").await["items"][0]["register_no"],
+        no.as_str()
+    );
+    app.stop().await;
+}
+both!(attachments_and_list_filters);
+
+async fn health_ready_metrics(backend: Backend) {
+    let Some(app) = spawn_app(backend, &[]).await else {
+        return;
+    };
+    assert_eq!(
+        app.http
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ok"
+    );
+    let r: Value = app
+        .http
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["ready"], true);
+    app.http
+        .post(app.url("/api/v1/complaints"))
+        .json(&json!({"body": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        eventually(5, || async {
+            let m = app
+                .http
+                .get(app.url("/metrics"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            m.contains("aduan_intake_messages_total{outcome=\"created\"} 1")
+                && m.contains("aduan_outbox_results_total{result=\"sent\"} 1")
+                && m.contains("aduan_complaints_open 1")
+        })
+        .await
+    );
+    // With the register gone, readiness says so.
+    app.core.db.pool.close().await;
+    let r = app.http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let r = app
+        .http
+        .post(app.url("/api/v1/complaints"))
+        .json(&json!({"body": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "a submission that cannot be stored is not acknowledged"
+    );
+    app.stop().await;
+}
+both!(health_ready_metrics);

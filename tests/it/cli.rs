@@ -1,0 +1,151 @@
+//! The binary's commands and its start-up errors: broken config, unreachable database.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn aduan(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_aduan"));
+    c.args(args)
+        .env_remove("ADUAN_CONFIG")
+        .env("RUST_LOG", "warn");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().expect("run aduan");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "aduan-cli-{}-{}",
+        name,
+        aduan::register::tracking_code()
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn check_config_reports_every_problem() {
+    let (code, out) = aduan(&["check-config"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ok"), "{out}");
+    let dir = tmp("cfg");
+    let f = dir.join("aduan.toml");
+    std::fs::write(&f, "[office]\nname = \"X\"\nutc_offset = \"Jakarta\"\nsla_working_days = 0\nholiday_files = [\"missing.toml\"]\n[web]\nlisten = \"localhost\"\n[database]\nurl = \"mysql://x\"\n[outbox]\nmax_attempts = 0\n[shiny]\nx = 1\n").unwrap();
+    let (code, out) = aduan(&["check-config", "--config", f.to_str().unwrap()], &[]);
+    assert_eq!(code, 2, "{out}");
+    for key in [
+        "office.utc_offset",
+        "office.sla_working_days",
+        "office.holiday_files",
+        "web.listen",
+        "database.url",
+        "outbox.max_attempts",
+    ] {
+        assert!(
+            out.contains(&format!("error: {key}")),
+            "missing {key}: {out}"
+        );
+    }
+    assert!(out.contains("warning: shiny"), "{out}");
+    assert!(out.contains("6 problem(s)"), "{out}");
+    // Syntax errors name the line; serve refuses to start on a bad config.
+    std::fs::write(&f, "[office]\nname = \"X\"\nregister_prefix = ADU\n").unwrap();
+    let (code, out) = aduan(&["serve", "--config", f.to_str().unwrap()], &[]);
+    assert_ne!(code, 0);
+    assert!(
+        out.contains("line 3") && out.contains("not valid TOML"),
+        "{out}"
+    );
+    // Wrong type from the environment.
+    let (code, out) = aduan(&["check-config"], &[("ADUAN_OUTBOX__WORKERS", "many")]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("workers"), "{out}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn unreachable_database_is_a_clear_error() {
+    let start = Instant::now();
+    let (code, out) = aduan(
+        &["serve"],
+        &[
+            (
+                "ADUAN_DATABASE_URL",
+                "postgres://aduan:s3cret@127.0.0.1:1/aduan",
+            ),
+            ("ADUAN_DATABASE__CONNECT_TIMEOUT_SECS", "2"),
+            ("ADUAN_LISTEN", "127.0.0.1:0"),
+        ],
+    );
+    assert_ne!(code, 0);
+    assert!(start.elapsed() < Duration::from_secs(30));
+    assert!(
+        out.contains("cannot connect to the postgres database"),
+        "{out}"
+    );
+    assert!(!out.contains("s3cret"), "password leaked: {out}");
+    assert!(!out.contains("panicked"), "{out}");
+    // A data dir that cannot be created.
+    let (code, out) = aduan(&["migrate"], &[("ADUAN_DATA_DIR", "/proc/aduan-nope")]);
+    assert_ne!(code, 0);
+    assert!(
+        out.contains("data directory") || out.contains("cannot connect"),
+        "{out}"
+    );
+}
+
+#[test]
+fn officer_and_complaint_commands() {
+    let dir = tmp("officer");
+    let env = [("ADUAN_DATA_DIR", dir.to_str().unwrap())];
+    let (code, out) = aduan(&["migrate"], &env);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = aduan(
+        &[
+            "officer",
+            "add",
+            "siti",
+            "--role",
+            "front_office",
+            "--name",
+            "Siti",
+        ],
+        &env,
+    );
+    assert_eq!(code, 0, "{out}");
+    let token = out
+        .lines()
+        .find(|l| l.starts_with("adn_"))
+        .expect("token printed")
+        .to_string();
+    assert_eq!(token.len(), 68);
+    let (code, out) = aduan(&["officer", "add", "siti", "--role", "front_office"], &env);
+    assert_ne!(code, 0);
+    assert!(out.contains("already exists"), "{out}");
+    let (code, out) = aduan(&["officer", "add", "budi", "--role", "kadis"], &env);
+    assert_ne!(code, 0);
+    assert!(out.contains("unknown role"), "{out}");
+    let (_, out) = aduan(&["officer", "list"], &env);
+    assert!(
+        out.contains("siti") && out.contains("front_office") && out.contains("active"),
+        "{out}"
+    );
+    assert!(!out.contains(&token), "tokens are never listed");
+    let (code, _) = aduan(&["officer", "disable", "siti"], &env);
+    assert_eq!(code, 0);
+    let (_, out) = aduan(&["officer", "list"], &env);
+    assert!(out.contains("disabled"), "{out}");
+    let (code, out) = aduan(&["complaints", "show", "ADU-2026-000001"], &env);
+    assert_ne!(code, 0);
+    assert!(out.contains("not found"), "{out}");
+    let (code, out) = aduan(&["reply", "ADU-2026-000001", "halo", "--as", "siti"], &env);
+    assert_ne!(code, 0, "a disabled officer cannot reply: {out}");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,0 +1,195 @@
+//! Test helpers: a fresh register per test on SQLite or PostgreSQL, an in-process daemon on
+//! port 0, officers with tokens, and a real `aduan` binary for crash tests.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aduan::bench::FreshDb;
+use aduan::config::{self, Config};
+use aduan::daemon::Running;
+use aduan::db::{Backend, ConnectOptions, Db};
+use aduan::state::{Core, Shared};
+use aduan::workflow::Role;
+
+pub const PG_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+pub fn pg_server() -> String {
+    std::env::var("ADUAN_TEST_POSTGRES").unwrap_or_else(|_| PG_DEFAULT.to_string())
+}
+
+/// Whether PostgreSQL tests can run. Off CI a missing server skips them (with a note); under
+/// `CI=true` a missing server fails the test.
+pub async fn postgres_available() -> bool {
+    let ok = match tokio::time::timeout(
+        Duration::from_secs(5),
+        Db::connect(
+            &pg_server(),
+            &ConnectOptions {
+                max_connections: 1,
+                connect_timeout: Duration::from_secs(3),
+                ..Default::default()
+            },
+        ),
+    )
+    .await
+    {
+        Ok(Ok(db)) => {
+            db.close().await;
+            true
+        }
+        _ => false,
+    };
+    if !ok {
+        if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+            panic!("CI=true but PostgreSQL is not reachable at {}", pg_server());
+        }
+        eprintln!(
+            "SKIP: PostgreSQL not reachable at {}; PostgreSQL tests skipped",
+            pg_server()
+        );
+    }
+    ok
+}
+
+/// A fresh database of the backend; `None` when PostgreSQL is unavailable off CI.
+pub async fn fresh(backend: Backend) -> Option<FreshDb> {
+    match backend {
+        Backend::Sqlite => Some(FreshDb::create(None, "t").await.expect("sqlite temp db")),
+        Backend::Postgres => {
+            if !postgres_available().await {
+                return None;
+            }
+            Some(
+                FreshDb::create(Some(&pg_server()), "t")
+                    .await
+                    .expect("create postgres db"),
+            )
+        }
+    }
+}
+
+/// The embedded default config with test-friendly overrides.
+pub fn test_config(db_url: &str, extra: &[(&str, &str)]) -> Config {
+    let mut env: BTreeMap<String, String> = BTreeMap::new();
+    env.insert("ADUAN_DATABASE_URL".into(), db_url.into());
+    env.insert("ADUAN_LISTEN".into(), "127.0.0.1:0".into());
+    env.insert("ADUAN_WEB__SUBMIT_RATE_PER_MINUTE".into(), "0".into());
+    env.insert("ADUAN_OUTBOX__POLL_INTERVAL_MS".into(), "50".into());
+    env.insert("ADUAN_OUTBOX__BACKOFF_BASE_MS".into(), "20".into());
+    env.insert("ADUAN_DATABASE__SQLITE_SYNCHRONOUS".into(), "normal".into());
+    for (k, v) in extra {
+        env.insert(k.to_string(), v.to_string());
+    }
+    let (cfg, _, _) = config::load(None, &env).into_result().expect("test config");
+    cfg
+}
+
+pub async fn open_core(cfg: &Config) -> Shared {
+    Core::open(cfg, None).await.expect("open register")
+}
+
+/// Opens the register with extra channels installed (adapters built in the tests).
+pub async fn open_core_with(cfg: &Config, extra: Vec<Arc<dyn aduan_channel::Channel>>) -> Shared {
+    let core = open_core(cfg).await;
+    let mut core = Arc::try_unwrap(core).ok().expect("sole owner");
+    for ch in extra {
+        core.channels.insert(ch);
+    }
+    Arc::new(core)
+}
+
+pub struct App {
+    pub base: String,
+    pub core: Shared,
+    pub http: reqwest::Client,
+    pub running: Option<Running>,
+    pub db: Option<FreshDb>,
+}
+
+impl App {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn officer(&self, username: &str, role: Role) -> String {
+        aduan::officers::add(&self.core.db, username, "", role)
+            .await
+            .expect("add officer")
+    }
+
+    /// Stops the daemon and drops its database.
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop(Duration::from_secs(5)).await;
+        }
+        if let Some(db) = self.db.take() {
+            db.drop_db().await;
+        }
+    }
+}
+
+/// Starts the daemon in-process on a fresh database; `None` if the backend is unavailable.
+pub async fn spawn_app(backend: Backend, extra: &[(&str, &str)]) -> Option<App> {
+    let db = fresh(backend).await?;
+    let cfg = test_config(&db.url, extra);
+    let core = open_core(&cfg).await;
+    Some(start(core, &cfg, Some(db)).await)
+}
+
+pub async fn start(core: Shared, cfg: &Config, db: Option<FreshDb>) -> App {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = aduan::daemon::start(core.clone(), cfg, listener).unwrap();
+    App {
+        base: format!("http://{}", running.addr),
+        core,
+        http: reqwest::Client::new(),
+        running: Some(running),
+        db,
+    }
+}
+
+/// Runs `$body` (an async fn taking a `Backend`) once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(aduan::db::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(aduan::db::Backend::Postgres).await
+            }
+        }
+    };
+}
+
+/// Polls `f` until it returns true or `secs` pass.
+pub async fn eventually<F, Fut>(secs: u64, mut f: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if f().await {
+            return true;
+        }
+        if tokio::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+pub async fn scalar(db: &Db, sql: &'static str) -> i64 {
+    use sqlx::Row;
+    sqlx::query(sql)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap()
+}

@@ -1,0 +1,524 @@
+//! Intake invariants on both databases: dedup (also across a restart), threading, receipts,
+//! loop safety, limits, SLA due dates, register numbers.
+
+use std::sync::Arc;
+
+use aduan::db::Backend;
+use aduan::intake::submit;
+use aduan_channel::{Address, Attachment, ChannelKind, Disposition, InboundMessage};
+use chrono::{TimeZone, Utc};
+use sqlx::Row;
+
+use crate::both;
+use crate::helpers::*;
+use crate::testchannel::ScriptedChannel;
+
+fn sms(ext: &str, from: &str, text: &str) -> InboundMessage {
+    InboundMessage::new(ChannelKind::Sms, ext, Address::Phone(from.into()), text)
+}
+
+fn email(ext: &str, from: &str, subject: &str, text: &str) -> InboundMessage {
+    let mut m = InboundMessage::new(ChannelKind::Email, ext, Address::Email(from.into()), text);
+    m.subject = Some(subject.into());
+    m.hints.message_id = Some(format!("<{ext}@mail.example>"));
+    m
+}
+
+/// A register with SMS and email adapters present (scripted), so receipts are queued for them.
+async fn setup(
+    backend: Backend,
+    extra: &[(&str, &str)],
+) -> Option<(
+    aduan::state::Shared,
+    aduan::bench::FreshDb,
+    aduan::config::Config,
+)> {
+    let db = fresh(backend).await?;
+    let cfg = test_config(&db.url, extra);
+    let core = open_core_with(
+        &cfg,
+        vec![
+            ScriptedChannel::new(ChannelKind::Sms, vec![]),
+            ScriptedChannel::new(ChannelKind::Email, vec![]),
+        ],
+    )
+    .await;
+    Some((core, db, cfg))
+}
+
+async fn count(core: &aduan::state::Core, sql: &'static str) -> i64 {
+    scalar(&core.db, sql).await
+}
+
+async fn dedup_across_restart(backend: Backend) {
+    let Some((core, db, cfg)) = setup(backend, &[]).await else {
+        return;
+    };
+    let m = sms("modem1:17", "+6281234567890", "Jalan rusak di RT 03");
+    let first = submit(&core, m.clone()).await.unwrap();
+    assert_eq!(first.disposition, Disposition::Created);
+    let again = submit(&core, m.clone()).await.unwrap();
+    assert_eq!(again.disposition, Disposition::Duplicate);
+    assert_eq!(again.register_no, first.register_no);
+    core.db.close().await;
+    drop(core);
+    // The daemon restarts and the modem lists the same message again.
+    let core = open_core_with(&cfg, vec![ScriptedChannel::new(ChannelKind::Sms, vec![])]).await;
+    let after = submit(&core, m).await.unwrap();
+    assert_eq!(after.disposition, Disposition::Duplicate);
+    assert_eq!(after.register_no, first.register_no);
+    assert_eq!(count(&core, "SELECT COUNT(*) FROM complaints").await, 1);
+    assert_eq!(
+        count(
+            &core,
+            "SELECT COUNT(*) FROM messages WHERE direction = 'in'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(&core, "SELECT COUNT(*) FROM outbox WHERE kind = 'receipt'").await,
+        1
+    );
+    core.db.close().await;
+    db.drop_db().await;
+}
+both!(dedup_across_restart);
+
+async fn concurrent_duplicates_register_once(backend: Backend) {
+    let Some((core, db, _)) = setup(backend, &[]).await else {
+        return;
+    };
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let core = core.clone();
+        set.spawn(async move {
+            submit(&core, sms("same", "+6281111111111", "sama"))
+                .await
+                .unwrap()
+        });
+    }
+    let mut created = 0;
+    let mut numbers = std::collections::HashSet::new();
+    while let Some(r) = set.join_next().await {
+        let c = r.unwrap();
+        created += (c.disposition == Disposition::Created) as usize;
+        numbers.insert(c.register_no);
+    }
+    assert_eq!(created, 1);
+    assert_eq!(numbers.len(), 1);
+    assert_eq!(count(&core, "SELECT COUNT(*) FROM complaints").await, 1);
+    assert_eq!(count(&core, "SELECT COUNT(*) FROM outbox").await, 1);
+    core.db.close().await;
+    db.drop_db().await;
+}
+both!(concurrent_duplicates_register_once);
+
+async fn threading(backend: Backend) {
+    let Some((core, db, _)) = setup(backend, &[]).await else {
+        return;
+    };
+    // 1. Register number in the subject, whatever the reply prefix.
+    let a = submit(
+        &core,
+        email(
+            "a1",
+            "budi@example.id",
+            "Izin belum terbit",
+            "Sudah 3 minggu",
+        ),
+    )
+    .await
+    .unwrap();
+    for (i, prefix) in ["Re:", "RE:", "Balas:", "Bls:", "AW:", "Fwd:"]
+        .iter()
+        .enumerate()
+    {
+        let subject = format!("{prefix} [{}] Izin belum terbit", a.register_no);
+        let r = submit(
+            &core,
+            email(&format!("a-re{i}"), "budi@example.id", &subject, "tambahan"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.disposition, Disposition::Threaded, "{prefix}");
+        assert_eq!(r.register_no, a.register_no);
+    }
+    // 2. In-Reply-To naming our receipt's Message-ID, without the number anywhere.
+    let receipt_id: String = sqlx::query(
+        "SELECT provider_msg_id FROM outbox WHERE kind = 'receipt' ORDER BY id LIMIT 1",
+    )
+    .fetch_one(&core.db.pool)
+    .await
+    .unwrap()
+    .try_get(0)
+    .unwrap();
+    let mut m = email("a2", "budi@example.id", "terima kasih", "lampiran menyusul");
+    m.hints.references = vec!["<unknown@x>".into(), receipt_id];
+    assert_eq!(submit(&core, m).await.unwrap().register_no, a.register_no);
+    // 3. References naming the complainant's own first message.
+    let mut m = email("a3", "budi@example.id", "lagi", "x");
+    m.hints.references = vec!["<a1@mail.example>".into()];
+    assert_eq!(submit(&core, m).await.unwrap().register_no, a.register_no);
+    // 4. The number in the text of an SMS.
+    let r = submit(
+        &core,
+        sms(
+            "s1",
+            "+6281234567890",
+            &format!("mohon info {} kapan selesai", a.register_no.to_lowercase()),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (r.register_no.as_str(), r.disposition),
+        (a.register_no.as_str(), Disposition::Threaded)
+    );
+    // 5. Same conversation (Telegram chat).
+    let mut t1 = InboundMessage::new(
+        ChannelKind::Telegram,
+        "tg:1",
+        Address::TelegramChat(42),
+        "halo",
+    );
+    t1.hints.conversation = Some("42".into());
+    let c1 = submit(&core, t1).await.unwrap();
+    let mut t2 = InboundMessage::new(
+        ChannelKind::Telegram,
+        "tg:2",
+        Address::TelegramChat(42),
+        "lanjutan",
+    );
+    t2.hints.conversation = Some("42".into());
+    assert_eq!(submit(&core, t2).await.unwrap().register_no, c1.register_no);
+    // 6. Unrelated messages open their own complaints; receipts only for new complaints.
+    let b = submit(&core, email("b1", "ani@example.id", "Lain", "lain"))
+        .await
+        .unwrap();
+    assert_ne!(b.register_no, a.register_no);
+    assert_eq!(
+        count(
+            &core,
+            "SELECT COUNT(*) FROM messages WHERE direction = 'in'"
+        )
+        .await,
+        13
+    );
+    assert_eq!(count(&core, "SELECT COUNT(*) FROM complaints").await, 3);
+    // Telegram is not configured here, so only email receipts are queued.
+    assert_eq!(
+        count(&core, "SELECT COUNT(*) FROM outbox WHERE kind = 'receipt'").await,
+        2
+    );
+    // 7. A closed complaint is not reopened by its number: a new complaint starts.
+    sqlx::query("UPDATE complaints SET status = 'closed', is_open = 0 WHERE register_no = $1")
+        .bind(&a.register_no)
+        .execute(&core.db.pool)
+        .await
+        .unwrap();
+    let n = submit(
+        &core,
+        email(
+            "a9",
+            "budi@example.id",
+            &format!("Re: [{}]", a.register_no),
+            "lagi",
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(n.disposition, Disposition::Created);
+    assert_ne!(n.register_no, a.register_no);
+    core.db.close().await;
+    db.drop_db().await;
+}
+both!(threading);
+
+async fn receipts_carry_thread_headers(backend: Backend) {
+    let Some((core, db, _)) = setup(backend, &[]).await else {
+        return;
+    };
+    let a = submit(&core, email("h1", "budi@example.id", "Izin", "isi"))
+        .await
+        .unwrap();
+    let row = sqlx::query("SELECT channel, recipient, subject, body, refs, automatic FROM outbox WHERE kind = 'receipt'")
+        .fetch_one(&core.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(row.try_get::<String, _>("channel").unwrap(), "email");
+    assert_eq!(
+        row.try_get::<String, _>("recipient").unwrap(),
+        "email:budi@example.id"
+    );
+    assert!(row
+        .try_get::<String, _>("subject")
+        .unwrap()
+        .contains(&a.register_no));
+    assert!(row
+        .try_get::<String, _>("body")
+        .unwrap()
+        .contains(&a.tracking_code));
+    assert_eq!(
+        row.try_get::<String, _>("refs").unwrap(),
+        r#"["<h1@mail.example>"]"#
+    );
+    assert_eq!(row.try_get::<i64, _>("automatic").unwrap(), 1);
+    core.db.close().await;
+    db.drop_db().await;
+}
+both!(receipts_carry_thread_headers);
+
+async fn auto_generated_never_acknowledged_and_acks_rate_limited(backend: Backend) {
+    let Some((core, db, _)) = setup(backend, &[("ADUAN_INTAKE__ACK_LIMIT_PER_HOUR", "2")]).await
+    else {
+        return;
+    };
+    let mut ooo = email(
+        "ooo",
+        "budi@example.id",
+        "Out of office",
+        "Saya sedang cuti",
+    );
+    ooo.auto_generated = true;
+    let r = submit(&core, ooo).await.unwrap();
+    assert_eq!(
+        r.disposition,
+        Disposition::Created,
+        "auto-generated mail is still registered"
+    );
+    assert_eq!(count(&core, "SELECT COUNT(*) FROM outbox").await, 0);
+    assert_eq!(
+        count(
+            &core,
+            "SELECT COUNT(*) FROM audit WHERE action = 'ack_suppressed'"
+        )
+        .await,
+        1
+    );
+    // One sender, four new complaints: two receipts, then silence.
+    for i in 0..4 {
+        submit(
+            &core,
+            sms(
+                &format!("flood{i}"),
+                "+6289999999999",
+                &format!("aduan {i}"),
+            ),
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(count(&core, "SELECT COUNT(*) FROM complaints").await, 5);
+    assert_eq!(
+        count(
+            &core,
+            "SELECT COUNT(*) FROM outbox WHERE recipient = 'phone:+6289999999999'"
+        )
+        .await,
+        2
+    );
+    // Another sender is not affected.
+    submit(&core, sms("other", "+6281000000000", "x"))
+        .await
+        .unwrap();
+    assert_eq!(count(&core, "SELECT COUNT(*) FROM outbox").await, 3);
+    core.db.close().await;
+    db.drop_db().await;
+}
+both!(auto_generated_never_acknowledged_and_acks_rate_limited);
+
+async fn attachments_content_addressed_and_limited(backend: Backend) {
+    let Some((core, db, _)) =
+        setup(backend, &[("ADUAN_INTAKE__MAX_ATTACHMENT_BYTES", "1000")]).await
+    else {
+        return;
+    };
+    let photo = Attachment {
+        filename: "../../etc/passwd.jpg".into(),
+        content_type: "image/jpeg".into(),
+        data: vec![7u8; 600],
+    };
+    let mut m1 = email("f1", "budi@example.id", "Foto", "lihat lampiran");
+    m1.attachments = vec![
+        photo.clone(),
+        Attachment {
+            filename: "besar.pdf".into(),
+            content_type: "application/pdf".into(),
+            data: vec![1u8; 5000],
+        },
+    ];
+    let r1 = submit(&core, m1).await.unwrap();
+    let mut m2 = email("f2", "ani@example.id", "Foto sama", "lampiran yang sama");
+    m2.attachments = vec![photo];
+    submit(&core, m2).await.unwrap();
+    assert_eq!(count(&core, "SELECT COUNT(*) FROM attachments").await, 2);
+    assert_eq!(
+        count(&core, "SELECT COUNT(*) FROM blobs").await,
+        1,
+        "same bytes stored once"
+    );
+    let flagged: Option<String> =
+        sqlx::query("SELECT flagged FROM complaints WHERE register_no = $1")
+            .bind(&r1.register_no)
+            .fetch_one(&core.db.pool)
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap();
+    let flagged = flagged.expect("oversize attachment flags the complaint");
+    assert!(
+        flagged.contains("besar.pdf") && flagged.contains("5000"),
+        "{flagged}"
+    );
+    // The sender's file name is kept for display only; storage is by sha256.
+    let sha: String = sqlx::query("SELECT sha256 FROM attachments LIMIT 1")
+        .fetch_one(&core.db.pool)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(sha, aduan::register::sha256_hex(&[7u8; 600]));
+    core.db.close().await;
+    db.drop_db().await;
+}
+both!(attachments_content_addressed_and_limited);
+
+async fn broken_source_is_registered_raw_and_flagged(backend: Backend) {
+    let Some((core, db, _)) = setup(backend, &[]).await else {
+        return;
+    };
+    let mut m = email("bad", "x@example.id", "", "");
+    m.raw = Some(b"\xff\xfe not mime at all".to_vec());
+    m.parse_error = Some("no header section".into());
+    let r = submit(&core, m).await.unwrap();
+    let row = sqlx::query("SELECT c.flagged, m.raw_sha256, m.parse_error FROM complaints c JOIN messages m ON m.complaint_id = c.id WHERE c.register_no = $1")
+        .bind(&r.register_no)
+        .fetch_one(&core.db.pool)
+        .await
+        .unwrap();
+    assert!(row
+        .try_get::<Option<String>, _>("flagged")
+        .unwrap()
+        .unwrap()
+        .contains("no header section"));
+    assert!(row
+        .try_get::<Option<String>, _>("parse_error")
+        .unwrap()
+        .is_some());
+    let sha: String = row
+        .try_get::<Option<String>, _>("raw_sha256")
+        .unwrap()
+        .unwrap();
+    let raw: Vec<u8> = sqlx::query("SELECT data FROM blobs WHERE sha256 = $1")
+        .bind(&sha)
+        .fetch_one(&core.db.pool)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(raw, b"\xff\xfe not mime at all");
+    core.db.close().await;
+    db.drop_db().await;
+}
+both!(broken_source_is_registered_raw_and_flagged);
+
+async fn sla_due_dates_and_register_numbers(backend: Backend) {
+    let Some((core, db, _)) = setup(backend, &[]).await else {
+        return;
+    };
+    // Tuesday 17 March 2026, 10:00 WIB: Nyepi, Idul Fitri and cuti bersama follow.
+    let mut m = sms("sla1", "+6281200000001", "x");
+    m.received_at = Utc.with_ymd_and_hms(2026, 3, 17, 3, 0, 0).unwrap();
+    let r = submit(&core, m).await.unwrap();
+    let due: String = sqlx::query("SELECT due_date FROM complaints WHERE register_no = $1")
+        .bind(&r.register_no)
+        .fetch_one(&core.db.pool)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(due, "2026-04-02");
+    // Friday 18 Dec 2026 → 7 working days skipping cuti bersama 24 Dec and Christmas.
+    let mut m = sms("sla2", "+6281200000002", "x");
+    m.received_at = Utc.with_ymd_and_hms(2026, 12, 18, 2, 0, 0).unwrap();
+    let r2 = submit(&core, m).await.unwrap();
+    let due: String = sqlx::query("SELECT due_date FROM complaints WHERE register_no = $1")
+        .bind(&r2.register_no)
+        .fetch_one(&core.db.pool)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(due, "2026-12-31");
+    assert_eq!(r.register_no, "ADU-2026-000001");
+    assert_eq!(r2.register_no, "ADU-2026-000002");
+    // 31 Dec 2025 23:30 WIB is still 2025 in the office: its own sequence.
+    let mut m = sms("y2025", "+6281200000003", "x");
+    m.received_at = Utc.with_ymd_and_hms(2025, 12, 31, 16, 30, 0).unwrap();
+    assert_eq!(
+        submit(&core, m).await.unwrap().register_no,
+        "ADU-2025-000001"
+    );
+    // Concurrent intake never hands out a number twice.
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let core = Arc::clone(&core);
+        set.spawn(async move {
+            submit(
+                &core,
+                sms(&format!("c{i}"), &format!("+62813000000{i:02}"), "x"),
+            )
+            .await
+            .unwrap()
+            .register_no
+        });
+    }
+    let mut nos = Vec::new();
+    while let Some(n) = set.join_next().await {
+        nos.push(n.unwrap());
+    }
+    nos.sort();
+    nos.dedup();
+    assert_eq!(nos.len(), 20);
+    assert_eq!(
+        count(&core, "SELECT COUNT(DISTINCT register_no) FROM complaints").await,
+        23
+    );
+    core.db.close().await;
+    db.drop_db().await;
+}
+both!(sla_due_dates_and_register_numbers);
+
+async fn cursors_persist(backend: Backend) {
+    let Some((core, db, _)) = setup(backend, &[]).await else {
+        return;
+    };
+    let sink = aduan::intake::sink(&core);
+    assert_eq!(
+        sink.load_cursor(ChannelKind::Email, "INBOX").await.unwrap(),
+        None
+    );
+    sink.store_cursor(ChannelKind::Email, "INBOX", "1700000000:41")
+        .await
+        .unwrap();
+    sink.store_cursor(ChannelKind::Email, "INBOX", "1700000000:42")
+        .await
+        .unwrap();
+    assert_eq!(
+        sink.load_cursor(ChannelKind::Email, "INBOX")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("1700000000:42")
+    );
+    assert_eq!(
+        sink.load_cursor(ChannelKind::Telegram, "INBOX")
+            .await
+            .unwrap(),
+        None
+    );
+    core.db.close().await;
+    db.drop_db().await;
+}
+both!(cursors_persist);

@@ -1,0 +1,314 @@
+//! Outbox invariants on both databases: retries with backoff, parking as failed, an officer's
+//! retry, lease expiry and fencing, and two dispatchers never sending one row twice.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aduan::db::{now_ms, Backend};
+use aduan::outbox::{dispatch_one, Outcome};
+use aduan_channel::{Address, ChannelKind, InboundMessage};
+use sqlx::Row;
+
+use crate::both;
+use crate::helpers::*;
+use crate::testchannel::{ScriptedChannel, Step};
+
+fn mail(i: usize) -> InboundMessage {
+    let mut m = InboundMessage::new(
+        ChannelKind::Email,
+        format!("m{i}"),
+        Address::Email(format!("warga{i}@example.id")),
+        "aduan",
+    );
+    m.subject = Some("Aduan".into());
+    m
+}
+
+/// Makes every queued row due now (skipping the backoff wait in tests).
+async fn make_due(core: &aduan::state::Core) {
+    sqlx::query("UPDATE outbox SET next_attempt_at = 0 WHERE status = 'queued'")
+        .execute(&core.db.pool)
+        .await
+        .unwrap();
+}
+
+async fn row(core: &aduan::state::Core, id: i64) -> (String, i64, Option<String>, i64) {
+    let r = sqlx::query(
+        "SELECT status, attempts, last_error, next_attempt_at FROM outbox WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&core.db.pool)
+    .await
+    .unwrap();
+    (
+        r.try_get(0).unwrap(),
+        r.try_get(1).unwrap(),
+        r.try_get(2).unwrap(),
+        r.try_get(3).unwrap(),
+    )
+}
+
+async fn transient_errors_back_off_then_succeed(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let cfg = test_config(&db.url, &[("ADUAN_OUTBOX__BACKOFF_BASE_MS", "1000")]);
+    let ch = ScriptedChannel::new(
+        ChannelKind::Email,
+        vec![Step::Transient, Step::Transient, Step::Ok],
+    );
+    let core = open_core_with(&cfg, vec![ch.clone()]).await;
+    aduan::intake::submit(&core, mail(1)).await.unwrap();
+    let mut delays = Vec::new();
+    for _ in 0..2 {
+        let before = now_ms();
+        match dispatch_one(&core, "a").await.unwrap() {
+            Outcome::RetryAt { outbox_id, at } => {
+                let (status, _, err, next) = row(&core, outbox_id).await;
+                assert_eq!(status, "queued");
+                assert_eq!(err.as_deref(), Some("421 try later"));
+                assert_eq!(next, at);
+                delays.push(at - before);
+                // Not due yet: nothing to claim.
+                assert_eq!(dispatch_one(&core, "a").await.unwrap(), Outcome::Empty);
+                make_due(&core).await;
+            }
+            other => panic!("expected a retry, got {other:?}"),
+        }
+    }
+    // Attempt 1 waits 0.5-1 s, attempt 2 waits 1-2 s (exponential, with jitter).
+    assert!((450..=1100).contains(&delays[0]), "{delays:?}");
+    assert!((950..=2100).contains(&delays[1]), "{delays:?}");
+    let Outcome::Sent { outbox_id } = dispatch_one(&core, "a").await.unwrap() else {
+        panic!("not sent")
+    };
+    let (status, attempts, err, _) = row(&core, outbox_id).await;
+    assert_eq!((status.as_str(), attempts, err), ("sent", 3, None));
+    assert_eq!(ch.sent().len(), 1);
+    // The Message-ID is the same on every attempt.
+    let sent = &ch.sent()[0];
+    let id: String = sqlx::query("SELECT provider_msg_id FROM outbox WHERE id = $1")
+        .bind(outbox_id)
+        .fetch_one(&core.db.pool)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(sent.message_id, id);
+    assert!(sent.automatic);
+    assert_eq!(sent.to, Address::Email("warga1@example.id".into()));
+    core.db.close().await;
+    db.drop_db().await;
+}
+both!(transient_errors_back_off_then_succeed);
+
+async fn retry_after_is_honoured(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let cfg = test_config(&db.url, &[]);
+    let ch = ScriptedChannel::new(
+        ChannelKind::Email,
+        vec![Step::RetryAfter(Duration::from_secs(30))],
+    );
+    let core = open_core_with(&cfg, vec![ch]).await;
+    aduan::intake::submit(&core, mail(1)).await.unwrap();
+    let before = now_ms();
+    let Outcome::RetryAt { at, .. } = dispatch_one(&core, "a").await.unwrap() else {
+        panic!()
+    };
+    assert!(at - before >= 30_000, "{}", at - before);
+    core.db.close().await;
+    db.drop_db().await;
+}
+both!(retry_after_is_honoured);
+
+async fn failures_park_and_officer_retry(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let cfg = test_config(&db.url, &[("ADUAN_OUTBOX__MAX_ATTEMPTS", "3")]);
+    let ch = ScriptedChannel::new(
+        ChannelKind::Email,
+        vec![
+            Step::Permanent,
+            Step::Transient,
+            Step::Transient,
+            Step::Transient,
+        ],
+    );
+    let core = open_core_with(&cfg, vec![ch.clone()]).await;
+    aduan::intake::submit(&core, mail(1)).await.unwrap();
+    aduan::intake::submit(&core, mail(2)).await.unwrap();
+    // Row 1: permanent on the first attempt.
+    let Outcome::Failed { outbox_id: first } = dispatch_one(&core, "a").await.unwrap() else {
+        panic!()
+    };
+    let (status, attempts, err, _) = row(&core, first).await;
+    assert_eq!(
+        (status.as_str(), attempts, err.as_deref()),
+        ("failed", 1, Some("550 no such user"))
+    );
+    // Row 2: transient three times = max_attempts, then parked.
+    let mut outcomes = Vec::new();
+    for _ in 0..3 {
+        outcomes.push(dispatch_one(&core, "a").await.unwrap());
+        make_due(&core).await;
+    }
+    assert!(matches!(outcomes[0], Outcome::RetryAt { .. }));
+    assert!(matches!(outcomes[1], Outcome::RetryAt { .. }));
+    let Outcome::Failed { outbox_id: second } = outcomes[2] else {
+        panic!("{outcomes:?}")
+    };
+    let (status, attempts, err, _) = row(&core, second).await;
+    assert_eq!((status.as_str(), attempts), ("failed", 3));
+    assert!(err.unwrap().contains("gave up after 3 attempts"));
+    assert_eq!(
+        dispatch_one(&core, "a").await.unwrap(),
+        Outcome::Empty,
+        "failed rows stay parked"
+    );
+    assert_eq!(
+        scalar(
+            &core.db,
+            "SELECT COUNT(*) FROM audit WHERE action = 'send_failed'"
+        )
+        .await,
+        2
+    );
+    // An officer retries one: it goes out once.
+    assert!(aduan::outbox::retry_failed(&core, second, None, "test")
+        .await
+        .unwrap());
+    assert!(
+        !aduan::outbox::retry_failed(&core, second, None, "test")
+            .await
+            .unwrap(),
+        "only failed rows can be retried"
+    );
+    assert_eq!(
+        dispatch_one(&core, "a").await.unwrap(),
+        Outcome::Sent { outbox_id: second }
+    );
+    assert_eq!(ch.sent().len(), 1);
+    core.db.close().await;
+    db.drop_db().await;
+}
+both!(failures_park_and_officer_retry);
+
+async fn expired_lease_is_reclaimed_and_fenced(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let cfg = test_config(&db.url, &[]);
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let ch = ScriptedChannel::new(ChannelKind::Email, vec![Step::Hold(gate.clone()), Step::Ok]);
+    let core = open_core_with(&cfg, vec![ch.clone()]).await;
+    aduan::intake::submit(&core, mail(1)).await.unwrap();
+    // Daemon A claims the row and hangs in send.
+    let a = {
+        let core = core.clone();
+        tokio::spawn(async move { dispatch_one(&core, "daemon-a").await.unwrap() })
+    };
+    assert!(eventually(5, || async { ch.calls.lock().unwrap().len() == 1 }).await);
+    assert_eq!(
+        dispatch_one(&core, "daemon-b").await.unwrap(),
+        Outcome::Empty,
+        "a leased row is not claimed"
+    );
+    // A's lease runs out (A is presumed dead): B takes the row over and sends it.
+    sqlx::query("UPDATE outbox SET next_attempt_at = 0, lease_until = 0")
+        .execute(&core.db.pool)
+        .await
+        .unwrap();
+    let Outcome::Sent { outbox_id } = dispatch_one(&core, "daemon-b").await.unwrap() else {
+        panic!()
+    };
+    // A wakes up: its result is not recorded over B's.
+    gate.notify_one();
+    assert_eq!(a.await.unwrap(), Outcome::LeaseLost { outbox_id });
+    let r = sqlx::query("SELECT status, receipt FROM outbox WHERE id = $1")
+        .bind(outbox_id)
+        .fetch_one(&core.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(r.try_get::<String, _>(0).unwrap(), "sent");
+    core.db.close().await;
+    db.drop_db().await;
+}
+both!(expired_lease_is_reclaimed_and_fenced);
+
+/// Two daemons (two pools, two dispatchers with two workers each) drain 2,000 rows from one
+/// register: every row sent, none claimed twice.
+async fn two_dispatchers_never_send_twice(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let cfg = test_config(&db.url, &[]);
+    let daemon_a = open_core(&cfg).await;
+    let daemon_b = open_core(&cfg).await;
+    // 2,000 web complaints: 2,000 receipt rows for the web channel.
+    let mut set = tokio::task::JoinSet::new();
+    for w in 0..4 {
+        let core = daemon_a.clone();
+        set.spawn(async move {
+            for i in (w..2000).step_by(4) {
+                let m =
+                    InboundMessage::new(ChannelKind::Web, format!("w{i}"), Address::None, "aduan");
+                aduan::intake::submit(&core, m).await.unwrap();
+            }
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.unwrap();
+    }
+    assert_eq!(
+        scalar(
+            &daemon_a.db,
+            "SELECT COUNT(*) FROM outbox WHERE status = 'queued'"
+        )
+        .await,
+        2000
+    );
+    let token = tokio_util::sync::CancellationToken::new();
+    let mut workers = tokio::task::JoinSet::new();
+    for (name, core) in [("a", &daemon_a), ("b", &daemon_b)] {
+        for w in 0..2 {
+            workers.spawn(aduan::outbox::run(
+                core.clone(),
+                format!("{name}{w}"),
+                token.clone(),
+            ));
+        }
+    }
+    let drained = eventually(120, || async {
+        scalar(
+            &daemon_a.db,
+            "SELECT COUNT(*) FROM outbox WHERE status <> 'sent'",
+        )
+        .await
+            == 0
+    })
+    .await;
+    token.cancel();
+    while workers.join_next().await.is_some() {}
+    assert!(drained, "outbox not drained");
+    assert_eq!(
+        scalar(
+            &daemon_a.db,
+            "SELECT COUNT(*) FROM outbox WHERE status = 'sent' AND attempts = 1"
+        )
+        .await,
+        2000
+    );
+    let (a, b) = (
+        daemon_a.metrics.send_attempts(),
+        daemon_b.metrics.send_attempts(),
+    );
+    assert_eq!(a + b, 2000, "send called {a} + {b} times for 2000 rows");
+    assert!(a > 0 && b > 0, "both daemons worked: {a} / {b}");
+    daemon_a.db.close().await;
+    daemon_b.db.close().await;
+    db.drop_db().await;
+}
+both!(two_dispatchers_never_send_twice);
