@@ -6,16 +6,15 @@
 use std::sync::Arc;
 
 use aduan_channel::{
-    Address, Attachment, ChannelKind, Committed, Disposition, InboundMessage, InboundSink,
-    SinkError,
+    Attachment, ChannelKind, Committed, Disposition, InboundMessage, InboundSink, SinkError,
 };
 use async_trait::async_trait;
 use chrono::Datelike;
 use sqlx::Row;
 use tracing::{info, warn, Instrument};
 
-use crate::db::{is_unique_violation, now_ms, Tx};
-use crate::register::{self, Outgoing};
+use crate::db::{is_unique_violation, now_ms, opt_str, Tx};
+use crate::register::{self, Complaint, Outgoing, COMPLAINT_COLUMNS};
 use crate::state::{Core, Shared};
 use crate::templates::Kind;
 
@@ -123,6 +122,8 @@ struct Prepared {
     text: String,
     notes: Vec<String>,
     reg_numbers: Vec<String>,
+    /// The sender's and contacts' addresses in register form, sender first, no duplicates.
+    address_keys: Vec<String>,
 }
 
 impl Prepared {
@@ -157,16 +158,30 @@ impl Prepared {
             }
         }
         let mut reg_numbers = Vec::new();
-        if let Some(sub) = &msg.subject {
+        // The public web form is unauthenticated and answers with the tracking code: a number
+        // typed into it must not join (and reveal) someone else's complaint.
+        let public = msg.channel == ChannelKind::Web;
+        if let Some(sub) = msg.subject.as_ref().filter(|_| !public) {
             reg_numbers.extend(find_register_numbers(&s.register_prefix, sub));
         }
-        for n in find_register_numbers(&s.register_prefix, &text) {
+        for n in find_register_numbers(&s.register_prefix, &text)
+            .into_iter()
+            .filter(|_| !public)
+        {
             if !reg_numbers.contains(&n) {
                 reg_numbers.push(n);
             }
         }
+        let mut address_keys: Vec<String> = Vec::new();
+        for a in std::iter::once(&msg.sender).chain(&msg.contacts) {
+            let k = a.to_key();
+            if !k.is_empty() && !address_keys.contains(&k) {
+                address_keys.push(k);
+            }
+        }
         Prepared {
             msg,
+            address_keys,
             attachments,
             text,
             notes,
@@ -185,35 +200,33 @@ async fn try_submit(
     officer: Option<(i64, &str)>,
 ) -> sqlx::Result<Committed> {
     let msg = &p.msg;
+    let now = now_ms();
     let mut tx = core.db.begin().await?;
-    // 1. Dedup.
-    if let Some(r) = sqlx::query(
-        "SELECT c.register_no, c.tracking_code FROM messages m JOIN complaints c ON c.id = m.complaint_id \
-         WHERE m.channel = $1 AND m.external_id = $2",
-    )
-    .bind(msg.channel.as_str())
-    .bind(&msg.external_id)
-    .fetch_optional(&mut *tx)
-    .await?
-    {
+    // 1. One look-up: was it registered before, who is the sender, how many receipts went to
+    //    them in the last hour.
+    let found = lookup(core, &mut tx, p, now).await?;
+    if let Some((register_no, tracking_code)) = found.duplicate {
         tx.rollback().await?;
         return Ok(Committed {
-            register_no: r.try_get("register_no")?,
-            tracking_code: r.try_get("tracking_code")?,
+            register_no,
+            tracking_code,
             disposition: Disposition::Duplicate,
         });
     }
-    // 2. Threading.
-    let now = now_ms();
-    let complainant_id = resolve_complainant(&mut tx, msg, now).await?;
-    let (complaint_id, disposition) = match find_thread(core, &mut tx, p).await? {
-        Some(id) => (id, Disposition::Threaded),
-        None => (
-            create_complaint(core, &mut tx, p, complainant_id, now).await?,
-            Disposition::Created,
-        ),
+    // 2. The complainant, known by any of the message's addresses.
+    let complainant_id = resolve_complainant(&mut tx, p, found.complainant, now).await?;
+    // 3. Thread onto an open complaint, or open one.
+    let thread = find_thread(&mut tx, p).await?;
+    let disposition = if thread.is_some() {
+        Disposition::Threaded
+    } else {
+        Disposition::Created
     };
-    // 3. The thread entry, its attachments and raw source.
+    let c = match thread {
+        Some(c) => c,
+        None => create_complaint(core, &mut tx, p, complainant_id, now).await?,
+    };
+    // 4. The thread entry, its attachments and raw source.
     let raw_sha = match &msg.raw {
         Some(raw) => Some(register::store_blob(&mut tx, raw).await?),
         None => None,
@@ -223,7 +236,7 @@ async fn try_submit(
          raw_sha256, provider_message_id, auto_generated, parse_error, created_at) \
          VALUES ($1, 'in', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
     )
-    .bind(complaint_id)
+    .bind(c.id)
     .bind(msg.channel.as_str())
     .bind(&msg.external_id)
     .bind(msg.sender.to_key())
@@ -236,27 +249,21 @@ async fn try_submit(
     .bind(msg.received_at.timestamp_millis())
     .fetch_one(&mut *tx)
     .await?;
-    let message_id: i64 = mrow.try_get("id")?;
-    register::store_attachments(&mut tx, message_id, &p.attachments).await?;
-    if let Some(mid) = &msg.hints.message_id {
-        sqlx::query(
-            "INSERT INTO message_refs (channel, ref, complaint_id) VALUES ($1, $2, $3) \
-             ON CONFLICT (channel, ref) DO NOTHING",
-        )
-        .bind(msg.channel.as_str())
-        .bind(mid)
-        .bind(complaint_id)
-        .execute(&mut *tx)
-        .await?;
+    if !p.attachments.is_empty() {
+        let message_id: i64 = mrow.try_get("id")?;
+        register::store_attachments(&mut tx, message_id, &p.attachments).await?;
     }
-    let c = register::complaint_by_id(&mut tx, complaint_id).await?;
     match disposition {
         Disposition::Created => {
             let (oid, actor) = officer.map_or((None, "system"), |(id, name)| (Some(id), name));
-            let via = match msg.medium {
+            let mut note = match msg.medium {
                 Some(m) => format!("via {} ({})", msg.channel, m.as_str()),
                 None => format!("via {}", msg.channel),
             };
+            if let Some(f) = p.flag() {
+                note.push_str("; flagged: ");
+                note.push_str(&f);
+            }
             register::audit(
                 &mut tx,
                 Some(c.id),
@@ -265,58 +272,50 @@ async fn try_submit(
                 "register",
                 None,
                 Some("registered"),
-                &via,
+                &note,
             )
             .await?;
-            if let Some(f) = p.flag() {
-                register::audit(&mut tx, Some(c.id), None, "system", "flag", None, None, &f)
-                    .await?;
-            }
-            maybe_acknowledge(core, &mut tx, &c, msg).await?;
+            acknowledge(core, &mut tx, &c, p, found.receipts_last_hour).await?;
         }
         Disposition::Threaded => {
-            let mut to = None;
-            if c.status == "incomplete" && !msg.auto_generated {
-                // The complainant answered the request to complete: back to the front office.
-                sqlx::query(
-                    "UPDATE complaints SET status = 'registered', updated_at = $2 WHERE id = $1",
-                )
-                .bind(c.id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                to = Some("registered");
-            }
+            let reopened = c.status == "incomplete" && !msg.auto_generated;
+            // The complainant answered the request to complete: back to the front office.
+            // A flag from this message is kept; follow-ups extend the search text.
+            sqlx::query(
+                "UPDATE complaints SET status = CASE WHEN $2 = 1 THEN 'registered' ELSE status END, \
+                 flagged = COALESCE($3, flagged), search_text = search_text || ' ' || $4, updated_at = $5 \
+                 WHERE id = $1",
+            )
+            .bind(c.id)
+            .bind(reopened as i64)
+            .bind(p.flag())
+            .bind(search_fragment(&p.text))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
             let mut note = format!("message via {}", msg.channel);
             if let Some(f) = p.flag() {
-                note.push_str("; ");
+                note.push_str("; flagged: ");
                 note.push_str(&f);
-                sqlx::query("UPDATE complaints SET flagged = $2 WHERE id = $1")
-                    .bind(c.id)
-                    .bind(&f)
-                    .execute(&mut *tx)
-                    .await?;
             }
+            let (from, to) = if reopened {
+                (Some(c.status.as_str()), Some("registered"))
+            } else {
+                (None, None)
+            };
             register::audit(
                 &mut tx,
                 Some(c.id),
                 None,
                 "system",
                 "message_received",
-                to.map(|_| c.status.as_str()),
+                from,
                 to,
                 &note,
             )
             .await?;
-            // Keep the search text current with follow-ups.
-            sqlx::query("UPDATE complaints SET search_text = search_text || ' ' || $2, updated_at = $3 WHERE id = $1")
-                .bind(c.id)
-                .bind(search_fragment(&p.text))
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
         }
-        Disposition::Duplicate => unreachable!("handled above"),
+        Disposition::Duplicate => unreachable!("returned above"),
     }
     tx.commit().await?;
     Ok(Committed {
@@ -330,27 +329,63 @@ fn search_fragment(text: &str) -> String {
     truncate_chars(text, 2000).0.to_lowercase()
 }
 
-/// The complainant this sender is known as, linking every address the message carries.
-async fn resolve_complainant(tx: &mut Tx, msg: &InboundMessage, now: i64) -> sqlx::Result<i64> {
-    let keys: Vec<String> = std::iter::once(&msg.sender)
-        .chain(&msg.contacts)
-        .filter(|a| !a.is_none())
-        .map(Address::to_key)
-        .collect();
-    let mut found = None;
-    for k in &keys {
-        if let Some(r) =
-            sqlx::query("SELECT complainant_id FROM complainant_addresses WHERE address = $1")
-                .bind(k)
-                .fetch_optional(&mut **tx)
-                .await?
-        {
-            found = Some(r.try_get::<i64, _>("complainant_id")?);
-            break;
-        }
+struct Lookup {
+    duplicate: Option<(String, String)>,
+    complainant: Option<i64>,
+    receipts_last_hour: i64,
+}
+
+async fn lookup(core: &Core, tx: &mut Tx, p: &Prepared, now: i64) -> sqlx::Result<Lookup> {
+    let msg = &p.msg;
+    // $1 channel, $2 external_id, $3 sender, $4 an hour ago, $5… the message's addresses.
+    let in_list = if p.address_keys.is_empty() {
+        "NULL".to_string()
+    } else {
+        (0..p.address_keys.len())
+            .map(|i| format!("${}", i + 5))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let sql = format!(
+        "SELECT \
+           (SELECT c.register_no FROM messages m JOIN complaints c ON c.id = m.complaint_id \
+            WHERE m.channel = $1 AND m.external_id = $2) AS dup_no, \
+           (SELECT c.tracking_code FROM messages m JOIN complaints c ON c.id = m.complaint_id \
+            WHERE m.channel = $1 AND m.external_id = $2) AS dup_code, \
+           (SELECT complainant_id FROM complainant_addresses WHERE address IN ({in_list}) \
+            ORDER BY CASE WHEN address = $3 THEN 0 ELSE 1 END LIMIT 1) AS complainant_id, \
+           (SELECT COUNT(*) FROM outbox WHERE recipient = $3 AND channel = $1 AND kind = 'receipt' \
+            AND created_at > $4) AS receipts"
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(msg.channel.as_str())
+        .bind(&msg.external_id)
+        .bind(msg.sender.to_key())
+        .bind(now - 3_600_000);
+    for k in &p.address_keys {
+        q = q.bind(k.clone());
     }
-    let name = msg.display_name.clone().unwrap_or_default();
-    let id = match found {
+    let _ = core;
+    let r = q.fetch_one(&mut **tx).await?;
+    let dup_no = opt_str(&r, "dup_no");
+    let dup_code = opt_str(&r, "dup_code");
+    Ok(Lookup {
+        duplicate: dup_no.zip(dup_code),
+        complainant: r.try_get("complainant_id")?,
+        receipts_last_hour: r.try_get("receipts")?,
+    })
+}
+
+/// The complainant this sender is known as (or a new one), linking every address the message
+/// carries to them.
+async fn resolve_complainant(
+    tx: &mut Tx,
+    p: &Prepared,
+    known: Option<i64>,
+    now: i64,
+) -> sqlx::Result<i64> {
+    let name = p.msg.display_name.clone().unwrap_or_default();
+    let id = match known {
         Some(id) => {
             if !name.is_empty() {
                 sqlx::query("UPDATE complainants SET name = $2 WHERE id = $1 AND name = ''")
@@ -358,6 +393,10 @@ async fn resolve_complainant(tx: &mut Tx, msg: &InboundMessage, now: i64) -> sql
                     .bind(&name)
                     .execute(&mut **tx)
                     .await?;
+            }
+            // With one address it is already linked; with several, link the new ones.
+            if p.address_keys.len() <= 1 {
+                return Ok(id);
             }
             id
         }
@@ -370,7 +409,7 @@ async fn resolve_complainant(tx: &mut Tx, msg: &InboundMessage, now: i64) -> sql
                 .try_get("id")?
         }
     };
-    for k in &keys {
+    for k in &p.address_keys {
         sqlx::query(
             "INSERT INTO complainant_addresses (address, complainant_id) VALUES ($1, $2) \
              ON CONFLICT (address) DO NOTHING",
@@ -384,47 +423,50 @@ async fn resolve_complainant(tx: &mut Tx, msg: &InboundMessage, now: i64) -> sql
 }
 
 /// An open complaint this message belongs to: by reply headers, by a register number in the
-/// subject or text, or by the channel's conversation.
-async fn find_thread(core: &Core, tx: &mut Tx, p: &Prepared) -> sqlx::Result<Option<i64>> {
+/// subject or text, or by the channel's conversation (in that order).
+async fn find_thread(tx: &mut Tx, p: &Prepared) -> sqlx::Result<Option<Complaint>> {
     let msg = &p.msg;
     let ch = msg.channel.as_str();
+    let base = format!(
+        "SELECT {COMPLAINT_COLUMNS} FROM complaints c JOIN complainants p ON p.id = c.complainant_id \
+         WHERE c.is_open = 1 AND "
+    );
     for r in msg.hints.references.iter().rev() {
-        if let Some(row) = sqlx::query(
-            "SELECT c.id FROM message_refs r JOIN complaints c ON c.id = r.complaint_id \
-             WHERE r.channel = $1 AND r.ref = $2 AND c.is_open = 1",
-        )
-        .bind(ch)
-        .bind(r)
-        .fetch_optional(&mut **tx)
-        .await?
+        let sql = format!(
+            "{base} c.id = (SELECT complaint_id FROM messages WHERE channel = $1 AND provider_message_id = $2 \
+             ORDER BY id LIMIT 1)"
+        );
+        if let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(ch)
+            .bind(r)
+            .fetch_optional(&mut **tx)
+            .await?
         {
-            return Ok(Some(row.try_get("id")?));
+            return Complaint::from_row(&row).map(Some);
         }
     }
     for no in &p.reg_numbers {
-        if let Some(row) =
-            sqlx::query("SELECT id FROM complaints WHERE register_no = $1 AND is_open = 1")
-                .bind(no)
-                .fetch_optional(&mut **tx)
-                .await?
+        let sql = format!("{base} c.register_no = $1");
+        if let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(no)
+            .fetch_optional(&mut **tx)
+            .await?
         {
-            return Ok(Some(row.try_get("id")?));
+            return Complaint::from_row(&row).map(Some);
         }
     }
     if let Some(conv) = &msg.hints.conversation {
-        if let Some(row) = sqlx::query(
-            "SELECT id FROM complaints WHERE channel = $1 AND conversation = $2 AND is_open = 1 \
-             ORDER BY id DESC LIMIT 1",
-        )
-        .bind(ch)
-        .bind(conv)
-        .fetch_optional(&mut **tx)
-        .await?
+        let sql =
+            format!("{base} c.channel = $1 AND c.conversation = $2 ORDER BY c.id DESC LIMIT 1");
+        if let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(ch)
+            .bind(conv)
+            .fetch_optional(&mut **tx)
+            .await?
         {
-            return Ok(Some(row.try_get("id")?));
+            return Complaint::from_row(&row).map(Some);
         }
     }
-    let _ = core;
     Ok(None)
 }
 
@@ -434,7 +476,7 @@ async fn create_complaint(
     p: &Prepared,
     complainant_id: i64,
     now: i64,
-) -> sqlx::Result<i64> {
+) -> sqlx::Result<Complaint> {
     let s = &core.settings;
     let msg = &p.msg;
     let local = msg.received_at.with_timezone(&s.offset);
@@ -450,39 +492,65 @@ async fn create_complaint(
         .clone()
         .filter(|l| l == "id" || l == "en")
         .unwrap_or_else(|| s.language.clone());
+    let name = msg.display_name.clone().unwrap_or_default();
     let search = format!(
         "{} {} {} {}",
         register_no.to_lowercase(),
         subject.to_lowercase(),
-        msg.display_name.clone().unwrap_or_default().to_lowercase(),
+        name.to_lowercase(),
         search_fragment(&p.text)
     );
+    let mut c = Complaint {
+        id: 0,
+        register_no,
+        tracking_code: register::tracking_code(),
+        complainant_id,
+        complainant_name: name,
+        channel: msg.channel.as_str().to_string(),
+        medium: msg.medium.map(|m| m.as_str().to_string()),
+        reply_to: msg.sender.to_key(),
+        subject,
+        status: "registered".into(),
+        assignee_id: None,
+        lang,
+        auto_generated: msg.auto_generated,
+        flagged: p.flag(),
+        draft_answer: None,
+        received_at: msg.received_at.timestamp_millis(),
+        due_date: due_date.format("%Y-%m-%d").to_string(),
+        due_at: due_at.timestamp_millis(),
+        answered_at: None,
+        closed_at: None,
+        updated_at: now,
+    };
     let row = sqlx::query(
         "INSERT INTO complaints (register_no, tracking_code, complainant_id, channel, medium, reply_to, \
          conversation, subject, status, is_open, lang, auto_generated, flagged, received_at, due_date, \
          due_at, updated_at, search_text) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'registered', 1, $9, $10, $11, $12, $13, $14, $15, $16) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $11, $12, $13, $14, $15, $16, $17) \
          RETURNING id",
     )
-    .bind(&register_no)
-    .bind(register::tracking_code())
+    .bind(&c.register_no)
+    .bind(&c.tracking_code)
     .bind(complainant_id)
-    .bind(msg.channel.as_str())
-    .bind(msg.medium.map(|m| m.as_str().to_string()))
-    .bind(msg.sender.to_key())
+    .bind(&c.channel)
+    .bind(c.medium.clone())
+    .bind(&c.reply_to)
     .bind(msg.hints.conversation.clone())
-    .bind(subject)
-    .bind(lang)
-    .bind(msg.auto_generated as i64)
-    .bind(p.flag())
-    .bind(msg.received_at.timestamp_millis())
-    .bind(due_date.format("%Y-%m-%d").to_string())
-    .bind(due_at.timestamp_millis())
+    .bind(&c.subject)
+    .bind(&c.status)
+    .bind(&c.lang)
+    .bind(c.auto_generated as i64)
+    .bind(c.flagged.clone())
+    .bind(c.received_at)
+    .bind(&c.due_date)
+    .bind(c.due_at)
     .bind(now)
     .bind(search)
     .fetch_one(&mut **tx)
     .await?;
-    row.try_get("id")
+    c.id = row.try_get("id")?;
+    Ok(c)
 }
 
 pub fn first_line(text: &str) -> String {
@@ -494,14 +562,24 @@ pub fn first_line(text: &str) -> String {
     truncate_chars(line, 120).0.to_string()
 }
 
-/// Queues the receipt unless the message is auto-generated or the sender had too many.
-async fn maybe_acknowledge(
+/// Queues the receipt of a new complaint, unless the message is auto-generated or its sender
+/// already had `ack_limit_per_hour` receipts.
+async fn acknowledge(
     core: &Core,
     tx: &mut Tx,
-    c: &register::Complaint,
-    msg: &InboundMessage,
+    c: &Complaint,
+    p: &Prepared,
+    receipts_last_hour: i64,
 ) -> sqlx::Result<()> {
-    if msg.auto_generated {
+    let msg = &p.msg;
+    let suppressed = if msg.auto_generated {
+        Some("auto-generated message: no receipt".to_string())
+    } else {
+        let limit = core.settings.ack_limit_per_hour as i64;
+        (limit > 0 && !msg.sender.is_none() && receipts_last_hour >= limit)
+            .then(|| format!("receipt rate limit for {} reached", msg.sender))
+    };
+    if let Some(why) = suppressed {
         register::audit(
             tx,
             Some(c.id),
@@ -510,37 +588,29 @@ async fn maybe_acknowledge(
             "ack_suppressed",
             None,
             None,
-            "auto-generated message: no receipt",
+            &why,
         )
         .await?;
+        core.metrics.ack_suppressed();
         return Ok(());
     }
-    let targets = register::reply_targets(tx, core, c).await?;
-    let mut allowed = Vec::with_capacity(targets.len());
-    for (kind, addr) in targets {
-        if !core.channels.is_configured(kind) {
-            continue;
-        }
-        if !addr.is_none() && !ack_allowed(core, tx, &addr).await? {
-            register::audit(
-                tx,
-                Some(c.id),
-                None,
-                "system",
-                "ack_suppressed",
-                None,
-                None,
-                &format!("receipt rate limit for {addr} reached"),
-            )
-            .await?;
-            core.metrics.ack_suppressed();
-            continue;
-        }
-        allowed.push((kind, addr));
+    // The complaint's own channel and address, plus email/SMS for web and counter complaints
+    // that left such an address, where those channels run.
+    let mut targets = Vec::new();
+    let own = msg.channel;
+    if core.channels.is_configured(own) {
+        targets.push((own, msg.sender.clone()));
     }
-    if allowed.is_empty() {
+    if matches!(own, ChannelKind::Web | ChannelKind::Counter) {
+        targets.extend(register::contact_targets(
+            core,
+            msg.contacts.iter().cloned(),
+        ));
+    }
+    if targets.is_empty() {
         return Ok(());
     }
+    let refs: Vec<String> = msg.hints.message_id.iter().cloned().collect();
     register::enqueue(
         tx,
         core,
@@ -552,26 +622,11 @@ async fn maybe_acknowledge(
             automatic: true,
             attachments: &[],
         },
-        &allowed,
+        &targets,
+        Some(&refs),
     )
     .await?;
     Ok(())
-}
-
-async fn ack_allowed(core: &Core, tx: &mut Tx, addr: &Address) -> sqlx::Result<bool> {
-    let limit = core.settings.ack_limit_per_hour;
-    if limit == 0 {
-        return Ok(true);
-    }
-    let row = sqlx::query(
-        "SELECT COUNT(*) AS n FROM outbox WHERE recipient = $1 AND kind = 'receipt' AND created_at > $2",
-    )
-    .bind(addr.to_key())
-    .bind(now_ms() - 3_600_000)
-    .fetch_one(&mut **tx)
-    .await?;
-    let n: i64 = row.try_get("n")?;
-    Ok(n < limit as i64)
 }
 
 /// The sink adapters submit to: the register.

@@ -222,19 +222,31 @@ pub async fn reply_targets(
         .bind(c.complainant_id)
         .fetch_all(&mut **tx)
         .await?;
-        for r in rows {
-            let addr = Address::from_key(&r.try_get::<String, _>("address")?);
-            let via = match addr {
-                Address::Email(_) => ChannelKind::Email,
-                Address::Phone(_) => ChannelKind::Sms,
-                _ => continue,
-            };
-            if core.channels.is_configured(via) {
-                out.push((via, addr));
-            }
-        }
+        let addrs = rows
+            .iter()
+            .filter_map(|r| r.try_get::<String, _>("address").ok())
+            .map(|k| Address::from_key(&k));
+        out.extend(contact_targets(core, addrs));
     }
     Ok(out)
+}
+
+/// Email addresses and phone numbers as reply targets, where the email and SMS channels run.
+pub fn contact_targets(
+    core: &Core,
+    addrs: impl IntoIterator<Item = Address>,
+) -> Vec<(ChannelKind, Address)> {
+    addrs
+        .into_iter()
+        .filter_map(|a| {
+            let via = match a {
+                Address::Email(_) => ChannelKind::Email,
+                Address::Phone(_) => ChannelKind::Sms,
+                _ => return None,
+            };
+            core.channels.is_configured(via).then_some((via, a))
+        })
+        .collect()
 }
 
 /// An outbound message to queue.
@@ -250,12 +262,16 @@ pub struct Outgoing<'a> {
 
 /// Queues one outbound message through every reply target of the complaint: a thread entry
 /// and an outbox row each, in the caller's transaction. Returns the outbox ids.
+///
+/// `known_refs`: the provider ids the reply answers, when the caller knows them (a new
+/// complaint's receipt answers its first message); otherwise they are read from the thread.
 pub async fn enqueue(
     tx: &mut Tx,
     core: &Core,
     c: &Complaint,
     out: &Outgoing<'_>,
     targets: &[(ChannelKind, Address)],
+    known_refs: Option<&[String]>,
 ) -> sqlx::Result<Vec<i64>> {
     let s = &core.settings;
     let status = core.templates.status_text(&c.lang, &c.status);
@@ -286,17 +302,20 @@ pub async fn enqueue(
             c.register_no.to_lowercase(),
             s.message_id_domain
         );
-        let refs: Vec<String> = sqlx::query(
-            "SELECT provider_message_id FROM messages WHERE complaint_id = $1 AND channel = $2 \
-             AND provider_message_id IS NOT NULL ORDER BY id",
-        )
-        .bind(c.id)
-        .bind(channel.as_str())
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .filter_map(|r| opt_str(r, "provider_message_id"))
-        .collect();
+        let refs: Vec<String> = match known_refs {
+            Some(r) => r.to_vec(),
+            None => sqlx::query(
+                "SELECT provider_message_id FROM messages WHERE complaint_id = $1 AND channel = $2 \
+                 AND provider_message_id IS NOT NULL ORDER BY id",
+            )
+            .bind(c.id)
+            .bind(channel.as_str())
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .filter_map(|r| opt_str(r, "provider_message_id"))
+            .collect(),
+        };
         let msg_row = sqlx::query(
             "INSERT INTO messages (complaint_id, direction, channel, sender, subject, body, \
              provider_message_id, auto_generated, public, created_at) \
@@ -314,16 +333,9 @@ pub async fn enqueue(
         .fetch_one(&mut **tx)
         .await?;
         let message_id: i64 = msg_row.try_get("id")?;
-        store_attachments(tx, message_id, out.attachments).await?;
-        sqlx::query(
-            "INSERT INTO message_refs (channel, ref, complaint_id) VALUES ($1, $2, $3) \
-             ON CONFLICT (channel, ref) DO NOTHING",
-        )
-        .bind(channel.as_str())
-        .bind(&provider_msg_id)
-        .bind(c.id)
-        .execute(&mut **tx)
-        .await?;
+        if !out.attachments.is_empty() {
+            store_attachments(tx, message_id, out.attachments).await?;
+        }
         let row = sqlx::query(
             "INSERT INTO outbox (complaint_id, message_id, channel, recipient, kind, subject, body, \
              provider_msg_id, refs, automatic, status, attempts, next_attempt_at, created_at) \

@@ -335,6 +335,7 @@ pub async fn apply(
                 attachments: &[],
             },
             &targets,
+            None,
         )
         .await?;
         updated = register::complaint_by_id(&mut tx, c.id).await?;
@@ -378,6 +379,7 @@ pub async fn reply(
             attachments,
         },
         &targets,
+        None,
     )
     .await?;
     register::audit(

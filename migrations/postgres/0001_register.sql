@@ -81,14 +81,8 @@ CREATE TABLE messages (
 -- Invariant 2: one source message is registered once.
 CREATE UNIQUE INDEX messages_dedup ON messages(channel, external_id);
 CREATE INDEX messages_by_complaint ON messages(complaint_id, id);
-
--- Provider message ids known to belong to a complaint (email Message-IDs in and out).
-CREATE TABLE message_refs (
-    channel       TEXT NOT NULL,
-    ref           TEXT NOT NULL,
-    complaint_id  BIGINT NOT NULL REFERENCES complaints(id),
-    PRIMARY KEY (channel, ref)
-);
+-- Threading: provider message ids (email Message-IDs in and out) lead to their complaint.
+CREATE INDEX messages_by_provider_id ON messages(channel, provider_message_id);
 
 -- Content-addressed file store: attachments and raw source messages.
 CREATE TABLE blobs (

@@ -170,7 +170,10 @@ fn to_inbound(
     Ok(msg)
 }
 
-fn external_id(headers: &HeaderMap, prefix: &str) -> ApiResult<String> {
+/// The idempotency key of a submission. With an `Idempotency-Key` header it is the key plus a
+/// digest of the content, so a retry of the same form lands once while a guessed key never
+/// returns someone else's register number and tracking code.
+fn external_id(headers: &HeaderMap, prefix: &str, msg: &InboundMessage) -> ApiResult<String> {
     match headers.get("idempotency-key") {
         Some(v) => {
             let k = v
@@ -181,7 +184,21 @@ fn external_id(headers: &HeaderMap, prefix: &str) -> ApiResult<String> {
                     "Idempotency-Key must be 1-200 characters".into(),
                 ));
             }
-            Ok(format!("{prefix}-key:{k}"))
+            let mut content = format!(
+                "{}\n{}\n{}\n{}",
+                msg.sender.to_key(),
+                msg.display_name.as_deref().unwrap_or(""),
+                msg.subject.as_deref().unwrap_or(""),
+                msg.text
+            );
+            for c in &msg.contacts {
+                content.push_str(&c.to_key());
+            }
+            for a in &msg.attachments {
+                content.push_str(&register::sha256_hex(&a.data));
+            }
+            let digest = register::sha256_hex(content.as_bytes());
+            Ok(format!("{prefix}-key:{k}:{}", &digest[..16]))
         }
         None => Ok(format!(
             "{prefix}-{}-{}",
@@ -328,7 +345,7 @@ pub async fn submit(
     let (fields, files) = read_form(&st, req).await?;
     let sub: Submission = parse_fields(fields)?;
     let mut msg = to_inbound(&st, ChannelKind::Web, sub, files)?;
-    msg.external_id = external_id(&headers, "web")?;
+    msg.external_id = external_id(&headers, "web", &msg)?;
     register_submission(&st, msg, None).await
 }
 
@@ -359,7 +376,7 @@ pub async fn counter(
         files,
     )?;
     msg.medium = Some(medium);
-    msg.external_id = external_id(&headers, "counter")?;
+    msg.external_id = external_id(&headers, "counter", &msg)?;
     register_submission(&st, msg, Some(&officer)).await
 }
 

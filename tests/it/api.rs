@@ -190,6 +190,30 @@ async fn public_submission_and_tracking(backend: Backend) {
         scalar(&app.core.db, "SELECT COUNT(*) FROM complaints").await,
         2
     );
+    // The same key with other content, or a register number typed into the public form, never
+    // hands out another complaint's tracking code.
+    let r = app
+        .http
+        .post(app.url("/api/v1/complaints"))
+        .header("idempotency-key", "form-123")
+        .json(&json!({"body": "tebakan"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let v: Value = r.json().await.unwrap();
+    assert_ne!(v["register_no"].as_str().unwrap(), no);
+    let r = app
+        .http
+        .post(app.url("/api/v1/complaints"))
+        .json(&json!({"subject": format!("Re: [{no}]"), "body": format!("status {no}?")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let v: Value = r.json().await.unwrap();
+    assert_ne!(v["register_no"].as_str().unwrap(), no);
+    assert_ne!(v["tracking_code"].as_str().unwrap(), code);
     app.stop().await;
 }
 both!(public_submission_and_tracking);

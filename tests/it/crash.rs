@@ -68,7 +68,7 @@ async fn kill9_loses_nothing(backend: Backend) {
                 let r = http
                     .post(format!("http://127.0.0.1:{port}/api/v1/complaints"))
                     .header("idempotency-key", &key)
-                    .json(&json!({"body": format!("aduan {key}"), "email": format!("w{c}-{i}@example.id")}))
+                    .json(&submission(&key))
                     .send()
                     .await;
                 match r {
@@ -77,7 +77,10 @@ async fn kill9_loses_nothing(backend: Backend) {
                             Ok(v) => v,
                             Err(_) => return,
                         };
-                        acked.lock().unwrap().push((key, v["register_no"].as_str().unwrap().to_string()));
+                        acked
+                            .lock()
+                            .unwrap()
+                            .push((key, v["register_no"].as_str().unwrap().to_string()));
                     }
                     Ok(_) => {}
                     Err(_) => return, // the daemon is gone
@@ -106,8 +109,8 @@ async fn kill9_loses_nothing(backend: Backend) {
     .await
     .unwrap();
     for (key, no) in &acked {
-        let row = sqlx::query("SELECT COUNT(*) AS n, MIN(c.register_no) AS no FROM messages m JOIN complaints c ON c.id = m.complaint_id WHERE m.channel = 'web' AND m.external_id = $1")
-            .bind(format!("web-key:{key}"))
+        let row = sqlx::query("SELECT COUNT(*) AS n, MIN(c.register_no) AS no FROM messages m JOIN complaints c ON c.id = m.complaint_id WHERE m.channel = 'web' AND m.external_id LIKE $1")
+            .bind(format!("web-key:{key}:%"))
             .fetch_one(&reg.pool)
             .await
             .unwrap();
@@ -131,7 +134,7 @@ async fn kill9_loses_nothing(backend: Backend) {
     let r = http
         .post(format!("http://127.0.0.1:{port}/api/v1/complaints"))
         .header("idempotency-key", key)
-        .json(&json!({"body": "again"}))
+        .json(&submission(key))
         .send()
         .await
         .unwrap();
@@ -155,6 +158,11 @@ async fn kill9_loses_nothing(backend: Backend) {
     let _ = std::fs::remove_dir_all(data_dir);
 }
 both!(kill9_loses_nothing);
+
+/// The form a client posts for `key` (`c{client}-{i}`): distinct sender per submission.
+fn submission(key: &str) -> Value {
+    json!({"body": format!("aduan {key}"), "email": format!("w{key}@example.id")})
+}
 
 fn unsafe_kill(pid: i32, sig: i32) {
     let _ = std::process::Command::new("kill")
