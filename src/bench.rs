@@ -41,6 +41,7 @@ pub enum BenchCmd {
 }
 
 pub async fn run(cmd: BenchCmd, cfg_path: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    crate::telemetry::init("text", "warn");
     match cmd {
         BenchCmd::Intake {
             postgres,

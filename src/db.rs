@@ -23,9 +23,14 @@ impl Backend {
     }
 }
 
+/// The register's pools. `pool` serves reads; `write` serves transactions and other writes.
+/// On PostgreSQL they are the same pool. On SQLite, which has one writer at a time, `write`
+/// holds a single connection, so writers queue in the pool (first come, first served) instead
+/// of polling SQLite's lock with sleeps; readers never wait for writers (WAL).
 #[derive(Clone)]
 pub struct Db {
     pub pool: AnyPool,
+    pub write: AnyPool,
     pub backend: Backend,
 }
 
@@ -121,40 +126,52 @@ impl Db {
         } else {
             "NORMAL"
         };
-        let pool = AnyPoolOptions::new()
-            .max_connections(opts.max_connections)
-            .min_connections(0)
-            .idle_timeout(Some(Duration::from_secs(300)))
-            .acquire_timeout(opts.connect_timeout)
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        let pragmas = format!(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; \
-                             PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;"
-                        );
-                        conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
-                    }
-                    Ok(())
+        let make = |max: u32| {
+            AnyPoolOptions::new()
+                .max_connections(max)
+                .min_connections(0)
+                .idle_timeout(Some(Duration::from_secs(300)))
+                .acquire_timeout(opts.connect_timeout)
+                .after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        if backend == Backend::Sqlite {
+                            let pragmas = format!(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; \
+                                 PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;"
+                            );
+                            conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
+                        }
+                        Ok(())
+                    })
                 })
-            })
+        };
+        let connect_err = |source| DbError::Connect {
+            backend: backend.as_str(),
+            url: redact_url(&url),
+            source,
+        };
+        let pool = make(opts.max_connections)
             .connect(&url)
             .await
-            .map_err(|source| DbError::Connect {
-                backend: backend.as_str(),
-                url: redact_url(&url),
-                source,
-            })?;
-        Ok(Db { pool, backend })
+            .map_err(connect_err)?;
+        let write = match backend {
+            Backend::Postgres => pool.clone(),
+            Backend::Sqlite => make(1).connect(&url).await.map_err(connect_err)?,
+        };
+        Ok(Db {
+            pool,
+            write,
+            backend,
+        })
     }
 
     /// Applies the migrations of this backend (idempotent; several daemons may race safely).
     pub async fn migrate(&self) -> Result<(), DbError> {
         match self.backend {
-            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.pool).await?,
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.write).await?,
             Backend::Postgres => {
                 sqlx::migrate!("migrations/postgres")
-                    .run(&self.pool)
+                    .run(&self.write)
                     .await?
             }
         }
@@ -165,8 +182,8 @@ impl Db {
     /// concurrent writers wait on `busy_timeout` instead of failing on lock upgrade.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.write.begin().await,
         }
     }
 
@@ -179,6 +196,7 @@ impl Db {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        self.write.close().await;
     }
 }
 

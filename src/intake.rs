@@ -348,10 +348,8 @@ async fn lookup(core: &Core, tx: &mut Tx, p: &Prepared, now: i64) -> sqlx::Resul
     };
     let sql = format!(
         "SELECT \
-           (SELECT c.register_no FROM messages m JOIN complaints c ON c.id = m.complaint_id \
-            WHERE m.channel = $1 AND m.external_id = $2) AS dup_no, \
-           (SELECT c.tracking_code FROM messages m JOIN complaints c ON c.id = m.complaint_id \
-            WHERE m.channel = $1 AND m.external_id = $2) AS dup_code, \
+           (SELECT c.register_no || ' ' || c.tracking_code FROM messages m \
+            JOIN complaints c ON c.id = m.complaint_id WHERE m.channel = $1 AND m.external_id = $2) AS dup, \
            (SELECT complainant_id FROM complainant_addresses WHERE address IN ({in_list}) \
             ORDER BY CASE WHEN address = $3 THEN 0 ELSE 1 END LIMIT 1) AS complainant_id, \
            (SELECT COUNT(*) FROM outbox WHERE recipient = $3 AND channel = $1 AND kind = 'receipt' \
@@ -367,10 +365,12 @@ async fn lookup(core: &Core, tx: &mut Tx, p: &Prepared, now: i64) -> sqlx::Resul
     }
     let _ = core;
     let r = q.fetch_one(&mut **tx).await?;
-    let dup_no = opt_str(&r, "dup_no");
-    let dup_code = opt_str(&r, "dup_code");
+    let duplicate = opt_str(&r, "dup").and_then(|d| {
+        d.split_once(' ')
+            .map(|(no, code)| (no.to_string(), code.to_string()))
+    });
     Ok(Lookup {
-        duplicate: dup_no.zip(dup_code),
+        duplicate,
         complainant: r.try_get("complainant_id")?,
         receipts_last_hour: r.try_get("receipts")?,
     })
@@ -670,7 +670,7 @@ impl InboundSink for RegisterSink {
         .bind(key)
         .bind(value)
         .bind(now_ms())
-        .execute(&self.0.db.pool)
+        .execute(&self.0.db.write)
         .await
         .map(|_| ())
         .map_err(|e| SinkError::Unavailable(e.to_string()))

@@ -98,7 +98,7 @@ async fn claim(core: &Core, owner: &str) -> sqlx::Result<Option<Claimed>> {
         .bind(owner)
         .bind(lease_until)
         .bind(now)
-        .fetch_optional(&core.db.pool)
+        .fetch_optional(&core.db.write)
         .await?;
     row.map(|r| Claimed::from_row(&r)).transpose()
 }
@@ -168,7 +168,7 @@ async fn deliver(core: &Core, owner: &str, row: Claimed) -> sqlx::Result<Outcome
             .bind(owner)
             .bind(&receipt.provider_id)
             .bind(now)
-            .execute(&core.db.pool)
+            .execute(&core.db.write)
             .await?
             .rows_affected();
             if n == 0 {
@@ -196,7 +196,7 @@ async fn deliver(core: &Core, owner: &str, row: Claimed) -> sqlx::Result<Outcome
             .bind(owner)
             .bind(at)
             .bind(&message)
-            .execute(&core.db.pool)
+            .execute(&core.db.write)
             .await?
             .rows_affected();
             if n == 0 {

@@ -889,7 +889,7 @@ async fn health_ready_metrics(backend: Backend) {
         .await
     );
     // With the register gone, readiness says so.
-    app.core.db.pool.close().await;
+    app.core.db.close().await;
     let r = app.http.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     let r = app
