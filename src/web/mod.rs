@@ -7,6 +7,7 @@
 
 mod api;
 mod error;
+mod pages;
 mod ratelimit;
 
 use std::net::SocketAddr;
@@ -74,6 +75,11 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec {
         method: "GET",
         path: "/api/v1/track/{register_no}",
+        access: Access::Public,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/lacak/{register_no}",
         access: Access::Public,
     },
     RouteSpec {
@@ -149,6 +155,7 @@ pub fn router(core: Shared, web: &crate::config::WebConfig) -> Router {
         .route("/metrics", get(api::metrics))
         .route("/api/v1/complaints", post(api::submit).get(api::list))
         .route("/api/v1/track/{register_no}", get(api::track))
+        .route("/lacak/{register_no}", get(pages::track_page))
         .route("/api/v1/me", get(api::me))
         .route("/api/v1/complaints/{register_no}", get(api::show))
         .route(

@@ -907,3 +907,91 @@ async fn health_ready_metrics(backend: Backend) {
     app.stop().await;
 }
 both!(health_ready_metrics);
+
+/// The tracking page receipts link to: a code form, then status and replies, all escaped.
+async fn tracking_page_is_inert_html(backend: Backend) {
+    let Some(app) = spawn_app(backend, &[]).await else {
+        return;
+    };
+    let fo = app.officer("fo", Role::FrontOffice).await;
+    let v: Value = app
+        .http
+        .post(app.url("/api/v1/complaints"))
+        .json(&json!({"body": "<script>alert(1)</script>"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let no = v["register_no"].as_str().unwrap().to_string();
+    let code = v["tracking_code"].as_str().unwrap().to_string();
+    assert!(v["track_url"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/lacak/{no}")));
+    let evil = "<img src=x onerror=alert(1)> & \"quotes\"";
+    let r = app
+        .http
+        .post(app.url(&format!("/api/v1/complaints/{no}/replies")))
+        .bearer_auth(&fo)
+        .json(&json!({"text": evil}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let page = |q: String| {
+        let url = app.url(&format!("/lacak/{no}{q}"));
+        let http = app.http.clone();
+        async move { http.get(url).send().await.unwrap() }
+    };
+    let form = page(String::new()).await;
+    assert_eq!(form.status(), StatusCode::OK);
+    assert!(form.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'none'"));
+    assert!(form.text().await.unwrap().contains("name=\"code\""));
+    assert!(
+        eventually(5, || async {
+            page(format!("?code={code}"))
+                .await
+                .text()
+                .await
+                .unwrap()
+                .contains("onerror")
+        })
+        .await
+    );
+    let html = page(format!("?code={code}")).await.text().await.unwrap();
+    assert!(
+        html.contains("&lt;img src=x onerror=alert(1)&gt; &amp; &quot;quotes&quot;"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("<img") && !html.contains("<script"),
+        "{html}"
+    );
+    assert!(html.contains("diterima dan dicatat"), "{html}");
+    let en = page(format!("?code={code}&lang=en"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(en.contains("Track a complaint"));
+    let wrong = page("?code=XXXXXXXXXX".into()).await;
+    assert_eq!(wrong.status(), StatusCode::NOT_FOUND);
+    assert!(wrong.text().await.unwrap().contains("tidak cocok"));
+    let injected = app
+        .http
+        .get(app.url("/lacak/%3Cscript%3E"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!injected.contains("<script>"), "{injected}");
+    app.stop().await;
+}
+both!(tracking_page_is_inert_html);

@@ -1,0 +1,166 @@
+//! The public tracking page (`/lacak/{register_no}`) that receipts link to: a form for the
+//! tracking code, then the status, due date and published replies. Server-rendered, no script,
+//! every value escaped.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::AppState;
+use crate::web::api::{public_status, PublicStatus};
+
+#[derive(Deserialize)]
+pub struct TrackPageQuery {
+    code: Option<String>,
+    lang: Option<String>,
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+struct Words {
+    title: &'static str,
+    code: &'static str,
+    show: &'static str,
+    status: &'static str,
+    received: &'static str,
+    due: &'static str,
+    overdue: &'static str,
+    replies: &'static str,
+    none: &'static str,
+    not_found: &'static str,
+}
+
+const ID: Words = Words {
+    title: "Lacak pengaduan",
+    code: "Kode pelacakan",
+    show: "Tampilkan",
+    status: "Status",
+    received: "Diterima",
+    due: "Batas waktu",
+    overdue: "melewati batas waktu",
+    replies: "Balasan",
+    none: "Belum ada balasan.",
+    not_found: "Nomor register dan kode pelacakan tidak cocok.",
+};
+
+const EN: Words = Words {
+    title: "Track a complaint",
+    code: "Tracking code",
+    show: "Show",
+    status: "Status",
+    received: "Received",
+    due: "Due",
+    overdue: "overdue",
+    replies: "Replies",
+    none: "No replies yet.",
+    not_found: "Register number and tracking code do not match.",
+};
+
+pub async fn track_page(
+    State(st): State<AppState>,
+    Path(register_no): Path<String>,
+    Query(q): Query<TrackPageQuery>,
+) -> Response {
+    let lang = q
+        .lang
+        .as_deref()
+        .unwrap_or(&st.core.settings.language)
+        .to_string();
+    let w = if lang == "en" { &EN } else { &ID };
+    let no = esc(&register_no);
+    let form = format!(
+        "<form method=\"get\"><label>{} <input name=\"code\" autocomplete=\"off\" required></label>\
+         <input type=\"hidden\" name=\"lang\" value=\"{}\"> <button>{}</button></form>",
+        w.code,
+        esc(&lang),
+        w.show
+    );
+    let (status, body) = match q.code.as_deref().filter(|c| !c.is_empty()) {
+        None => (StatusCode::OK, form),
+        Some(code) => match public_status(&st, &register_no, code).await {
+            Ok(Some(s)) => (StatusCode::OK, render_status(w, &s)),
+            Ok(None) => (
+                StatusCode::NOT_FOUND,
+                format!("<p class=\"err\">{}</p>{form}", w.not_found),
+            ),
+            Err(e) => return e.into_response(),
+        },
+    };
+    let html = format!(
+        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{} {no}</title><style>body{{font-family:sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}}\
+         .err{{color:#a00}}blockquote{{white-space:pre-wrap;border-left:3px solid #ccc;margin:0 0 1rem;padding-left:1rem}}</style>\
+         </head><body><h1>{} <code>{no}</code></h1>{body}</body></html>",
+        esc(&lang),
+        w.title,
+        w.title
+    );
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+            ),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+fn render_status(w: &Words, s: &PublicStatus) -> String {
+    let mut out =
+        format!(
+        "<dl><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}{}</dd></dl><h2>{}</h2>",
+        w.status,
+        esc(&s.status_text),
+        w.received,
+        esc(&s.received_at),
+        w.due,
+        esc(&s.due_date),
+        if s.overdue { format!(" ({})", w.overdue) } else { String::new() },
+        w.replies
+    );
+    if s.replies.is_empty() {
+        out.push_str(&format!("<p>{}</p>", w.none));
+    }
+    for (at, text) in &s.replies {
+        out.push_str(&format!(
+            "<p><small>{}</small></p><blockquote>{}</blockquote>",
+            esc(at),
+            esc(text)
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::esc;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            esc("<img src=x onerror='a'>&\""),
+            "&lt;img src=x onerror=&#39;a&#39;&gt;&amp;&quot;"
+        );
+    }
+}
