@@ -133,6 +133,15 @@ impl Prepared {
         if let Some(e) = msg.parse_error.take() {
             notes.push(format!("source could not be fully parsed: {e}"));
         }
+        // A clock in the future (a modem's wrong SMSC time) must not date the register.
+        let now = chrono::Utc::now();
+        if msg.received_at > now + chrono::Duration::days(1) {
+            notes.push(format!(
+                "source time {} is in the future; registered at receipt time",
+                msg.received_at.to_rfc3339()
+            ));
+            msg.received_at = now;
+        }
         let mut attachments = Vec::new();
         for a in std::mem::take(&mut msg.attachments) {
             if a.data.len() > s.max_attachment_bytes {
@@ -479,8 +488,8 @@ async fn create_complaint(
 ) -> sqlx::Result<Complaint> {
     let s = &core.settings;
     let msg = &p.msg;
-    let local = msg.received_at.with_timezone(&s.offset);
-    let register_no = register::next_register_no(tx, &s.register_prefix, local.year()).await?;
+    let year = crate::sla::local_date(msg.received_at, s.offset).year();
+    let register_no = register::next_register_no(tx, &s.register_prefix, year).await?;
     let (due_date, due_at) = core.calendar.due(msg.received_at, s.sla_days, s.offset);
     let subject = msg
         .subject

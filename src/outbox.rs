@@ -153,7 +153,15 @@ async fn deliver(core: &Core, owner: &str, row: Claimed) -> sqlx::Result<Outcome
                 automatic: row.automatic,
             };
             core.metrics.send_attempt();
-            ch.send(&msg).await
+            // A send that outlives half the lease is abandoned as transient, so no other
+            // daemon can take the row over while this one might still be sending it.
+            let limit = Duration::from_secs(core.settings.outbox.lease_secs / 2);
+            match tokio::time::timeout(limit, ch.send(&msg)).await {
+                Ok(r) => r,
+                Err(_) => Err(SendError::transient(format!(
+                    "send timed out after {limit:?}"
+                ))),
+            }
         }
     };
     let now = now_ms();

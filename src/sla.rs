@@ -63,7 +63,8 @@ impl Calendar {
         let mut d = start;
         let mut left = n;
         while left > 0 {
-            d = d.succ_opt().expect("date in range");
+            let Some(next) = d.succ_opt() else { return d };
+            d = next;
             if self.is_working_day(d) {
                 left -= 1;
             }
@@ -76,7 +77,8 @@ impl Calendar {
         let mut n = 0;
         let mut d = from;
         while d < to {
-            d = d.succ_opt().expect("date in range");
+            let Some(next) = d.succ_opt() else { break };
+            d = next;
             if self.is_working_day(d) {
                 n += 1;
             }
@@ -92,20 +94,24 @@ impl Calendar {
         days: u32,
         offset: FixedOffset,
     ) -> (NaiveDate, DateTime<Utc>) {
-        let local = at.with_timezone(&offset).date_naive();
-        let due = self.add_working_days(local, days);
+        let due = self.add_working_days(local_date(at, offset), days);
+        // The last instant of the due day in office time (saturating at the calendar's end).
         let end = due
             .succ_opt()
-            .expect("date in range")
-            .and_hms_opt(0, 0, 0)
-            .expect("midnight");
-        let end = offset
-            .from_local_datetime(&end)
-            .single()
-            .expect("fixed offsets are unambiguous")
-            - Duration::milliseconds(1);
-        (due, end.with_timezone(&Utc))
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .and_then(|d| offset.from_local_datetime(&d).single())
+            .map(|d| d.with_timezone(&Utc) - Duration::milliseconds(1))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        (due, end)
     }
+}
+
+/// The office-local date of an instant (saturating at the ends of the calendar).
+pub fn local_date(at: DateTime<Utc>, offset: FixedOffset) -> NaiveDate {
+    at.naive_utc()
+        .checked_add_signed(Duration::seconds(offset.local_minus_utc() as i64))
+        .map(|d| d.date())
+        .unwrap_or_else(|| at.date_naive())
 }
 
 #[cfg(test)]
@@ -171,5 +177,9 @@ mod tests {
             Utc.with_ymd_and_hms(2026, 12, 2, 16, 59, 59).unwrap() + Duration::milliseconds(999)
         );
         assert_eq!(c.working_days_between(d("2026-11-23"), due), 7);
+        // The end of the calendar saturates instead of panicking.
+        let (due, end) = c.due(DateTime::<Utc>::MAX_UTC, 7, wib);
+        assert_eq!(due, NaiveDate::MAX);
+        assert_eq!(end, DateTime::<Utc>::MAX_UTC);
     }
 }

@@ -439,9 +439,9 @@ async fn sla_due_dates_and_register_numbers(backend: Backend) {
         .try_get(0)
         .unwrap();
     assert_eq!(due, "2026-04-02");
-    // Friday 18 Dec 2026 → 7 working days skipping cuti bersama 24 Dec and Christmas.
+    // Tuesday 12 May 2026 → 7 working days skipping Kenaikan (14th) and its cuti bersama (15th).
     let mut m = sms("sla2", "+6281200000002", "x");
-    m.received_at = Utc.with_ymd_and_hms(2026, 12, 18, 2, 0, 0).unwrap();
+    m.received_at = Utc.with_ymd_and_hms(2026, 5, 12, 2, 0, 0).unwrap();
     let r2 = submit(&core, m).await.unwrap();
     let due: String = sqlx::query("SELECT due_date FROM complaints WHERE register_no = $1")
         .bind(&r2.register_no)
@@ -450,7 +450,7 @@ async fn sla_due_dates_and_register_numbers(backend: Backend) {
         .unwrap()
         .try_get(0)
         .unwrap();
-    assert_eq!(due, "2026-12-31");
+    assert_eq!(due, "2026-05-25");
     assert_eq!(r.register_no, "ADU-2026-000001");
     assert_eq!(r2.register_no, "ADU-2026-000002");
     // 31 Dec 2025 23:30 WIB is still 2025 in the office: its own sequence.
@@ -485,6 +485,26 @@ async fn sla_due_dates_and_register_numbers(backend: Backend) {
         count(&core, "SELECT COUNT(DISTINCT register_no) FROM complaints").await,
         23
     );
+    // A source clock years ahead (a modem's SMSC time) does not date the register.
+    let mut m = sms("future", "+6281200000004", "x");
+    m.received_at = Utc::now() + chrono::Duration::days(3650);
+    let f = submit(&core, m).await.unwrap();
+    let this_year = (chrono::Utc::now() + chrono::Duration::hours(7))
+        .format("%Y")
+        .to_string();
+    assert!(
+        f.register_no.starts_with(&format!("ADU-{this_year}-")),
+        "{}",
+        f.register_no
+    );
+    let flag: Option<String> = sqlx::query("SELECT flagged FROM complaints WHERE register_no = $1")
+        .bind(&f.register_no)
+        .fetch_one(&core.db.pool)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert!(flag.unwrap().contains("in the future"));
     core.db.close().await;
     db.drop_db().await;
 }
