@@ -40,24 +40,16 @@ impl fmt::Debug for Secret {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Config {
     pub office: OfficeConfig,
-    #[serde(default)]
     pub data: DataConfig,
-    #[serde(default)]
     pub database: DatabaseConfig,
-    #[serde(default)]
     pub web: WebConfig,
-    #[serde(default)]
     pub intake: IntakeConfig,
-    #[serde(default)]
     pub outbox: OutboxConfig,
-    #[serde(default)]
     pub telemetry: TelemetryConfig,
-    #[serde(default)]
     pub shutdown: ShutdownConfig,
-    #[serde(default)]
     pub channels: ChannelsConfig,
 }
 
@@ -93,6 +85,23 @@ pub struct OfficeConfig {
     /// Directory with `id.toml`/`en.toml` reply templates overriding the shipped ones.
     #[serde(default)]
     pub templates_dir: Option<String>,
+}
+
+impl Default for OfficeConfig {
+    fn default() -> Self {
+        OfficeConfig {
+            name: "DPMPTSP".into(),
+            register_prefix: default_prefix(),
+            utc_offset: default_offset(),
+            language: default_lang(),
+            sla_working_days: default_sla(),
+            holiday_files: Vec::new(),
+            extra_holidays: Vec::new(),
+            message_id_domain: default_msgid_domain(),
+            public_url: default_public_url(),
+            templates_dir: None,
+        }
+    }
 }
 
 fn default_prefix() -> String {
@@ -460,28 +469,110 @@ pub fn load(path: Option<&Path>, env: &BTreeMap<String, String>) -> Loaded {
         }
     };
     apply_env(&mut value, env, &mut out.warnings);
+    let Some(root) = value.as_table() else {
+        return out;
+    };
+    for k in root.keys() {
+        if !SECTIONS.contains(&k.as_str()) {
+            out.warnings.push(Problem {
+                key: k.clone(),
+                message: "unknown section, ignored".into(),
+                fix: format!("sections are: {}", SECTIONS.join(", ")),
+            });
+        }
+    }
+    // Each section on its own, so a mistake in one does not hide those in the others.
+    let (errors, warnings) = (&mut out.errors, &mut out.warnings);
+    let office = section(root, "office", errors, warnings);
+    let data = section(root, "data", errors, warnings);
+    let database = section(root, "database", errors, warnings);
+    let web = section(root, "web", errors, warnings);
+    let intake = section(root, "intake", errors, warnings);
+    let outbox = section(root, "outbox", errors, warnings);
+    let telemetry = section(root, "telemetry", errors, warnings);
+    let shutdown = section(root, "shutdown", errors, warnings);
+    let channels = section(root, "channels", errors, warnings);
+    // Sections that failed stand in with their defaults, so the others are still validated.
+    let failed: Vec<String> = out
+        .errors
+        .iter()
+        .map(|p| p.key.split('.').next().unwrap_or("").to_string())
+        .collect();
+    let cfg = Config {
+        office: office.unwrap_or_default(),
+        data: data.unwrap_or_default(),
+        database: database.unwrap_or_default(),
+        web: web.unwrap_or_default(),
+        intake: intake.unwrap_or_default(),
+        outbox: outbox.unwrap_or_default(),
+        telemetry: telemetry.unwrap_or_default(),
+        shutdown: shutdown.unwrap_or_default(),
+        channels: channels.unwrap_or_default(),
+    };
+    let semantic = validate(&cfg, out.base_dir.as_deref());
+    out.errors.extend(semantic.into_iter().filter(|p| {
+        !failed
+            .iter()
+            .any(|f| p.key.split('.').next() == Some(f.as_str()))
+    }));
+    if failed.is_empty() {
+        out.config = Some(cfg);
+    }
+    out
+}
+
+const SECTIONS: &[&str] = &[
+    "office",
+    "data",
+    "database",
+    "web",
+    "intake",
+    "outbox",
+    "telemetry",
+    "shutdown",
+    "channels",
+];
+
+/// Deserializes one top-level section, naming the exact key of a type error and warning about
+/// unknown keys. A missing section is an empty one (its defaults).
+fn section<T: serde::de::DeserializeOwned>(
+    root: &toml::Table,
+    name: &str,
+    errors: &mut Vec<Problem>,
+    warnings: &mut Vec<Problem>,
+) -> Option<T> {
+    let v = root
+        .get(name)
+        .cloned()
+        .unwrap_or_else(|| toml::Value::Table(toml::Table::new()));
     let mut unknown = Vec::new();
-    let parsed: Result<Config, _> =
-        serde_ignored::deserialize(value.clone(), |p| unknown.push(p.to_string()));
+    let mut note = |p: serde_ignored::Path<'_>| unknown.push(format!("{name}.{p}"));
+    let de = serde_ignored::Deserializer::new(v, &mut note);
+    let result: Result<T, _> = serde_path_to_error::deserialize(de);
     for k in unknown {
-        out.warnings.push(Problem {
+        warnings.push(Problem {
             key: k,
             message: "unknown key, ignored".into(),
             fix: "remove it or check its spelling against config/aduan.toml".into(),
         });
     }
-    match parsed {
-        Ok(cfg) => {
-            out.errors.extend(validate(&cfg, out.base_dir.as_deref()));
-            out.config = Some(cfg);
+    match result {
+        Ok(t) => Some(t),
+        Err(e) => {
+            let path = e.path().to_string();
+            let key = if path == "." || path.is_empty() {
+                name.to_string()
+            } else {
+                format!("{name}.{path}")
+            };
+            errors.push(Problem {
+                key,
+                message: e.into_inner().to_string(),
+                fix: "give the key a value of the documented type (see config/aduan.toml)".into(),
+            });
+            None
         }
-        Err(e) => out.errors.push(Problem {
-            key: "(config)".into(),
-            message: e.to_string(),
-            fix: "give the key a value of the documented type (see config/aduan.toml)".into(),
-        }),
     }
-    out
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -861,6 +952,27 @@ workers = 0
         assert!(w.contains(&"office.colour"), "{w:?}");
         assert!(w.contains(&"ADUAN_BOGUS"), "{w:?}");
         assert!(l.into_result().is_err());
+    }
+
+    #[test]
+    fn type_errors_name_the_key_and_do_not_hide_other_problems() {
+        let dir = std::env::temp_dir().join(format!("aduan-cfg3-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("types.toml");
+        std::fs::write(
+            &f,
+            "[office]\nname = \"X\"\nsla_working_days = \"seven\"\n[outbox]\nworkers = -1\n[web]\nlisten = \"nowhere\"\n",
+        )
+        .unwrap();
+        let l = load(Some(&f), &BTreeMap::new());
+        let keys: Vec<&str> = l.errors.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["office.sla_working_days", "outbox.workers", "web.listen"],
+            "{:?}",
+            l.errors
+        );
+        assert!(l.config.is_none());
     }
 
     #[test]

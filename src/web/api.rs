@@ -476,6 +476,12 @@ pub async fn track(
     })))
 }
 
+/// A numeric id from the path; anything else is a JSON 404 like an unknown id.
+fn parse_id(id: &str, what: &str) -> ApiResult<i64> {
+    id.parse()
+        .map_err(|_| ApiError::NotFound(format!("{what} {id} not found")))
+}
+
 pub fn ms_to_rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
@@ -760,7 +766,8 @@ pub async fn reply(
 }
 
 /// `GET /api/v1/attachments/{id}`: served as a download with an inert content type.
-pub async fn attachment(State(st): State<AppState>, Path(id): Path<i64>) -> ApiResult<Response> {
+pub async fn attachment(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let id = parse_id(&id, "attachment")?;
     let row = sqlx::query(
         "SELECT a.filename, a.content_type, b.data FROM attachments a JOIN blobs b ON b.sha256 = a.sha256 WHERE a.id = $1",
     )
@@ -854,8 +861,9 @@ pub async fn outbox_list(
 pub async fn outbox_retry(
     State(st): State<AppState>,
     Extension(officer): Extension<Officer>,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
+    let id = parse_id(&id, "outbox row")?;
     if crate::outbox::retry_failed(&st.core, id, Some(officer.id), &officer.username).await? {
         Ok(Json(json!({ "retried": id })))
     } else {

@@ -349,7 +349,29 @@ async fn bad_input_is_refused_clearly_and_stores_nothing(backend: Backend) {
         scalar(&app.core.db, "SELECT COUNT(*) FROM complaints").await,
         0
     );
-    // Unknown routes and list parameters.
+    // Unknown routes, ids and list parameters: JSON errors too.
+    let admin0 = app.officer("root0", Role::Admin).await;
+    let r = app
+        .http
+        .get(app.url("/api/v1/attachments/abc"))
+        .bearer_auth(&admin0)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r.json::<Value>().await.unwrap()["error"]
+        .as_str()
+        .unwrap()
+        .contains("abc"));
+    let r = app
+        .http
+        .delete(app.url("/api/v1/complaints"))
+        .bearer_auth(&admin0)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(r.json::<Value>().await.is_ok());
     assert_eq!(
         app.http
             .get(app.url("/api/v1/nope"))
