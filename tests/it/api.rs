@@ -656,18 +656,7 @@ async fn return_incomplete_and_replies(backend: Backend) {
     };
     let fo = app.officer("fo", Role::FrontOffice).await;
     let tim = app.officer("tim", Role::TechnicalTeam).await;
-    let v: Value = app
-        .http
-        .post(app.url("/api/v1/complaints"))
-        .json(&json!({"body": "Izin saya"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let no = v["register_no"].as_str().unwrap().to_string();
-    let code = v["tracking_code"].as_str().unwrap().to_string();
+    let (no, code) = app.submit(json!({"body": "Izin saya"})).await;
     let (s, v) = post_action(
         &app,
         &fo,
@@ -936,22 +925,26 @@ async fn tracking_page_is_inert_html(backend: Backend) {
         return;
     };
     let fo = app.officer("fo", Role::FrontOffice).await;
-    let v: Value = app
-        .http
-        .post(app.url("/api/v1/complaints"))
-        .json(&json!({"body": "<script>alert(1)</script>"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let no = v["register_no"].as_str().unwrap().to_string();
-    let code = v["tracking_code"].as_str().unwrap().to_string();
-    assert!(v["track_url"]
-        .as_str()
-        .unwrap()
-        .ends_with(&format!("/lacak/{no}")));
+    let (no, code) = app
+        .submit(json!({"body": "<script>alert(1)</script>"}))
+        .await;
+    // The receipt (published on the page) links to the page.
+    let receipt_links = || async {
+        let t: Value = app
+            .http
+            .get(app.url(&format!("/api/v1/track/{no}")))
+            .query(&[("code", &code)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        t["replies"][0]["text"]
+            .as_str()
+            .is_some_and(|r| r.contains(&format!("/lacak/{no}")))
+    };
+    assert!(eventually(5, receipt_links).await);
     let evil = "<img src=x onerror=alert(1)> & \"quotes\"";
     let r = app
         .http

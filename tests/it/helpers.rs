@@ -112,6 +112,23 @@ impl App {
         format!("{}{}", self.base, path)
     }
 
+    /// Submits the public form; returns (register number, tracking code).
+    pub async fn submit(&self, form: serde_json::Value) -> (String, String) {
+        let r = self
+            .http
+            .post(self.url("/api/v1/complaints"))
+            .json(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+        let v: serde_json::Value = r.json().await.unwrap();
+        (
+            v["register_no"].as_str().unwrap().to_string(),
+            v["tracking_code"].as_str().unwrap().to_string(),
+        )
+    }
+
     pub async fn officer(&self, username: &str, role: Role) -> String {
         aduan::officers::add(&self.core.db, username, "", role)
             .await
