@@ -149,3 +149,70 @@ fn officer_and_complaint_commands() {
     assert_ne!(code, 0, "a disabled officer cannot reply: {out}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Logs carry no whole email address or phone number, and JSON logs are JSON.
+#[test]
+fn logs_mask_personal_addresses() {
+    let dir = tmp("logs");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aduan"))
+        .arg("serve")
+        .env_remove("ADUAN_CONFIG")
+        .env("ADUAN_DATA_DIR", &dir)
+        .env("ADUAN_LISTEN", format!("127.0.0.1:{port}"))
+        .env("ADUAN_TELEMETRY__FORMAT", "json")
+        .env("ADUAN_NOT_A_SETTING", "1")
+        .env("RUST_LOG", "debug")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let url = format!("http://127.0.0.1:{port}/api/v1/complaints");
+        let ok = crate::helpers::eventually(30, || async {
+            reqwest::Client::new()
+                .post(&url)
+                .json(&serde_json::json!({"email": "budi.santoso@example.id", "phone": "0812-3456-7890", "body": "x"}))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 201)
+        })
+        .await;
+        assert!(ok);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    });
+    let _ = Command::new("kill")
+        .arg("-15")
+        .arg(child.id().to_string())
+        .status();
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(
+        !log.contains("budi.santoso") && !log.contains("81234567890"),
+        "{log}"
+    );
+    assert!(
+        log.contains("b***@e***.go.id") || log.contains("b***@e***.id"),
+        "{log}"
+    );
+    let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(
+        lines
+            .iter()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "{log}"
+    );
+    assert!(
+        log.contains("ADUAN_NOT_A_SETTING"),
+        "unknown env warned: {log}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -542,3 +542,60 @@ async fn cursors_persist(backend: Backend) {
     db.drop_db().await;
 }
 both!(cursors_persist);
+
+/// A web complaint that left an email address and phone number is answered on the tracking
+/// page and, where those channels run, by email and SMS too; the prefix is the office's.
+async fn web_replies_also_go_to_contacts(backend: Backend) {
+    let Some((core, db, _)) = setup(backend, &[("ADUAN_OFFICE__REGISTER_PREFIX", "PGD")]).await
+    else {
+        return;
+    };
+    let mut m = InboundMessage::new(
+        ChannelKind::Web,
+        "w1",
+        Address::Email("ani@example.id".into()),
+        "Izin lama",
+    );
+    m.contacts = vec![
+        Address::Email("ani@example.id".into()),
+        Address::Phone("+6281234500000".into()),
+    ];
+    let r = submit(&core, m).await.unwrap();
+    assert!(r.register_no.starts_with("PGD-20"), "{}", r.register_no);
+    let rows = sqlx::query(
+        "SELECT channel, recipient FROM outbox WHERE kind = 'receipt' ORDER BY channel",
+    )
+    .fetch_all(&core.db.pool)
+    .await
+    .unwrap();
+    let got: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (r.try_get(0).unwrap(), r.try_get(1).unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("email".to_string(), "email:ani@example.id".to_string()),
+            ("sms".to_string(), "phone:+6281234500000".to_string()),
+            ("web".to_string(), "email:ani@example.id".to_string()),
+        ]
+    );
+    // Threading by register number follows the configured prefix.
+    let t = submit(
+        &core,
+        sms(
+            "s2",
+            "+6281234500000",
+            &format!("status {}?", r.register_no),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (t.register_no, t.disposition),
+        (r.register_no, Disposition::Threaded)
+    );
+    core.db.close().await;
+    db.drop_db().await;
+}
+both!(web_replies_also_go_to_contacts);
