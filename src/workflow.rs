@@ -284,10 +284,11 @@ pub async fn apply(
         ));
     }
     let open = !is_final(to);
-    sqlx::query(
+    let changed = sqlx::query(
         "UPDATE complaints SET status = $2, is_open = $3, assignee_id = $4, draft_answer = $5, \
          answered_at = CASE WHEN $6 = 1 THEN $7 ELSE answered_at END, \
-         closed_at = CASE WHEN $3 = 0 THEN $7 ELSE closed_at END, updated_at = $7 WHERE id = $1",
+         closed_at = CASE WHEN $3 = 0 THEN $7 ELSE closed_at END, updated_at = $7 \
+         WHERE id = $1 AND status = $8",
     )
     .bind(c.id)
     .bind(to)
@@ -296,8 +297,21 @@ pub async fn apply(
     .bind(draft.clone())
     .bind((action == Action::SendAnswer) as i64)
     .bind(now)
+    .bind(&c.status)
     .execute(&mut *tx)
     .await?;
+    // Another officer moved it between our read and this write: theirs stands.
+    if changed.rows_affected() == 0 {
+        let now_status = register::complaint_by_no(&mut *tx, register_no)
+            .await?
+            .map(|c| c.status)
+            .unwrap_or_default();
+        return Err(ActionError::WrongStatus {
+            action: action.as_str(),
+            status: now_status,
+            allowed: from.join(", "),
+        });
+    }
     let audit_note = match (action, &req.assignee) {
         (Action::Dispose, Some(a)) => format!("to {a}: {note}"),
         _ => note.to_string(),

@@ -1010,3 +1010,36 @@ async fn tracking_page_is_inert_html(backend: Backend) {
     app.stop().await;
 }
 both!(tracking_page_is_inert_html);
+
+/// Two officers sending the same approved answer at once: one wins, the answer goes out once.
+async fn concurrent_actions_apply_once(backend: Backend) {
+    let Some(app) = spawn_app(backend, &[]).await else {
+        return;
+    };
+    let kasi = app.officer("kasi", Role::SectionHead).await;
+    let kabid = app.officer("kabid", Role::DivisionHead).await;
+    let fo = app.officer("fo", Role::FrontOffice).await;
+    let (no, _) = app.submit(json!({"body": "x"})).await;
+    for (token, body) in [
+        (&kasi, json!({"action": "verify"})),
+        (&kasi, json!({"action": "draft_answer", "note": "Jawaban"})),
+        (&kabid, json!({"action": "approve"})),
+    ] {
+        assert_eq!(post_action(&app, token, &no, body).await.0, StatusCode::OK);
+    }
+    let (a, b) = tokio::join!(
+        post_action(&app, &fo, &no, json!({"action": "send_answer"})),
+        post_action(&app, &kasi, &no, json!({"action": "send_answer"})),
+    );
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
+    let answers = scalar(
+        &app.core.db,
+        "SELECT COUNT(*) FROM outbox WHERE kind = 'answer'",
+    )
+    .await;
+    assert_eq!(answers, 1);
+    app.stop().await;
+}
+both!(concurrent_actions_apply_once);
