@@ -73,6 +73,10 @@ enum OfficerCmd {
         name: String,
     },
     List,
+    /// Give an officer a new API token (shown once); the old one stops working.
+    Token {
+        username: String,
+    },
     /// Disable an officer; their token stops working.
     Disable {
         username: String,
@@ -227,6 +231,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                             o.display_name
                         );
                     }
+                }
+                OfficerCmd::Token { username } => {
+                    let token = crate::officers::rotate_token(&db, &username).await?;
+                    println!(
+                        "new API token for {username} (shown once; the old one no longer works):"
+                    );
+                    println!("{token}");
                 }
                 OfficerCmd::Disable { username } => {
                     crate::officers::disable(&db, &username).await?;

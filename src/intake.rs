@@ -83,6 +83,7 @@ pub async fn submit_as(
         from = %msg.sender,
         register_no = tracing::field::Empty,
     );
+    let channel = msg.channel;
     async move {
         let prepared = Prepared::new(core, msg);
         let mut last = None;
@@ -90,7 +91,7 @@ pub async fn submit_as(
             match try_submit(core, &prepared, officer).await {
                 Ok(c) => {
                     tracing::Span::current().record("register_no", c.register_no.as_str());
-                    core.metrics.intake(c.disposition);
+                    core.metrics.intake(channel, c.disposition);
                     if c.disposition != Disposition::Duplicate {
                         core.outbox_wake.notify_waiters();
                         info!(disposition = ?c.disposition, "registered");
@@ -102,13 +103,13 @@ pub async fn submit_as(
                     continue;
                 }
                 Err(e) => {
-                    core.metrics.intake_error();
+                    core.metrics.intake_error(channel);
                     warn!(error = %e, "intake failed");
                     return Err(e.into());
                 }
             }
         }
-        core.metrics.intake_error();
+        core.metrics.intake_error(channel);
         Err(last.expect("loop ran").into())
     }
     .instrument(span)

@@ -4,53 +4,52 @@
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use aduan_channel::Disposition;
+use aduan_channel::{ChannelKind, Disposition};
 use sqlx::Row;
 
 use crate::db::now_ms;
 use crate::state::Core;
 
+const CHANNELS: usize = ChannelKind::ALL.len();
+const INTAKE_OUTCOMES: [&str; 4] = ["created", "threaded", "duplicate", "error"];
+const SEND_RESULTS: [&str; 4] = ["attempt", "sent", "retry", "failed"];
+
+/// Per-channel counters: intake outcomes and send results.
 #[derive(Default)]
 pub struct Metrics {
-    intake_created: AtomicU64,
-    intake_threaded: AtomicU64,
-    intake_duplicate: AtomicU64,
-    intake_errors: AtomicU64,
+    intake: [[AtomicU64; 4]; CHANNELS],
+    sends: [[AtomicU64; 4]; CHANNELS],
     acks_suppressed: AtomicU64,
-    send_attempts: AtomicU64,
-    sent: AtomicU64,
-    retried: AtomicU64,
-    failed: AtomicU64,
     http_requests: AtomicU64,
     http_rejected: AtomicU64,
 }
 
 impl Metrics {
-    pub fn intake(&self, d: Disposition) {
-        match d {
-            Disposition::Created => &self.intake_created,
-            Disposition::Threaded => &self.intake_threaded,
-            Disposition::Duplicate => &self.intake_duplicate,
-        }
-        .fetch_add(1, Relaxed);
+    pub fn intake(&self, ch: ChannelKind, d: Disposition) {
+        let i = match d {
+            Disposition::Created => 0,
+            Disposition::Threaded => 1,
+            Disposition::Duplicate => 2,
+        };
+        self.intake[ch.index()][i].fetch_add(1, Relaxed);
     }
-    pub fn intake_error(&self) {
-        self.intake_errors.fetch_add(1, Relaxed);
+    pub fn intake_error(&self, ch: ChannelKind) {
+        self.intake[ch.index()][3].fetch_add(1, Relaxed);
     }
     pub fn ack_suppressed(&self) {
         self.acks_suppressed.fetch_add(1, Relaxed);
     }
-    pub fn send_attempt(&self) {
-        self.send_attempts.fetch_add(1, Relaxed);
+    pub fn send_attempt(&self, ch: ChannelKind) {
+        self.sends[ch.index()][0].fetch_add(1, Relaxed);
     }
-    pub fn sent(&self) {
-        self.sent.fetch_add(1, Relaxed);
+    pub fn sent(&self, ch: ChannelKind) {
+        self.sends[ch.index()][1].fetch_add(1, Relaxed);
     }
-    pub fn retried(&self) {
-        self.retried.fetch_add(1, Relaxed);
+    pub fn retried(&self, ch: ChannelKind) {
+        self.sends[ch.index()][2].fetch_add(1, Relaxed);
     }
-    pub fn failed(&self) {
-        self.failed.fetch_add(1, Relaxed);
+    pub fn failed(&self, ch: ChannelKind) {
+        self.sends[ch.index()][3].fetch_add(1, Relaxed);
     }
     pub fn http_request(&self) {
         self.http_requests.fetch_add(1, Relaxed);
@@ -58,8 +57,26 @@ impl Metrics {
     pub fn http_rejected(&self) {
         self.http_rejected.fetch_add(1, Relaxed);
     }
+    /// Calls to channels' `send`, all channels.
     pub fn send_attempts(&self) -> u64 {
-        self.send_attempts.load(Relaxed)
+        self.sends.iter().map(|c| c[0].load(Relaxed)).sum()
+    }
+}
+
+fn table(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    label: &str,
+    t: &[[AtomicU64; 4]; CHANNELS],
+    names: &[&str; 4],
+) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+    for ch in ChannelKind::ALL {
+        for (i, n) in names.iter().enumerate() {
+            let v = t[ch.index()][i].load(Relaxed);
+            let _ = writeln!(out, "{name}{{channel=\"{ch}\",{label}=\"{n}\"}} {v}");
+        }
     }
 }
 
@@ -67,60 +84,45 @@ impl Metrics {
 pub async fn render(core: &Core) -> String {
     let m = &core.metrics;
     let mut out = String::with_capacity(2048);
-    let counter = |out: &mut String, name: &str, help: &str, rows: &[(&str, u64)]| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-        for (labels, v) in rows {
-            if labels.is_empty() {
-                let _ = writeln!(out, "{name} {v}");
-            } else {
-                let _ = writeln!(out, "{name}{{{labels}}} {v}");
-            }
-        }
+    let counter = |out: &mut String, name: &str, help: &str, v: u64| {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
+        );
     };
-    counter(
+    table(
         &mut out,
         "aduan_intake_messages_total",
-        "Inbound messages by what the register did with them.",
-        &[
-            ("outcome=\"created\"", m.intake_created.load(Relaxed)),
-            ("outcome=\"threaded\"", m.intake_threaded.load(Relaxed)),
-            ("outcome=\"duplicate\"", m.intake_duplicate.load(Relaxed)),
-            ("outcome=\"error\"", m.intake_errors.load(Relaxed)),
-        ],
+        "Inbound messages by channel and what the register did with them.",
+        "outcome",
+        &m.intake,
+        &INTAKE_OUTCOMES,
+    );
+    table(
+        &mut out,
+        "aduan_outbox_sends_total",
+        "Outbox sends by channel: attempts (calls to send) and results.",
+        "result",
+        &m.sends,
+        &SEND_RESULTS,
     );
     counter(
         &mut out,
         "aduan_acks_suppressed_total",
         "Receipts not sent because of the per-sender rate limit.",
-        &[("", m.acks_suppressed.load(Relaxed))],
-    );
-    counter(
-        &mut out,
-        "aduan_outbox_send_attempts_total",
-        "Calls to a channel's send.",
-        &[("", m.send_attempts.load(Relaxed))],
-    );
-    counter(
-        &mut out,
-        "aduan_outbox_results_total",
-        "Outbox send results.",
-        &[
-            ("result=\"sent\"", m.sent.load(Relaxed)),
-            ("result=\"retry\"", m.retried.load(Relaxed)),
-            ("result=\"failed\"", m.failed.load(Relaxed)),
-        ],
+        m.acks_suppressed.load(Relaxed),
     );
     counter(
         &mut out,
         "aduan_http_requests_total",
         "HTTP requests served.",
-        &[("", m.http_requests.load(Relaxed))],
+        m.http_requests.load(Relaxed),
     );
     counter(
         &mut out,
         "aduan_http_rate_limited_total",
         "Public submissions refused by the rate limit.",
-        &[("", m.http_rejected.load(Relaxed))],
+        m.http_rejected.load(Relaxed),
     );
 
     let now = now_ms();

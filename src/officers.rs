@@ -103,6 +103,34 @@ pub async fn list(db: &Db) -> Result<Vec<OfficerRow>, sqlx::Error> {
         .collect()
 }
 
+/// Gives an officer a new API token (shown once); the old one stops working at once.
+pub async fn rotate_token(db: &Db, username: &str) -> Result<String, OfficerError> {
+    let token = new_token();
+    let mut tx = db.begin().await?;
+    let n = sqlx::query("UPDATE officers SET token_hash = $2 WHERE username = $1")
+        .bind(username)
+        .bind(sha256_hex(token.as_bytes()))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if n == 0 {
+        return Err(OfficerError::NotFound(username.into()));
+    }
+    register::audit(
+        &mut tx,
+        None,
+        None,
+        "cli",
+        "officer_token",
+        None,
+        None,
+        username,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
 /// Disables an officer: the token stops working at once.
 pub async fn disable(db: &Db, username: &str) -> Result<(), OfficerError> {
     let mut tx = db.begin().await?;

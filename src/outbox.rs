@@ -133,6 +133,8 @@ async fn deliver(core: &Core, owner: &str, row: Claimed) -> sqlx::Result<Outcome
         .try_get("register_no")?;
     tracing::Span::current().record("register_no", register_no.as_str());
     let kind: Option<ChannelKind> = row.channel.parse().ok();
+    // Rows name a known channel (written by `register::enqueue`); count an unknown one as web.
+    let metric_channel = kind.unwrap_or(ChannelKind::Web);
     let channel = kind.and_then(|k| core.channels.get(k).cloned());
     let result = match channel {
         None => Err(SendError::Transient {
@@ -152,7 +154,7 @@ async fn deliver(core: &Core, owner: &str, row: Claimed) -> sqlx::Result<Outcome
                 references: serde_json::from_str(&row.refs).unwrap_or_default(),
                 automatic: row.automatic,
             };
-            core.metrics.send_attempt();
+            core.metrics.send_attempt(msg.channel);
             // A send that outlives half the lease is abandoned as transient, so no other
             // daemon can take the row over while this one might still be sending it.
             let limit = Duration::from_secs(core.settings.outbox.lease_secs / 2);
@@ -183,7 +185,7 @@ async fn deliver(core: &Core, owner: &str, row: Claimed) -> sqlx::Result<Outcome
                 warn!("lease lost before the send was recorded");
                 return Ok(Outcome::LeaseLost { outbox_id: row.id });
             }
-            core.metrics.sent();
+            core.metrics.sent(metric_channel);
             info!(receipt = %receipt.provider_id, "sent");
             Ok(Outcome::Sent { outbox_id: row.id })
         }
@@ -210,7 +212,7 @@ async fn deliver(core: &Core, owner: &str, row: Claimed) -> sqlx::Result<Outcome
             if n == 0 {
                 return Ok(Outcome::LeaseLost { outbox_id: row.id });
             }
-            core.metrics.retried();
+            core.metrics.retried(metric_channel);
             warn!(error = %message, retry_in_ms = delay.as_millis() as u64, "transient send failure");
             Ok(Outcome::RetryAt {
                 outbox_id: row.id,
@@ -251,7 +253,7 @@ async fn deliver(core: &Core, owner: &str, row: Claimed) -> sqlx::Result<Outcome
             )
             .await?;
             tx.commit().await?;
-            core.metrics.failed();
+            core.metrics.failed(metric_channel);
             warn!(error = %message, "send failed; parked for an officer");
             Ok(Outcome::Failed { outbox_id: row.id })
         }

@@ -893,8 +893,8 @@ async fn health_ready_metrics(backend: Backend) {
                 .text()
                 .await
                 .unwrap();
-            m.contains("aduan_intake_messages_total{outcome=\"created\"} 1")
-                && m.contains("aduan_outbox_results_total{result=\"sent\"} 1")
+            m.contains("aduan_intake_messages_total{channel=\"web\",outcome=\"created\"} 1")
+                && m.contains("aduan_outbox_sends_total{channel=\"web\",result=\"sent\"} 1")
                 && m.contains("aduan_complaints_open 1")
         })
         .await
@@ -1043,3 +1043,22 @@ async fn concurrent_actions_apply_once(backend: Backend) {
     app.stop().await;
 }
 both!(concurrent_actions_apply_once);
+
+/// A rotated token replaces the old one at once.
+async fn rotated_token_replaces_old(backend: Backend) {
+    let Some(app) = spawn_app(backend, &[]).await else {
+        return;
+    };
+    let old = app.officer("siti", Role::FrontOffice).await;
+    let new = aduan::officers::rotate_token(&app.core.db, "siti")
+        .await
+        .unwrap();
+    let me = |t: String| {
+        let (http, url) = (app.http.clone(), app.url("/api/v1/me"));
+        async move { http.get(url).bearer_auth(t).send().await.unwrap().status() }
+    };
+    assert_eq!(me(old).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(new).await, StatusCode::OK);
+    app.stop().await;
+}
+both!(rotated_token_replaces_old);

@@ -138,6 +138,17 @@ fn officer_and_complaint_commands() {
         "{out}"
     );
     assert!(!out.contains(&token), "tokens are never listed");
+    let (code, out) = aduan(&["officer", "token", "siti"], &env);
+    assert_eq!(code, 0, "{out}");
+    let rotated = out
+        .lines()
+        .find(|l| l.starts_with("adn_"))
+        .expect("new token")
+        .to_string();
+    assert_ne!(rotated, token);
+    let (code, out) = aduan(&["officer", "token", "nobody"], &env);
+    assert_ne!(code, 0);
+    assert!(out.contains("no officer"), "{out}");
     let (code, _) = aduan(&["officer", "disable", "siti"], &env);
     assert_eq!(code, 0);
     let (_, out) = aduan(&["officer", "list"], &env);
@@ -159,7 +170,7 @@ fn logs_mask_personal_addresses() {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_aduan"))
+    let child = Command::new(env!("CARGO_BIN_EXE_aduan"))
         .arg("serve")
         .env_remove("ADUAN_CONFIG")
         .env("ADUAN_DATA_DIR", &dir)

@@ -43,6 +43,11 @@ impl ChannelKind {
         ChannelKind::Counter,
     ];
 
+    /// Position in [`ChannelKind::ALL`], for per-channel tables.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ChannelKind::Email => "email",
@@ -492,7 +497,8 @@ mod tests {
 
     #[test]
     fn channel_kind_round_trips() {
-        for k in ChannelKind::ALL {
+        for (i, k) in ChannelKind::ALL.into_iter().enumerate() {
+            assert_eq!(k.index(), i);
             assert_eq!(k.as_str().parse::<ChannelKind>().unwrap(), k);
         }
         assert!("fax".parse::<ChannelKind>().is_err());
