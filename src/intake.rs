@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use aduan_channel::{
-    Attachment, ChannelKind, Committed, Disposition, InboundMessage, InboundSink, SinkError,
+    Attachment, ChannelKind, Committed, DeliveryReport, Disposition, InboundMessage, InboundSink,
+    SinkError,
 };
 use async_trait::async_trait;
 use chrono::Datelike;
@@ -685,6 +686,64 @@ impl InboundSink for RegisterSink {
         .map(|_| ())
         .map_err(|e| SinkError::Unavailable(e.to_string()))
     }
+
+    async fn delivery_report(&self, report: DeliveryReport) -> Result<bool, SinkError> {
+        delivery_report(&self.0, &report)
+            .await
+            .map_err(|e| SinkError::Unavailable(e.to_string()))
+    }
+}
+
+/// Records a delivery report on the outbox row it names (by provider receipt or by our own
+/// message id), with an audit entry; a failure is flagged on the complaint for an officer.
+pub async fn delivery_report(core: &Core, r: &DeliveryReport) -> sqlx::Result<bool> {
+    let mut tx = core.db.begin().await?;
+    let row = sqlx::query(
+        "UPDATE outbox SET delivery = $3, last_error = CASE WHEN $3 = 'failed' THEN $4 ELSE last_error END \
+         WHERE id = (SELECT id FROM outbox WHERE channel = $1 AND (receipt = $2 OR provider_msg_id = $2) \
+                     ORDER BY id DESC LIMIT 1) \
+         RETURNING id, complaint_id",
+    )
+    .bind(r.channel.as_str())
+    .bind(&r.provider_ref)
+    .bind(r.state.as_str())
+    .bind(&r.detail)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        tx.rollback().await?;
+        return Ok(false);
+    };
+    let (id, cid): (i64, i64) = (row.try_get("id")?, row.try_get("complaint_id")?);
+    let note = format!(
+        "outbox {id} via {}: {} {}",
+        r.channel,
+        r.state.as_str(),
+        r.detail
+    );
+    register::audit(
+        &mut tx,
+        Some(cid),
+        None,
+        "system",
+        "delivery_report",
+        None,
+        None,
+        note.trim(),
+    )
+    .await?;
+    if r.state == aduan_channel::DeliveryState::Failed {
+        sqlx::query("UPDATE complaints SET flagged = $2 WHERE id = $1")
+            .bind(cid)
+            .bind(format!(
+                "reply not delivered via {}: {}",
+                r.channel, r.detail
+            ))
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
 }
 
 pub fn sink(core: &Shared) -> Arc<dyn InboundSink> {

@@ -312,3 +312,92 @@ async fn two_dispatchers_never_send_twice(backend: Backend) {
     db.drop_db().await;
 }
 both!(two_dispatchers_never_send_twice);
+
+/// Status reports and bounces land on the outbox row they name, never as a new complaint.
+async fn delivery_reports_update_the_row(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let cfg = test_config(&db.url, &[]);
+    let ch = ScriptedChannel::new(ChannelKind::Email, vec![]);
+    let core = open_core_with(&cfg, vec![ch.clone()]).await;
+    let sink = aduan::intake::sink(&core);
+    aduan::intake::submit(&core, mail(1)).await.unwrap();
+    aduan::intake::submit(&core, mail(2)).await.unwrap();
+    let Outcome::Sent { outbox_id: first } = dispatch_one(&core, "a").await.unwrap() else {
+        panic!()
+    };
+    let Outcome::Sent { outbox_id: second } = dispatch_one(&core, "a").await.unwrap() else {
+        panic!()
+    };
+    use aduan_channel::{DeliveryReport, DeliveryState};
+    // By the provider's receipt (an SMS message reference, say).
+    let ok = sink
+        .delivery_report(DeliveryReport {
+            channel: ChannelKind::Email,
+            provider_ref: format!("email:{first}"),
+            state: DeliveryState::Delivered,
+            detail: String::new(),
+        })
+        .await
+        .unwrap();
+    assert!(ok);
+    // By our own Message-ID (a bounce quoting it).
+    let mid = ch
+        .sent()
+        .iter()
+        .find(|m| m.outbox_id == second)
+        .unwrap()
+        .message_id
+        .clone();
+    let ok = sink
+        .delivery_report(DeliveryReport {
+            channel: ChannelKind::Email,
+            provider_ref: mid,
+            state: DeliveryState::Failed,
+            detail: "550 5.1.1 user unknown".into(),
+        })
+        .await
+        .unwrap();
+    assert!(ok);
+    let unknown = sink
+        .delivery_report(DeliveryReport {
+            channel: ChannelKind::Email,
+            provider_ref: "<nope@x>".into(),
+            state: DeliveryState::Failed,
+            detail: String::new(),
+        })
+        .await
+        .unwrap();
+    assert!(!unknown);
+    let d = |id: i64| {
+        let pool = core.db.pool.clone();
+        async move {
+            let r = sqlx::query("SELECT o.delivery, c.flagged FROM outbox o JOIN complaints c ON c.id = o.complaint_id WHERE o.id = $1").bind(id).fetch_one(&pool).await.unwrap();
+            (
+                r.try_get::<Option<String>, _>(0).unwrap(),
+                r.try_get::<Option<String>, _>(1).unwrap(),
+            )
+        }
+    };
+    assert_eq!(d(first).await, (Some("delivered".into()), None));
+    let (state, flag) = d(second).await;
+    assert_eq!(state.as_deref(), Some("failed"));
+    assert!(flag.unwrap().contains("550 5.1.1"));
+    assert_eq!(
+        scalar(&core.db, "SELECT COUNT(*) FROM complaints").await,
+        2,
+        "no complaint opened"
+    );
+    assert_eq!(
+        scalar(
+            &core.db,
+            "SELECT COUNT(*) FROM audit WHERE action = 'delivery_report'"
+        )
+        .await,
+        2
+    );
+    core.db.close().await;
+    db.drop_db().await;
+}
+both!(delivery_reports_update_the_row);

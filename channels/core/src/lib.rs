@@ -290,6 +290,36 @@ pub trait InboundSink: Send + Sync {
         key: &str,
         value: &str,
     ) -> Result<(), SinkError>;
+    /// Records what the provider later said about a message we sent (an SMS status report, a
+    /// bounce of one of our mails). `provider_ref` is the provider id from the send receipt or
+    /// our own message id. Returns whether an outbox row matched.
+    async fn delivery_report(&self, report: DeliveryReport) -> Result<bool, SinkError>;
+}
+
+/// What became of a sent message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    Delivered,
+    Failed,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub channel: ChannelKind,
+    pub provider_ref: String,
+    pub state: DeliveryState,
+    /// The provider's words (status code, bounce reason), for officers.
+    pub detail: String,
 }
 
 /// Everything an adapter's receive loop gets from the daemon: no globals.
@@ -324,12 +354,16 @@ pub struct MemorySink {
 struct MemoryState {
     messages: Vec<InboundMessage>,
     cursors: Vec<(ChannelKind, String, String)>,
+    reports: Vec<DeliveryReport>,
     fail_next: usize,
 }
 
 impl MemorySink {
     pub fn messages(&self) -> Vec<InboundMessage> {
         self.state.lock().unwrap().messages.clone()
+    }
+    pub fn reports(&self) -> Vec<DeliveryReport> {
+        self.state.lock().unwrap().reports.clone()
     }
     /// The next `n` submits fail with [`SinkError::Unavailable`].
     pub fn fail_next(&self, n: usize) {
@@ -387,6 +421,11 @@ impl InboundSink for MemorySink {
         st.cursors
             .push((channel, key.to_string(), value.to_string()));
         Ok(())
+    }
+
+    async fn delivery_report(&self, report: DeliveryReport) -> Result<bool, SinkError> {
+        self.state.lock().unwrap().reports.push(report);
+        Ok(true)
     }
 }
 
