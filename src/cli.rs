@@ -5,12 +5,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
+use chrono::Datelike;
 use clap::{Parser, Subcommand};
 use sqlx::Row;
 
 use crate::config::{self, Config};
-use crate::db::{ConnectOptions, Db};
-use crate::state::{Core, Shared};
+use crate::state::Core;
 use crate::workflow::{Officer, Role};
 
 #[derive(Parser)]
@@ -134,25 +134,6 @@ fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<(Config, Option
     Ok((cfg, base))
 }
 
-async fn open_db(cfg: &Config) -> anyhow::Result<Db> {
-    let db = Db::connect(
-        &cfg.database_url(),
-        &ConnectOptions {
-            max_connections: cfg.database.max_connections,
-            connect_timeout: Duration::from_secs(cfg.database.connect_timeout_secs),
-            sqlite_synchronous_full: cfg.database.sqlite_synchronous == "full",
-        },
-    )
-    .await?;
-    db.migrate().await?;
-    Ok(db)
-}
-
-async fn open(cfg: &Config, base: Option<&std::path::Path>) -> anyhow::Result<Shared> {
-    let db = open_db(cfg).await?;
-    Core::with_db(cfg, base, db)
-}
-
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let path = cli.config.as_deref();
     match cli.command {
@@ -177,17 +158,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let listener = tokio::net::TcpListener::bind(&cfg.web.listen)
                 .await
                 .with_context(|| format!("cannot listen on {} (web.listen)", cfg.web.listen))?;
-            let core = open(&cfg, base.as_deref()).await?;
-            for year in [chrono::Utc::now()
-                .with_timezone(&core.settings.offset)
-                .format("%Y")
-                .to_string()]
-            {
-                if let Ok(y) = year.parse() {
-                    if !core.calendar.covers_year(y) {
-                        tracing::warn!(year = y, "no holiday list covers this year: due dates count weekends only (office.holiday_files)");
-                    }
-                }
+            let core = Core::open(&cfg, base.as_deref()).await?;
+            let year = crate::sla::local_date(chrono::Utc::now(), core.settings.offset).year();
+            if !core.calendar.covers_year(year) {
+                tracing::warn!(
+                    year,
+                    "no holiday list covers this year: due dates skip weekends only (office.holiday_files)"
+                );
             }
             let running = crate::daemon::start(core, &cfg, listener)?;
             let stopped = running.shutdown.clone();
@@ -202,14 +179,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Migrate => {
             let (cfg, _) = load_config(path)?;
-            let db = open_db(&cfg).await?;
+            let db = Core::connect(&cfg).await?;
             println!("register migrated ({})", db.backend.as_str());
             db.close().await;
             Ok(ExitCode::SUCCESS)
         }
         Command::Officer { cmd } => {
             let (cfg, _) = load_config(path)?;
-            let db = open_db(&cfg).await?;
+            let db = Core::connect(&cfg).await?;
             match cmd {
                 OfficerCmd::Add {
                     username,
@@ -249,7 +226,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Complaints { cmd } => {
             let (cfg, _) = load_config(path)?;
-            let db = open_db(&cfg).await?;
+            let db = Core::connect(&cfg).await?;
             match cmd {
                 ComplaintsCmd::List {
                     status,
@@ -311,7 +288,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             as_officer,
         } => {
             let (cfg, base) = load_config(path)?;
-            let core = open(&cfg, base.as_deref()).await?;
+            let core = Core::open(&cfg, base.as_deref()).await?;
             let row = sqlx::query("SELECT id, username, display_name, role FROM officers WHERE username = $1 AND active = 1")
                 .bind(&as_officer)
                 .fetch_optional(&core.db.pool)

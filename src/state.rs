@@ -81,8 +81,8 @@ impl Core {
         Ok(cal)
     }
 
-    /// Connects (and migrates) the register and builds the state for `c`.
-    pub async fn open(c: &Config, base_dir: Option<&Path>) -> anyhow::Result<Shared> {
+    /// Connects to the configured register and applies its migrations.
+    pub async fn connect(c: &Config) -> anyhow::Result<Db> {
         let db = Db::connect(
             &c.database_url(),
             &ConnectOptions {
@@ -93,7 +93,12 @@ impl Core {
         )
         .await?;
         db.migrate().await?;
-        Core::with_db(c, base_dir, db)
+        Ok(db)
+    }
+
+    /// Connects (and migrates) the register and builds the state for `c`.
+    pub async fn open(c: &Config, base_dir: Option<&Path>) -> anyhow::Result<Shared> {
+        Core::with_db(c, base_dir, Core::connect(c).await?)
     }
 
     pub fn with_db(c: &Config, base_dir: Option<&Path>, db: Db) -> anyhow::Result<Shared> {
