@@ -421,14 +421,28 @@ async fn resolve_complainant(
         }
     };
     for k in &p.address_keys {
-        sqlx::query(
+        let linked = sqlx::query(
             "INSERT INTO complainant_addresses (address, complainant_id) VALUES ($1, $2) \
-             ON CONFLICT (address) DO NOTHING",
+             ON CONFLICT (address) DO NOTHING RETURNING complainant_id",
         )
         .bind(k)
         .bind(id)
-        .execute(&mut **tx)
+        .fetch_optional(&mut **tx)
         .await?;
+        if linked.is_none() && known.is_none() {
+            // A concurrent intake linked this address first: that complainant is this one.
+            let other: i64 =
+                sqlx::query("SELECT complainant_id FROM complainant_addresses WHERE address = $1")
+                    .bind(k)
+                    .fetch_one(&mut **tx)
+                    .await?
+                    .try_get(0)?;
+            sqlx::query("DELETE FROM complainants WHERE id = $1")
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+            return Ok(other);
+        }
     }
     Ok(id)
 }

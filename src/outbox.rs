@@ -87,11 +87,23 @@ async fn claim(core: &Core, owner: &str) -> sqlx::Result<Option<Claimed>> {
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
+    // Only rows of channels this daemon runs: with several daemons on one register, a modem
+    // or mailbox attached to one of them is sent through by that one alone.
+    let channels: Vec<String> = core
+        .channels
+        .iter()
+        .map(|(k, _)| format!("'{}'", k.as_str()))
+        .collect();
+    if channels.is_empty() {
+        return Ok(None);
+    }
+    let channels = channels.join(", ");
     let sql = format!(
         "UPDATE outbox SET status = 'sending', lease_owner = $1, lease_until = $2, \
          next_attempt_at = $2, attempts = attempts + 1 \
          WHERE id = (SELECT id FROM outbox WHERE status IN ('queued', 'sending') \
-                     AND next_attempt_at <= $3 ORDER BY next_attempt_at, id LIMIT 1 {lock}) \
+                     AND next_attempt_at <= $3 AND channel IN ({channels}) \
+                     ORDER BY next_attempt_at, id LIMIT 1 {lock}) \
          AND status IN ('queued', 'sending') AND next_attempt_at <= $3 {RETURNING}"
     );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))

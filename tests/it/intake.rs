@@ -599,3 +599,45 @@ async fn web_replies_also_go_to_contacts(backend: Backend) {
     db.drop_db().await;
 }
 both!(web_replies_also_go_to_contacts);
+
+/// Two first messages from one new sender at once: one complainant, not two.
+async fn concurrent_new_sender_is_one_complainant(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let cfg = test_config(&db.url, &[]);
+    let core = open_core_with(&cfg, vec![ScriptedChannel::new(ChannelKind::Email, vec![])]).await;
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..6 {
+        let core = core.clone();
+        set.spawn(async move {
+            let mut m = InboundMessage::new(
+                ChannelKind::Email,
+                format!("n{i}"),
+                Address::Email("baru@example.id".into()),
+                "aduan",
+            );
+            m.subject = Some(format!("Aduan {i}"));
+            aduan::intake::submit(&core, m).await.unwrap()
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.unwrap();
+    }
+    assert_eq!(scalar(&core.db, "SELECT COUNT(*) FROM complaints").await, 6);
+    assert_eq!(
+        scalar(
+            &core.db,
+            "SELECT COUNT(DISTINCT complainant_id) FROM complaints"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        scalar(&core.db, "SELECT COUNT(*) FROM complainants").await,
+        1
+    );
+    core.db.close().await;
+    db.drop_db().await;
+}
+both!(concurrent_new_sender_is_one_complainant);

@@ -401,3 +401,30 @@ async fn delivery_reports_update_the_row(backend: Backend) {
     db.drop_db().await;
 }
 both!(delivery_reports_update_the_row);
+
+/// A daemon claims only rows of channels it runs: another daemon's modem or mailbox rows wait
+/// for that daemon instead of failing here.
+async fn rows_of_channels_not_run_here_are_left_alone(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let cfg = test_config(&db.url, &[]);
+    let with_email =
+        open_core_with(&cfg, vec![ScriptedChannel::new(ChannelKind::Email, vec![])]).await;
+    let web_only = open_core(&cfg).await;
+    aduan::intake::submit(&with_email, mail(1)).await.unwrap();
+    assert_eq!(
+        dispatch_one(&web_only, "web-only").await.unwrap(),
+        Outcome::Empty
+    );
+    let (status, attempts, _, _) = row(&with_email, 1).await;
+    assert_eq!((status.as_str(), attempts), ("queued", 0));
+    assert!(matches!(
+        dispatch_one(&with_email, "mail").await.unwrap(),
+        Outcome::Sent { .. }
+    ));
+    with_email.db.close().await;
+    web_only.db.close().await;
+    db.drop_db().await;
+}
+both!(rows_of_channels_not_run_here_are_left_alone);
