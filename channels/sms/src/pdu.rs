@@ -1,0 +1,916 @@
+//! SMS PDUs (3GPP TS 23.040 §9.2): decoding SMS-DELIVER and SMS-STATUS-REPORT as a modem lists
+//! them in PDU mode, encoding SMS-SUBMIT. Pure functions over bytes; every malformed input is an
+//! error value, never a panic.
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+
+use crate::gsm7;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PduError {
+    #[error("PDU is not hexadecimal")]
+    BadHex,
+    #[error("PDU ends inside {0}")]
+    Truncated(&'static str),
+    #[error("unsupported PDU: {0}")]
+    Unsupported(String),
+    #[error("cannot encode: {0}")]
+    Encode(String),
+}
+
+fn err_trunc<T>(what: &'static str) -> Result<T, PduError> {
+    Err(PduError::Truncated(what))
+}
+
+/// Parses a hex string (as `AT+CMGL` prints it).
+pub fn from_hex(s: &str) -> Result<Vec<u8>, PduError> {
+    let s = s.trim();
+    if s.len() % 2 != 0 {
+        return Err(PduError::BadHex);
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| {
+            s.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or(PduError::BadHex)
+        })
+        .collect()
+}
+
+pub fn to_hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02X}")).collect()
+}
+
+/// A reader over the PDU octets that reports where data ran out.
+struct Reader<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn u8(&mut self, what: &'static str) -> Result<u8, PduError> {
+        let v = *self.b.get(self.pos).ok_or(PduError::Truncated(what))?;
+        self.pos += 1;
+        Ok(v)
+    }
+    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], PduError> {
+        let end = self.pos.checked_add(n).ok_or(PduError::Truncated(what))?;
+        let s = self.b.get(self.pos..end).ok_or(PduError::Truncated(what))?;
+        self.pos = end;
+        Ok(s)
+    }
+    fn rest(&self) -> &'a [u8] {
+        &self.b[self.pos.min(self.b.len())..]
+    }
+}
+
+/// The kind of a number, from its type-of-address octet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberKind {
+    /// TON 1: an international number (E.164 without the `+`).
+    International,
+    /// TON 0/2: unknown or national.
+    National,
+    /// TON 5: alphanumeric (operator and company senders).
+    Alphanumeric,
+    /// Network-specific, subscriber, abbreviated (short codes) and reserved.
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Address {
+    pub kind: NumberKind,
+    /// Digits (with a leading `+` for international numbers) or the alphanumeric name.
+    pub value: String,
+}
+
+impl Address {
+    /// Short codes and alphanumeric senders are not people who can be answered.
+    pub fn is_service_sender(&self) -> bool {
+        match self.kind {
+            NumberKind::Alphanumeric | NumberKind::Other => true,
+            NumberKind::International | NumberKind::National => {
+                self.value.trim_start_matches('+').len() <= 6
+            }
+        }
+    }
+}
+
+fn semi_octets(b: &[u8], digits: usize) -> String {
+    let mut s = String::with_capacity(digits);
+    for &o in b {
+        for nib in [o & 0x0f, o >> 4] {
+            if s.len() == digits {
+                break;
+            }
+            s.push(match nib {
+                0..=9 => (b'0' + nib) as char,
+                0xa => '*',
+                0xb => '#',
+                0xc => 'a',
+                0xd => 'b',
+                0xe => 'c',
+                _ => continue,
+            });
+        }
+    }
+    s
+}
+
+/// Reads an address field: length (semi-octets), type of address, value.
+fn read_address(r: &mut Reader<'_>) -> Result<Address, PduError> {
+    let len = r.u8("address length")? as usize;
+    let toa = r.u8("type of address")?;
+    let raw = r.take(len.div_ceil(2), "address")?;
+    let ton = (toa >> 4) & 0x07;
+    Ok(match ton {
+        5 => {
+            let septets = (len * 4) / 7;
+            Address {
+                kind: NumberKind::Alphanumeric,
+                value: gsm7::decode(&gsm7::unpack(raw, 0, septets)),
+            }
+        }
+        1 => Address {
+            kind: NumberKind::International,
+            value: format!("+{}", semi_octets(raw, len)),
+        },
+        0 | 2 => Address {
+            kind: NumberKind::National,
+            value: semi_octets(raw, len),
+        },
+        _ => Address {
+            kind: NumberKind::Other,
+            value: semi_octets(raw, len),
+        },
+    })
+}
+
+/// Reads the service centre address that precedes the TPDU in `AT+CMGL`/`+CMGR` output.
+fn read_smsc(r: &mut Reader<'_>) -> Result<Option<String>, PduError> {
+    let len = r.u8("service centre length")? as usize;
+    if len == 0 {
+        return Ok(None);
+    }
+    let toa = r.u8("service centre type")?;
+    let raw = r.take(len - 1, "service centre address")?;
+    let digits = semi_octets(raw, raw.len() * 2);
+    Ok(Some(if (toa >> 4) & 0x07 == 1 {
+        format!("+{digits}")
+    } else {
+        digits
+    }))
+}
+
+fn bcd(o: u8) -> Option<u32> {
+    let (lo, hi) = (o & 0x0f, o >> 4);
+    (lo <= 9 && hi <= 9).then_some((lo * 10 + hi) as u32)
+}
+
+/// A service-centre time stamp (7 semi-octets, time zone in quarter hours). `None` when the
+/// octets do not hold a valid time (some networks send garbage).
+fn read_timestamp(
+    r: &mut Reader<'_>,
+    what: &'static str,
+) -> Result<Option<DateTime<FixedOffset>>, PduError> {
+    let b = r.take(7, what)?;
+    let f = || -> Option<DateTime<FixedOffset>> {
+        let (y, mo, d, h, mi, s) = (
+            bcd(b[0])?,
+            bcd(b[1])?,
+            bcd(b[2])?,
+            bcd(b[3])?,
+            bcd(b[4])?,
+            bcd(b[5])?,
+        );
+        let tz = b[6];
+        let quarters = ((tz & 0x07) as i32) * 10 + (tz >> 4) as i32;
+        let secs = quarters * 15 * 60 * if tz & 0x08 != 0 { -1 } else { 1 };
+        let year = if y < 70 { 2000 + y } else { 1900 + y } as i32;
+        let naive = NaiveDate::from_ymd_opt(year, mo, d)?.and_hms_opt(h, mi, s)?;
+        let off = FixedOffset::east_opt(secs)?;
+        naive.and_local_timezone(off).single()
+    };
+    Ok(f())
+}
+
+/// The alphabet of the user data, from the data coding scheme (TS 23.038 §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Alphabet {
+    Gsm7,
+    Eight,
+    Ucs2,
+}
+
+pub fn alphabet_of(dcs: u8) -> Alphabet {
+    let bits = |v: u8| match (v >> 2) & 0x03 {
+        1 => Alphabet::Eight,
+        2 => Alphabet::Ucs2,
+        _ => Alphabet::Gsm7,
+    };
+    match dcs >> 4 {
+        0x0..=0x7 => bits(dcs),
+        0xe => Alphabet::Ucs2,
+        0xf if dcs & 0x04 != 0 => Alphabet::Eight,
+        _ => Alphabet::Gsm7,
+    }
+}
+
+/// One part of a concatenated message (UDH IEI 0x00 or 0x08).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Concat {
+    pub reference: u16,
+    pub total: u8,
+    pub seq: u8,
+}
+
+/// The user data of one PDU, kept in its own form so parts of a concatenated message are
+/// joined before decoding (a UCS-2 surrogate pair or an escape may straddle two parts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserData {
+    Septets(Vec<u8>),
+    Octets(Vec<u8>),
+    Ucs2(Vec<u8>),
+}
+
+impl UserData {
+    pub fn text(&self) -> String {
+        match self {
+            UserData::Septets(s) => gsm7::decode(s),
+            // 8-bit data is binary; shown as Latin-1 so nothing is lost.
+            UserData::Octets(o) => o.iter().map(|&b| b as char).collect(),
+            UserData::Ucs2(b) => {
+                let units: Vec<u16> = b
+                    .chunks_exact(2)
+                    .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                    .collect();
+                String::from_utf16_lossy(&units)
+            }
+        }
+    }
+
+    /// Joins the parts of a concatenated message, in order; `None` if their alphabets differ.
+    pub fn join(parts: &[UserData]) -> Option<UserData> {
+        let mut iter = parts.iter();
+        let mut acc = iter.next()?.clone();
+        for p in iter {
+            match (&mut acc, p) {
+                (UserData::Septets(a), UserData::Septets(b))
+                | (UserData::Octets(a), UserData::Octets(b))
+                | (UserData::Ucs2(a), UserData::Ucs2(b)) => a.extend_from_slice(b),
+                _ => return None,
+            }
+        }
+        Some(acc)
+    }
+}
+
+/// An SMS-DELIVER: a message to us.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deliver {
+    pub smsc: Option<String>,
+    pub sender: Address,
+    pub pid: u8,
+    pub dcs: u8,
+    pub timestamp: Option<DateTime<FixedOffset>>,
+    pub concat: Option<Concat>,
+    pub user_data: UserData,
+}
+
+impl Deliver {
+    pub fn text(&self) -> String {
+        self.user_data.text()
+    }
+}
+
+/// An SMS-STATUS-REPORT: what became of a message we sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusReport {
+    pub smsc: Option<String>,
+    /// TP-MR of the SMS-SUBMIT it reports on (what `+CMGS:` answered).
+    pub reference: u8,
+    pub recipient: Address,
+    pub timestamp: Option<DateTime<FixedOffset>>,
+    pub discharge: Option<DateTime<FixedOffset>>,
+    pub status: u8,
+}
+
+/// TP-ST in three kinds (TS 23.040 §9.2.3.15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportOutcome {
+    Delivered,
+    /// The service centre is still trying.
+    Pending,
+    Failed,
+}
+
+impl StatusReport {
+    pub fn outcome(&self) -> ReportOutcome {
+        match self.status {
+            0x00..=0x1f => ReportOutcome::Delivered,
+            0x20..=0x3f => ReportOutcome::Pending,
+            _ => ReportOutcome::Failed,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pdu {
+    Deliver(Deliver),
+    StatusReport(StatusReport),
+}
+
+/// Decodes a PDU as a modem gives it. `with_smsc`: the PDU starts with the service centre
+/// address (`AT+CMGL`, `+CMGR`, `+CMT`, and `+CDS` on most modems).
+pub fn decode(bytes: &[u8], with_smsc: bool) -> Result<Pdu, PduError> {
+    let mut r = Reader { b: bytes, pos: 0 };
+    let smsc = if with_smsc { read_smsc(&mut r)? } else { None };
+    let first = r.u8("first octet")?;
+    match first & 0x03 {
+        0 => decode_deliver(&mut r, smsc, first).map(Pdu::Deliver),
+        2 => {
+            let reference = r.u8("message reference")?;
+            let recipient = read_address(&mut r)?;
+            let timestamp = read_timestamp(&mut r, "service centre time stamp")?;
+            let discharge = read_timestamp(&mut r, "discharge time")?;
+            let status = r.u8("status")?;
+            Ok(Pdu::StatusReport(StatusReport {
+                smsc,
+                reference,
+                recipient,
+                timestamp,
+                discharge,
+                status,
+            }))
+        }
+        1 => Err(PduError::Unsupported(
+            "SMS-SUBMIT (one of our own outgoing messages)".into(),
+        )),
+        _ => Err(PduError::Unsupported(format!(
+            "message type indicator 3 (first octet {first:02X})"
+        ))),
+    }
+}
+
+/// Decodes a hex PDU; see [`decode`].
+pub fn decode_hex(hex: &str, with_smsc: bool) -> Result<Pdu, PduError> {
+    decode(&from_hex(hex)?, with_smsc)
+}
+
+fn decode_deliver(
+    r: &mut Reader<'_>,
+    smsc: Option<String>,
+    first: u8,
+) -> Result<Deliver, PduError> {
+    let sender = read_address(r)?;
+    let pid = r.u8("protocol identifier")?;
+    let dcs = r.u8("data coding scheme")?;
+    let timestamp = read_timestamp(r, "service centre time stamp")?;
+    let udl = r.u8("user data length")? as usize;
+    let ud = r.rest();
+    let udhi = first & 0x40 != 0;
+    let alphabet = alphabet_of(dcs);
+    let (concat, header_octets) = if udhi {
+        let udhl = *ud.first().ok_or(PduError::Truncated("user data header"))? as usize;
+        let header = ud
+            .get(1..1 + udhl)
+            .ok_or(PduError::Truncated("user data header"))?;
+        (parse_udh(header), 1 + udhl)
+    } else {
+        (None, 0)
+    };
+    let user_data = match alphabet {
+        Alphabet::Gsm7 => {
+            let header_septets = (header_octets * 8).div_ceil(7);
+            let fill = (header_septets * 7 - header_octets * 8) as u8;
+            let count = udl.saturating_sub(header_septets);
+            let needed = (udl * 7).div_ceil(8);
+            if ud.len() < needed {
+                return err_trunc("user data");
+            }
+            UserData::Septets(gsm7::unpack(
+                &ud[header_octets.min(ud.len())..],
+                fill,
+                count,
+            ))
+        }
+        Alphabet::Eight | Alphabet::Ucs2 => {
+            let body = ud
+                .get(header_octets..udl)
+                .ok_or(PduError::Truncated("user data"))?;
+            if alphabet == Alphabet::Ucs2 {
+                UserData::Ucs2(body.to_vec())
+            } else {
+                UserData::Octets(body.to_vec())
+            }
+        }
+    };
+    Ok(Deliver {
+        smsc,
+        sender,
+        pid,
+        dcs,
+        timestamp,
+        concat,
+        user_data,
+    })
+}
+
+/// Finds the concatenation element in a user data header.
+fn parse_udh(mut h: &[u8]) -> Option<Concat> {
+    while h.len() >= 2 {
+        let (iei, len) = (h[0], h[1] as usize);
+        let data = h.get(2..2 + len)?;
+        match (iei, len) {
+            (0x00, 3) if data[1] > 0 => {
+                return Some(Concat {
+                    reference: data[0] as u16,
+                    total: data[1],
+                    seq: data[2],
+                });
+            }
+            (0x08, 4) if data[2] > 0 => {
+                return Some(Concat {
+                    reference: u16::from_be_bytes([data[0], data[1]]),
+                    total: data[2],
+                    seq: data[3],
+                });
+            }
+            _ => {}
+        }
+        h = &h[2 + len..];
+    }
+    None
+}
+
+/// How an outgoing message is sent.
+#[derive(Debug, Clone)]
+pub struct SubmitOptions {
+    /// Ask the network for a status report (TP-SRR).
+    pub status_report: bool,
+    /// Relative validity period octet (TS 23.040 §9.2.3.12.1): 0xA7 = 24 hours.
+    pub validity: Option<u8>,
+    /// Concatenation reference for multipart messages (8-bit).
+    pub reference: u8,
+}
+
+impl Default for SubmitOptions {
+    fn default() -> Self {
+        SubmitOptions {
+            status_report: true,
+            validity: Some(0xA7),
+            reference: 0,
+        }
+    }
+}
+
+/// One SMS-SUBMIT ready for `AT+CMGS=<tpdu_len>`, with a zero-length SMSC prefix (the modem
+/// uses the SIM's service centre).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmitPdu {
+    pub hex: String,
+    pub tpdu_len: usize,
+}
+
+/// Characters per message part: (single, each part of a multipart message).
+pub fn limits(alphabet: Alphabet) -> (usize, usize) {
+    match alphabet {
+        Alphabet::Gsm7 => (160, 153),
+        Alphabet::Ucs2 => (70, 67),
+        Alphabet::Eight => (140, 134),
+    }
+}
+
+fn encode_address(number: &str) -> Result<Vec<u8>, PduError> {
+    let international = number.starts_with('+');
+    let digits: Vec<u8> = number
+        .trim_start_matches('+')
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_digit() {
+                Ok(b - b'0')
+            } else {
+                Err(PduError::Encode(format!(
+                    "`{number}` is not a phone number"
+                )))
+            }
+        })
+        .collect::<Result<_, _>>()?;
+    if digits.is_empty() || digits.len() > 20 {
+        return Err(PduError::Encode(format!(
+            "`{number}` is not a phone number"
+        )));
+    }
+    let mut out = vec![digits.len() as u8, if international { 0x91 } else { 0x81 }];
+    for pair in digits.chunks(2) {
+        out.push(pair[0] | (pair.get(1).copied().unwrap_or(0x0f) << 4));
+    }
+    Ok(out)
+}
+
+/// Encodes a text as one or more SMS-SUBMIT PDUs: GSM 7-bit when the text fits it, else UCS-2;
+/// concatenated (UDH IEI 0x00) when longer than one message. An escape pair or a surrogate pair
+/// is never split across parts.
+pub fn encode_submit(
+    to: &str,
+    text: &str,
+    opts: &SubmitOptions,
+) -> Result<Vec<SubmitPdu>, PduError> {
+    let address = encode_address(to)?;
+    let (alphabet, parts): (Alphabet, Vec<Vec<u8>>) = match gsm7::encode(text) {
+        Some(septets) => (
+            Alphabet::Gsm7,
+            split_units(&septets, 160, 153, |s, i| {
+                i > 0 && s[i - 1] == gsm7::ESC && !escaped_escape(s, i - 1)
+            }),
+        ),
+        None => {
+            let units: Vec<u16> = text.encode_utf16().collect();
+            let parts = split_units(&units, 70, 67, |u, i| (0xDC00..=0xDFFF).contains(&u[i]));
+            (
+                Alphabet::Ucs2,
+                parts
+                    .into_iter()
+                    .map(|p| p.iter().flat_map(|u| u.to_be_bytes()).collect())
+                    .collect(),
+            )
+        }
+    };
+    if parts.len() > 255 {
+        return Err(PduError::Encode("text is longer than 255 parts".into()));
+    }
+    let total = parts.len();
+    let mut out = Vec::with_capacity(total);
+    for (i, payload) in parts.iter().enumerate() {
+        let multipart = total > 1;
+        let mut first = 0x01u8;
+        if opts.validity.is_some() {
+            first |= 0x10;
+        }
+        if opts.status_report {
+            first |= 0x20;
+        }
+        if multipart {
+            first |= 0x40;
+        }
+        let mut t = vec![first, 0x00];
+        t.extend_from_slice(&address);
+        t.push(0x00); // PID
+        t.push(if alphabet == Alphabet::Ucs2 {
+            0x08
+        } else {
+            0x00
+        });
+        if let Some(vp) = opts.validity {
+            t.push(vp);
+        }
+        let udh: Vec<u8> = if multipart {
+            vec![0x05, 0x00, 0x03, opts.reference, total as u8, (i + 1) as u8]
+        } else {
+            Vec::new()
+        };
+        match alphabet {
+            Alphabet::Gsm7 => {
+                let header_septets = (udh.len() * 8).div_ceil(7);
+                let fill = (header_septets * 7 - udh.len() * 8) as u8;
+                t.push((header_septets + payload.len()) as u8);
+                t.extend_from_slice(&udh);
+                t.extend_from_slice(&gsm7::pack(payload, fill));
+            }
+            _ => {
+                t.push((udh.len() + payload.len()) as u8);
+                t.extend_from_slice(&udh);
+                t.extend_from_slice(payload);
+            }
+        }
+        out.push(SubmitPdu {
+            hex: format!("00{}", to_hex(&t)),
+            tpdu_len: t.len(),
+        });
+    }
+    Ok(out)
+}
+
+/// Whether the ESC at `i` is itself the second half of an escape pair (ESC ESC).
+fn escaped_escape(s: &[u8], i: usize) -> bool {
+    let mut n = 0;
+    let mut j = i;
+    while j > 0 && s[j - 1] == gsm7::ESC {
+        n += 1;
+        j -= 1;
+    }
+    n % 2 == 1
+}
+
+/// Splits units into one part of at most `single`, or parts of at most `multi`, moving a cut
+/// back while `bad_cut(units, at)` says it would split a pair.
+fn split_units<T: Clone>(
+    units: &[T],
+    single: usize,
+    multi: usize,
+    bad_cut: impl Fn(&[T], usize) -> bool,
+) -> Vec<Vec<T>> {
+    if units.len() <= single {
+        return vec![units.to_vec()];
+    }
+    let mut parts = Vec::new();
+    let mut start = 0;
+    while start < units.len() {
+        let mut end = (start + multi).min(units.len());
+        if end < units.len() && bad_cut(units, end) {
+            end -= 1;
+        }
+        parts.push(units[start..end].to_vec());
+        start = end;
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Datelike, Timelike};
+
+    #[test]
+    fn deliver_classic_example() {
+        // The SMS-DELIVER example used by most PDU tutorials: "hellohello" from 27838890001.
+        let Pdu::Deliver(d) = decode_hex(
+            "07917283010010F5040BC87238880900F10000993092516195800AE8329BFD4697D9EC37",
+            true,
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(d.smsc.as_deref(), Some("+27381000015"));
+        assert_eq!(d.sender.value, "27838890001");
+        assert_eq!(d.text(), "hellohello");
+        let t = d.timestamp.unwrap();
+        assert_eq!(
+            (
+                t.year(),
+                t.month(),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            ),
+            (1999, 3, 29, 15, 16, 59)
+        );
+        assert_eq!(t.offset().local_minus_utc(), 2 * 3600);
+        assert_eq!(d.concat, None);
+    }
+
+    #[test]
+    fn status_report_real_example() {
+        // A +CDS report as a modem printed it (without service centre).
+        let Pdu::StatusReport(s) =
+            decode_hex("06000B910221815716F2709021510121807090215101718000", false).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(s.reference, 0);
+        assert_eq!(s.recipient.value, "+20121875612");
+        assert_eq!(s.status, 0);
+        assert_eq!(s.outcome(), ReportOutcome::Delivered);
+        let dt = s.discharge.unwrap();
+        assert_eq!(
+            (
+                dt.year(),
+                dt.month(),
+                dt.day(),
+                dt.hour(),
+                dt.minute(),
+                dt.second()
+            ),
+            (2007, 9, 12, 15, 10, 17)
+        );
+        assert_eq!(
+            StatusReport {
+                status: 0x30,
+                ..s.clone()
+            }
+            .outcome(),
+            ReportOutcome::Pending
+        );
+        assert_eq!(
+            StatusReport { status: 0x45, ..s }.outcome(),
+            ReportOutcome::Failed
+        );
+    }
+
+    #[test]
+    fn submit_classic_example() {
+        // The SMS-SUBMIT tutorial example: "hellohello" to +46708251358, validity 0xAA.
+        let p = encode_submit(
+            "+46708251358",
+            "hellohello",
+            &SubmitOptions {
+                status_report: false,
+                validity: Some(0xAA),
+                reference: 0,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            p,
+            vec![SubmitPdu {
+                hex: "0011000B916407281553F80000AA0AE8329BFD4697D9EC37".into(),
+                tpdu_len: 23
+            }]
+        );
+        let with_report = encode_submit(
+            "+46708251358",
+            "hellohello",
+            &SubmitOptions {
+                status_report: true,
+                validity: Some(0xAA),
+                reference: 0,
+            },
+        )
+        .unwrap();
+        assert!(with_report[0].hex.starts_with("0031"));
+    }
+
+    #[test]
+    fn ucs2_with_emoji() {
+        let p = encode_submit("+6281234567890", "Halo 😀", &SubmitOptions::default()).unwrap();
+        assert_eq!(p.len(), 1);
+        assert!(
+            p[0].hex.contains("0008A7"),
+            "UCS2 DCS and validity: {}",
+            p[0].hex
+        );
+        assert!(
+            p[0].hex.ends_with("0E00480061006C006F0020D83DDE00"),
+            "{}",
+            p[0].hex
+        );
+    }
+
+    #[test]
+    fn alphanumeric_sender_is_a_service() {
+        // "Telkomsel" alphanumeric sender (TON 5), GSM 7-bit.
+        let name = gsm7::pack(&gsm7::encode("Telkomsel").unwrap(), 0);
+        let mut pdu = vec![0x00, 0x04, (name.len() * 2) as u8, 0xD0];
+        pdu.extend_from_slice(&name);
+        pdu.extend_from_slice(&[
+            0x00, 0x00, 0x62, 0x11, 0x22, 0x31, 0x40, 0x00, 0x82, 0x02, 0xC8, 0x34,
+        ]);
+        let Pdu::Deliver(d) = decode(&pdu, true).unwrap() else {
+            panic!()
+        };
+        assert_eq!(d.sender.kind, NumberKind::Alphanumeric);
+        assert_eq!(d.sender.value, "Telkomsel");
+        assert!(d.sender.is_service_sender());
+        assert_eq!(d.text(), "Hi");
+        let t = d.timestamp.unwrap();
+        assert_eq!(
+            t.offset().local_minus_utc(),
+            7 * 3600,
+            "WIB is 28 quarter hours"
+        );
+        assert!(Address {
+            kind: NumberKind::National,
+            value: "3636".into()
+        }
+        .is_service_sender());
+        assert!(!Address {
+            kind: NumberKind::International,
+            value: "+6281234567890".into()
+        }
+        .is_service_sender());
+    }
+
+    /// Builds the SMS-DELIVER a phone would send for one part of `submit`.
+    fn as_deliver(submit: &SubmitPdu) -> Vec<u8> {
+        let t = from_hex(&submit.hex).unwrap();
+        let t = &t[1..]; // no SMSC
+        let first = t[0];
+        let addr_len = t[2] as usize;
+        let addr_octets = 2 + addr_len.div_ceil(2);
+        let addr = &t[2..2 + addr_octets];
+        let pid = t[2 + addr_octets];
+        let dcs = t[3 + addr_octets];
+        let vp = if first & 0x18 != 0 { 1 } else { 0 };
+        let rest = &t[4 + addr_octets + vp..];
+        let mut d = vec![0x00, (first & 0x40) | 0x04];
+        d.extend_from_slice(addr);
+        d.extend_from_slice(&[pid, dcs, 0x62, 0x11, 0x22, 0x31, 0x40, 0x00, 0x82]);
+        d.extend_from_slice(rest);
+        d
+    }
+
+    fn round_trip(text: &str) -> (Vec<SubmitPdu>, String) {
+        let parts = encode_submit(
+            "+6281234567890",
+            text,
+            &SubmitOptions {
+                reference: 42,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let mut uds = Vec::new();
+        for (i, p) in parts.iter().enumerate() {
+            let Pdu::Deliver(d) = decode(&as_deliver(p), true).unwrap() else {
+                panic!()
+            };
+            if parts.len() > 1 {
+                assert_eq!(
+                    d.concat,
+                    Some(Concat {
+                        reference: 42,
+                        total: parts.len() as u8,
+                        seq: i as u8 + 1
+                    })
+                );
+            }
+            uds.push(d.user_data);
+        }
+        (parts.clone(), UserData::join(&uds).unwrap().text())
+    }
+
+    #[test]
+    fn long_texts_split_at_153_and_67() {
+        let long = "a".repeat(161);
+        let (parts, back) = round_trip(&long);
+        assert_eq!(parts.len(), 2);
+        assert_eq!(back, long);
+        assert_eq!(round_trip(&"b".repeat(160)).0.len(), 1);
+        assert_eq!(round_trip(&"c".repeat(306)).0.len(), 2);
+        assert_eq!(round_trip(&"c".repeat(307)).0.len(), 3);
+        let ucs = "ü€😀".repeat(30);
+        let (parts, back) = round_trip(&format!("Ж{ucs}"));
+        assert_eq!(back, format!("Ж{ucs}"));
+        assert!(parts.len() >= 2);
+        for p in &parts {
+            assert!(p.tpdu_len <= 140 + 16, "{}", p.tpdu_len);
+        }
+    }
+
+    #[test]
+    fn pairs_are_never_split() {
+        // An extension character right at the 153rd septet, an emoji right at the 67th unit.
+        let text = format!("{}€{}", "x".repeat(152), "tail".repeat(3));
+        let (parts, back) = round_trip(&text);
+        assert_eq!(back, text);
+        let first = decode(&as_deliver(&parts[0]), true).unwrap();
+        let Pdu::Deliver(d) = first else { panic!() };
+        let UserData::Septets(first_part) = &d.user_data else {
+            panic!()
+        };
+        assert_eq!(
+            first_part.len(),
+            152,
+            "the escape pair moved whole to part 2"
+        );
+        assert_ne!(first_part.last(), Some(&gsm7::ESC));
+        let text = format!("{}😀end", "Ж".repeat(66));
+        let (parts, back) = round_trip(&text);
+        assert_eq!(back, text);
+        let Pdu::Deliver(d) = decode(&as_deliver(&parts[0]), true).unwrap() else {
+            panic!()
+        };
+        assert_eq!(d.text(), "Ж".repeat(66));
+    }
+
+    #[test]
+    fn broken_pdus_are_errors() {
+        for bad in [
+            "",
+            "0",
+            "zz",
+            "07917283010010F5040BC872388809",
+            "07917283010010F5040BC87238880900F10000993092516195800AE8329B",
+            "0791728301",
+        ] {
+            assert!(decode_hex(bad, true).is_err(), "{bad}");
+        }
+        assert!(matches!(
+            decode_hex("0011000B916407281553F80000AA0AE8329BFD4697D9EC37", true),
+            Err(PduError::Unsupported(_))
+        ));
+        assert!(encode_submit("not a number", "x", &SubmitOptions::default()).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_round_trips(text in "\\PC{0,400}") {
+            let (_, back) = round_trip(&text);
+            proptest::prop_assert_eq!(back, text);
+        }
+
+        #[test]
+        fn gsm_text_round_trips(text in "[@£$¥èéùìòÇ\\nØøÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,./0-9:;<=>?¡A-ZÄÖÑÜ§¿a-zäöñüà€{}\\[\\]~\\\\|^-]{0,500}") {
+            let (parts, back) = round_trip(&text);
+            proptest::prop_assert_eq!(&back, &text);
+            proptest::prop_assert!(parts.iter().all(|p| p.hex.contains("0000A7")), "GSM 7-bit chosen");
+        }
+
+        #[test]
+        fn decoder_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200), smsc in proptest::bool::ANY) {
+            let _ = decode(&bytes, smsc);
+        }
+    }
+}
