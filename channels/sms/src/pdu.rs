@@ -25,7 +25,7 @@ fn err_trunc<T>(what: &'static str) -> Result<T, PduError> {
 /// Parses a hex string (as `AT+CMGL` prints it).
 pub fn from_hex(s: &str) -> Result<Vec<u8>, PduError> {
     let s = s.trim();
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(PduError::BadHex);
     }
     (0..s.len())
