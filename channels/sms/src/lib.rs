@@ -5,5 +5,6 @@
 //! alphabet and automatic concatenation.
 
 pub mod at;
+pub mod engine;
 pub mod gsm7;
 pub mod pdu;
