@@ -307,9 +307,12 @@ async fn register_submission(
         .map_err(|e| match e {
             intake::IntakeError::Db(e) => ApiError::from(e),
         })?;
+    // The complaint is committed: whatever happens now, the answer is a success with its
+    // number and code. Status and due date are read back best-effort.
     let c = register::complaint_by_no(&st.core.db.pool, &committed.register_no)
-        .await?
-        .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("committed complaint vanished")))?;
+        .await
+        .ok()
+        .flatten();
     let code = if committed.disposition == Disposition::Duplicate {
         StatusCode::OK
     } else {
@@ -320,8 +323,8 @@ async fn register_submission(
         Json(json!({
             "register_no": committed.register_no,
             "tracking_code": committed.tracking_code,
-            "status": c.status,
-            "due_date": c.due_date,
+            "status": c.as_ref().map(|c| c.status.as_str()),
+            "due_date": c.as_ref().map(|c| c.due_date.as_str()),
             "track_url": st.core.settings.track_url(&committed.register_no),
         })),
     )
