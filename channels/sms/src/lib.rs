@@ -8,3 +8,4 @@ pub mod at;
 pub mod engine;
 pub mod gsm7;
 pub mod pdu;
+pub mod reassembly;

@@ -1,0 +1,345 @@
+//! Reassembly of concatenated messages (UDH IEI 0x00/0x08), apart from IO and storage: parts
+//! arrive in any order, possibly twice; a message is complete when every part is in; after a
+//! timeout an incomplete one is given up as *partial* (its missing parts named), and a part that
+//! arrives later is handed on alone, marked late. The state serializes to a string so the
+//! channel can keep it in the register across restarts.
+
+use std::collections::BTreeMap;
+
+use crate::pdu::UserData;
+
+/// Which message a part belongs to: the sender and the concatenation reference.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Key {
+    pub sender: String,
+    pub reference: u16,
+    pub total: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Pending {
+    parts: BTreeMap<u8, UserData>,
+    /// Unix ms of the first part.
+    first_seen: i64,
+    /// Storage ids (modem indexes) of the parts, for deleting them once registered.
+    ids: Vec<String>,
+}
+
+/// A message ready to register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assembled {
+    pub key: Key,
+    pub text: String,
+    /// Part numbers that never arrived (empty when complete).
+    pub missing: Vec<u8>,
+    /// Storage ids of every part it was built from.
+    pub ids: Vec<String>,
+    pub first_seen: i64,
+}
+
+impl Assembled {
+    pub fn is_partial(&self) -> bool {
+        !self.missing.is_empty()
+    }
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Reassembler {
+    pending: BTreeMap<Key, Pending>,
+}
+
+impl Reassembler {
+    /// Adds one part (1-based `seq` of `key.total`). Returns the whole message when this part
+    /// completes it. A part number outside 1..=total, or a repeat, changes nothing.
+    pub fn add(
+        &mut self,
+        key: Key,
+        seq: u8,
+        data: UserData,
+        id: String,
+        now: i64,
+    ) -> Option<Assembled> {
+        if seq == 0 || seq > key.total {
+            return None;
+        }
+        let p = self.pending.entry(key.clone()).or_insert_with(|| Pending {
+            parts: BTreeMap::new(),
+            first_seen: now,
+            ids: Vec::new(),
+        });
+        if !p.ids.contains(&id) {
+            p.ids.push(id);
+        }
+        p.parts.entry(seq).or_insert(data);
+        if p.parts.len() == key.total as usize {
+            let p = self.pending.remove(&key)?;
+            return Some(assemble(key, p));
+        }
+        None
+    }
+
+    /// Gives up on messages whose first part is older than `timeout_ms`: returned as partial.
+    pub fn expire(&mut self, now: i64, timeout_ms: i64) -> Vec<Assembled> {
+        let old: Vec<Key> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| now - p.first_seen >= timeout_ms)
+            .map(|(k, _)| k.clone())
+            .collect();
+        old.into_iter()
+            .filter_map(|k| self.pending.remove(&k).map(|p| assemble(k, p)))
+            .collect()
+    }
+
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// A line-based text form for keeping the state in the register.
+    pub fn serialize(&self) -> String {
+        let mut out = String::new();
+        for (k, p) in &self.pending {
+            for (seq, data) in &p.parts {
+                let (kind, bytes) = match data {
+                    UserData::Septets(b) => ('s', b),
+                    UserData::Octets(b) => ('o', b),
+                    UserData::Ucs2(b) => ('u', b),
+                };
+                out.push_str(&format!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+                    hex(k.sender.as_bytes()),
+                    k.reference,
+                    k.total,
+                    seq,
+                    kind,
+                    hex(bytes),
+                    p.first_seen,
+                    p.ids.join(",")
+                ));
+            }
+        }
+        out
+    }
+
+    /// Reads [`Reassembler::serialize`] output; lines that do not parse are skipped.
+    pub fn deserialize(s: &str) -> Reassembler {
+        let mut r = Reassembler::default();
+        for line in s.lines() {
+            let f: Vec<&str> = line.split('\t').collect();
+            let parsed = (|| {
+                let sender = String::from_utf8(unhex(f.first()?)?).ok()?;
+                let key = Key {
+                    sender,
+                    reference: f.get(1)?.parse().ok()?,
+                    total: f.get(2)?.parse().ok()?,
+                };
+                let seq: u8 = f.get(3)?.parse().ok()?;
+                let bytes = unhex(f.get(5)?)?;
+                let data = match *f.get(4)? {
+                    "s" => UserData::Septets(bytes),
+                    "o" => UserData::Octets(bytes),
+                    "u" => UserData::Ucs2(bytes),
+                    _ => return None,
+                };
+                let first_seen: i64 = f.get(6)?.parse().ok()?;
+                let ids: Vec<String> = f
+                    .get(7)?
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect();
+                Some((key, seq, data, first_seen, ids))
+            })();
+            if let Some((key, seq, data, first_seen, ids)) = parsed {
+                if seq == 0 || seq > key.total {
+                    continue;
+                }
+                let p = r.pending.entry(key).or_insert_with(|| Pending {
+                    parts: BTreeMap::new(),
+                    first_seen,
+                    ids: Vec::new(),
+                });
+                p.first_seen = p.first_seen.min(first_seen);
+                for id in ids {
+                    if !p.ids.contains(&id) {
+                        p.ids.push(id);
+                    }
+                }
+                p.parts.insert(seq, data);
+            }
+        }
+        r
+    }
+}
+
+fn assemble(key: Key, p: Pending) -> Assembled {
+    let missing: Vec<u8> = (1..=key.total)
+        .filter(|s| !p.parts.contains_key(s))
+        .collect();
+    let parts: Vec<UserData> = p.parts.into_values().collect();
+    let text = match UserData::join(&parts) {
+        Some(joined) => joined.text(),
+        // Parts in different alphabets: decode each on its own.
+        None => parts.iter().map(UserData::text).collect(),
+    };
+    Assembled {
+        key,
+        text,
+        missing,
+        ids: p.ids,
+        first_seen: p.first_seen,
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pdu::{decode, encode_submit, from_hex, Pdu, SubmitOptions};
+
+    fn key(total: u8) -> Key {
+        Key {
+            sender: "+6281234567890".into(),
+            reference: 7,
+            total,
+        }
+    }
+
+    fn ucs(s: &str) -> UserData {
+        UserData::Ucs2(s.encode_utf16().flat_map(|u| u.to_be_bytes()).collect())
+    }
+
+    #[test]
+    fn completes_in_any_order_and_ignores_repeats() {
+        let mut r = Reassembler::default();
+        assert_eq!(r.add(key(3), 3, ucs("ga"), "3".into(), 0), None);
+        assert_eq!(r.add(key(3), 1, ucs("Sa"), "1".into(), 1), None);
+        assert_eq!(
+            r.add(key(3), 1, ucs("XX"), "1".into(), 2),
+            None,
+            "a repeat changes nothing"
+        );
+        assert_eq!(
+            r.add(key(3), 9, ucs("XX"), "9".into(), 2),
+            None,
+            "out of range"
+        );
+        let done = r.add(key(3), 2, ucs("tu"), "2".into(), 3).unwrap();
+        assert_eq!(done.text, "Satuga");
+        assert!(!done.is_partial());
+        assert_eq!(done.ids, vec!["3", "1", "2"]);
+        assert_eq!(r.pending(), 0);
+    }
+
+    #[test]
+    fn surrogate_pair_split_across_parts_joins() {
+        let bytes: Vec<u8> = "a😀b"
+            .encode_utf16()
+            .flat_map(|u| u.to_be_bytes())
+            .collect();
+        let (p1, p2) = bytes.split_at(4); // "a" + high surrogate | low surrogate + "b"
+        let mut r = Reassembler::default();
+        r.add(key(2), 1, UserData::Ucs2(p1.to_vec()), "1".into(), 0);
+        let done = r
+            .add(key(2), 2, UserData::Ucs2(p2.to_vec()), "2".into(), 0)
+            .unwrap();
+        assert_eq!(done.text, "a😀b");
+    }
+
+    #[test]
+    fn timeout_gives_partial_and_state_survives_a_restart() {
+        let mut r = Reassembler::default();
+        r.add(key(3), 1, ucs("Jalan "), "1".into(), 1_000);
+        r.add(
+            Key {
+                reference: 8,
+                ..key(2)
+            },
+            2,
+            UserData::Septets(vec![0x41]),
+            "5".into(),
+            5_000,
+        );
+        // Restart: the state comes back from its serialized form.
+        let mut r = Reassembler::deserialize(&r.serialize());
+        assert_eq!(r.pending(), 2);
+        r.add(key(3), 3, ucs("rusak"), "3".into(), 2_000);
+        assert!(r.expire(50_000, 60_000).is_empty());
+        let expired = r.expire(61_000, 60_000);
+        assert_eq!(expired.len(), 1);
+        assert_eq!(expired[0].text, "Jalan rusak");
+        assert_eq!(expired[0].missing, vec![2]);
+        assert!(expired[0].is_partial());
+        assert_eq!(r.pending(), 1);
+        assert_eq!(
+            Reassembler::deserialize("garbage\nmore\tgarbage\n").pending(),
+            0
+        );
+    }
+
+    #[test]
+    fn real_multipart_pdus_reassemble() {
+        let text = format!(
+            "{} {}",
+            "Pelayanan izin usaha sangat lambat.".repeat(6),
+            "Mohon ditindaklanjuti 😀"
+        );
+        let parts = encode_submit(
+            "+6281234567890",
+            &text,
+            &SubmitOptions {
+                reference: 99,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(parts.len() >= 3);
+        let mut r = Reassembler::default();
+        let mut done = None;
+        for (i, p) in parts.iter().enumerate().rev() {
+            // Re-shape each SUBMIT into the DELIVER the recipient's modem would list.
+            let t = from_hex(&p.hex).unwrap();
+            let t = &t[1..];
+            let alen = t[2] as usize;
+            let ao = 2 + alen.div_ceil(2);
+            let mut d = vec![0x00, t[0] & 0x40];
+            d.extend_from_slice(&t[2..2 + ao]);
+            d.extend_from_slice(&[
+                t[2 + ao],
+                t[3 + ao],
+                0x62,
+                0x11,
+                0x22,
+                0x31,
+                0x40,
+                0x00,
+                0x82,
+            ]);
+            d.extend_from_slice(&t[5 + ao..]);
+            let Pdu::Deliver(dl) = decode(&d, true).unwrap() else {
+                panic!()
+            };
+            let c = dl.concat.unwrap();
+            let k = Key {
+                sender: dl.sender.value.clone(),
+                reference: c.reference,
+                total: c.total,
+            };
+            done = r.add(k, c.seq, dl.user_data, i.to_string(), 0).or(done);
+        }
+        assert_eq!(done.unwrap().text, text);
+    }
+}
