@@ -70,6 +70,15 @@ impl AtError {
     }
 }
 
+/// Opens a serial port (or a pseudo-terminal) by path, 8N1, no flow control.
+pub fn open_port(path: &str, baud: u32) -> Result<tokio_serial::SerialStream, AtError> {
+    use tokio_serial::SerialPortBuilderExt;
+    tokio_serial::new(path, baud)
+        .timeout(Duration::from_secs(1))
+        .open_native_async()
+        .map_err(|e| AtError::Io(std::io::Error::other(format!("{path}: {e}"))))
+}
+
 /// A message as the modem stores it (`AT+CMGL` in PDU mode).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stored {

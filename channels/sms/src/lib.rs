@@ -9,3 +9,5 @@ pub mod engine;
 pub mod gsm7;
 pub mod pdu;
 pub mod reassembly;
+#[cfg(any(test, feature = "simulator"))]
+pub mod sim;
