@@ -5,9 +5,12 @@
 //! alphabet and automatic concatenation.
 
 pub mod at;
+pub mod channel;
 pub mod engine;
 pub mod gsm7;
 pub mod pdu;
 pub mod reassembly;
+
+pub use channel::{Config, ModemConfig, SmsChannel};
 #[cfg(any(test, feature = "simulator"))]
 pub mod sim;

@@ -607,7 +607,9 @@ pub fn decode_submit(bytes: &[u8]) -> Result<Submit, PduError> {
     read_smsc(&mut r)?;
     let first = r.u8("first octet")?;
     if first & 0x03 != 1 {
-        return Err(PduError::Unsupported(format!("not an SMS-SUBMIT (first octet {first:02X})")));
+        return Err(PduError::Unsupported(format!(
+            "not an SMS-SUBMIT (first octet {first:02X})"
+        )));
     }
     r.u8("message reference")?;
     let to = read_address(&mut r)?;
@@ -624,10 +626,33 @@ pub fn decode_submit(bytes: &[u8]) -> Result<Submit, PduError> {
     }
     // The rest has the layout of a DELIVER's user data.
     let udl = r.u8("user data length")?;
-    let mut d = vec![0x00, first & 0x40, 0x01, 0x81, 0x00, 0x00, dcs, 0, 0, 0, 0, 0, 0, 0, udl];
+    let mut d = vec![
+        0x00,
+        first & 0x40,
+        0x01,
+        0x81,
+        0x00,
+        0x00,
+        dcs,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        udl,
+    ];
     d.extend_from_slice(r.rest());
-    let Pdu::Deliver(dl) = decode(&d, true)? else { unreachable!("built as DELIVER") };
-    Ok(Submit { to, status_report: first & 0x20 != 0, concat: dl.concat, user_data: dl.user_data })
+    let Pdu::Deliver(dl) = decode(&d, true)? else {
+        unreachable!("built as DELIVER")
+    };
+    Ok(Submit {
+        to,
+        status_report: first & 0x20 != 0,
+        concat: dl.concat,
+        user_data: dl.user_data,
+    })
 }
 
 /// Whether the ESC at `i` is itself the second half of an escape pair (ESC ESC).
@@ -915,12 +940,31 @@ mod tests {
 
     #[test]
     fn submits_read_back() {
-        let parts = encode_submit("+6281234567890", &"ü".repeat(200), &SubmitOptions { reference: 5, ..Default::default() }).unwrap();
-        let subs: Vec<Submit> = parts.iter().map(|p| decode_submit(&from_hex(&p.hex).unwrap()).unwrap()).collect();
+        let parts = encode_submit(
+            "+6281234567890",
+            &"ü".repeat(200),
+            &SubmitOptions {
+                reference: 5,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let subs: Vec<Submit> = parts
+            .iter()
+            .map(|p| decode_submit(&from_hex(&p.hex).unwrap()).unwrap())
+            .collect();
         assert_eq!(subs[0].to.value, "+6281234567890");
         assert!(subs[0].status_report);
-        assert_eq!(subs[1].concat, Some(Concat { reference: 5, total: 2, seq: 2 }));
-        let joined = UserData::join(&subs.iter().map(|s| s.user_data.clone()).collect::<Vec<_>>()).unwrap();
+        assert_eq!(
+            subs[1].concat,
+            Some(Concat {
+                reference: 5,
+                total: 2,
+                seq: 2
+            })
+        );
+        let joined =
+            UserData::join(&subs.iter().map(|s| s.user_data.clone()).collect::<Vec<_>>()).unwrap();
         assert_eq!(joined.text(), "ü".repeat(200));
     }
 

@@ -50,7 +50,9 @@ pub struct Reassembler {
 
 impl Reassembler {
     /// Adds one part (1-based `seq` of `key.total`). Returns the whole message when this part
-    /// completes it. A part number outside 1..=total, or a repeat, changes nothing.
+    /// completes it; the message stays held until [`Reassembler::remove`] (call it once the
+    /// message is committed, so a crash in between loses nothing). A part number outside
+    /// 1..=total, or a repeat, changes nothing.
     pub fn add(
         &mut self,
         key: Key,
@@ -71,24 +73,22 @@ impl Reassembler {
             p.ids.push(id);
         }
         p.parts.entry(seq).or_insert(data);
-        if p.parts.len() == key.total as usize {
-            let p = self.pending.remove(&key)?;
-            return Some(assemble(key, p));
-        }
-        None
+        (p.parts.len() == key.total as usize).then(|| assemble(key, p.clone()))
     }
 
-    /// Gives up on messages whose first part is older than `timeout_ms`: returned as partial.
-    pub fn expire(&mut self, now: i64, timeout_ms: i64) -> Vec<Assembled> {
-        let old: Vec<Key> = self
-            .pending
+    /// Messages to register now: the complete ones, and those whose first part is older than
+    /// `timeout_ms` (as partial). They stay held until removed.
+    pub fn ready(&self, now: i64, timeout_ms: i64) -> Vec<Assembled> {
+        self.pending
             .iter()
-            .filter(|(_, p)| now - p.first_seen >= timeout_ms)
-            .map(|(k, _)| k.clone())
-            .collect();
-        old.into_iter()
-            .filter_map(|k| self.pending.remove(&k).map(|p| assemble(k, p)))
+            .filter(|(k, p)| p.parts.len() == k.total as usize || now - p.first_seen >= timeout_ms)
+            .map(|(k, p)| assemble(k.clone(), p.clone()))
             .collect()
+    }
+
+    /// Forgets a message once it is registered.
+    pub fn remove(&mut self, key: &Key) {
+        self.pending.remove(key);
     }
 
     pub fn pending(&self) -> usize {
@@ -241,6 +241,10 @@ mod tests {
         assert_eq!(done.text, "Satuga");
         assert!(!done.is_partial());
         assert_eq!(done.ids, vec!["3", "1", "2"]);
+        // Held until registered: still ready after a crash and restart.
+        let r2 = Reassembler::deserialize(&r.serialize());
+        assert_eq!(r2.ready(3, 60_000), vec![done.clone()]);
+        r.remove(&done.key);
         assert_eq!(r.pending(), 0);
     }
 
@@ -277,8 +281,9 @@ mod tests {
         let mut r = Reassembler::deserialize(&r.serialize());
         assert_eq!(r.pending(), 2);
         r.add(key(3), 3, ucs("rusak"), "3".into(), 2_000);
-        assert!(r.expire(50_000, 60_000).is_empty());
-        let expired = r.expire(61_000, 60_000);
+        assert!(r.ready(50_000, 60_000).is_empty());
+        let expired = r.ready(61_000, 60_000);
+        r.remove(&expired[0].key);
         assert_eq!(expired.len(), 1);
         assert_eq!(expired[0].text, "Jalan rusak");
         assert_eq!(expired[0].missing, vec![2]);

@@ -184,6 +184,42 @@ impl ModemSim {
     }
 }
 
+/// The SMS-DELIVER PDUs (hex, with an empty SMSC) a phone at `from` produces for `text`:
+/// one, or the parts of a concatenated message with `reference`.
+pub fn deliver_pdus(from: &str, text: &str, reference: u8) -> Vec<String> {
+    let opts = pdu::SubmitOptions {
+        status_report: false,
+        validity: None,
+        reference,
+    };
+    let parts = pdu::encode_submit(from, text, &opts).expect("encodable test text");
+    parts
+        .iter()
+        .map(|p| {
+            let t = pdu::from_hex(&p.hex).expect("hex");
+            let t = &t[1..];
+            let alen = t[2] as usize;
+            let ao = 2 + alen.div_ceil(2);
+            let mut d = vec![0x00, (t[0] & 0x40) | 0x04];
+            d.extend_from_slice(&t[2..2 + ao]);
+            // PID, DCS, then a service-centre time stamp: 2026-11-22 13:04:00 +07:00.
+            d.extend_from_slice(&[
+                t[2 + ao],
+                t[3 + ao],
+                0x62,
+                0x11,
+                0x22,
+                0x31,
+                0x40,
+                0x00,
+                0x82,
+            ]);
+            d.extend_from_slice(&t[4 + ao..]);
+            to_hex(&d)
+        })
+        .collect()
+}
+
 impl Drop for ModemSim {
     fn drop(&mut self) {
         self.unplug();
