@@ -32,11 +32,15 @@ impl Channels {
                     .counter
                     .enabled
                     .then(|| Arc::new(CounterChannel) as _),
+                ChannelKind::Sms => c.channels.sms.clone().and_then(|cfg| {
+                    // `config::validate` has checked it; a failure here is logged, not fatal.
+                    aduan_sms::SmsChannel::new(cfg)
+                        .map(|ch| Arc::new(ch) as _)
+                        .map_err(|e| tracing::error!(error = %e, "SMS channel not started"))
+                        .ok()
+                }),
                 // Adapters arrive with their own crates; until configured they are absent.
-                ChannelKind::Email
-                | ChannelKind::Sms
-                | ChannelKind::Telegram
-                | ChannelKind::Lapor => None,
+                ChannelKind::Email | ChannelKind::Telegram | ChannelKind::Lapor => None,
             };
             if let Some(b) = built {
                 ch.map.insert(kind, b);

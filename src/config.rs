@@ -348,6 +348,9 @@ pub struct ChannelsConfig {
     pub web: BuiltinChannelConfig,
     #[serde(default)]
     pub counter: BuiltinChannelConfig,
+    /// GSM modems (`[channels.sms]` with `[[channels.sms.modems]]`); off when absent.
+    #[serde(default)]
+    pub sms: Option<aduan_sms::Config>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -795,6 +798,15 @@ pub fn validate(cfg: &Config, base_dir: Option<&Path>) -> Vec<Problem> {
             "must be positive",
             "use 1000",
         ));
+    }
+    if let Some(sms) = &cfg.channels.sms {
+        for (key, message) in sms.problems() {
+            p.push(problem(
+                &key,
+                message,
+                "see the [channels.sms] example in config/aduan.toml",
+            ));
+        }
     }
     if !matches!(cfg.telemetry.format.as_str(), "text" | "json") {
         p.push(problem(

@@ -6,4 +6,5 @@ mod crash;
 mod helpers;
 mod intake;
 mod outbox;
+mod sms;
 mod testchannel;

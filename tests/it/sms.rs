@@ -1,0 +1,211 @@
+//! The SMS channel in the daemon, against the pseudo-terminal modem simulator: SMS in →
+//! complaint → receipt SMS; a multipart message straddling a restart; an officer's long reply
+//! in parts with a delivery report; the port unplugged and back.
+
+use std::time::Duration;
+
+use aduan::db::Backend;
+use aduan::workflow::Role;
+use aduan_sms::pdu::{decode_submit, from_hex, Submit, UserData};
+use aduan_sms::sim::{deliver_pdus, ModemSim};
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::helpers::*;
+
+fn sent_texts(sim: &ModemSim) -> Vec<(String, String)> {
+    // Join parts per concatenation reference.
+    let subs: Vec<Submit> = sim
+        .sent()
+        .iter()
+        .map(|h| decode_submit(&from_hex(h).unwrap()).unwrap())
+        .collect();
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut i = 0;
+    while i < subs.len() {
+        let n = subs[i].concat.map_or(1, |c| c.total as usize);
+        let parts: Vec<UserData> = subs[i..(i + n).min(subs.len())]
+            .iter()
+            .map(|s| s.user_data.clone())
+            .collect();
+        out.push((
+            subs[i].to.value.clone(),
+            UserData::join(&parts).unwrap().text(),
+        ));
+        i += n;
+    }
+    out
+}
+
+async fn start_with_modem(backend: Backend, db_url: &str, port: &str) -> App {
+    let cfg = test_config(
+        db_url,
+        &[
+            ("ADUAN_CHANNELS__SMS__POLL_SECS", "1"),
+            ("ADUAN_CHANNELS__SMS__COMMAND_TIMEOUT_SECS", "2"),
+            (
+                "ADUAN_CHANNELS__SMS__MODEMS",
+                &format!("[{{ name = \"modem1\", port = \"{port}\" }}]"),
+            ),
+        ],
+    );
+    let _ = backend;
+    let core = open_core(&cfg).await;
+    start(core, &cfg, None).await
+}
+
+async fn sms_end_to_end(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let dir =
+        std::env::temp_dir().join(format!("aduan-it-sms-{}", aduan::register::tracking_code()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sim = ModemSim::start(&dir, "ttyUSB0").unwrap();
+    let port = sim.path().to_str().unwrap().to_string();
+    sim.store(
+        &deliver_pdus(
+            "081234567890",
+            "Lampu jalan di Jl. Merdeka mati sejak seminggu.",
+            0,
+        )[0],
+    );
+    // Part 1 of 2 of a long message arrives before the first start…
+    let long = "Pelayanan perizinan di loket lambat sekali, antrian sampai sore. ".repeat(4);
+    let parts = deliver_pdus("+6289876543210", &long, 17);
+    assert_eq!(parts.len(), 2);
+    sim.store(&parts[0]);
+    let app = start_with_modem(backend, &db.url, &port).await;
+    let count = |app: &App| {
+        let db = app.core.db.clone();
+        async move { scalar(&db, "SELECT COUNT(*) FROM complaints").await }
+    };
+    assert!(
+        eventually(15, || async {
+            count(&app).await == 1 && sim.inbox_len() == 0
+        })
+        .await,
+        "first SMS registered, part 1 held"
+    );
+    // The receipt goes back by SMS to the same number, with the register number.
+    let no: String = {
+        use sqlx::Row;
+        sqlx::query("SELECT register_no FROM complaints")
+            .fetch_one(&app.core.db.pool)
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap()
+    };
+    assert!(
+        eventually(15, || async {
+            sent_texts(&sim)
+                .iter()
+                .any(|(to, t)| to == "+6281234567890" && t.contains(&no))
+        })
+        .await,
+        "{:?}",
+        sent_texts(&sim)
+    );
+    // …the daemon restarts, then part 2 arrives: one complaint with the whole text.
+    app.stop().await;
+    sim.store(&parts[1]);
+    let app = start_with_modem(backend, &db.url, &port).await;
+    assert!(eventually(15, || async { count(&app).await == 2 }).await);
+    let body: String = {
+        use sqlx::Row;
+        sqlx::query("SELECT m.body FROM messages m JOIN complaints c ON c.id = m.complaint_id WHERE c.reply_to = 'phone:+6289876543210' AND m.direction = 'in'")
+            .fetch_one(&app.core.db.pool)
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap()
+    };
+    assert_eq!(body, long);
+    // An officer's long reply goes out in parts, to the same number, and its delivery report
+    // marks the row delivered.
+    sim.report_after_send(Some(0));
+    let fo = app.officer("fo", Role::FrontOffice).await;
+    let reply = "Terima kasih atas laporan Anda. Petugas kami akan memeriksa lampu jalan tersebut besok pagi dan memperbaikinya. ".repeat(2);
+    let r = app
+        .http
+        .post(app.url(&format!("/api/v1/complaints/{no}/replies")))
+        .bearer_auth(&fo)
+        .json(&json!({"text": reply}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    assert!(
+        eventually(15, || async {
+            sent_texts(&sim)
+                .iter()
+                .any(|(to, t)| to == "+6281234567890" && t.contains("memperbaikinya"))
+        })
+        .await
+    );
+    let delivered =
+        || async {
+            let d: Value = app
+                .http
+                .get(app.url(&format!("/api/v1/complaints/{no}")))
+                .bearer_auth(&fo)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            d["outbox"].as_array().unwrap().iter().any(|o| {
+                o["kind"] == "reply" && o["status"] == "sent" && o["delivery"] == "delivered"
+            })
+        };
+    assert!(eventually(15, delivered).await);
+    // Readiness shows the modem; unplugged, it says so; plugged back, intake resumes.
+    let ready: Value = app
+        .http
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["channels"]["sms"]["ready"], true, "{ready}");
+    sim.unplug();
+    assert!(
+        eventually(15, || async {
+            app.http
+                .get(app.url("/readyz"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                == 503
+        })
+        .await
+    );
+    sim.plug().unwrap();
+    sim.store(&deliver_pdus("+6281111111111", "Setelah modem dicabut", 0)[0]);
+    assert!(
+        eventually(20, || async {
+            count(&app).await == 3 && sim.inbox_len() == 0
+        })
+        .await
+    );
+    // Nothing registered twice along the way.
+    assert_eq!(
+        scalar(
+            &app.core.db,
+            "SELECT COUNT(*) FROM messages WHERE direction = 'in'"
+        )
+        .await,
+        3
+    );
+    app.stop().await;
+    db.drop_db().await;
+    drop(sim);
+    let _ = std::fs::remove_dir_all(dir);
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
+both!(sms_end_to_end);
