@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use aduan_channel::{
     Attachment, ChannelKind, Committed, DeliveryReport, Disposition, InboundMessage, InboundSink,
-    SinkError,
+    Intent, SinkError,
 };
 use async_trait::async_trait;
 use chrono::Datelike;
@@ -224,6 +224,9 @@ async fn try_submit(
             disposition: Disposition::Duplicate,
         });
     }
+    if let Intent::StatusQuery { register_no } = &msg.intent {
+        return status_query(core, tx, p, register_no, now).await;
+    }
     // 2. The complainant, known by any of the message's addresses.
     let complainant_id = resolve_complainant(&mut tx, p, found.complainant, now).await?;
     // 3. Thread onto an open complaint, or open one.
@@ -333,6 +336,100 @@ async fn try_submit(
         register_no: c.register_no,
         tracking_code: c.tracking_code,
         disposition,
+    })
+}
+
+/// Answers a status query with the complaint's status, through the channel it came by, when
+/// the sender is that complaint's complainant; the query joins the complaint's thread. Anyone
+/// else gets no answer (a register number alone reveals nothing), only an audit entry.
+async fn status_query(
+    core: &Core,
+    mut tx: Tx,
+    p: &Prepared,
+    register_no: &str,
+    now: i64,
+) -> sqlx::Result<Committed> {
+    let msg = &p.msg;
+    let no = register_no.trim().to_ascii_uppercase();
+    let c = register::complaint_by_no(&mut *tx, &no).await?;
+    let owner = match (&c, msg.sender.is_none()) {
+        (Some(c), false) => sqlx::query(
+            "SELECT 1 FROM complainant_addresses WHERE address = $1 AND complainant_id = $2",
+        )
+        .bind(msg.sender.to_key())
+        .bind(c.complainant_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some(),
+        _ => false,
+    };
+    let Some(c) = c.filter(|_| owner) else {
+        let note = format!("status of {no} asked by {} via {}: not answered (unknown number or not the complainant)", msg.sender, msg.channel);
+        register::audit(
+            &mut tx,
+            None,
+            None,
+            "system",
+            "status_query_refused",
+            None,
+            None,
+            &note,
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(Committed {
+            register_no: String::new(),
+            tracking_code: String::new(),
+            disposition: Disposition::Duplicate,
+        });
+    };
+    sqlx::query(
+        "INSERT INTO messages (complaint_id, direction, channel, external_id, sender, subject, body, \
+         provider_message_id, created_at) VALUES ($1, 'in', $2, $3, $4, '', $5, $6, $7)",
+    )
+    .bind(c.id)
+    .bind(msg.channel.as_str())
+    .bind(&msg.external_id)
+    .bind(msg.sender.to_key())
+    .bind(&p.text)
+    .bind(msg.hints.message_id.clone())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    register::audit(
+        &mut tx,
+        Some(c.id),
+        None,
+        "system",
+        "status_query",
+        None,
+        None,
+        &format!("answered via {}", msg.channel),
+    )
+    .await?;
+    if core.channels.is_configured(msg.channel) {
+        let refs: Vec<String> = msg.hints.message_id.iter().cloned().collect();
+        register::enqueue(
+            &mut tx,
+            core,
+            &c,
+            &Outgoing {
+                kind: Kind::Status,
+                text: "",
+                subject: "",
+                automatic: true,
+                attachments: &[],
+            },
+            &[(msg.channel, msg.sender.clone())],
+            Some(&refs),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Committed {
+        register_no: c.register_no,
+        tracking_code: c.tracking_code,
+        disposition: Disposition::Threaded,
     })
 }
 

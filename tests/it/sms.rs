@@ -107,6 +107,41 @@ async fn sms_end_to_end(backend: Backend) {
         "{:?}",
         sent_texts(&sim)
     );
+    // STATUS by SMS from the complainant: answered with the status, no complaint opened; from
+    // someone else: no answer.
+    sim.deliver(
+        &deliver_pdus(
+            "+6281234567890",
+            &format!("status {}", no.to_lowercase()),
+            0,
+        )[0],
+    );
+    assert!(
+        eventually(15, || async {
+            sent_texts(&sim)
+                .iter()
+                .any(|(to, t)| to == "+6281234567890" && t.contains("diterima dan dicatat"))
+        })
+        .await,
+        "{:?}",
+        sent_texts(&sim)
+    );
+    sim.deliver(&deliver_pdus("+6280000000001", &format!("STATUS {no}"), 0)[0]);
+    assert!(
+        eventually(15, || async {
+            scalar(
+                &app.core.db,
+                "SELECT COUNT(*) FROM audit WHERE action = 'status_query_refused'",
+            )
+            .await
+                == 1
+        })
+        .await
+    );
+    assert_eq!(count(&app).await, 1, "status queries open no complaint");
+    assert!(!sent_texts(&sim)
+        .iter()
+        .any(|(to, _)| to == "+6280000000001"));
     // …the daemon restarts, then part 2 arrives: one complaint with the whole text.
     app.stop().await;
     sim.store(&parts[1]);
@@ -193,14 +228,14 @@ async fn sms_end_to_end(backend: Backend) {
         })
         .await
     );
-    // Nothing registered twice along the way.
+    // Nothing registered twice along the way: 3 complaints and the status query.
     assert_eq!(
         scalar(
             &app.core.db,
             "SELECT COUNT(*) FROM messages WHERE direction = 'in'"
         )
         .await,
-        3
+        4
     );
     app.stop().await;
     db.drop_db().await;

@@ -212,6 +212,20 @@ pub struct InboundMessage {
     /// Set by an adapter that could not fully parse the source: the message is registered and
     /// flagged for an officer rather than dropped.
     pub parse_error: Option<String>,
+    /// What the sender asks for: a complaint (the default) or a command the channel recognized.
+    pub intent: Intent,
+}
+
+/// What an inbound message asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Intent {
+    /// A complaint, or a message about one.
+    #[default]
+    Message,
+    /// "What is the status of this complaint?" (`STATUS ADU-2026-000042` by SMS, `/status …`
+    /// on Telegram). Answered with the status to a sender known as its complainant; never
+    /// opens a complaint.
+    StatusQuery { register_no: String },
 }
 
 impl InboundMessage {
@@ -238,6 +252,7 @@ impl InboundMessage {
             lang: None,
             raw: None,
             parse_error: None,
+            intent: Intent::Message,
         }
     }
 }

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use aduan_channel::{
     normalize_phone, Address, Channel, ChannelContext, ChannelKind, DeliveryReport, DeliveryState,
-    Health, InboundMessage, OutboundMessage, ReceiveError, SendError, SendReceipt, ThreadingHints,
+    Health, InboundMessage, Intent, OutboundMessage, ReceiveError, SendError, SendReceipt,
+    ThreadingHints,
 };
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -660,6 +661,8 @@ impl ModemTask {
         if service {
             m.display_name = Some(sender.value.clone());
             m.auto_generated = true;
+        } else if let Some(register_no) = parse_status_command(text) {
+            m.intent = Intent::StatusQuery { register_no };
         }
         m.hints = ThreadingHints {
             references: Vec::new(),
@@ -717,9 +720,63 @@ impl ModemTask {
     }
 }
 
+/// `STATUS ADU-2026-000042`, tolerant of case and spacing (`status adu 2026 42`,
+/// `Status: ADU-2026-000042`) → the register number; anything else is not a command.
+pub fn parse_status_command(text: &str) -> Option<String> {
+    let t = text.trim().to_ascii_uppercase();
+    let rest = t.strip_prefix("STATUS")?;
+    let rest = rest.trim_start_matches([' ', ':', '\t']);
+    let prefix: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
+    let tail = &rest[prefix.len()..];
+    if prefix.is_empty()
+        || !tail
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '-' || c == ' ')
+    {
+        return None;
+    }
+    let groups: Vec<&str> = tail.split(['-', ' ']).filter(|g| !g.is_empty()).collect();
+    let (year, seq) = match groups.as_slice() {
+        [y, s] => (*y, *s),
+        [all] if all.len() >= 5 => all.split_at(4),
+        _ => return None,
+    };
+    (year.len() == 4 && (1..=6).contains(&seq.len())).then(|| format!("{prefix}-{year}-{seq:0>6}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_commands() {
+        for t in [
+            "STATUS ADU-2026-000042",
+            "status adu-2026-000042",
+            " Status:  ADU-2026-000042 ",
+            "STATUS ADU 2026 42",
+            "status adu2026000042",
+        ] {
+            assert_eq!(
+                parse_status_command(t).as_deref(),
+                Some("ADU-2026-000042"),
+                "{t}"
+            );
+        }
+        for t in [
+            "STATUS",
+            "status saya bagaimana?",
+            "Statusnya ADU-2026-000042",
+            "STATUS ADU-26-42",
+            "STATUS ADU-2026-0000421",
+            "Jalan rusak",
+        ] {
+            assert_eq!(parse_status_command(t), None, "{t}");
+        }
+    }
 
     #[test]
     fn config_problems() {
