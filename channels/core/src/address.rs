@@ -1,33 +1,30 @@
 //! Normalizing the addresses complainants type: phone numbers to E.164, emails to lower case.
 
-/// Normalizes an Indonesian-style phone number to E.164: `0812-3456-7890`, `62812…` and
-/// `+62 812…` all become `+628123456789…`. Numbers with another country code keep it when
-/// written with `+`. Returns `None` for anything that is not a plausible number.
+/// Normalizes a phone number to E.164 with the `phonenumber` crate, Indonesia as the home
+/// region: `0812-3456-7890`, `62812…` and `+62 812…` all become `+628123456789…`; numbers with
+/// another country code keep it when written with `+`. Returns `None` for anything that is not
+/// a plausible number.
 pub fn normalize_phone(input: &str) -> Option<String> {
     let s = input.trim();
-    let plus = s.starts_with('+');
-    let mut digits = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '0'..='9' => digits.push(c),
-            ' ' | '-' | '(' | ')' | '.' => {}
-            '+' if digits.is_empty() => {}
-            _ => return None,
-        }
+    if s.is_empty()
+        || s.len() > 32
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_digit() || " -().+".contains(c))
+    {
+        return None;
     }
-    let e164 = if plus {
-        digits
-    } else if let Some(rest) = digits.strip_prefix("62") {
-        format!("62{rest}")
-    } else if let Some(rest) = digits.strip_prefix('0') {
-        format!("62{rest}")
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    // "62812…" is how many phones show an Indonesian number without the plus.
+    let candidate = if !s.starts_with('+') && digits.starts_with("62") {
+        format!("+{digits}")
     } else {
-        return None;
+        s.to_string()
     };
-    if !(8..=15).contains(&e164.len()) || e164.starts_with('0') {
-        return None;
-    }
-    Some(format!("+{e164}"))
+    let n = phonenumber::parse(Some(phonenumber::country::Id::ID), &candidate).ok()?;
+    let e164 = n.format().mode(phonenumber::Mode::E164).to_string();
+    let len = e164.trim_start_matches('+').len();
+    (e164.starts_with('+') && (8..=15).contains(&len)).then_some(e164)
 }
 
 /// A light syntactic check of an email address; returns it lower-cased.
