@@ -129,26 +129,28 @@ impl ModemSim {
 
     /// A message arrives from the network: stored, announced with `+CMTI`.
     pub fn deliver(&self, pdu_hex: &str) -> u32 {
-        let index = {
-            let mut s = self.state.lock().unwrap();
-            let index = (1..=s.capacity)
-                .find(|i| !s.inbox.contains_key(i))
-                .unwrap_or(s.capacity + 1);
-            s.inbox.insert(index, (0, pdu_hex.to_string()));
-            index
-        };
+        let index = self.put(pdu_hex, 0);
         self.write(&format!("\r\n+CMTI: \"SM\",{index}\r\n"));
         index
     }
 
     /// Stores a message without announcing it (present before the daemon starts).
     pub fn store(&self, pdu_hex: &str) -> u32 {
+        self.put(pdu_hex, 1)
+    }
+
+    fn put(&self, pdu_hex: &str, stat: u8) -> u32 {
         let mut s = self.state.lock().unwrap();
         let index = (1..=s.capacity)
             .find(|i| !s.inbox.contains_key(i))
-            .unwrap_or(s.capacity + 1);
-        s.inbox.insert(index, (1, pdu_hex.to_string()));
+            .expect("simulated storage is full");
+        s.inbox.insert(index, (stat, pdu_hex.to_string()));
         index
+    }
+
+    /// Message slots in the simulated storage (30 by default, like a SIM).
+    pub fn set_capacity(&self, n: u32) {
+        self.state.lock().unwrap().capacity = n;
     }
 
     pub fn write(&self, text: &str) {
