@@ -62,7 +62,7 @@ async fn drain() -> anyhow::Result<()> {
     for i in 0..200u32 {
         let from = format!("+62812{:08}", i);
         let text = match i % 5 {
-            0 | 1 | 2 => format!("Aduan nomor {i}: lampu jalan mati di gang {i}."),
+            0..=2 => format!("Aduan nomor {i}: lampu jalan mati di gang {i}."),
             3 => format!("Aduan {i} 😀 pelayanan lambat"),
             _ => {
                 format!("Aduan panjang {i}: ").repeat(1)
