@@ -176,5 +176,19 @@ pub async fn render(core: &Core) -> String {
         out,
         "# TYPE aduan_register_up gauge\naduan_register_up {up}"
     );
+    let mut helped = std::collections::HashSet::new();
+    for (_, ch) in core.channels.iter() {
+        for g in ch.gauges() {
+            if helped.insert(g.name) {
+                let _ = writeln!(out, "# HELP {} {}\n# TYPE {} gauge", g.name, g.help, g.name);
+            }
+            let labels: Vec<String> = g
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}=\"{}\"", v.replace(['"', '\\', '\n'], "_")))
+                .collect();
+            let _ = writeln!(out, "{}{{{}}} {}", g.name, labels.join(","), g.value);
+        }
+    }
     out
 }

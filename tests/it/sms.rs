@@ -207,6 +207,23 @@ async fn sms_end_to_end(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(ready["channels"]["sms"]["ready"], true, "{ready}");
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("aduan_sms_modem_up{modem=\"modem1\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("aduan_sms_signal_dbm{modem=\"modem1\"} -73"),
+        "{metrics}"
+    );
     sim.unplug();
     assert!(
         eventually(15, || async {

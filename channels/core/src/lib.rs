@@ -535,6 +535,20 @@ pub trait Channel: Send + Sync {
     async fn send(&self, msg: &OutboundMessage) -> Result<SendReceipt, SendError>;
 
     async fn health(&self) -> Health;
+
+    /// Channel-specific gauges for `/metrics` (a modem's signal, say).
+    fn gauges(&self) -> Vec<Gauge> {
+        Vec::new()
+    }
+}
+
+/// One Prometheus gauge sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gauge {
+    pub name: &'static str,
+    pub help: &'static str,
+    pub labels: Vec<(&'static str, String)>,
+    pub value: f64,
 }
 
 /// A receive loop that stopped for good (bad configuration the adapter found at run time).

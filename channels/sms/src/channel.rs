@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use aduan_channel::{
     normalize_phone, Address, Channel, ChannelContext, ChannelKind, DeliveryReport, DeliveryState,
-    Health, InboundMessage, Intent, OutboundMessage, ReceiveError, SendError, SendReceipt,
+    Gauge, Health, InboundMessage, Intent, OutboundMessage, ReceiveError, SendError, SendReceipt,
     ThreadingHints,
 };
 use async_trait::async_trait;
@@ -260,14 +260,58 @@ impl Channel for SmsChannel {
         })
     }
 
+    fn gauges(&self) -> Vec<Gauge> {
+        let mut g = Vec::new();
+        for (name, h) in self.modem_health() {
+            let mut add = |n: &'static str, help: &'static str, v: f64| {
+                g.push(Gauge {
+                    name: n,
+                    help,
+                    labels: vec![("modem", name.clone())],
+                    value: v,
+                })
+            };
+            add(
+                "aduan_sms_modem_up",
+                "The modem answers AT commands.",
+                h.connected as u8 as f64,
+            );
+            add(
+                "aduan_sms_modem_registered",
+                "The modem is registered on the network.",
+                h.registered as u8 as f64,
+            );
+            if let Some(s) = h.signal_dbm {
+                add("aduan_sms_signal_dbm", "Signal strength, dBm.", s as f64);
+            }
+            if let Some((used, total)) = h.storage {
+                add(
+                    "aduan_sms_storage_used",
+                    "Messages on the SIM.",
+                    used as f64,
+                );
+                add(
+                    "aduan_sms_storage_total",
+                    "Message slots on the SIM.",
+                    total as f64,
+                );
+            }
+        }
+        g
+    }
+
     async fn health(&self) -> Health {
         let all = self.modem_health();
         let up: Vec<String> = all
             .iter()
             .filter(|(_, h)| h.connected)
             .map(|(n, h)| {
+                let full = match h.storage {
+                    Some((u, t)) if t > 0 && u >= t => ", SIM storage full",
+                    _ => "",
+                };
                 format!(
-                    "{n}: {} dBm",
+                    "{n}: {} dBm{full}",
                     h.signal_dbm.map_or("?".into(), |s| s.to_string())
                 )
             })
@@ -437,6 +481,11 @@ impl ModemTask {
             .find_map(|l| at::creg_registered(l))
             .unwrap_or(false);
         let storage = cpms.iter().find_map(|l| at::cpms_usage(l));
+        if let Some((used, total)) = storage.filter(|(u, t)| *t > 0 && u >= t) {
+            // New messages wait at the service centre until slots free up; each scan frees the
+            // slots of what the register committed.
+            warn!(modem = %self.cfg.name, used, total, "SIM storage full");
+        }
         self.set_health(|h| {
             h.connected = true;
             h.signal_dbm = signal;
@@ -1001,6 +1050,91 @@ mod sim_tests {
         tokio::time::timeout(Duration::from_secs(5), task)
             .await
             .expect("stops on shutdown")
+            .unwrap()
+            .unwrap();
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+#[cfg(test)]
+mod supervisor_tests {
+    use std::time::Duration;
+
+    use aduan_channel::ChannelContext;
+
+    use super::*;
+    use crate::sim::{Fault, ModemSim};
+
+    /// A modem that answers garbage is reopened with backoff, reset after three failures in a
+    /// row, and back in service when it behaves again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn garbage_leads_to_reopen_and_reset() {
+        let dir = std::env::temp_dir().join(format!("aduan-smssup-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sim = ModemSim::start(&dir, "ttyUSB1").unwrap();
+        let cfg = Config {
+            modems: vec![ModemConfig {
+                name: "m1".into(),
+                port: sim.path().to_str().unwrap().into(),
+                baud: 9600,
+                pin: None,
+            }],
+            poll_secs: 1,
+            partial_timeout_secs: 3600,
+            status_reports: true,
+            validity_hours: 24,
+            command_timeout_secs: 1,
+        };
+        let ch = Arc::new(SmsChannel::new(cfg).unwrap());
+        let (ctx, _sink) = ChannelContext::new_test();
+        let stop = ctx.shutdown.clone();
+        let task = {
+            let ch = ch.clone();
+            tokio::spawn(async move { ch.receive(ctx).await })
+        };
+        let up = |ch: &SmsChannel| ch.modem_health()[0].1.connected;
+        let wait = |secs: u64, want: bool| {
+            let ch = ch.clone();
+            async move {
+                let end = tokio::time::Instant::now() + Duration::from_secs(secs);
+                while tokio::time::Instant::now() < end {
+                    if up(&ch) == want {
+                        return true;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                false
+            }
+        };
+        assert!(wait(10, true).await);
+        let gauges = ch.gauges();
+        assert!(
+            gauges
+                .iter()
+                .any(|g| g.name == "aduan_sms_signal_dbm" && g.value == -73.0),
+            "{gauges:?}"
+        );
+        sim.set_fault(Fault::Garbage);
+        assert!(
+            wait(10, false).await,
+            "garbage takes the modem out of service"
+        );
+        // Three failed sessions in a row, then the modem is reset.
+        let end = tokio::time::Instant::now() + Duration::from_secs(30);
+        while sim.resets() == 0 && tokio::time::Instant::now() < end {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(
+            sim.resets() >= 1,
+            "AT+CFUN=1,1 after repeated failures: {:?}",
+            sim.commands().iter().rev().take(5).collect::<Vec<_>>()
+        );
+        // The reset cleared the hang (as it does on a real modem): back in service by itself.
+        assert!(wait(15, true).await, "back in service");
+        stop.cancel();
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .unwrap()
             .unwrap()
             .unwrap();
         let _ = std::fs::remove_dir_all(dir);

@@ -300,6 +300,10 @@ fn answer(state: &Mutex<State>, cmd: &str) -> (String, bool) {
     } else {
         String::new()
     };
+    // A reset reboots the modem whatever state it hung in: the fault is gone.
+    if cmd.eq_ignore_ascii_case("AT+CFUN=1,1") {
+        s.fault = Fault::None;
+    }
     match &mut s.fault {
         Fault::Silent => return (String::new(), false),
         Fault::Garbage => return ("\u{fffd}\x07\x00~~~~\u{1}garbage".to_string(), false),
