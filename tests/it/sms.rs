@@ -261,3 +261,104 @@ async fn sms_end_to_end(backend: Backend) {
     tokio::time::sleep(Duration::from_millis(10)).await;
 }
 both!(sms_end_to_end);
+
+/// Two modems: a reply goes out through the modem its complaint came in on, through the other
+/// one while that modem is unplugged. A multipart message missing a part is registered as
+/// partial after the timeout, and the late part joins the same complaint.
+async fn sms_two_modems_and_partial(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!(
+        "aduan-it-sms2-{}",
+        aduan::register::tracking_code()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let a = ModemSim::start(&dir, "ttyUSB0").unwrap();
+    let b = ModemSim::start(&dir, "ttyUSB1").unwrap();
+    let modems = format!(
+        "[{{ name = \"a\", port = \"{}\" }}, {{ name = \"b\", port = \"{}\" }}]",
+        a.path().display(),
+        b.path().display()
+    );
+    let cfg = test_config(
+        &db.url,
+        &[
+            ("ADUAN_CHANNELS__SMS__POLL_SECS", "1"),
+            ("ADUAN_CHANNELS__SMS__COMMAND_TIMEOUT_SECS", "2"),
+            ("ADUAN_CHANNELS__SMS__PARTIAL_TIMEOUT_SECS", "1"),
+            ("ADUAN_CHANNELS__SMS__MODEMS", &modems),
+        ],
+    );
+    let app = start(open_core(&cfg).await, &cfg, None).await;
+    // In on modem b: the receipt leaves through b.
+    b.deliver(&deliver_pdus("+6281234500001", "Trotoar rusak", 0)[0]);
+    assert!(eventually(15, || async { !b.sent().is_empty() }).await);
+    assert!(a.sent().is_empty(), "modem a sent nothing");
+    let no: String = {
+        use sqlx::Row;
+        sqlx::query("SELECT register_no FROM complaints")
+            .fetch_one(&app.core.db.pool)
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap()
+    };
+    // b unplugged: an officer's reply goes through a.
+    b.unplug();
+    let fo = app.officer("fo", Role::FrontOffice).await;
+    assert!(
+        eventually(15, || async {
+            let r: Value = app
+                .http
+                .get(app.url("/readyz"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            r["channels"]["sms"]["detail"]
+                .as_str()
+                .is_some_and(|d| !d.contains("b:"))
+        })
+        .await
+    );
+    let r = app
+        .http
+        .post(app.url(&format!("/api/v1/complaints/{no}/replies")))
+        .bearer_auth(&fo)
+        .json(&json!({"text": "Sedang kami periksa."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    assert!(
+        eventually(15, || async {
+            sent_texts(&a)
+                .iter()
+                .any(|(to, t)| to == "+6281234500001" && t.contains("Sedang kami periksa"))
+        })
+        .await
+    );
+    // Part 1 of 2 only: registered as partial after the timeout, flagged.
+    let long = "Saluran air tersumbat di depan pasar, bau dan banjir setiap hujan. ".repeat(4);
+    let parts = deliver_pdus("+6281234500002", &long, 33);
+    a.deliver(&parts[0]);
+    let flagged = || async {
+        scalar(&app.core.db, "SELECT COUNT(*) FROM complaints WHERE reply_to = 'phone:+6281234500002' AND flagged LIKE '%partial%'").await == 1
+    };
+    assert!(eventually(15, flagged).await);
+    // The late part joins that complaint.
+    a.deliver(&parts[1]);
+    assert!(eventually(15, || async { scalar(&app.core.db, "SELECT COUNT(*) FROM messages m JOIN complaints c ON c.id = m.complaint_id WHERE c.reply_to = 'phone:+6281234500002' AND m.direction = 'in'").await == 2 }).await);
+    assert_eq!(
+        scalar(&app.core.db, "SELECT COUNT(*) FROM complaints").await,
+        2
+    );
+    app.stop().await;
+    db.drop_db().await;
+    drop((a, b));
+    let _ = std::fs::remove_dir_all(dir);
+}
+both!(sms_two_modems_and_partial);
