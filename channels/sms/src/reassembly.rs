@@ -208,7 +208,7 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pdu::{decode, encode_submit, from_hex, Pdu, SubmitOptions};
+    use crate::pdu::{decode, from_hex, Pdu};
 
     fn key(total: u8) -> Key {
         Key {
@@ -302,38 +302,12 @@ mod tests {
             "Pelayanan izin usaha sangat lambat.".repeat(6),
             "Mohon ditindaklanjuti 😀"
         );
-        let parts = encode_submit(
-            "+6281234567890",
-            &text,
-            &SubmitOptions {
-                reference: 99,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let parts = crate::sim::deliver_pdus("+6281234567890", &text, 99);
         assert!(parts.len() >= 3);
         let mut r = Reassembler::default();
         let mut done = None;
         for (i, p) in parts.iter().enumerate().rev() {
-            // Re-shape each SUBMIT into the DELIVER the recipient's modem would list.
-            let t = from_hex(&p.hex).unwrap();
-            let t = &t[1..];
-            let alen = t[2] as usize;
-            let ao = 2 + alen.div_ceil(2);
-            let mut d = vec![0x00, t[0] & 0x40];
-            d.extend_from_slice(&t[2..2 + ao]);
-            d.extend_from_slice(&[
-                t[2 + ao],
-                t[3 + ao],
-                0x62,
-                0x11,
-                0x22,
-                0x31,
-                0x40,
-                0x00,
-                0x82,
-            ]);
-            d.extend_from_slice(&t[5 + ao..]);
+            let d = from_hex(p).unwrap();
             let Pdu::Deliver(dl) = decode(&d, true).unwrap() else {
                 panic!()
             };
