@@ -392,6 +392,8 @@ impl ModemTask {
                 Stop::Shutdown => break,
                 Stop::Link(e) => {
                     failures += 1;
+                    // Replies waiting for this modem fail now (transient), not after the backoff.
+                    self.fail_waiting_sends(&e);
                     warn!(modem = %self.cfg.name, error = %e, failures, "modem link failed; reopening");
                     self.set_health(|h| {
                         h.connected = false;
@@ -527,6 +529,10 @@ impl ModemTask {
                 next_poll = tokio::time::Instant::now() + poll;
             }
             while let Ok(req) = self.rx.try_recv() {
+                // The outbox gave up waiting (and will retry): sending now would send twice.
+                if req.reply.is_closed() {
+                    continue;
+                }
                 let result = self.send(m, &req.msg).await;
                 let link = match &result {
                     Err(SendError::Transient { message, .. }) if message.starts_with("link:") => {
