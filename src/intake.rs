@@ -215,7 +215,7 @@ async fn try_submit(
     let mut tx = core.db.begin().await?;
     // 1. One look-up: was it registered before, who is the sender, how many receipts went to
     //    them in the last hour.
-    let found = lookup(core, &mut tx, p, now).await?;
+    let found = lookup(&mut tx, p, now).await?;
     if let Some((register_no, tracking_code)) = found.duplicate {
         tx.rollback().await?;
         return Ok(Committed {
@@ -443,7 +443,7 @@ struct Lookup {
     receipts_last_hour: i64,
 }
 
-async fn lookup(core: &Core, tx: &mut Tx, p: &Prepared, now: i64) -> sqlx::Result<Lookup> {
+async fn lookup(tx: &mut Tx, p: &Prepared, now: i64) -> sqlx::Result<Lookup> {
     let msg = &p.msg;
     // $1 channel, $2 external_id, $3 sender, $4 an hour ago, $5… the message's addresses.
     let in_list = if p.address_keys.is_empty() {
@@ -471,7 +471,6 @@ async fn lookup(core: &Core, tx: &mut Tx, p: &Prepared, now: i64) -> sqlx::Resul
     for k in &p.address_keys {
         q = q.bind(k.clone());
     }
-    let _ = core;
     let r = q.fetch_one(&mut **tx).await?;
     let duplicate = opt_str(&r, "dup").and_then(|d| {
         d.split_once(' ')

@@ -106,53 +106,41 @@ pub async fn list(db: &Db) -> Result<Vec<OfficerRow>, sqlx::Error> {
 /// Gives an officer a new API token (shown once); the old one stops working at once.
 pub async fn rotate_token(db: &Db, username: &str) -> Result<String, OfficerError> {
     let token = new_token();
-    let mut tx = db.begin().await?;
-    let n = sqlx::query("UPDATE officers SET token_hash = $2 WHERE username = $1")
-        .bind(username)
-        .bind(sha256_hex(token.as_bytes()))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if n == 0 {
-        return Err(OfficerError::NotFound(username.into()));
-    }
-    register::audit(
-        &mut tx,
-        None,
-        None,
-        "cli",
-        "officer_token",
-        None,
-        None,
+    let sql = "UPDATE officers SET token_hash = $2 WHERE username = $1";
+    update_one(
+        db,
         username,
+        sql,
+        Some(sha256_hex(token.as_bytes())),
+        "officer_token",
     )
     .await?;
-    tx.commit().await?;
     Ok(token)
 }
 
 /// Disables an officer: the token stops working at once.
 pub async fn disable(db: &Db, username: &str) -> Result<(), OfficerError> {
+    let sql = "UPDATE officers SET active = 0 WHERE username = $1";
+    update_one(db, username, sql, None, "officer_disable").await
+}
+
+/// Runs `sql` (`$1` = username, `$2` = `arg`) on one officer, with its audit entry.
+async fn update_one(
+    db: &Db,
+    username: &str,
+    sql: &'static str,
+    arg: Option<String>,
+    action: &str,
+) -> Result<(), OfficerError> {
     let mut tx = db.begin().await?;
-    let n = sqlx::query("UPDATE officers SET active = 0 WHERE username = $1")
-        .bind(username)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if n == 0 {
+    let mut q = sqlx::query(sql).bind(username);
+    if let Some(a) = arg {
+        q = q.bind(a);
+    }
+    if q.execute(&mut *tx).await?.rows_affected() == 0 {
         return Err(OfficerError::NotFound(username.into()));
     }
-    register::audit(
-        &mut tx,
-        None,
-        None,
-        "cli",
-        "officer_disable",
-        None,
-        None,
-        username,
-    )
-    .await?;
+    register::audit(&mut tx, None, None, "cli", action, None, None, username).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -37,7 +37,18 @@ fn sent_texts(sim: &ModemSim) -> Vec<(String, String)> {
     out
 }
 
-async fn start_with_modem(backend: Backend, db_url: &str, port: &str) -> App {
+/// The register number of the one complaint in the register.
+async fn only_register_no(app: &App) -> String {
+    use sqlx::Row;
+    sqlx::query("SELECT register_no FROM complaints")
+        .fetch_one(&app.core.db.pool)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap()
+}
+
+async fn start_with_modem(db_url: &str, port: &str) -> App {
     let cfg = test_config(
         db_url,
         &[
@@ -49,7 +60,6 @@ async fn start_with_modem(backend: Backend, db_url: &str, port: &str) -> App {
             ),
         ],
     );
-    let _ = backend;
     let core = open_core(&cfg).await;
     start(core, &cfg, None).await
 }
@@ -75,7 +85,7 @@ async fn sms_end_to_end(backend: Backend) {
     let parts = deliver_pdus("+6289876543210", &long, 17);
     assert_eq!(parts.len(), 2);
     sim.store(&parts[0]);
-    let app = start_with_modem(backend, &db.url, &port).await;
+    let app = start_with_modem(&db.url, &port).await;
     let count = |app: &App| {
         let db = app.core.db.clone();
         async move { scalar(&db, "SELECT COUNT(*) FROM complaints").await }
@@ -88,15 +98,7 @@ async fn sms_end_to_end(backend: Backend) {
         "first SMS registered, part 1 held"
     );
     // The receipt goes back by SMS to the same number, with the register number.
-    let no: String = {
-        use sqlx::Row;
-        sqlx::query("SELECT register_no FROM complaints")
-            .fetch_one(&app.core.db.pool)
-            .await
-            .unwrap()
-            .try_get(0)
-            .unwrap()
-    };
+    let no = only_register_no(&app).await;
     assert!(
         eventually(15, || async {
             sent_texts(&sim)
@@ -145,7 +147,7 @@ async fn sms_end_to_end(backend: Backend) {
     // …the daemon restarts, then part 2 arrives: one complaint with the whole text.
     app.stop().await;
     sim.store(&parts[1]);
-    let app = start_with_modem(backend, &db.url, &port).await;
+    let app = start_with_modem(&db.url, &port).await;
     assert!(eventually(15, || async { count(&app).await == 2 }).await);
     let body: String = {
         use sqlx::Row;
@@ -295,15 +297,7 @@ async fn sms_two_modems_and_partial(backend: Backend) {
     b.deliver(&deliver_pdus("+6281234500001", "Trotoar rusak", 0)[0]);
     assert!(eventually(15, || async { !b.sent().is_empty() }).await);
     assert!(a.sent().is_empty(), "modem a sent nothing");
-    let no: String = {
-        use sqlx::Row;
-        sqlx::query("SELECT register_no FROM complaints")
-            .fetch_one(&app.core.db.pool)
-            .await
-            .unwrap()
-            .try_get(0)
-            .unwrap()
-    };
+    let no = only_register_no(&app).await;
     // b unplugged: an officer's reply goes through a.
     b.unplug();
     let fo = app.officer("fo", Role::FrontOffice).await;

@@ -521,13 +521,15 @@ pub fn encode_submit(
     let (alphabet, parts): (Alphabet, Vec<Vec<u8>>) = match gsm7::encode(text) {
         Some(septets) => (
             Alphabet::Gsm7,
-            split_units(&septets, 160, 153, |s, i| {
+            split_units(&septets, limits(Alphabet::Gsm7), |s, i| {
                 i > 0 && s[i - 1] == gsm7::ESC && !escaped_escape(s, i - 1)
             }),
         ),
         None => {
             let units: Vec<u16> = text.encode_utf16().collect();
-            let parts = split_units(&units, 70, 67, |u, i| (0xDC00..=0xDFFF).contains(&u[i]));
+            let parts = split_units(&units, limits(Alphabet::Ucs2), |u, i| {
+                (0xDC00..=0xDFFF).contains(&u[i])
+            });
             (
                 Alphabet::Ucs2,
                 parts
@@ -670,8 +672,8 @@ fn escaped_escape(s: &[u8], i: usize) -> bool {
 /// back while `bad_cut(units, at)` says it would split a pair.
 fn split_units<T: Clone>(
     units: &[T],
-    single: usize,
-    multi: usize,
+
+    (single, multi): (usize, usize),
     bad_cut: impl Fn(&[T], usize) -> bool,
 ) -> Vec<Vec<T>> {
     if units.len() <= single {
