@@ -33,6 +33,16 @@ pub enum BenchCmd {
         #[arg(long, default_value = "full")]
         sqlite_synchronous: String,
     },
+    /// Inbox list and full-text search latency on a register seeded with N complaints.
+    Inbox {
+        #[arg(long)]
+        postgres: Option<String>,
+        #[arg(long, default_value_t = 100_000)]
+        complaints: usize,
+        /// Repetitions of each query.
+        #[arg(long, default_value_t = 100)]
+        queries: usize,
+    },
     /// Resident memory of an idle `aduan serve` with the default config.
     IdleRss {
         #[arg(long, default_value_t = 5)]
@@ -62,6 +72,14 @@ pub async fn run(cmd: BenchCmd, cfg_path: Option<&std::path::Path>) -> anyhow::R
                 "backend={} messages={} concurrency={} sqlite_synchronous={} raw={:.0}/s intake={:.0}/s ratio={:.2}",
                 r.backend, messages, concurrency, sqlite_synchronous, r.raw_per_sec, r.intake_per_sec, r.intake_per_sec / r.raw_per_sec
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        BenchCmd::Inbox {
+            postgres,
+            complaints,
+            queries,
+        } => {
+            inbox(postgres.as_deref(), complaints, queries, cfg_path).await?;
             Ok(ExitCode::SUCCESS)
         }
         BenchCmd::IdleRss { settle_secs } => {
@@ -340,4 +358,198 @@ pub async fn idle_rss(settle_secs: u64) -> anyhow::Result<u64> {
     let _ = child.kill().await;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(kb)
+}
+
+const WORDS: &[&str] = &[
+    "jalan",
+    "rusak",
+    "lampu",
+    "padam",
+    "antrian",
+    "lama",
+    "izin",
+    "usaha",
+    "petugas",
+    "ramah",
+    "sampah",
+    "menumpuk",
+    "air",
+    "mati",
+    "banjir",
+    "selokan",
+    "parkir",
+    "liar",
+    "pungutan",
+    "biaya",
+    "sertifikat",
+    "tanah",
+    "ktp",
+    "akta",
+    "kelahiran",
+    "puskesmas",
+    "obat",
+    "sekolah",
+    "guru",
+    "bantuan",
+    "sosial",
+    "pasar",
+    "trotoar",
+    "pohon",
+    "tumbang",
+    "listrik",
+    "bising",
+    "macet",
+    "terminal",
+    "angkot",
+    "pelayanan",
+    "loket",
+    "berkas",
+    "hilang",
+    "tagihan",
+];
+
+/// Seeds `n` complaints with bulk inserts (not through intake: the figure is about reading).
+async fn seed(core: &Core, n: usize) -> anyhow::Result<()> {
+    let statuses = [
+        ("registered", 30),
+        ("verified", 20),
+        ("disposed", 15),
+        ("answered", 20),
+        ("closed", 15),
+    ];
+    let channels = ["web", "sms", "email", "telegram", "counter", "lapor"];
+    let now = now_ms();
+    let mut rng: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let people = (n / 3).max(1);
+    for chunk in (0..people).collect::<Vec<_>>().chunks(500) {
+        let mut sql = String::from("INSERT INTO complainants (name, created_at) VALUES ");
+        for (i, p) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("('Warga {p}', {now})"));
+        }
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&core.db.write)
+            .await?;
+    }
+    let mut done = 0;
+    while done < n {
+        let batch = (n - done).min(500);
+        let mut sql = String::from(
+            "INSERT INTO complaints (register_no, tracking_code, complainant_id, channel, reply_to, subject, \
+             status, is_open, lang, received_at, due_date, due_at, answered_at, updated_at, search_text) VALUES ",
+        );
+        for i in 0..batch {
+            let k = done + i;
+            let r = next();
+            let mut pick = (r % 100) as i32;
+            let status = statuses
+                .iter()
+                .find(|(_, w)| {
+                    pick -= w;
+                    pick < 0
+                })
+                .map(|(s, _)| *s)
+                .unwrap_or("registered");
+            let channel = channels[(r >> 8) as usize % channels.len()];
+            let received = now - ((r >> 16) % (365 * 86_400_000)) as i64;
+            let w: Vec<&str> = (0..8)
+                .map(|j| WORDS[((r >> (20 + j * 5)) as usize) % WORDS.len()])
+                .collect();
+            let subject = format!("{} {}", w[0], w[1]);
+            let text = format!(
+                "{} {} di {} {} {} {} nomor {k}",
+                subject, w[2], w[3], w[4], w[5], w[6]
+            );
+            let open = !matches!(status, "closed");
+            let answered = if matches!(status, "answered" | "closed") {
+                (received + 3 * 86_400_000).to_string()
+            } else {
+                "NULL".into()
+            };
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "('BEN-2026-{k:07}', 'CODE{k}', {}, '{channel}', '', '{subject}', '{status}', {}, 'id', {received}, '2026-12-01', {}, {answered}, {received}, '{}')",
+                1 + (k % people),
+                open as i64,
+                received + 7 * 86_400_000,
+                text
+            ));
+        }
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&core.db.write)
+            .await?;
+        done += batch;
+    }
+    sqlx::query("ANALYZE").execute(&core.db.write).await?;
+    Ok(())
+}
+
+async fn inbox(
+    postgres: Option<&str>,
+    n: usize,
+    reps: usize,
+    cfg_path: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let fresh = FreshDb::create(postgres, "inbox").await?;
+    let mut env = std::collections::BTreeMap::new();
+    env.insert("ADUAN_DATABASE_URL".to_string(), fresh.url.clone());
+    let (cfg, _, _) = config::load(cfg_path, &env).into_result()?;
+    let core = Core::open(&cfg, None).await?;
+    let t = Instant::now();
+    seed(&core, n).await?;
+    println!(
+        "backend={} complaints={n} seeded in {:.1?}",
+        core.db.backend.as_str(),
+        t.elapsed()
+    );
+    let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("inbox, newest 50", vec![]),
+        ("status=verified", vec![("status", "verified")]),
+        ("channel=sms", vec![("channel", "sms")]),
+        ("search one common word", vec![("q", "jalan")]),
+        ("search two words", vec![("q", "lampu padam")]),
+        ("search rare (one complaint)", vec![("q", "nomor 4242")]),
+        (
+            "search + status",
+            vec![("q", "banjir"), ("status", "registered")],
+        ),
+    ];
+    for (name, params) in cases {
+        let q: std::collections::HashMap<String, String> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let mut times = Vec::with_capacity(reps);
+        let mut rows = 0;
+        for _ in 0..reps {
+            let t = Instant::now();
+            rows = crate::web::ui::inbox_rows(&core, &q, None)
+                .await?
+                .len()
+                .min(50);
+            times.push(t.elapsed());
+        }
+        times.sort();
+        let p =
+            |x: f64| times[((x * times.len() as f64).ceil() as usize).clamp(1, times.len()) - 1];
+        println!(
+            "  {name:<30} rows={rows:<3} p50={:.1?} p95={:.1?} max={:.1?}",
+            p(0.5),
+            p(0.95),
+            times[times.len() - 1]
+        );
+    }
+    core.db.close().await;
+    fresh.drop_db().await;
+    Ok(())
 }

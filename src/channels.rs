@@ -39,8 +39,25 @@ impl Channels {
                         .map_err(|e| tracing::error!(error = %e, "SMS channel not started"))
                         .ok()
                 }),
-                // Adapters arrive with their own crates; until configured they are absent.
-                ChannelKind::Email | ChannelKind::Telegram | ChannelKind::Lapor => None,
+                ChannelKind::Email => c.channels.email.clone().and_then(|cfg| {
+                    aduan_email::EmailChannel::new(cfg)
+                        .map(|ch| Arc::new(ch) as _)
+                        .map_err(|e| tracing::error!(error = %e, "email channel not started"))
+                        .ok()
+                }),
+                ChannelKind::Telegram => c.channels.telegram.clone().and_then(|mut cfg| {
+                    cfg.office_name.get_or_insert_with(|| c.office.name.clone());
+                    aduan_telegram::TelegramChannel::new(cfg)
+                        .map(|ch| Arc::new(ch) as _)
+                        .map_err(|e| tracing::error!(error = %e, "Telegram channel not started"))
+                        .ok()
+                }),
+                ChannelKind::Lapor => c.channels.lapor.clone().and_then(|cfg| {
+                    aduan_lapor::LaporChannel::new(cfg)
+                        .map(|ch| Arc::new(ch) as _)
+                        .map_err(|e| tracing::error!(error = %e, "LAPOR! channel not started"))
+                        .ok()
+                }),
             };
             if let Some(b) = built {
                 ch.map.insert(kind, b);

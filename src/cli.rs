@@ -54,10 +54,42 @@ enum Command {
         #[arg(long = "as")]
         as_officer: String,
     },
+    /// Link a LAPOR! report (by its tracking id) to the register; the LAPOR! channel then keeps
+    /// it in sync.
+    LaporLink {
+        tracking_id: String,
+        /// The officer (username) linking it.
+        #[arg(long = "as")]
+        as_officer: String,
+    },
+    /// The recap (rekapitulasi) of a day or a month: per channel, per status, SLA, time to answer.
+    Report {
+        #[command(subcommand)]
+        cmd: ReportCmd,
+        /// CSV instead of text.
+        #[arg(long, global = true)]
+        csv: bool,
+    },
     /// Benchmarks (see BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
         cmd: crate::bench::BenchCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCmd {
+    /// One office-local day (default: today).
+    Daily {
+        /// YYYY-MM-DD
+        #[arg(long)]
+        date: Option<String>,
+    },
+    /// One month (default: this month).
+    Monthly {
+        /// YYYY-MM
+        #[arg(long)]
+        month: Option<String>,
     },
 }
 
@@ -71,8 +103,16 @@ enum OfficerCmd {
         role: String,
         #[arg(long, default_value = "")]
         name: String,
+        /// Also set a web password, read from standard input (one line, at least 10 characters).
+        #[arg(long)]
+        password_stdin: bool,
     },
     List,
+    /// Set an officer's web password, read from standard input (one line); their open web
+    /// sessions end.
+    Password {
+        username: String,
+    },
     /// Give an officer a new API token (shown once); the old one stops working.
     Token {
         username: String,
@@ -192,9 +232,23 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     username,
                     role,
                     name,
+                    password_stdin,
                 } => {
                     let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+                    let password = if password_stdin {
+                        let pw = read_password_line()?;
+                        if let Some(p) = crate::web::session::password_problem(&pw) {
+                            anyhow::bail!("the password needs {p}");
+                        }
+                        Some(pw)
+                    } else {
+                        None
+                    };
                     let token = crate::officers::add(&db, &username, &name, role).await?;
+                    if let Some(pw) = password {
+                        crate::web::session::set_password(&db, &username, &pw).await?;
+                        println!("web password set");
+                    }
                     println!("officer {username} ({role}) added. API token (shown once, keep it secret):");
                     println!("{token}");
                 }
@@ -208,6 +262,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                             o.display_name
                         );
                     }
+                }
+                OfficerCmd::Password { username } => {
+                    let pw = read_password_line()?;
+                    crate::web::session::set_password(&db, &username, &pw).await?;
+                    println!("password set for {username}");
                 }
                 OfficerCmd::Token { username } => {
                     let token = crate::officers::rotate_token(&db, &username).await?;
@@ -289,25 +348,95 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let (cfg, base) = load_config(path)?;
             let core = Core::open(&cfg, base.as_deref()).await?;
-            let row = sqlx::query("SELECT id, username, display_name, role FROM officers WHERE username = $1 AND active = 1")
-                .bind(&as_officer)
-                .fetch_optional(&core.db.pool)
-                .await?
-                .with_context(|| format!("no active officer `{as_officer}`"))?;
-            let officer = Officer {
-                id: row.try_get("id")?,
-                username: row.try_get("username")?,
-                display_name: row.try_get("display_name")?,
-                role: row
-                    .try_get::<String, _>("role")?
-                    .parse()
-                    .map_err(anyhow::Error::msg)?,
-            };
+            let officer = active_officer(&core, &as_officer).await?;
             let ids = crate::workflow::reply(&core, &officer, &register_no, &text, &[]).await?;
             println!("reply queued: outbox {ids:?}");
             core.db.close().await;
             Ok(ExitCode::SUCCESS)
         }
+        Command::LaporLink {
+            tracking_id,
+            as_officer,
+        } => {
+            let (cfg, base) = load_config(path)?;
+            anyhow::ensure!(
+                cfg.channels.lapor.is_some(),
+                "the LAPOR! channel is not configured ([channels.lapor])"
+            );
+            anyhow::ensure!(
+                aduan_lapor::valid_tracking_id(&tracking_id),
+                "`{tracking_id}` is not a LAPOR! tracking id (letters, digits, `-`)"
+            );
+            let core = Core::open(&cfg, base.as_deref()).await?;
+            let officer = active_officer(&core, &as_officer).await?;
+            let c = crate::intake::submit_as(
+                &core,
+                aduan_lapor::link_message(&tracking_id, &officer.username),
+                Some((officer.id, officer.username.as_str())),
+            )
+            .await?;
+            println!("{} ({:?})", c.register_no, c.disposition);
+            core.db.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report { cmd, csv } => {
+            let (cfg, base) = load_config(path)?;
+            let core = Core::open(&cfg, base.as_deref()).await?;
+            let today = crate::sla::local_date(chrono::Utc::now(), core.settings.offset);
+            let period = match cmd {
+                ReportCmd::Daily { date } => match date {
+                    Some(d) => crate::recap::Period::parse(&d)
+                        .filter(|p| !p.monthly)
+                        .with_context(|| format!("`{d}` is not a date (YYYY-MM-DD)"))?,
+                    None => crate::recap::Period::day(today),
+                },
+                ReportCmd::Monthly { month } => match month {
+                    Some(m) => crate::recap::Period::parse(&m)
+                        .filter(|p| p.monthly)
+                        .with_context(|| format!("`{m}` is not a month (YYYY-MM)"))?,
+                    None => {
+                        use chrono::Datelike;
+                        crate::recap::Period::month(today.year(), today.month())
+                            .context("this month")?
+                    }
+                },
+            };
+            let r = crate::recap::compute(&core, period).await?;
+            if csv {
+                print!("{}", crate::recap::csv(&period, &r));
+            } else {
+                print!("{}", crate::recap::text(&period, &r));
+            }
+            core.db.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench { cmd } => crate::bench::run(cmd, path).await,
     }
+}
+
+/// An active officer by username, for commands run on an officer's behalf.
+async fn active_officer(core: &Core, username: &str) -> anyhow::Result<Officer> {
+    let row = sqlx::query(
+        "SELECT id, username, display_name, role FROM officers WHERE username = $1 AND active = 1",
+    )
+    .bind(username)
+    .fetch_optional(&core.db.pool)
+    .await?
+    .with_context(|| format!("no active officer `{username}`"))?;
+    Ok(Officer {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        display_name: row.try_get("display_name")?,
+        role: row
+            .try_get::<String, _>("role")?
+            .parse()
+            .map_err(anyhow::Error::msg)?,
+    })
+}
+
+/// One line of standard input, without its line ending.
+fn read_password_line() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }

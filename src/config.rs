@@ -351,6 +351,15 @@ pub struct ChannelsConfig {
     /// GSM modems (`[channels.sms]` with `[[channels.sms.modems]]`); off when absent.
     #[serde(default)]
     pub sms: Option<aduan_sms::Config>,
+    /// One IMAP mailbox and an SMTP server (`[channels.email]`); off when absent.
+    #[serde(default)]
+    pub email: Option<aduan_email::Config>,
+    /// A Telegram bot (`[channels.telegram]`); off when absent.
+    #[serde(default)]
+    pub telegram: Option<aduan_telegram::Config>,
+    /// SP4N-LAPOR! (`[channels.lapor]`); off when absent.
+    #[serde(default)]
+    pub lapor: Option<aduan_lapor::Config>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -808,6 +817,33 @@ pub fn validate(cfg: &Config, base_dir: Option<&Path>) -> Vec<Problem> {
             ));
         }
     }
+    if let Some(email) = &cfg.channels.email {
+        for (key, message) in email.problems() {
+            p.push(problem(
+                &key,
+                message,
+                "see the [channels.email] example in config/aduan.toml",
+            ));
+        }
+    }
+    if let Some(tg) = &cfg.channels.telegram {
+        for (key, message) in tg.problems() {
+            p.push(problem(
+                &key,
+                message,
+                "see the [channels.telegram] example in config/aduan.toml",
+            ));
+        }
+    }
+    if let Some(l) = &cfg.channels.lapor {
+        for (key, message) in l.problems() {
+            p.push(problem(
+                &key,
+                message,
+                "see the [channels.lapor] example in config/aduan.toml",
+            ));
+        }
+    }
     if !matches!(cfg.telemetry.format.as_str(), "text" | "json") {
         p.push(problem(
             "telemetry.format",
@@ -907,6 +943,69 @@ mod tests {
         let c = l.config.unwrap();
         assert_eq!(c.web.listen, "127.0.0.1:8080");
         assert!(c.database_url().starts_with("sqlite://"));
+    }
+
+    /// The commented channel examples in the embedded config, uncommented, are valid as shipped
+    /// (passwords from the environment).
+    #[test]
+    fn commented_channel_examples_are_valid() {
+        let mut text = String::new();
+        let mut on = false;
+        for line in DEFAULT_CONFIG.lines() {
+            if line.starts_with("# [channels.") || line.starts_with("# [[channels.") {
+                on = true;
+            }
+            match line.strip_prefix("# ") {
+                Some(l) if on => text.push_str(l),
+                _ => {
+                    on = false;
+                    text.push_str(line);
+                }
+            }
+            text.push('\n');
+        }
+        let dir = std::env::temp_dir().join(format!("aduan-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("aduan.toml");
+        std::fs::write(&path, &text).unwrap();
+        std::fs::write(dir.join("holidays-id-2026.toml"), EMBEDDED_HOLIDAYS[0].1).unwrap();
+        let l = load(
+            Some(&path),
+            &env(&[
+                ("ADUAN_CHANNELS__EMAIL__IMAP__PASSWORD", "123456"),
+                ("ADUAN_CHANNELS__EMAIL__SMTP__PASSWORD", "x"),
+                (
+                    "ADUAN_CHANNELS__TELEGRAM__TOKEN",
+                    "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
+                ),
+                ("ADUAN_CHANNELS__TELEGRAM__WEBHOOK_SECRET", "w_s-1"),
+                ("ADUAN_CHANNELS__LAPOR__SECRET", "s"),
+                ("ADUAN_CHANNELS__LAPOR__TOKEN", "3f6c2a9e-0b1d"),
+            ]),
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        // The example's CA file does not exist here: that, and only that, is reported.
+        let keys: Vec<&str> = l.errors.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, ["channels.email.imap.ca_file"], "{:?}", l.errors);
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+        let c = l.config.unwrap();
+        let email = c.channels.email.expect("email example");
+        assert_eq!(email.imap.password.0, "123456");
+        assert_eq!(email.imap.move_to.as_deref(), Some("Terdaftar"));
+        assert_eq!(c.channels.sms.expect("sms example").modems.len(), 1);
+        assert_eq!(
+            c.channels
+                .telegram
+                .expect("telegram example")
+                .poll_timeout_secs,
+            30
+        );
+        let lapor = c.channels.lapor.expect("lapor example");
+        assert_eq!(lapor.institution_id, "678");
+        assert_eq!(
+            lapor.list_path.as_deref(),
+            Some("complaints/institution?page=1")
+        );
     }
 
     #[test]

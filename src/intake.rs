@@ -85,7 +85,8 @@ pub async fn submit_as(
         register_no = tracing::field::Empty,
     );
     let channel = msg.channel;
-    async move {
+    let lapor_link = lapor_notification(core, &msg);
+    let r = async move {
         let prepared = Prepared::new(core, msg);
         let mut last = None;
         for _ in 0..3 {
@@ -114,7 +115,68 @@ pub async fn submit_as(
         Err(last.expect("loop ran").into())
     }
     .instrument(span)
-    .await
+    .await;
+    if let (Ok(c), Some(id)) = (&r, lapor_link) {
+        if c.disposition != Disposition::Duplicate {
+            let link = aduan_lapor::link_message(&id, "notification mail");
+            match Box::pin(submit_as(core, link, None)).await {
+                Ok(l) => {
+                    info!(report = %id, register_no = %l.register_no, "LAPOR! report linked from a notification mail")
+                }
+                Err(e) => {
+                    warn!(report = %id, error = %e, "LAPOR! notification mail could not link its report")
+                }
+            }
+        }
+    }
+    r
+}
+
+/// A LAPOR! notification mail (from a configured sender, naming a tracking id) links that
+/// report when the LAPOR! channel runs.
+fn lapor_notification(core: &Core, msg: &InboundMessage) -> Option<String> {
+    let cfg = core.settings.lapor.as_ref()?;
+    if msg.channel != ChannelKind::Email || !core.channels.is_configured(ChannelKind::Lapor) {
+        return None;
+    }
+    let aduan_channel::Address::Email(from) = &msg.sender else {
+        return None;
+    };
+    if !cfg.is_notification_sender(from) {
+        return None;
+    }
+    msg.subject
+        .as_deref()
+        .and_then(aduan_lapor::tracking_id_in)
+        .or_else(|| aduan_lapor::tracking_id_in(&msg.text))
+}
+
+/// Removes NUL characters from every text field: PostgreSQL refuses them in `TEXT`, and no
+/// complainant means one (a broken encoded-word, a binary file name).
+fn strip_nuls(msg: &mut InboundMessage) {
+    fn fix(s: &mut String) {
+        if s.contains('\0') {
+            s.retain(|c| c != '\0');
+        }
+    }
+    fix(&mut msg.external_id);
+    fix(&mut msg.text);
+    for s in msg
+        .subject
+        .iter_mut()
+        .chain(msg.display_name.iter_mut())
+        .chain(msg.lang.iter_mut())
+        .chain(msg.parse_error.iter_mut())
+        .chain(msg.hints.message_id.iter_mut())
+        .chain(msg.hints.conversation.iter_mut())
+        .chain(msg.hints.references.iter_mut())
+    {
+        fix(s);
+    }
+    for a in &mut msg.attachments {
+        fix(&mut a.filename);
+        fix(&mut a.content_type);
+    }
 }
 
 /// The message with limits applied, computed once outside the transaction.
@@ -131,6 +193,7 @@ struct Prepared {
 impl Prepared {
     fn new(core: &Core, mut msg: InboundMessage) -> Prepared {
         let s = &core.settings;
+        strip_nuls(&mut msg);
         let mut notes = Vec::new();
         if let Some(e) = msg.parse_error.take() {
             notes.push(format!("source could not be fully parsed: {e}"));
@@ -170,8 +233,9 @@ impl Prepared {
         }
         let mut reg_numbers = Vec::new();
         // The public web form is unauthenticated and answers with the tracking code: a number
-        // typed into it must not join (and reveal) someone else's complaint.
-        let public = msg.channel == ChannelKind::Web;
+        // typed into it must not join (and reveal) someone else's complaint. LAPOR! entries are
+        // written by third parties and belong to their report (the conversation) only.
+        let public = matches!(msg.channel, ChannelKind::Web | ChannelKind::Lapor);
         if let Some(sub) = msg.subject.as_ref().filter(|_| !public) {
             reg_numbers.extend(find_register_numbers(&s.register_prefix, sub));
         }
@@ -308,6 +372,11 @@ async fn try_submit(
             .execute(&mut *tx)
             .await?;
             let mut note = format!("message via {}", msg.channel);
+            // LAPOR!'s status changes and dispositions belong in the audit trail itself.
+            if msg.channel == ChannelKind::Lapor {
+                note.push_str(": ");
+                note.push_str(&first_line(&p.text));
+            }
             if let Some(f) = p.flag() {
                 note.push_str("; flagged: ");
                 note.push_str(&f);
@@ -756,9 +825,16 @@ pub struct RegisterSink(pub Shared);
 #[async_trait]
 impl InboundSink for RegisterSink {
     async fn submit(&self, msg: InboundMessage) -> Result<Committed, SinkError> {
-        submit(&self.0, msg)
-            .await
-            .map_err(|e| SinkError::Unavailable(e.to_string()))
+        submit(&self.0, msg).await.map_err(|IntakeError::Db(e)| {
+            // A value the database refuses (SQLSTATE class 22, data exception) will be refused
+            // on every retry: the adapter must store the message another way, not wait.
+            let data = matches!(&e, sqlx::Error::Database(d) if d.code().is_some_and(|c| c.starts_with("22")));
+            if data {
+                SinkError::Rejected(e.to_string())
+            } else {
+                SinkError::Unavailable(e.to_string())
+            }
+        })
     }
 
     async fn load_cursor(
@@ -800,6 +876,21 @@ impl InboundSink for RegisterSink {
     async fn delivery_report(&self, report: DeliveryReport) -> Result<bool, SinkError> {
         delivery_report(&self.0, &report)
             .await
+            .map_err(|e| SinkError::Unavailable(e.to_string()))
+    }
+
+    async fn open_conversations(&self, channel: ChannelKind) -> Result<Vec<String>, SinkError> {
+        let rows = sqlx::query(
+            "SELECT conversation FROM complaints WHERE channel = $1 AND is_open = 1 \
+             AND conversation IS NOT NULL AND conversation <> '' GROUP BY conversation ORDER BY MIN(id)",
+        )
+        .bind(channel.as_str())
+        .fetch_all(&self.0.db.pool)
+        .await
+        .map_err(|e| SinkError::Unavailable(e.to_string()))?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>("conversation"))
+            .collect::<Result<_, _>>()
             .map_err(|e| SinkError::Unavailable(e.to_string()))
     }
 }

@@ -359,6 +359,49 @@ pub async fn enqueue(
     Ok(ids)
 }
 
+/// A full-text condition on complaint `c` for placeholder `$n`, and the value to bind; `None`
+/// when the query has no word. Words are letters and digits (everything else separates them,
+/// so nothing of the query reaches the match syntax); every word must occur as a whole word,
+/// the last one also as a word's beginning (search as you type). Whole words keep PostgreSQL's
+/// GIN lookups exact: prefixes on every word made two common words 4× slower at 1M complaints.
+pub fn text_search(backend: crate::db::Backend, n: usize, q: &str) -> Option<(String, String)> {
+    let words: Vec<String> = q
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(16)
+        .map(str::to_lowercase)
+        .collect();
+    if words.is_empty() {
+        return None;
+    }
+    Some(match backend {
+        crate::db::Backend::Sqlite => (
+            format!("c.id IN (SELECT rowid FROM complaints_fts WHERE complaints_fts MATCH ${n})"),
+            words
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    let star = if i + 1 == words.len() { "*" } else { "" };
+                    format!("\"{w}\"{star}")
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        crate::db::Backend::Postgres => (
+            format!("c.search_tsv @@ to_tsquery('simple', ${n})"),
+            words
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    let star = if i + 1 == words.len() { ":*" } else { "" };
+                    format!("{w}{star}")
+                })
+                .collect::<Vec<_>>()
+                .join(" & "),
+        ),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,6 +413,17 @@ mod tests {
         assert_eq!(a.len(), 10);
         assert_ne!(a, b);
         assert!(a.bytes().all(|c| CODE_ALPHABET.contains(&c)));
+    }
+
+    #[test]
+    fn text_search_keeps_only_words() {
+        use crate::db::Backend;
+        assert_eq!(text_search(Backend::Sqlite, 1, " %_'\"* "), None);
+        let (c, v) = text_search(Backend::Sqlite, 3, "Jalan \"rusak\"; DROP--").unwrap();
+        assert!(c.ends_with("MATCH $3)"));
+        assert_eq!(v, "\"jalan\" \"rusak\" \"drop\"*");
+        let (_, v) = text_search(Backend::Postgres, 1, "izin usaha").unwrap();
+        assert_eq!(v, "izin & usaha:*");
     }
 
     #[test]

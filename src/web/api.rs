@@ -208,7 +208,7 @@ fn external_id(headers: &HeaderMap, prefix: &str, msg: &InboundMessage) -> ApiRe
     }
 }
 
-fn client_ip(st: &AppState, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+pub(super) fn client_ip(st: &AppState, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
     if st.trust_forwarded_for {
         if let Some(ip) = headers
             .get("x-forwarded-for")
@@ -331,6 +331,94 @@ async fn register_submission(
         .into_response())
 }
 
+/// An HTML form's fields as a submission: its tokens (`csrf`, `form`) removed and fields left
+/// empty treated as absent.
+fn drop_form_controls(fields: &mut Value) {
+    if let Some(o) = fields.as_object_mut() {
+        o.remove("csrf");
+        o.remove("form");
+        o.retain(|_, v| !v.as_str().is_some_and(str::is_empty));
+    }
+}
+
+/// A counter submission as an inbound message (external id still to be set).
+fn counter_inbound(
+    st: &AppState,
+    sub: CounterSubmission,
+    files: Vec<Attachment>,
+) -> ApiResult<InboundMessage> {
+    let mut msg = to_inbound(
+        st,
+        ChannelKind::Counter,
+        Submission {
+            name: sub.name,
+            email: sub.email,
+            phone: sub.phone,
+            subject: sub.subject,
+            body: sub.body,
+            lang: sub.lang,
+        },
+        files,
+    )?;
+    msg.medium = Some(sub.medium);
+    Ok(msg)
+}
+
+/// The public HTML form's submission (multipart, with its `csrf` field already checked by the
+/// page handler): rate-limited like the API; the form token doubles as idempotency key, so a
+/// double click registers once.
+pub(super) async fn submit_form(
+    st: &AppState,
+    peer: SocketAddr,
+    req: Request,
+    form_token: &str,
+) -> ApiResult<aduan_channel::Committed> {
+    if !st.core.channels.is_configured(ChannelKind::Web) {
+        return Err(ApiError::NotFound("the web channel is disabled".into()));
+    }
+    let mut headers = req.headers().clone();
+    if !st.limiter.check(client_ip(st, peer, &headers)) {
+        st.core.metrics.http_rejected();
+        return Err(ApiError::RateLimited);
+    }
+    let (mut fields, files) = read_form(st, req).await?;
+    drop_form_controls(&mut fields);
+    let sub: Submission = parse_fields(fields)?;
+    let mut msg = to_inbound(st, ChannelKind::Web, sub, files)?;
+    if let Ok(v) = HeaderValue::from_str(form_token) {
+        headers.insert("idempotency-key", v);
+    }
+    msg.external_id = external_id(&headers, "web", &msg)?;
+    intake::submit(&st.core, msg).await.map_err(|e| match e {
+        intake::IntakeError::Db(e) => ApiError::from(e),
+    })
+}
+
+/// The counter page's submission (session and CSRF checked by the page handler).
+pub(super) async fn submit_counter_form(
+    st: &AppState,
+    officer: &Officer,
+    req: Request,
+    form_token: &str,
+) -> ApiResult<aduan_channel::Committed> {
+    if !st.core.channels.is_configured(ChannelKind::Counter) {
+        return Err(ApiError::NotFound("the counter channel is disabled".into()));
+    }
+    let mut headers = req.headers().clone();
+    let (mut fields, files) = read_form(st, req).await?;
+    drop_form_controls(&mut fields);
+    let mut msg = counter_inbound(st, parse_fields(fields)?, files)?;
+    if let Ok(v) = HeaderValue::from_str(form_token) {
+        headers.insert("idempotency-key", v);
+    }
+    msg.external_id = external_id(&headers, "counter", &msg)?;
+    intake::submit_as(&st.core, msg, Some((officer.id, officer.username.as_str())))
+        .await
+        .map_err(|e| match e {
+            intake::IntakeError::Db(e) => ApiError::from(e),
+        })
+}
+
 /// `POST /api/v1/complaints`: the web channel.
 pub async fn submit(
     State(st): State<AppState>,
@@ -363,24 +451,90 @@ pub async fn counter(
     }
     let headers = req.headers().clone();
     let (fields, files) = read_form(&st, req).await?;
-    let sub: CounterSubmission = parse_fields(fields)?;
-    let medium = sub.medium;
-    let mut msg = to_inbound(
-        &st,
-        ChannelKind::Counter,
-        Submission {
-            name: sub.name,
-            email: sub.email,
-            phone: sub.phone,
-            subject: sub.subject,
-            body: sub.body,
-            lang: sub.lang,
-        },
-        files,
-    )?;
-    msg.medium = Some(medium);
+    let mut msg = counter_inbound(&st, parse_fields(fields)?, files)?;
     msg.external_id = external_id(&headers, "counter", &msg)?;
     register_submission(&st, msg, Some(&officer)).await
+}
+
+/// `POST /hooks/{channel}`: a provider's webhook call (Telegram). Answers 200 only after what
+/// it carried is committed, so the provider delivers again whatever failed.
+pub async fn webhook(
+    State(st): State<AppState>,
+    Path(channel): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let kind: ChannelKind = channel
+        .parse()
+        .map_err(|_| ApiError::NotFound(format!("no channel `{channel}`")))?;
+    let ch = st
+        .core
+        .channels
+        .get(kind)
+        .ok_or_else(|| ApiError::NotFound(format!("the {kind} channel is not configured")))?
+        .clone();
+    let secret = headers
+        .get("x-telegram-bot-api-secret-token")
+        .and_then(|v| v.to_str().ok());
+    let sink = intake::sink(&st.core);
+    match ch
+        .webhook(
+            &sink,
+            aduan_channel::WebhookRequest {
+                secret,
+                body: &body,
+            },
+        )
+        .await
+    {
+        Ok(()) => Ok((StatusCode::OK, Json(json!({"ok": true}))).into_response()),
+        Err(aduan_channel::WebhookError::NotSupported) => Err(ApiError::NotFound(format!(
+            "the {kind} channel takes no webhook"
+        ))),
+        Err(aduan_channel::WebhookError::Unauthorized) => Err(ApiError::Forbidden(
+            "wrong or missing webhook secret".into(),
+        )),
+        Err(aduan_channel::WebhookError::BadRequest(e)) => Err(ApiError::BadRequest(e)),
+        Err(aduan_channel::WebhookError::Unavailable(e)) => {
+            tracing::warn!(channel = %kind, error = %e, "webhook call not committed");
+            Err(ApiError::Unavailable)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaporLink {
+    tracking_id: String,
+}
+
+/// `POST /api/v1/lapor` `{"tracking_id": …}`: links a LAPOR! report to the register (a new
+/// complaint on the `lapor` channel that the LAPOR! adapter then keeps in sync). Linking the
+/// same report again answers 200 with the same register number.
+pub async fn lapor_link(
+    State(st): State<AppState>,
+    Extension(officer): Extension<Officer>,
+    req: Request,
+) -> ApiResult<Response> {
+    let (fields, _) = read_form(&st, req).await?;
+    let body: LaporLink = parse_fields(fields)?;
+    if !st.core.channels.is_configured(ChannelKind::Lapor) {
+        return Err(ApiError::NotFound(
+            "the LAPOR! channel is not configured ([channels.lapor])".into(),
+        ));
+    }
+    let id = body.tracking_id.trim();
+    if !aduan_lapor::valid_tracking_id(id) {
+        return Err(ApiError::BadRequest(
+            "tracking_id: use the LAPOR! tracking id (letters, digits, `-`)".into(),
+        ));
+    }
+    register_submission(
+        &st,
+        aduan_lapor::link_message(id, &officer.username),
+        Some(&officer),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -550,10 +704,8 @@ pub async fn list(
                 }
             }
             "q" => {
-                let q = v.trim().to_lowercase();
-                if !q.is_empty() {
-                    let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-                    add("c.search_text LIKE $? ESCAPE '\\'", Bind::S(format!("%{escaped}%")));
+                if let Some((cond, value)) = register::text_search(st.core.db.backend, 0, v) {
+                    add(&cond.replace("$0", "$?"), Bind::S(value));
                 }
             }
             "page" => {

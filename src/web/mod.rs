@@ -9,6 +9,8 @@ mod api;
 mod error;
 mod pages;
 mod ratelimit;
+pub mod session;
+pub mod ui;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,7 +36,11 @@ use crate::workflow::{Officer, Role};
 #[derive(Debug, Clone, Copy)]
 pub enum Access {
     Public,
+    /// The JSON API: `Authorization: Bearer <token>` of an officer with one of these roles.
     Officers(&'static [Role]),
+    /// The web pages: a session cookie of an officer with one of these roles; without one the
+    /// browser is sent to the login page.
+    Session(&'static [Role]),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -117,6 +123,104 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/counter",
         access: Access::Officers(COUNTER_ROLES),
     },
+    // The public complaint form (the web channel) as a page.
+    RouteSpec {
+        method: "GET",
+        path: "/aduan",
+        access: Access::Public,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/aduan",
+        access: Access::Public,
+    },
+    // The officers' web pages.
+    RouteSpec {
+        method: "GET",
+        path: "/masuk",
+        access: Access::Public,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/masuk",
+        access: Access::Public,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/keluar",
+        access: Access::Session(ALL_ROLES),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/akun/sandi",
+        access: Access::Session(ALL_ROLES),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/kotak",
+        access: Access::Session(ALL_ROLES),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/kotak/dasbor",
+        access: Access::Session(ALL_ROLES),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/kotak/rekap",
+        access: Access::Session(ALL_ROLES),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/kotak/rekap.csv",
+        access: Access::Session(ALL_ROLES),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/kotak/loket",
+        access: Access::Session(COUNTER_ROLES),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/kotak/loket",
+        access: Access::Session(COUNTER_ROLES),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/kotak/{register_no}",
+        access: Access::Session(ALL_ROLES),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/kotak/{register_no}/aksi",
+        access: Access::Session(ALL_ROLES),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/kotak/{register_no}/balas",
+        access: Access::Session(ALL_ROLES),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/kotak/keluar/{id}/ulang",
+        access: Access::Session(OUTBOX_ROLES),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/kotak/lampiran/{id}",
+        access: Access::Session(ALL_ROLES),
+    },
+    // Provider webhooks: public, authenticated by the channel's shared secret.
+    RouteSpec {
+        method: "POST",
+        path: "/hooks/{channel}",
+        access: Access::Public,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/lapor",
+        access: Access::Officers(COUNTER_ROLES),
+    },
     RouteSpec {
         method: "GET",
         path: "/api/v1/outbox",
@@ -165,6 +269,25 @@ pub fn router(core: Shared, web: &crate::config::WebConfig) -> Router {
         .route("/api/v1/complaints/{register_no}/replies", post(api::reply))
         .route("/api/v1/attachments/{id}", get(api::attachment))
         .route("/api/v1/counter", post(api::counter))
+        .route("/api/v1/lapor", post(api::lapor_link))
+        .route("/hooks/{channel}", post(api::webhook))
+        .route("/aduan", get(ui::public_form).post(ui::public_submit))
+        .route("/masuk", get(ui::login_page).post(ui::login_submit))
+        .route("/keluar", post(ui::logout))
+        .route("/akun/sandi", post(ui::change_password))
+        .route("/kotak", get(ui::inbox))
+        .route(
+            "/kotak/loket",
+            get(ui::counter_page).post(ui::counter_submit),
+        )
+        .route("/kotak/dasbor", get(ui::dashboard))
+        .route("/kotak/rekap", get(ui::recap_page))
+        .route("/kotak/rekap.csv", get(ui::recap_csv))
+        .route("/kotak/{register_no}", get(ui::complaint))
+        .route("/kotak/{register_no}/aksi", post(ui::action))
+        .route("/kotak/{register_no}/balas", post(ui::reply))
+        .route("/kotak/keluar/{id}/ulang", post(ui::retry))
+        .route("/kotak/lampiran/{id}", get(api::attachment))
         .route("/api/v1/outbox", get(api::outbox_list))
         .route("/api/v1/outbox/{id}/retry", post(api::outbox_retry))
         .route("/api/v1/officers", get(api::officers))
@@ -193,6 +316,20 @@ async fn authorize(State(st): State<AppState>, mut req: Request, next: Next) -> 
     let roles = match spec_for(req.method(), &path).map(|s| s.access) {
         Some(Access::Public) => return next.run(req).await,
         Some(Access::Officers(roles)) => roles,
+        Some(Access::Session(roles)) => {
+            return match session::from_headers(&st.core, req.headers()).await {
+                Ok(Some(s)) if roles.contains(&s.officer.role) => {
+                    req.extensions_mut().insert(s);
+                    next.run(req).await
+                }
+                Ok(Some(s)) => {
+                    ApiError::Forbidden(format!("role {} may not open {path}", s.officer.role))
+                        .into_response()
+                }
+                Ok(None) => axum::response::Redirect::to("/masuk").into_response(),
+                Err(e) => ApiError::Unexpected(e.into()).into_response(),
+            };
+        }
         None if req.method() == Method::HEAD || req.method() == Method::OPTIONS => {
             return ApiError::MethodNotAllowed.into_response()
         }

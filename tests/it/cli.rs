@@ -227,3 +227,75 @@ fn logs_mask_personal_addresses() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `officer add --password-stdin` and `officer password` set argon2id web passwords; a short one
+/// is refused with the rule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn officer_passwords_from_stdin() {
+    use std::io::Write;
+    let db = crate::helpers::fresh(aduan::db::Backend::Sqlite)
+        .await
+        .unwrap();
+    let run = |args: &[&str], input: &str| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_aduan"))
+            .args(args)
+            .env_remove("ADUAN_CONFIG")
+            .env("ADUAN_DATABASE_URL", &db.url)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        c.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        let out = c.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (ok, out) = run(
+        &[
+            "officer",
+            "add",
+            "siti",
+            "--role",
+            "front_office",
+            "--password-stdin",
+        ],
+        "pendek\n",
+    );
+    assert!(!ok && out.contains("at least 10 characters"), "{out}");
+    let (ok, out) = run(
+        &[
+            "officer",
+            "add",
+            "siti",
+            "--role",
+            "front_office",
+            "--password-stdin",
+        ],
+        "rahasia-panjang-1\n",
+    );
+    assert!(ok && out.contains("web password set"), "{out}");
+    let (ok, out) = run(&["officer", "password", "siti"], "rahasia-panjang-2\n");
+    assert!(ok, "{out}");
+    let (ok, _) = run(&["officer", "password", "nobody"], "rahasia-panjang-2\n");
+    assert!(!ok);
+    let cfg = crate::helpers::test_config(&db.url, &[]);
+    let core = crate::helpers::open_core(&cfg).await;
+    let hash: String = sqlx::Row::try_get(
+        &sqlx::query("SELECT password_hash FROM officers WHERE username = 'siti'")
+            .fetch_one(&core.db.pool)
+            .await
+            .unwrap(),
+        0,
+    )
+    .unwrap();
+    assert!(hash.starts_with("$argon2id$"));
+    core.db.close().await;
+    db.drop_db().await;
+}

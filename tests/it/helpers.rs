@@ -129,6 +129,23 @@ impl App {
         )
     }
 
+    /// An officer's JSON reply to a complaint; asserts it was queued (202).
+    pub async fn reply(&self, token: &str, register_no: &str, text: &str) {
+        let r = self
+            .http
+            .post(self.url(&format!("/api/v1/complaints/{register_no}/replies")))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "text": text }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            reqwest::StatusCode::ACCEPTED,
+            "reply to {register_no}"
+        );
+    }
+
     pub async fn officer(&self, username: &str, role: Role) -> String {
         aduan::officers::add(&self.core.db, username, "", role)
             .await
@@ -209,4 +226,36 @@ pub async fn scalar(db: &Db, sql: &'static str) -> i64 {
         .unwrap()
         .try_get(0)
         .unwrap()
+}
+
+/// `SELECT COUNT(*) …` as a number.
+pub async fn count(app: &App, sql: &str) -> i64 {
+    use sqlx::Row;
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_one(&app.core.db.pool)
+        .await
+        .unwrap()
+        .try_get::<i64, _>(0)
+        .unwrap()
+}
+
+/// Waits until `sql` counts `want`; on timeout fails with the count and `/readyz`.
+pub async fn wait_count(app: &App, sql: &str, want: i64, secs: u64) {
+    let ok = eventually(secs, || async { count(app, sql).await == want }).await;
+    if !ok {
+        let r = app.http.get(app.url("/readyz")).send().await.unwrap();
+        panic!(
+            "`{sql}` = {} after {secs}s, want {want}; readyz: {}",
+            count(app, sql).await,
+            r.text().await.unwrap()
+        );
+    }
+}
+
+/// Starts the daemon on `db_url` with the test config plus `env` overrides.
+pub async fn start_with_env(db_url: &str, env: &[(String, String)]) -> App {
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let cfg = test_config(db_url, &pairs);
+    let core = open_core(&cfg).await;
+    start(core, &cfg, None).await
 }

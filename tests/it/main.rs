@@ -1,10 +1,18 @@
 //! The one integration-test binary: the whole daemon against real SQLite and PostgreSQL.
 
 mod api;
+mod browser;
 mod cli;
 mod crash;
+mod email;
+mod fakebot;
+mod fakelapor;
 mod helpers;
 mod intake;
+mod lapor;
+mod mailservers;
 mod outbox;
 mod sms;
+mod telegram;
 mod testchannel;
+mod ui;

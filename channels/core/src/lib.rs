@@ -17,8 +17,10 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 mod address;
+pub mod config;
 mod mask;
 pub use address::{normalize_email, normalize_phone};
+pub use config::{is_loopback_host, Secret};
 pub use mask::{mask_address, Masked};
 
 /// Every channel aduan knows. A closed set: adding a channel is adding a variant.
@@ -309,6 +311,9 @@ pub trait InboundSink: Send + Sync {
     /// bounce of one of our mails). `provider_ref` is the provider id from the send receipt or
     /// our own message id. Returns whether an outbox row matched.
     async fn delivery_report(&self, report: DeliveryReport) -> Result<bool, SinkError>;
+    /// The conversations (`ThreadingHints::conversation`) of this channel's complaints that are
+    /// still open, oldest first: what a polling adapter (LAPOR!) must keep watching.
+    async fn open_conversations(&self, channel: ChannelKind) -> Result<Vec<String>, SinkError>;
 }
 
 /// What became of a sent message.
@@ -442,6 +447,19 @@ impl InboundSink for MemorySink {
         self.state.lock().unwrap().reports.push(report);
         Ok(true)
     }
+
+    async fn open_conversations(&self, channel: ChannelKind) -> Result<Vec<String>, SinkError> {
+        let st = self.state.lock().unwrap();
+        let mut out: Vec<String> = Vec::new();
+        for m in st.messages.iter().filter(|m| m.channel == channel) {
+            if let Some(c) = &m.hints.conversation {
+                if !out.contains(c) {
+                    out.push(c.clone());
+                }
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// A reply, receipt or status message on its way to a complainant.
@@ -540,6 +558,38 @@ pub trait Channel: Send + Sync {
     fn gauges(&self) -> Vec<Gauge> {
         Vec::new()
     }
+
+    /// A push from the provider (a webhook call) that the daemon's HTTP server received for
+    /// this channel. Returns only after what it carried is committed, so the provider retries
+    /// whatever failed. Channels without webhooks keep the default.
+    async fn webhook(
+        &self,
+        _sink: &Arc<dyn InboundSink>,
+        _req: WebhookRequest<'_>,
+    ) -> Result<(), WebhookError> {
+        Err(WebhookError::NotSupported)
+    }
+}
+
+/// A webhook call as the HTTP server received it.
+#[derive(Debug, Clone, Copy)]
+pub struct WebhookRequest<'a> {
+    /// The shared secret the provider sent (Telegram: `X-Telegram-Bot-Api-Secret-Token`).
+    pub secret: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    #[error("this channel takes no webhook")]
+    NotSupported,
+    #[error("wrong or missing webhook secret")]
+    Unauthorized,
+    #[error("unreadable webhook body: {0}")]
+    BadRequest(String),
+    /// Not committed; the provider should deliver it again.
+    #[error("not registered now: {0}")]
+    Unavailable(String),
 }
 
 /// One Prometheus gauge sample.

@@ -1,0 +1,525 @@
+//! IMAP intake: connect (TLS, STARTTLS or — explicitly — plain), select the mailbox, register
+//! every message above the cursor, mark each processed only after its commit, then IDLE (or
+//! poll) until something new arrives. Any error drops the connection; the caller reconnects
+//! with backoff.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use aduan_channel::{
+    ChannelContext, ChannelKind, DeliveryReport, DeliveryState, Disposition, InboundMessage,
+    SinkError,
+};
+use async_imap::types::Fetch;
+use chrono::Utc;
+use futures_util::StreamExt;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsConnector;
+use tracing::{debug, info, warn};
+
+use crate::config::{Config, ImapConfig, Security};
+use crate::mime;
+use crate::tls;
+
+/// A connection to the IMAP server, encrypted or (loopback only) not.
+#[derive(Debug)]
+pub enum Conn {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, b: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_write(cx, b),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, b),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_flush(cx),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+pub type Session = async_imap::Session<Conn>;
+
+/// Why a session ended.
+#[derive(Debug, thiserror::Error)]
+pub enum ImapError {
+    #[error("{0}")]
+    Io(String),
+    #[error("IMAP: {0}")]
+    Imap(#[from] async_imap::error::Error),
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    #[error("register unavailable: {0}")]
+    Sink(String),
+}
+
+async fn within<T, E: Into<ImapError>>(
+    d: Duration,
+    f: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, ImapError> {
+    match tokio::time::timeout(d, f).await {
+        Ok(r) => r.map_err(Into::into),
+        Err(_) => Err(ImapError::Timeout(d)),
+    }
+}
+
+impl From<io::Error> for ImapError {
+    fn from(e: io::Error) -> Self {
+        ImapError::Io(e.to_string())
+    }
+}
+
+/// Opens and logs in. `tls` is required unless the config says `plain`.
+pub async fn connect(cfg: &ImapConfig, tls: Option<&TlsConnector>) -> Result<Session, ImapError> {
+    let t = Duration::from_secs(cfg.timeout_secs);
+    let tcp = within(t, TcpStream::connect((cfg.host.as_str(), cfg.port()))).await?;
+    tcp.set_nodelay(true).ok();
+    let upgrade = |tcp: TcpStream| async {
+        let c = tls.ok_or_else(|| ImapError::Io("TLS is not configured".into()))?;
+        let name = tls::server_name(&cfg.host).map_err(ImapError::Io)?;
+        let s = within(t, c.connect(name, tcp))
+            .await
+            .map_err(|e| ImapError::Io(format!("TLS handshake with {}: {e}", cfg.host)))?;
+        Ok::<_, ImapError>(Conn::Tls(Box::new(s)))
+    };
+    let client = match cfg.security {
+        Security::Tls => {
+            let mut c = async_imap::Client::new(upgrade(tcp).await?);
+            greeting(&mut c, t).await?;
+            c
+        }
+        Security::Plain => {
+            let mut c = async_imap::Client::new(Conn::Plain(tcp));
+            greeting(&mut c, t).await?;
+            c
+        }
+        Security::Starttls => {
+            let mut c = async_imap::Client::new(Conn::Plain(tcp));
+            greeting(&mut c, t).await?;
+            within(t, c.run_command_and_check_ok("STARTTLS", None))
+                .await
+                .map_err(|e| ImapError::Io(format!("server refused STARTTLS: {e}")))?;
+            let Conn::Plain(tcp) = c.into_inner() else {
+                unreachable!("a plain client holds a plain stream")
+            };
+            async_imap::Client::new(upgrade(tcp).await?)
+        }
+    };
+    let session = within(t, async {
+        client
+            .login(&cfg.username, &cfg.password.0)
+            .await
+            .map_err(|(e, _)| e)
+    })
+    .await?;
+    Ok(session)
+}
+
+async fn greeting(c: &mut async_imap::Client<Conn>, t: Duration) -> Result<(), ImapError> {
+    match within(t, c.read_response()).await? {
+        Some(_) => Ok(()),
+        None => Err(ImapError::Io(
+            "connection closed before the greeting".into(),
+        )),
+    }
+}
+
+/// The cursor key of a mailbox: one per account and folder.
+pub fn cursor_key(cfg: &ImapConfig) -> String {
+    format!("imap:{}@{}/{}", cfg.username, cfg.host, cfg.mailbox)
+}
+
+/// `(uidvalidity, last registered uid)`.
+pub fn parse_cursor(v: &str) -> Option<(u32, u32)> {
+    let (a, b) = v.split_once(':')?;
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
+
+/// What a session reports to the channel while it runs.
+pub trait Observer: Send + Sync {
+    fn connected(&self, detail: String);
+    fn registered(&self, uid: u32);
+}
+
+/// One session: sync, then wait for news, until shutdown (Ok) or an error.
+pub async fn run_session(
+    cfg: &Config,
+    tls: Option<&TlsConnector>,
+    ctx: &ChannelContext,
+    obs: &dyn Observer,
+) -> Result<(), ImapError> {
+    let ic = &cfg.imap;
+    let t = Duration::from_secs(ic.timeout_secs);
+    let mut session = connect(ic, tls).await?;
+    let caps = within(t, session.capabilities()).await?;
+    let idle = caps.has_str("IDLE");
+    let mbox = within(t, session.select(&ic.mailbox)).await?;
+    let validity = mbox.uid_validity.unwrap_or(0);
+    let key = cursor_key(ic);
+    let stored = ctx
+        .sink
+        .load_cursor(ChannelKind::Email, &key)
+        .await
+        .map_err(|e| ImapError::Sink(e.to_string()))?
+        .as_deref()
+        .and_then(parse_cursor);
+    let mut last = match stored {
+        Some((v, u)) if v == validity => u,
+        Some((v, _)) => {
+            warn!(
+                mailbox = %ic.mailbox,
+                old = v,
+                new = validity,
+                "UIDVALIDITY changed: resyncing the whole mailbox (already registered messages are recognized)"
+            );
+            0
+        }
+        None => 0,
+    };
+    obs.connected(format!(
+        "{} {} ({}), {}",
+        ic.host,
+        ic.mailbox,
+        ic.security.as_str(),
+        if idle { "IDLE" } else { "polling" }
+    ));
+    info!(mailbox = %ic.mailbox, uidvalidity = validity, last_uid = last, idle, "IMAP session open");
+    loop {
+        last = sync(cfg, &mut session, ctx, &key, validity, last, obs).await?;
+        if ctx.shutdown.is_cancelled() {
+            break;
+        }
+        if idle {
+            let mut handle = session.idle();
+            within(t, handle.init()).await?;
+            let stop = {
+                let (fut, stop) = handle.wait_with_timeout(Duration::from_secs(ic.idle_secs));
+                tokio::select! {
+                    r = tokio::time::timeout(Duration::from_secs(ic.idle_secs), fut) => {
+                        if let Ok(r) = r { debug!(?r, "IDLE woke"); r?; }
+                    }
+                    _ = ctx.shutdown.cancelled() => {}
+                }
+                stop
+            };
+            drop(stop);
+            session = within(t, handle.done()).await?;
+        } else {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(ic.poll_secs)) => {}
+                _ = ctx.shutdown.cancelled() => {}
+            }
+            within(t, session.noop()).await?;
+        }
+        if ctx.shutdown.is_cancelled() {
+            break;
+        }
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(2), session.logout()).await;
+    Ok(())
+}
+
+/// Registers every message above `last`, in UID order, a batch at a time. After each batch the
+/// committed messages are marked processed and the cursor advances; a register failure stops
+/// at the last committed message, so nothing is skipped and nothing is marked unregistered.
+async fn sync(
+    cfg: &Config,
+    session: &mut Session,
+    ctx: &ChannelContext,
+    key: &str,
+    validity: u32,
+    mut last: u32,
+    obs: &dyn Observer,
+) -> Result<u32, ImapError> {
+    let ic = &cfg.imap;
+    let t = Duration::from_secs(ic.timeout_secs);
+    loop {
+        // UIDs and sizes of what is new (`n:*` also names the last message when none is new).
+        let metas: Vec<(u32, u32)> = within(t, async {
+            let mut s = session
+                .uid_fetch(format!("{}:*", last + 1), "(UID RFC822.SIZE)")
+                .await?;
+            let mut v = Vec::new();
+            while let Some(f) = s.next().await {
+                let f = f?;
+                if let Some(uid) = f.uid.filter(|u| *u > last) {
+                    v.push((uid, f.size.unwrap_or(0)));
+                }
+            }
+            Ok::<_, async_imap::error::Error>(v)
+        })
+        .await?;
+        if metas.is_empty() {
+            return Ok(last);
+        }
+        let mut metas = metas;
+        metas.sort_unstable();
+        for chunk in metas.chunks(ic.batch as usize) {
+            let (done, outcome) = register_chunk(cfg, session, ctx, chunk).await;
+            if let Some(&(hi, _)) = done.last() {
+                let mark: Vec<u32> = done.iter().filter(|(_, r)| *r).map(|(u, _)| *u).collect();
+                mark_processed(ic, session, &mark).await?;
+                last = hi;
+                ctx.sink
+                    .store_cursor(ChannelKind::Email, key, &format!("{validity}:{last}"))
+                    .await
+                    .map_err(|e| ImapError::Sink(e.to_string()))?;
+                obs.registered(last);
+            }
+            outcome?;
+            if ctx.shutdown.is_cancelled() {
+                return Ok(last);
+            }
+        }
+    }
+}
+
+/// A fetched message: raw bytes (headers only when oversize), INTERNALDATE, oversize.
+type Fetched = (Vec<u8>, Option<chrono::DateTime<Utc>>, bool);
+
+/// Fetches and registers one chunk. Returns the UIDs dealt with (a prefix of `chunk`, in order;
+/// `false` for one the register refused, which stays unmarked on the server for an officer)
+/// and how the chunk ended.
+async fn register_chunk(
+    cfg: &Config,
+    session: &mut Session,
+    ctx: &ChannelContext,
+    chunk: &[(u32, u32)],
+) -> (Vec<(u32, bool)>, Result<(), ImapError>) {
+    let ic = &cfg.imap;
+    let max = cfg.max_message_bytes;
+    let set = |want_big: bool| {
+        chunk
+            .iter()
+            .filter(|(_, size)| (*size > max) == want_big)
+            .map(|(u, _)| u.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut done = Vec::with_capacity(chunk.len());
+    // Whole messages, registered as they stream in.
+    let mut pending: BTreeMap<u32, Fetched> = BTreeMap::new();
+    for (want_big, query) in [
+        (false, "(UID INTERNALDATE BODY.PEEK[])"),
+        (true, "(UID INTERNALDATE BODY.PEEK[HEADER])"),
+    ] {
+        let uids = set(want_big);
+        if uids.is_empty() {
+            continue;
+        }
+        let r = within(Duration::from_secs(ic.timeout_secs.max(60) * 5), async {
+            let mut s = session.uid_fetch(&uids, query).await?;
+            while let Some(f) = s.next().await {
+                let f: Fetch = f?;
+                let Some(uid) = f.uid else { continue };
+                let raw = if want_big { f.header() } else { f.body() };
+                let date = f.internal_date().map(|d| d.with_timezone(&Utc));
+                pending.insert(uid, (raw.unwrap_or_default().to_vec(), date, want_big));
+            }
+            Ok::<_, async_imap::error::Error>(())
+        })
+        .await;
+        if let Err(e) = r {
+            return (done, Err(e));
+        }
+    }
+    for (uid, size) in chunk {
+        let Some((raw, date, big)) = pending.remove(uid) else {
+            // Expunged by someone else between the listing and the fetch: nothing to register.
+            debug!(uid, "message vanished before it was fetched");
+            done.push((*uid, false));
+            continue;
+        };
+        let mut parsed = mime::parse(&raw, &cfg.address, date);
+        if big {
+            let note = format!(
+                "message of {size} bytes exceeds max_message_bytes ({max}); only its headers were \
+                 registered; the whole message stays on the mail server (UID {uid} in {})",
+                ic.mailbox_label()
+            );
+            parsed.msg.parse_error = Some(match parsed.msg.parse_error.take() {
+                Some(e) => format!("{note}; {e}"),
+                None => note,
+            });
+        }
+        match register(ctx, parsed).await {
+            Ok(registered) => done.push((*uid, registered)),
+            Err(e) => return (done, Err(e)),
+        }
+    }
+    (done, Ok(()))
+}
+
+impl ImapConfig {
+    fn mailbox_label(&self) -> String {
+        match &self.move_to {
+            Some(f) => f.clone(),
+            None => self.mailbox.clone(),
+        }
+    }
+}
+
+/// Commits one parsed message (or records the bounce it is). Only `Unavailable` is an error:
+/// a message the register refuses is registered once more without its attachments, flagged;
+/// refused again, it is logged and left unmarked on the server (`Ok(false)`), so the mailbox
+/// does not stall on it and an officer still finds it there.
+async fn register(ctx: &ChannelContext, parsed: mime::Parsed) -> Result<bool, ImapError> {
+    let mime::Parsed { msg, bounce_of } = parsed;
+    if let Some((our_id, detail)) = bounce_of {
+        let report = DeliveryReport {
+            channel: ChannelKind::Email,
+            provider_ref: our_id,
+            state: DeliveryState::Failed,
+            detail,
+        };
+        match ctx.sink.delivery_report(report).await {
+            Ok(true) => {
+                info!(external_id = %msg.external_id, "bounce of one of our replies recorded");
+                return Ok(true);
+            }
+            Ok(false) => {}
+            Err(e) => return Err(ImapError::Sink(e.to_string())),
+        }
+    }
+    let fallback = |m: &InboundMessage, why: &str| {
+        let mut m = m.clone();
+        let names: Vec<String> = m.attachments.iter().map(|a| a.filename.clone()).collect();
+        m.attachments.clear();
+        m.parse_error = Some(format!(
+            "the register refused the message ({why}); registered without attachments [{}], the raw \
+             message keeps everything",
+            names.join(", ")
+        ));
+        m
+    };
+    match ctx.sink.submit(msg.clone()).await {
+        Ok(c) => {
+            log_commit(&msg, c.disposition, &c.register_no);
+            Ok(true)
+        }
+        Err(SinkError::Unavailable(e)) => Err(ImapError::Sink(e)),
+        Err(SinkError::Rejected(why)) => match ctx.sink.submit(fallback(&msg, &why)).await {
+            Ok(c) => {
+                log_commit(&msg, c.disposition, &c.register_no);
+                Ok(true)
+            }
+            Err(SinkError::Unavailable(e)) => Err(ImapError::Sink(e)),
+            Err(SinkError::Rejected(e)) => {
+                warn!(
+                    external_id = %msg.external_id,
+                    error = %e,
+                    "message refused by the register; left unread on the mail server"
+                );
+                Ok(false)
+            }
+        },
+    }
+}
+
+fn log_commit(msg: &InboundMessage, d: Disposition, register_no: &str) {
+    debug!(
+        sender = %msg.sender,
+        register_no,
+        disposition = ?d,
+        auto = msg.auto_generated,
+        "email registered"
+    );
+}
+
+/// Flags (`\Seen`) or moves the committed messages.
+async fn mark_processed(
+    ic: &ImapConfig,
+    session: &mut Session,
+    uids: &[u32],
+) -> Result<(), ImapError> {
+    let t = Duration::from_secs(ic.timeout_secs);
+    for part in uids.chunks(500) {
+        let set = uid_set(part);
+        match &ic.move_to {
+            Some(folder) => within(t, session.uid_mv(&set, folder)).await?,
+            None => {
+                within(t, async {
+                    let mut s = session.uid_store(&set, "+FLAGS.SILENT (\\Seen)").await?;
+                    while let Some(r) = s.next().await {
+                        r?;
+                    }
+                    Ok::<_, async_imap::error::Error>(())
+                })
+                .await?
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `1:3,7,9:10` from sorted UIDs.
+pub fn uid_set(uids: &[u32]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < uids.len() {
+        let start = uids[i];
+        let mut end = start;
+        while i + 1 < uids.len() && uids[i + 1] == end + 1 {
+            i += 1;
+            end = uids[i];
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if start == end {
+            out.push_str(&start.to_string());
+        } else {
+            out.push_str(&format!("{start}:{end}"));
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_sets_compress_runs() {
+        assert_eq!(uid_set(&[1, 2, 3, 7, 9, 10]), "1:3,7,9:10");
+        assert_eq!(uid_set(&[5]), "5");
+        assert_eq!(uid_set(&[]), "");
+    }
+
+    #[test]
+    fn cursors_round_trip() {
+        assert_eq!(parse_cursor("1700000000:42"), Some((1_700_000_000, 42)));
+        assert_eq!(parse_cursor("x:1"), None);
+        assert_eq!(parse_cursor("17"), None);
+    }
+}

@@ -1,0 +1,359 @@
+//! The SP4N-LAPOR! v3 API as publicly known (no official document exists): every call carries
+//! `auth: Bearer <secret>` (header name configurable) and `token: {GUID}`; errors carry
+//! `message`. Every response field is optional to these parsers and unknown fields are ignored;
+//! status names are kept as free text.
+
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Network trouble, timeouts, 5xx, 408, 429: may work later.
+    #[error("{0}")]
+    Transient(String),
+    /// 4xx: will not work as is.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+#[derive(Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    base: String,
+    auth_header: String,
+    secret: String,
+    token: String,
+    /// Offset of LAPOR!'s local times (`d-m-Y H:i:s`), seconds east of UTC.
+    utc_offset: i32,
+}
+
+/// A text field that may come as a string or a number.
+pub fn text(v: &Value, path: &[&str]) -> Option<String> {
+    let mut cur = v;
+    for p in path {
+        cur = cur.get(*p)?;
+    }
+    match cur {
+        Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn array<'a>(v: &'a Value, path: &[&str]) -> &'a [Value] {
+    let mut cur = v;
+    for p in path {
+        match cur.get(*p) {
+            Some(n) => cur = n,
+            None => return &[],
+        }
+    }
+    cur.as_array().map(Vec::as_slice).unwrap_or(&[])
+}
+
+/// One follow-up (`tindak lanjut`) of a report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Followup {
+    pub id: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub created_raw: String,
+    pub from: String,
+    pub to: String,
+    pub content: String,
+    /// (file name, path or URL)
+    pub attachments: Vec<(String, String)>,
+}
+
+impl Followup {
+    /// A stable key: the id, else a hash of time, sender institution and content.
+    pub fn key(&self) -> String {
+        match &self.id {
+            Some(id) => format!("followup:{id}"),
+            None => {
+                use sha2::Digest;
+                let h = sha2::Sha256::digest(
+                    format!("{}\n{}\n{}", self.created_raw, self.from, self.content).as_bytes(),
+                );
+                format!("followup:h:{}", hex::encode(&h[..12]))
+            }
+        }
+    }
+}
+
+/// What `GET /complaints/{id}/complaint` says.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Report {
+    pub status_code: Option<String>,
+    pub status_name: Option<String>,
+    pub disposition: Option<String>,
+    pub title: Option<String>,
+    pub content: Option<String>,
+    pub status_logs: usize,
+    pub last_note: Option<String>,
+    /// (key, text) of the disposition log entries.
+    pub logs: Vec<(String, String)>,
+}
+
+impl Api {
+    pub fn new(
+        base: &str,
+        auth_header: &str,
+        secret: &str,
+        token: &str,
+        timeout: Duration,
+        utc_offset: i32,
+    ) -> Result<Api, String> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("aduan/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Api {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            auth_header: auth_header.to_string(),
+            secret: secret.to_string(),
+            token: token.to_string(),
+            utc_offset,
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else {
+            format!("{}/{}", self.base, path.trim_start_matches('/'))
+        }
+    }
+
+    fn auth(&self, r: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        r.header(self.auth_header.as_str(), format!("Bearer {}", self.secret))
+            .header("token", self.token.as_str())
+            .header("accept", "application/json")
+    }
+
+    async fn finish(r: Result<reqwest::Response, reqwest::Error>) -> Result<Value, ApiError> {
+        let resp = r.map_err(|e| ApiError::Transient(format!("LAPOR! unreachable: {e}")))?;
+        let status = resp.status();
+        let body = resp
+            .text()
+            .await
+            .map_err(|e| ApiError::Transient(format!("LAPOR! answer cut off: {e}")))?;
+        let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        if status.is_success() {
+            if v.is_null() {
+                return Err(ApiError::Transient(format!(
+                    "LAPOR! answered {status} without JSON: {}",
+                    body.chars().take(200).collect::<String>()
+                )));
+            }
+            return Ok(v);
+        }
+        let msg = text(&v, &["message"])
+            .or_else(|| text(&v, &["results", "message"]))
+            .unwrap_or_else(|| body.chars().take(200).collect());
+        let e = format!("LAPOR! {status}: {msg}");
+        if status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429 {
+            Err(ApiError::Transient(e))
+        } else {
+            Err(ApiError::Permanent(e))
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Result<Value, ApiError> {
+        Self::finish(self.auth(self.http.get(self.url(path))).send().await).await
+    }
+
+    pub async fn report(&self, id: &str) -> Result<Report, ApiError> {
+        let v = self.get(&format!("complaints/{id}/complaint")).await?;
+        let d = v
+            .get("results")
+            .and_then(|r| r.get("data"))
+            .unwrap_or(&Value::Null);
+        let status_logs = array(d, &["status_logs"]);
+        let mut logs = Vec::new();
+        for l in array(&v, &["results", "data_logs"]) {
+            let content = text(l, &["content"]).unwrap_or_default();
+            let from = text(l, &["institution_from_name"]).unwrap_or_default();
+            let to = text(l, &["institution_to_name"]).unwrap_or_default();
+            let old = text(l, &["status_old", "name"]).unwrap_or_default();
+            let new = text(l, &["status_new", "name"]).unwrap_or_default();
+            let date = text(l, &["date"]).unwrap_or_default();
+            let key = match text(l, &["id"]) {
+                Some(id) => format!("log:{id}"),
+                None => {
+                    use sha2::Digest;
+                    let h = sha2::Sha256::digest(format!("{date}\n{from}\n{content}").as_bytes());
+                    format!("log:h:{}", hex::encode(&h[..12]))
+                }
+            };
+            let mut t = String::new();
+            if !from.is_empty() || !to.is_empty() {
+                t.push_str(&format!("{from} → {to}. "));
+            }
+            if !old.is_empty() || !new.is_empty() {
+                t.push_str(&format!("Status: {old} → {new}. "));
+            }
+            t.push_str(&content);
+            logs.push((key, t.trim().to_string()));
+        }
+        Ok(Report {
+            status_code: text(d, &["status_code"]),
+            status_name: text(d, &["status_name"]),
+            disposition: text(d, &["disposition_name"]),
+            title: text(d, &["title"]),
+            content: text(d, &["content"]),
+            status_logs: status_logs.len(),
+            last_note: status_logs.last().and_then(|l| text(l, &["note"])),
+            logs,
+        })
+    }
+
+    /// Every follow-up, following `next_page_url` (at most 100 pages).
+    pub async fn followups(&self, id: &str) -> Result<Vec<Followup>, ApiError> {
+        let mut out = Vec::new();
+        let mut next = Some(format!("complaints/{id}/followups?page=1"));
+        let mut pages = 0;
+        while let Some(path) = next.take() {
+            pages += 1;
+            let v = self.get(&path).await?;
+            for f in array(&v, &["results", "data"]) {
+                let created_raw = text(f, &["created_at"]).unwrap_or_default();
+                out.push(Followup {
+                    id: text(f, &["id"]),
+                    created_at: self.parse_time(&created_raw),
+                    created_raw,
+                    from: text(f, &["institution_from_name"]).unwrap_or_default(),
+                    to: text(f, &["institution_to_name"]).unwrap_or_default(),
+                    content: text(f, &["content"])
+                        .or_else(|| text(f, &["template_content"]))
+                        .unwrap_or_default(),
+                    attachments: array(f, &["attachments"])
+                        .iter()
+                        .filter_map(|a| {
+                            let path = text(a, &["path"])?;
+                            let name = text(a, &["file_name"]).unwrap_or_else(|| {
+                                path.rsplit('/').next().unwrap_or("lampiran").to_string()
+                            });
+                            Some((name, path))
+                        })
+                        .collect(),
+                });
+            }
+            next = text(&v, &["results", "next_page_url"]).filter(|_| pages < 100);
+        }
+        Ok(out)
+    }
+
+    /// `d-m-Y H:i:s` in LAPOR!'s local time.
+    pub fn parse_time(&self, s: &str) -> Option<DateTime<Utc>> {
+        let n = NaiveDateTime::parse_from_str(s.trim(), "%d-%m-%Y %H:%M:%S").ok()?;
+        chrono::FixedOffset::east_opt(self.utc_offset)?
+            .from_local_datetime(&n)
+            .single()
+            .map(|d| d.with_timezone(&Utc))
+    }
+
+    /// `POST /complaints/followup/add` (multipart).
+    pub async fn add_followup(
+        &self,
+        fields: &[(&str, String)],
+        files: &[(String, String, Vec<u8>)],
+    ) -> Result<Value, ApiError> {
+        let mut form = reqwest::multipart::Form::new();
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.clone());
+        }
+        for (i, (name, ct, data)) in files.iter().enumerate() {
+            let part = reqwest::multipart::Part::bytes(data.clone())
+                .file_name(name.clone())
+                .mime_str(ct)
+                .unwrap_or_else(|_| {
+                    reqwest::multipart::Part::bytes(data.clone()).file_name(name.clone())
+                });
+            form = form.part(format!("attachment[{i}]"), part);
+        }
+        Self::finish(
+            self.auth(self.http.post(self.url("complaints/followup/add")))
+                .multipart(form)
+                .send()
+                .await,
+        )
+        .await
+    }
+
+    /// Report ids from a list endpoint (offices with the real documentation configure it):
+    /// `results.data[]` with `id` or `tracking_id`, paged by `next_page_url`.
+    pub async fn list(&self, path: &str) -> Result<Vec<String>, ApiError> {
+        let mut out = Vec::new();
+        let mut next = Some(path.to_string());
+        let mut pages = 0;
+        while let Some(p) = next.take() {
+            pages += 1;
+            let v = self.get(&p).await?;
+            let items = match v.get("results").and_then(|r| r.get("data")) {
+                Some(Value::Array(a)) => a.as_slice(),
+                _ => array(&v, &["data"]),
+            };
+            for it in items {
+                if let Some(id) = text(it, &["tracking_id"]).or_else(|| text(it, &["id"])) {
+                    out.push(id);
+                }
+            }
+            next = text(&v, &["results", "next_page_url"]).filter(|_| pages < 100);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tolerant_fields() {
+        let v = json!({"a": {"b": 7, "c": " x ", "d": null, "e": ""}});
+        assert_eq!(text(&v, &["a", "b"]).as_deref(), Some("7"));
+        assert_eq!(text(&v, &["a", "c"]).as_deref(), Some("x"));
+        assert_eq!(text(&v, &["a", "d"]), None);
+        assert_eq!(text(&v, &["a", "e"]), None);
+        assert_eq!(text(&v, &["z"]), None);
+        assert!(array(&v, &["a", "b"]).is_empty());
+    }
+
+    #[test]
+    fn times_and_keys() {
+        let api = Api::new(
+            "http://x",
+            "auth",
+            "s",
+            "t",
+            Duration::from_secs(1),
+            7 * 3600,
+        )
+        .unwrap();
+        let t = api.parse_time("16-11-2026 09:30:00").unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-11-16T02:30:00+00:00");
+        assert_eq!(api.parse_time("2026-11-16"), None);
+        let f = Followup {
+            id: None,
+            created_at: None,
+            created_raw: "16-11-2026 09:30:00".into(),
+            from: "Dinas".into(),
+            to: "Pelapor".into(),
+            content: "Sedang diproses".into(),
+            attachments: vec![],
+        };
+        assert!(f.key().starts_with("followup:h:"));
+        assert_eq!(f.key(), f.clone().key());
+        let g = Followup {
+            id: Some("99".into()),
+            ..f
+        };
+        assert_eq!(g.key(), "followup:99");
+    }
+}

@@ -1,0 +1,533 @@
+//! `aduan-lapor`: the SP4N-LAPOR! channel.
+//!
+//! LAPOR! has no public webhook and no public list of an institution's reports, so a report
+//! enters the register when an officer links its tracking id (the daemon's API/CLI register a
+//! link message on this channel), or through a configurable list endpoint. The receive loop then
+//! polls every linked report whose complaint is open: the report's text, status changes, log
+//! entries and follow-ups from others become thread messages (each once: keyed by its id or a
+//! hash). An officer's answer goes out as a follow-up; because LAPOR! has no idempotency key,
+//! every send first re-reads the follow-ups and skips the post when ours (recognized by its
+//! reference line) is already there.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use aduan_channel::{
+    Address, Channel, ChannelContext, ChannelKind, Gauge, Health, InboundMessage, OutboundMessage,
+    ReceiveError, Secret, SendError, SendReceipt, SinkError,
+};
+use async_trait::async_trait;
+use serde::Deserialize;
+use tracing::{debug, warn};
+
+pub mod api;
+
+use api::{Api, ApiError};
+
+/// `[channels.lapor]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Production `https://api-splp.layanan.go.id/lapor/3.0.0`; sandbox
+    /// `https://api-splp.layanan.go.id/sandbox-konsolidasi/1.0`.
+    #[serde(default = "default_base")]
+    pub base_url: String,
+    /// Name of the header carrying `Bearer <secret>`: `auth` or `Authorization`.
+    #[serde(default = "default_auth_header")]
+    pub auth_header: String,
+    /// `ADUAN_CHANNELS__LAPOR__SECRET`.
+    #[serde(default)]
+    pub secret: Secret,
+    /// The `token` GUID issued by LAPOR! (`ADUAN_CHANNELS__LAPOR__TOKEN`).
+    #[serde(default)]
+    pub token: Secret,
+    /// The office's LAPOR! account and institution, for follow-ups (numbers or strings).
+    #[serde(deserialize_with = "aduan_channel::config::string_or_number")]
+    pub user_id: String,
+    #[serde(deserialize_with = "aduan_channel::config::string_or_number")]
+    pub institution_id: String,
+    /// The institution's name as LAPOR! shows it: follow-ups from it are ours.
+    #[serde(default)]
+    pub institution_name: Option<String>,
+    /// `institution_to_id` of follow-ups (empty: none sent).
+    #[serde(default, deserialize_with = "aduan_channel::config::string_or_number")]
+    pub institution_to_id: String,
+    /// `template_code` of follow-ups (empty: free text).
+    #[serde(default, deserialize_with = "aduan_channel::config::string_or_number")]
+    pub template_code: String,
+    /// Seconds between polls of the linked reports.
+    #[serde(default = "default_poll")]
+    pub poll_secs: u64,
+    /// A list endpoint returning the institution's reports (`results.data[].id`), for offices
+    /// that have LAPOR!'s developer documentation; unset: reports are linked by officers.
+    #[serde(default)]
+    pub list_path: Option<String>,
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+    /// LAPOR!'s clock: `+07:00`.
+    #[serde(default = "default_offset")]
+    pub utc_offset: String,
+    /// Senders of LAPOR!'s notification mails (a domain, or a whole address): such a mail
+    /// reaching the email channel links the report whose tracking id it names.
+    #[serde(default = "default_senders")]
+    pub notification_senders: Vec<String>,
+}
+
+fn default_senders() -> Vec<String> {
+    vec!["lapor.go.id".into()]
+}
+
+impl Config {
+    /// Whether `email` is one of LAPOR!'s notification senders.
+    pub fn is_notification_sender(&self, email: &str) -> bool {
+        let e = email.to_ascii_lowercase();
+        let domain = e.rsplit('@').next().unwrap_or("");
+        self.notification_senders.iter().any(|s| {
+            let s = s.trim().to_ascii_lowercase();
+            if s.contains('@') {
+                e == s
+            } else {
+                domain == s || domain.ends_with(&format!(".{s}"))
+            }
+        })
+    }
+}
+
+/// The tracking id a LAPOR! notification names: `#5312345`, or an id after "tracking id",
+/// "ID laporan", "nomor laporan" or "no. laporan" (case-insensitive, `:` optional).
+pub fn tracking_id_in(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    let token = |rest: &str| -> Option<String> {
+        let t: String = rest
+            .trim_start_matches([':', ' ', '\t', '#'])
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        (t.len() >= 5 && t.chars().any(|c| c.is_ascii_digit()) && valid_tracking_id(&t))
+            .then_some(t)
+    };
+    for key in [
+        "tracking id",
+        "id laporan",
+        "nomor laporan",
+        "no. laporan",
+        "nomor tracking",
+    ] {
+        if let Some(i) = lower.find(key) {
+            // ASCII lowercasing keeps byte offsets.
+            if let Some(t) = text.get(i + key.len()..).and_then(token) {
+                return Some(t.to_uppercase());
+            }
+        }
+    }
+    text.match_indices('#').find_map(|(i, _)| {
+        let t: String = text[i + 1..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
+        (t.len() >= 5).then_some(t)
+    })
+}
+
+fn default_base() -> String {
+    "https://api-splp.layanan.go.id/lapor/3.0.0".into()
+}
+fn default_auth_header() -> String {
+    "auth".into()
+}
+fn default_poll() -> u64 {
+    300
+}
+fn default_timeout() -> u64 {
+    30
+}
+fn default_offset() -> String {
+    "+07:00".into()
+}
+
+/// `+07:00` → seconds east of UTC.
+pub fn parse_offset(s: &str) -> Option<i32> {
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':')?;
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    (h <= 14 && m < 60).then_some(sign * (h * 3600 + m * 60))
+}
+
+impl Config {
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut p = Vec::new();
+        let k = |s: &str| format!("channels.lapor.{s}");
+        match url::Url::parse(&self.base_url) {
+            Ok(u)
+                if u.scheme() == "https"
+                    || u.host_str().is_some_and(aduan_channel::is_loopback_host) => {}
+            Ok(_) => p.push((
+                k("base_url"),
+                "must be https (http only for this host)".into(),
+            )),
+            Err(e) => p.push((k("base_url"), e.to_string())),
+        }
+        if !self.auth_header.eq_ignore_ascii_case("auth")
+            && !self.auth_header.eq_ignore_ascii_case("authorization")
+        {
+            p.push((k("auth_header"), "use `auth` or `Authorization`".into()));
+        }
+        if self.secret.0.is_empty() {
+            p.push((
+                k("secret"),
+                "is empty (set ADUAN_CHANNELS__LAPOR__SECRET)".into(),
+            ));
+        }
+        if self.token.0.is_empty() {
+            p.push((
+                k("token"),
+                "is empty (set ADUAN_CHANNELS__LAPOR__TOKEN)".into(),
+            ));
+        }
+        if self.user_id.trim().is_empty() {
+            p.push((k("user_id"), "is empty".into()));
+        }
+        if self.institution_id.trim().is_empty() {
+            p.push((k("institution_id"), "is empty".into()));
+        }
+        if self.poll_secs == 0 || self.timeout_secs == 0 {
+            p.push((
+                k("poll_secs"),
+                "poll_secs and timeout_secs must be positive".into(),
+            ));
+        }
+        if parse_offset(&self.utc_offset).is_none() {
+            p.push((k("utc_offset"), "use the form +07:00".into()));
+        }
+        p
+    }
+}
+
+/// The line that marks a follow-up as ours: register number and outbox row.
+pub fn reference(register_no: &str, outbox_id: i64) -> String {
+    format!("Ref. aduan {register_no}/{outbox_id}")
+}
+
+/// The link message the daemon registers when an officer links a LAPOR! report.
+pub fn link_message(tracking_id: &str, linked_by: &str) -> InboundMessage {
+    let mut m = InboundMessage::new(
+        ChannelKind::Lapor,
+        format!("link:{tracking_id}"),
+        Address::Lapor(tracking_id.to_string()),
+        format!("Laporan LAPOR! {tracking_id} ditautkan ke register ({linked_by})."),
+    );
+    m.subject = Some(format!("LAPOR! {tracking_id}"));
+    m.hints.conversation = Some(tracking_id.to_string());
+    // LAPOR! acknowledges the citizen itself; we never post a receipt there.
+    m.auto_generated = true;
+    m
+}
+
+/// A LAPOR! tracking id: digits, letters and dashes.
+pub fn valid_tracking_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+pub struct LaporChannel {
+    cfg: Config,
+    api: Api,
+    state: Mutex<State>,
+}
+
+struct State {
+    health: Result<String, String>,
+    polls: u64,
+}
+
+impl LaporChannel {
+    pub fn new(cfg: Config) -> Result<LaporChannel, String> {
+        let api = Api::new(
+            &cfg.base_url,
+            &cfg.auth_header,
+            &cfg.secret.0,
+            &cfg.token.0,
+            Duration::from_secs(cfg.timeout_secs),
+            parse_offset(&cfg.utc_offset).unwrap_or(7 * 3600),
+        )?;
+        Ok(LaporChannel {
+            cfg,
+            api,
+            state: Mutex::new(State {
+                health: Err("not polled yet".into()),
+                polls: 0,
+            }),
+        })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn message(&self, id: &str, key: String, text: String) -> InboundMessage {
+        let mut m = InboundMessage::new(
+            ChannelKind::Lapor,
+            format!("{id}:{key}"),
+            Address::Lapor(id.to_string()),
+            text,
+        );
+        m.hints.conversation = Some(id.to_string());
+        // Never acknowledged: LAPOR! is not a conversation with a person we answer by receipt.
+        m.auto_generated = true;
+        m
+    }
+
+    fn is_ours(&self, f: &api::Followup) -> bool {
+        f.content.contains("Ref. aduan ")
+            || self
+                .cfg
+                .institution_name
+                .as_deref()
+                .is_some_and(|n| !n.is_empty() && f.from.eq_ignore_ascii_case(n))
+    }
+
+    /// One report: what is new becomes thread messages.
+    async fn sync_report(&self, ctx: &ChannelContext, id: &str) -> Result<usize, String> {
+        let report = self.api.report(id).await.map_err(|e| e.to_string())?;
+        let mut msgs = Vec::new();
+        if let Some(content) = &report.content {
+            let mut m = self.message(id, "content".into(), content.clone());
+            m.subject = report.title.clone();
+            msgs.push(m);
+        }
+        if let Some(status) = &report.status_name {
+            let mut t = format!("Status LAPOR!: {status}");
+            if let Some(d) = &report.disposition {
+                t.push_str(&format!(" (disposisi: {d})"));
+            }
+            if let Some(n) = &report.last_note {
+                t.push_str(&format!("\n{n}"));
+            }
+            msgs.push(self.message(id, format!("status:{}:{status}", report.status_logs), t));
+        }
+        for (key, text) in &report.logs {
+            msgs.push(self.message(id, key.clone(), text.clone()));
+        }
+        for f in self.api.followups(id).await.map_err(|e| e.to_string())? {
+            if self.is_ours(&f) {
+                continue;
+            }
+            let mut text = f.content.clone();
+            for (name, path) in &f.attachments {
+                text.push_str(&format!("\n[lampiran: {name} — {path}]"));
+            }
+            let mut m = self.message(id, f.key(), text);
+            m.display_name = Some(f.from.clone()).filter(|s| !s.is_empty());
+            if let Some(t) = f.created_at {
+                m.received_at = t;
+            }
+            msgs.push(m);
+        }
+        let mut n = 0;
+        for m in msgs {
+            match ctx.sink.submit(m).await {
+                Ok(c) if c.disposition != aduan_channel::Disposition::Duplicate => n += 1,
+                Ok(_) => {}
+                Err(SinkError::Unavailable(e)) => return Err(format!("register: {e}")),
+                Err(SinkError::Rejected(e)) => {
+                    warn!(report = id, error = %e, "LAPOR! entry refused")
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    async fn poll(&self, ctx: &ChannelContext) -> Result<usize, String> {
+        if let Some(path) = &self.cfg.list_path {
+            for id in self.api.list(path).await.map_err(|e| e.to_string())? {
+                if valid_tracking_id(&id) {
+                    ctx.sink
+                        .submit(link_message(&id, "list"))
+                        .await
+                        .map_err(|e| format!("register: {e}"))?;
+                }
+            }
+        }
+        let ids = ctx
+            .sink
+            .open_conversations(ChannelKind::Lapor)
+            .await
+            .map_err(|e| format!("register: {e}"))?;
+        let mut new = 0;
+        for id in ids {
+            if ctx.shutdown.is_cancelled() {
+                break;
+            }
+            new += self.sync_report(ctx, &id).await?;
+        }
+        Ok(new)
+    }
+}
+
+#[async_trait]
+impl Channel for LaporChannel {
+    fn kind(&self) -> ChannelKind {
+        ChannelKind::Lapor
+    }
+
+    async fn receive(&self, ctx: ChannelContext) -> Result<(), ReceiveError> {
+        let every = Duration::from_secs(self.cfg.poll_secs);
+        while !ctx.shutdown.is_cancelled() {
+            match self.poll(&ctx).await {
+                Ok(n) => {
+                    debug!(new = n, "LAPOR! poll");
+                    let mut s = self.state();
+                    s.health = Ok("polling".into());
+                    s.polls += 1;
+                }
+                Err(e) => {
+                    warn!(error = %e, "LAPOR! poll failed");
+                    self.state().health = Err(e);
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = ctx.shutdown.cancelled() => break,
+            }
+        }
+        Ok(())
+    }
+
+    async fn send(&self, msg: &OutboundMessage) -> Result<SendReceipt, SendError> {
+        let Address::Lapor(id) = &msg.to else {
+            return Err(SendError::permanent(format!(
+                "not a LAPOR! report: {}",
+                msg.to
+            )));
+        };
+        let map = |e: ApiError| match e {
+            ApiError::Transient(m) => SendError::transient(m),
+            ApiError::Permanent(m) => SendError::permanent(m),
+        };
+        let marker = reference(&msg.register_no, msg.outbox_id);
+        // No idempotency key at LAPOR!: a follow-up accepted although its answer was lost must
+        // not be posted twice.
+        let existing = self.api.followups(id).await.map_err(map)?;
+        if let Some(f) = existing.iter().find(|f| f.content.contains(&marker)) {
+            return Ok(SendReceipt {
+                provider_id: format!(
+                    "lapor:{id}:{}",
+                    f.id.clone().unwrap_or_else(|| "posted".into())
+                ),
+            });
+        }
+        let content = format!("{}\n\n{marker}", msg.text.trim_end());
+        let fields = [
+            ("user_id", self.cfg.user_id.clone()),
+            ("institution_from_id", self.cfg.institution_id.clone()),
+            ("institution_to_id", self.cfg.institution_to_id.clone()),
+            ("complaint_id", id.clone()),
+            ("info_disposition", String::new()),
+            ("template_code", self.cfg.template_code.clone()),
+            ("rating", String::new()),
+            ("is_secret", "0".into()),
+            ("content", content),
+        ];
+        let files: Vec<(String, String, Vec<u8>)> = msg
+            .attachments
+            .iter()
+            .map(|a| (a.filename.clone(), a.content_type.clone(), a.data.clone()))
+            .collect();
+        let v = self.api.add_followup(&fields, &files).await.map_err(map)?;
+        let pid = api::text(&v, &["results", "id"])
+            .or_else(|| api::text(&v, &["results", "data", "id"]))
+            .unwrap_or_else(|| "posted".into());
+        Ok(SendReceipt {
+            provider_id: format!("lapor:{id}:{pid}"),
+        })
+    }
+
+    async fn health(&self) -> Health {
+        match &self.state().health {
+            Ok(d) => Health::ok(d.clone()),
+            Err(e) => Health::down(e.clone()),
+        }
+    }
+
+    fn gauges(&self) -> Vec<Gauge> {
+        vec![Gauge {
+            name: "aduan_lapor_polls_total",
+            help: "Completed polls of the linked LAPOR! reports",
+            labels: vec![],
+            value: self.state().polls as f64,
+        }]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_and_offsets() {
+        let c: Config = toml::from_str(
+            "secret = \"s\"\ntoken = \"8f0c-11\"\nuser_id = 12\ninstitution_id = \"34\"",
+        )
+        .unwrap();
+        assert!(c.problems().is_empty(), "{:?}", c.problems());
+        assert!(!format!("{c:?}").contains("8f0c"));
+        assert_eq!(parse_offset("+07:00"), Some(25200));
+        assert_eq!(parse_offset("-03:30"), Some(-12600));
+        assert_eq!(parse_offset("07:00"), None);
+        let bad: Config = toml::from_str(
+            "base_url = \"http://lapor.example\"\nauth_header = \"X\"\nuser_id = \"\"\ninstitution_id = \"1\"",
+        )
+        .unwrap();
+        let keys: Vec<_> = bad.problems().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            keys,
+            [
+                "channels.lapor.base_url",
+                "channels.lapor.auth_header",
+                "channels.lapor.secret",
+                "channels.lapor.token",
+                "channels.lapor.user_id"
+            ]
+        );
+    }
+
+    #[test]
+    fn notifications() {
+        assert_eq!(
+            tracking_id_in("Laporan #5312345 telah didisposikan").as_deref(),
+            Some("5312345")
+        );
+        assert_eq!(
+            tracking_id_in("Tracking ID: LAP-20261116").as_deref(),
+            Some("LAP-20261116")
+        );
+        assert_eq!(
+            tracking_id_in("ID Laporan 1234567 menunggu").as_deref(),
+            Some("1234567")
+        );
+        assert_eq!(tracking_id_in("Nomor #12 saja"), None);
+        assert_eq!(tracking_id_in("tidak ada nomor"), None);
+        let c: Config = toml::from_str("user_id = 1\ninstitution_id = 2").unwrap();
+        assert!(c.is_notification_sender("noreply@lapor.go.id"));
+        assert!(c.is_notification_sender("info@mail.lapor.go.id"));
+        assert!(!c.is_notification_sender("warga@notlapor.go.id"));
+    }
+
+    #[test]
+    fn links_and_ids() {
+        let m = link_message("5312345", "siti");
+        assert_eq!(m.external_id, "link:5312345");
+        assert_eq!(m.hints.conversation.as_deref(), Some("5312345"));
+        assert!(m.auto_generated);
+        assert!(valid_tracking_id("LAP-2026_01"));
+        assert!(!valid_tracking_id("1; DROP"));
+        assert!(!valid_tracking_id(""));
+    }
+}

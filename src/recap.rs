@@ -1,0 +1,238 @@
+//! *Rekapitulasi*: what the register received in a day or a month (office-local), per channel
+//! and per status, how many were answered within the service standard, how many are overdue,
+//! and the median and 90th percentile time to answer. Rendered as a printable page with an SVG
+//! chart, as CSV, and by `aduan report daily|monthly`.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate, TimeZone};
+use sqlx::Row;
+
+use crate::db::now_ms;
+use crate::state::Core;
+
+/// A period in office-local days: `[from, to)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub monthly: bool,
+}
+
+impl Period {
+    pub fn day(d: NaiveDate) -> Period {
+        Period {
+            from: d,
+            to: d.succ_opt().unwrap_or(d),
+            monthly: false,
+        }
+    }
+
+    pub fn month(year: i32, month: u32) -> Option<Period> {
+        let from = NaiveDate::from_ymd_opt(year, month, 1)?;
+        let to = if month == 12 {
+            NaiveDate::from_ymd_opt(year + 1, 1, 1)?
+        } else {
+            NaiveDate::from_ymd_opt(year, month + 1, 1)?
+        };
+        Some(Period {
+            from,
+            to,
+            monthly: true,
+        })
+    }
+
+    /// `2026-11-22` (a day) or `2026-11` (a month).
+    pub fn parse(s: &str) -> Option<Period> {
+        let s = s.trim();
+        if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+            return Some(Period::day(d));
+        }
+        let (y, m) = s.split_once('-')?;
+        Period::month(y.parse().ok()?, m.parse().ok()?)
+    }
+
+    pub fn label(&self) -> String {
+        if self.monthly {
+            format!("{:04}-{:02}", self.from.year(), self.from.month())
+        } else {
+            self.from.format("%Y-%m-%d").to_string()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Recap {
+    pub received: i64,
+    pub by_channel: BTreeMap<String, i64>,
+    pub by_status: BTreeMap<String, i64>,
+    pub answered: i64,
+    pub answered_in_time: i64,
+    pub answered_late: i64,
+    /// Open, unanswered and past the due time now.
+    pub overdue_open: i64,
+    /// Hours from receipt to answer.
+    pub median_hours: Option<f64>,
+    pub p90_hours: Option<f64>,
+}
+
+/// Nearest-rank percentile of sorted values.
+fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+    Some(sorted[rank.min(sorted.len()) - 1])
+}
+
+pub async fn compute(core: &Core, p: Period) -> sqlx::Result<Recap> {
+    let off = core.settings.offset;
+    let ms = |d: NaiveDate| {
+        off.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
+            .single()
+            .map(|t| t.timestamp_millis())
+            .unwrap_or(0)
+    };
+    let rows = sqlx::query(
+        "SELECT channel, status, is_open, due_at, received_at, answered_at FROM complaints \
+         WHERE received_at >= $1 AND received_at < $2",
+    )
+    .bind(ms(p.from))
+    .bind(ms(p.to))
+    .fetch_all(&core.db.pool)
+    .await?;
+    let now = now_ms();
+    let mut r = Recap::default();
+    let mut hours = Vec::new();
+    for row in &rows {
+        r.received += 1;
+        *r.by_channel
+            .entry(row.try_get::<String, _>("channel")?)
+            .or_default() += 1;
+        *r.by_status
+            .entry(row.try_get::<String, _>("status")?)
+            .or_default() += 1;
+        let due: i64 = row.try_get("due_at")?;
+        let received: i64 = row.try_get("received_at")?;
+        match row.try_get::<Option<i64>, _>("answered_at")? {
+            Some(a) => {
+                r.answered += 1;
+                if a <= due {
+                    r.answered_in_time += 1;
+                } else {
+                    r.answered_late += 1;
+                }
+                hours.push((a - received).max(0) as f64 / 3_600_000.0);
+            }
+            None => {
+                if row.try_get::<i64, _>("is_open")? == 1 && due < now {
+                    r.overdue_open += 1;
+                }
+            }
+        }
+    }
+    hours.sort_by(|a, b| a.total_cmp(b));
+    r.median_hours = percentile(&hours, 50.0);
+    r.p90_hours = percentile(&hours, 90.0);
+    Ok(r)
+}
+
+fn hours(h: Option<f64>) -> String {
+    h.map(|h| format!("{h:.1}")).unwrap_or_else(|| "-".into())
+}
+
+/// `section,key,value` lines.
+pub fn csv(p: &Period, r: &Recap) -> String {
+    let mut out = String::from("section,key,value\n");
+    let mut line = |s: &str, k: &str, v: String| out.push_str(&format!("{s},{k},{v}\n"));
+    line("period", "label", p.label());
+    line("total", "received", r.received.to_string());
+    for (k, v) in &r.by_channel {
+        line("channel", k, v.to_string());
+    }
+    for (k, v) in &r.by_status {
+        line("status", k, v.to_string());
+    }
+    line("sla", "answered", r.answered.to_string());
+    line("sla", "answered_in_time", r.answered_in_time.to_string());
+    line("sla", "answered_late", r.answered_late.to_string());
+    line("sla", "overdue_open", r.overdue_open.to_string());
+    line("time_to_answer_hours", "median", hours(r.median_hours));
+    line("time_to_answer_hours", "p90", hours(r.p90_hours));
+    out
+}
+
+/// Plain text for the terminal.
+pub fn text(p: &Period, r: &Recap) -> String {
+    let mut out = format!("Rekapitulasi {}\nreceived: {}\n", p.label(), r.received);
+    for (k, v) in &r.by_channel {
+        out.push_str(&format!("  channel {k}: {v}\n"));
+    }
+    for (k, v) in &r.by_status {
+        out.push_str(&format!("  status {k}: {v}\n"));
+    }
+    out.push_str(&format!(
+        "answered: {} (in time {}, late {}); open and overdue: {}\ntime to answer: median {} h, p90 {} h\n",
+        r.answered,
+        r.answered_in_time,
+        r.answered_late,
+        r.overdue_open,
+        hours(r.median_hours),
+        hours(r.p90_hours)
+    ));
+    out
+}
+
+/// A bar chart of complaints per channel: plain SVG, no external assets, values escaped.
+pub fn svg(r: &Recap) -> String {
+    let max = r.by_channel.values().copied().max().unwrap_or(0).max(1) as f64;
+    let bar_h = 22;
+    let h = 10 + r.by_channel.len() as i32 * (bar_h + 8);
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"480\" height=\"{h}\" role=\"img\" aria-label=\"per channel\">"
+    );
+    for (i, (k, v)) in r.by_channel.iter().enumerate() {
+        let y = 10 + i as i32 * (bar_h + 8);
+        let w = (*v as f64 / max * 300.0).round().max(1.0);
+        s.push_str(&format!(
+            "<text x=\"0\" y=\"{}\" font-size=\"13\">{}</text><rect x=\"90\" y=\"{y}\" width=\"{w}\" height=\"{bar_h}\" fill=\"#0b4f6c\"/><text x=\"{}\" y=\"{}\" font-size=\"13\">{v}</text>",
+            y + 16,
+            maud::html! { (k) }.into_string(),
+            96.0 + w,
+            y + 16
+        ));
+    }
+    s.push_str("</svg>");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_and_percentiles() {
+        let p = Period::parse("2026-11").unwrap();
+        assert_eq!(p.from.to_string(), "2026-11-01");
+        assert_eq!(p.to.to_string(), "2026-12-01");
+        assert_eq!(
+            Period::parse("2026-12").unwrap().to.to_string(),
+            "2027-01-01"
+        );
+        let d = Period::parse("2026-11-22").unwrap();
+        assert_eq!((d.to - d.from).num_days(), 1);
+        assert!(Period::parse("2026-13").is_none());
+        let v = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0];
+        assert_eq!(percentile(&v, 50.0), Some(5.0));
+        assert_eq!(percentile(&v, 90.0), Some(9.0));
+        assert_eq!(percentile(&[], 50.0), None);
+    }
+
+    #[test]
+    fn svg_escapes_names() {
+        let mut r = Recap::default();
+        r.by_channel.insert("<x>".into(), 3);
+        let s = svg(&r);
+        assert!(s.contains("&lt;x&gt;") && !s.contains("<x>"));
+    }
+}

@@ -1,0 +1,306 @@
+//! Officer web sessions: argon2id passwords, throttled logins, session cookies (the register
+//! keeps only the id's sha256), and a CSRF token per session.
+
+use std::time::Duration;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::http::HeaderMap;
+use sqlx::Row;
+
+use crate::db::now_ms;
+use crate::register::{ct_eq, sha256_hex};
+use crate::state::Core;
+use crate::workflow::Officer;
+
+pub const COOKIE: &str = "aduan_session";
+/// The login form's double-submit CSRF cookie (there is no session yet).
+pub const LOGIN_COOKIE: &str = "aduan_login";
+/// How long a session lasts without a new login.
+pub const LIFETIME: Duration = Duration::from_secs(12 * 3600);
+/// Failed logins per user name or client address within [`WINDOW`] before logins are refused.
+pub const MAX_FAILURES: i64 = 5;
+pub const WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// A random token, hex.
+pub fn token() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 32];
+    rand::rng().fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+/// An argon2id hash (PHC string) of a password. CPU-heavy: run off the async threads.
+pub async fn hash_password(password: &str) -> anyhow::Result<String> {
+    let pw = password.to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut raw = [0u8; 16];
+        {
+            use rand::RngCore;
+            rand::rng().fill_bytes(&mut raw);
+        }
+        let salt =
+            SaltString::encode_b64(&raw).map_err(|e| anyhow::anyhow!("password salt: {e}"))?;
+        Argon2::default()
+            .hash_password(pw.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| anyhow::anyhow!("hashing the password: {e}"))
+    })
+    .await?
+}
+
+/// A hash of nothing anyone knows, verified against when a user has no password, so that the
+/// answer takes as long as for a real one.
+async fn dummy_hash() -> String {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(h) = DUMMY.get() {
+        return h.clone();
+    }
+    let h = hash_password(&token()).await.unwrap_or_default();
+    DUMMY.get_or_init(|| h).clone()
+}
+
+async fn verify_password(hash: String, password: &str) -> bool {
+    let pw = password.to_string();
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|h| Argon2::default().verify_password(pw.as_bytes(), &h).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// Rules for a new password.
+pub fn password_problem(pw: &str) -> Option<&'static str> {
+    if pw.chars().count() < 10 {
+        Some("at least 10 characters")
+    } else if pw.len() > 256 {
+        Some("at most 256 bytes")
+    } else {
+        None
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("wrong user name or password")]
+    Wrong,
+    #[error("too many failed logins; wait 15 minutes")]
+    Throttled,
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+/// Checks the password, throttled per user name and per client address. Returns the new
+/// session's (cookie value, CSRF token).
+pub async fn login(
+    core: &Core,
+    username: &str,
+    password: &str,
+    client: &str,
+) -> Result<(String, String), LoginError> {
+    let now = now_ms();
+    let since = now - WINDOW.as_millis() as i64;
+    let keys = [
+        format!("user:{}", username.to_lowercase()),
+        format!("ip:{client}"),
+    ];
+    for k in &keys {
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at > $2")
+            .bind(k)
+            .bind(since)
+            .fetch_one(&core.db.pool)
+            .await?
+            .try_get(0)?;
+        if n >= MAX_FAILURES {
+            return Err(LoginError::Throttled);
+        }
+    }
+    let row =
+        sqlx::query("SELECT id, password_hash FROM officers WHERE username = $1 AND active = 1")
+            .bind(username)
+            .fetch_optional(&core.db.pool)
+            .await?;
+    // Without a stored hash the check still costs one verification (no user-name oracle).
+    let (id, hash): (Option<i64>, Option<String>) = match &row {
+        Some(r) => (r.try_get("id").ok(), r.try_get("password_hash")?),
+        None => (None, None),
+    };
+    let hash = match hash {
+        Some(h) => h,
+        None => dummy_hash().await,
+    };
+    let ok = verify_password(hash, password).await && id.is_some();
+    let Some(id) = id.filter(|_| ok) else {
+        let mut tx = core.db.begin().await?;
+        for k in &keys {
+            sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)")
+                .bind(k)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM login_failures WHERE at < $1")
+            .bind(since)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        return Err(LoginError::Wrong);
+    };
+    let (sid, csrf) = (token(), token());
+    let mut tx = core.db.begin().await?;
+    sqlx::query("DELETE FROM login_failures WHERE key = $1")
+        .bind(&keys[0])
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO sessions (id_hash, officer_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(sha256_hex(sid.as_bytes()))
+    .bind(id)
+    .bind(&csrf)
+    .bind(now)
+    .bind(now + LIFETIME.as_millis() as i64)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok((sid, csrf))
+}
+
+/// A cookie's value from the request.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The logged-in officer and the session's CSRF token.
+#[derive(Debug, Clone)]
+pub struct WebSession {
+    pub officer: Officer,
+    pub csrf: String,
+    pub id_hash: String,
+}
+
+impl WebSession {
+    /// Whether a submitted form token matches the session's.
+    pub fn csrf_ok(&self, submitted: Option<&str>) -> bool {
+        submitted.is_some_and(|t| ct_eq(t, &self.csrf))
+    }
+}
+
+/// The session the request's cookie names, if valid.
+pub async fn from_headers(core: &Core, headers: &HeaderMap) -> sqlx::Result<Option<WebSession>> {
+    let Some(sid) = cookie(headers, COOKIE).filter(|s| s.len() == 64) else {
+        return Ok(None);
+    };
+    let id_hash = sha256_hex(sid.as_bytes());
+    let row = sqlx::query(
+        "SELECT o.id, o.username, o.display_name, o.role, s.csrf FROM sessions s \
+         JOIN officers o ON o.id = s.officer_id \
+         WHERE s.id_hash = $1 AND s.expires_at > $2 AND o.active = 1",
+    )
+    .bind(&id_hash)
+    .bind(now_ms())
+    .fetch_optional(&core.db.pool)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let Ok(role) = r.try_get::<String, _>("role")?.parse() else {
+        return Ok(None);
+    };
+    Ok(Some(WebSession {
+        officer: Officer {
+            id: r.try_get("id")?,
+            username: r.try_get("username")?,
+            display_name: r.try_get("display_name")?,
+            role,
+        },
+        csrf: r.try_get("csrf")?,
+        id_hash,
+    }))
+}
+
+pub async fn logout(core: &Core, s: &WebSession) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+        .bind(&s.id_hash)
+        .execute(&core.db.write)
+        .await
+        .map(|_| ())
+}
+
+/// `Set-Cookie` for a value: HttpOnly, SameSite=Lax, `Secure` when the public address is https.
+pub fn set_cookie(core: &Core, name: &str, value: &str, max_age: Option<Duration>) -> String {
+    let secure = if core.settings.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let age = match max_age {
+        Some(d) => format!("; Max-Age={}", d.as_secs()),
+        None => "; Max-Age=0".into(),
+    };
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{age}")
+}
+
+/// Sets (or replaces) an officer's password.
+pub async fn set_password(
+    db: &crate::db::Db,
+    username: &str,
+    password: &str,
+) -> anyhow::Result<()> {
+    if let Some(p) = password_problem(password) {
+        anyhow::bail!("the password needs {p}");
+    }
+    let hash = hash_password(password).await?;
+    let mut tx = db.begin().await?;
+    let n = sqlx::query("UPDATE officers SET password_hash = $2 WHERE username = $1")
+        .bind(username)
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    anyhow::ensure!(n == 1, "no officer `{username}`");
+    // Other sessions end with the old password.
+    sqlx::query(
+        "DELETE FROM sessions WHERE officer_id = (SELECT id FROM officers WHERE username = $1)",
+    )
+    .bind(username)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn passwords_hash_and_verify() {
+        let h = hash_password("rahasia-panjang").await.unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password(h.clone(), "rahasia-panjang").await);
+        assert!(!verify_password(h, "salah-panjang!").await);
+        assert!(!verify_password("not a hash".into(), "x").await);
+        assert_eq!(password_problem("pendek"), Some("at least 10 characters"));
+        assert_eq!(password_problem("cukup panjang"), None);
+    }
+
+    #[test]
+    fn cookies_are_read() {
+        let mut h = HeaderMap::new();
+        h.insert("cookie", "a=1; aduan_session=abc; b=2".parse().unwrap());
+        assert_eq!(cookie(&h, COOKIE), Some("abc"));
+        assert_eq!(cookie(&h, "c"), None);
+    }
+}

@@ -1,0 +1,310 @@
+//! The LAPOR! channel in the daemon against a local fake LAPOR! API: an officer links a report,
+//! its text, status changes and others' follow-ups (paginated) enter the thread once each, an
+//! officer's answer goes out as a follow-up — once, even when LAPOR!'s answer is lost — and
+//! authentication errors and timeouts show in readiness.
+
+use std::time::Duration;
+
+use aduan::db::Backend;
+use aduan::workflow::Role;
+use serde_json::json;
+
+use crate::both;
+use crate::fakelapor::{FakeLapor, SECRET, TOKEN};
+use crate::helpers::*;
+
+fn lapor_env(l: &FakeLapor, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = [
+        ("BASE_URL", l.url.as_str()),
+        ("SECRET", SECRET),
+        ("TOKEN", TOKEN),
+        ("USER_ID", "12"),
+        ("INSTITUTION_ID", "34"),
+        ("INSTITUTION_NAME", "Dinas Contoh"),
+        ("POLL_SECS", "1"),
+        ("TIMEOUT_SECS", "5"),
+    ]
+    .iter()
+    .map(|(k, v)| (format!("ADUAN_CHANNELS__LAPOR__{k}"), v.to_string()))
+    .collect();
+    for (k, val) in extra {
+        v.retain(|(kk, _)| !kk.ends_with(&format!("__{k}")));
+        v.push((format!("ADUAN_CHANNELS__LAPOR__{k}"), val.to_string()));
+    }
+    v
+}
+
+async fn link(app: &App, token: &str, id: &str) -> reqwest::Response {
+    app.http
+        .post(app.url("/api/v1/lapor"))
+        .bearer_auth(token)
+        .json(&json!({ "tracking_id": id }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn lapor_link_sync_and_answer(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let fake = FakeLapor::start().await;
+    fake.add_report("5312345", "Belum Terverifikasi");
+    fake.followup(
+        "5312345",
+        Some(1),
+        "Pelapor",
+        "Mohon segera ditangani, sudah ada korban.",
+    );
+    fake.followup(
+        "5312345",
+        None,
+        "Admin LAPOR!",
+        "Laporan diteruskan ke instansi terkait.",
+    );
+    fake.followup("5312345", Some(3), "Dinas Contoh", "Sedang kami pelajari.");
+    let app = start_with_env(&db.url, &lapor_env(&fake, &[])).await;
+    let fo = app.officer("fo", Role::FrontOffice).await;
+
+    let r = link(&app, &fo, "5312345").await;
+    assert_eq!(r.status(), 201);
+    let no = r.json::<serde_json::Value>().await.unwrap()["register_no"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let again = link(&app, &fo, "5312345").await;
+    assert_eq!(again.status(), 200, "linking twice is the same complaint");
+    assert_eq!(link(&app, &fo, "53 12345; x").await.status(), 400);
+
+    // Link + report text + status + two follow-ups from others (one without an id, on page 2
+    // of the pagination is ours and skipped).
+    wait_count(
+        &app,
+        "SELECT COUNT(*) FROM messages WHERE channel = 'lapor' AND direction = 'in'",
+        5,
+        20,
+    )
+    .await;
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM complaints").await, 1);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM outbox").await,
+        0,
+        "no receipt is posted to LAPOR!"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM messages WHERE body LIKE 'Status LAPOR!: Belum Terverifikasi%'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM messages WHERE body LIKE 'Mohon segera ditangani%a.jpg%'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM messages WHERE body LIKE 'Sedang kami pelajari%'"
+        )
+        .await,
+        0
+    );
+
+    // A status change is mirrored once; polls repeat without duplicating anything.
+    fake.set_status("5312345", "Dalam Proses", "Diverifikasi admin");
+    wait_count(&app, "SELECT COUNT(*) FROM messages WHERE body LIKE 'Status LAPOR!: Dalam Proses%Diverifikasi admin'", 1, 20).await;
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM audit WHERE note LIKE '%Status LAPOR!: Dalam Proses%'"
+        )
+        .await,
+        1,
+        "the status change is in the audit trail"
+    );
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM messages WHERE direction = 'in'").await,
+        6
+    );
+
+    // The officer's answer goes out as a follow-up with our reference line.
+    app.reply(&fo, &no, "Perbaikan dijadwalkan minggu depan.")
+        .await;
+    wait_count(
+        &app,
+        "SELECT COUNT(*) FROM outbox WHERE channel = 'lapor' AND status = 'sent'",
+        1,
+        20,
+    )
+    .await;
+    let posted = fake.posted();
+    assert_eq!(posted.len(), 1);
+    assert_eq!(posted[0].0, "5312345");
+    assert!(posted[0].1.contains("Perbaikan dijadwalkan minggu depan."));
+    assert!(posted[0].1.contains(&format!("Ref. aduan {no}/")));
+    // Our own follow-up, now listed by LAPOR!, is not registered as an inbound message.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM messages WHERE direction = 'in'").await,
+        6
+    );
+    app.stop().await;
+    db.drop_db().await;
+}
+both!(lapor_link_sync_and_answer);
+
+/// LAPOR! stores a follow-up but the answer is lost (502): the retry finds it and does not post
+/// it again.
+async fn lapor_lost_answer_is_not_posted_twice(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let fake = FakeLapor::start().await;
+    fake.add_report("777", "Dalam Proses");
+    let app = start_with_env(&db.url, &lapor_env(&fake, &[])).await;
+    let fo = app.officer("fo", Role::FrontOffice).await;
+    let no = link(&app, &fo, "777")
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["register_no"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    fake.state.lock().unwrap().lose_next_answer = true;
+    app.reply(&fo, &no, "Sudah diperbaiki.").await;
+    wait_count(
+        &app,
+        "SELECT COUNT(*) FROM outbox WHERE status = 'sent' AND attempts = 2",
+        1,
+        30,
+    )
+    .await;
+    assert_eq!(
+        fake.posted().len(),
+        1,
+        "posted once although the first answer was lost"
+    );
+    app.stop().await;
+    db.drop_db().await;
+}
+both!(lapor_lost_answer_is_not_posted_twice);
+
+/// A wrong secret and a LAPOR! slower than `timeout_secs`: readiness names the problem.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lapor_errors_show_in_readiness() {
+    let db = fresh(Backend::Sqlite).await.unwrap();
+    let fake = FakeLapor::start().await;
+    fake.add_report("1", "Belum Terverifikasi");
+    let app = start_with_env(&db.url, &lapor_env(&fake, &[("SECRET", "salah")])).await;
+    let fo = app.officer("fo", Role::FrontOffice).await;
+    assert_eq!(link(&app, &fo, "1").await.status(), 201);
+    let ok = eventually(15, || async {
+        let r = app.http.get(app.url("/readyz")).send().await.unwrap();
+        r.status() == 503 && r.text().await.unwrap().contains("invalid token")
+    })
+    .await;
+    assert!(ok, "LAPOR!'s error message is shown");
+    app.stop().await;
+
+    fake.state.lock().unwrap().delay_secs = 3;
+    let app = start_with_env(&db.url, &lapor_env(&fake, &[("TIMEOUT_SECS", "1")])).await;
+    let ok = eventually(15, || async {
+        let r = app.http.get(app.url("/readyz")).send().await.unwrap();
+        r.status() == 503 && r.text().await.unwrap().contains("LAPOR! unreachable")
+    })
+    .await;
+    assert!(ok, "a timeout is reported");
+    app.stop().await;
+    db.drop_db().await;
+}
+
+/// A LAPOR! notification mail reaching the email channel links the report it names; the
+/// LAPOR! channel then syncs it. The mail itself is registered, never answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lapor_notification_mail_links_the_report() {
+    let Some((dv, smtp)) = crate::email::servers().await else {
+        return;
+    };
+    let db = fresh(Backend::Sqlite).await.unwrap();
+    let fake = FakeLapor::start().await;
+    fake.add_report("5319999", "Terverifikasi");
+    let mut env = lapor_env(&fake, &[]);
+    env.extend(crate::email::email_env(&dv, &smtp, "INBOX"));
+    let app = start_with_env(&db.url, &env).await;
+    dv.append(
+        "INBOX",
+        &[crate::mailservers::crlf(&format!(
+            "From: LAPOR! <noreply@lapor.go.id>\nTo: {}\nSubject: Laporan #5319999 didisposisikan ke instansi Anda\n\
+             Message-ID: <n1@lapor.go.id>\nAuto-Submitted: auto-generated\n\nSilakan tindak lanjuti laporan #5319999.\n",
+            crate::mailservers::OFFICE
+        ))],
+    )
+    .await;
+    wait_count(
+        &app,
+        "SELECT COUNT(*) FROM complaints WHERE channel = 'lapor' AND conversation = '5319999'",
+        1,
+        30,
+    )
+    .await;
+    wait_count(
+        &app,
+        "SELECT COUNT(*) FROM messages WHERE body LIKE 'Status LAPOR!: Terverifikasi%'",
+        1,
+        20,
+    )
+    .await;
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM complaints WHERE channel = 'email'"
+        )
+        .await,
+        1
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(smtp.messages().is_empty(), "no receipt to LAPOR!'s robot");
+    app.stop().await;
+    db.drop_db().await;
+}
+
+/// With `list_path` configured, the institution's reports are linked without an officer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lapor_list_endpoint_links_reports() {
+    let db = fresh(Backend::Sqlite).await.unwrap();
+    let fake = FakeLapor::start().await;
+    fake.add_report("4001", "Belum Terverifikasi");
+    fake.add_report("4002", "Dalam Proses");
+    let env = lapor_env(&fake, &[("LIST_PATH", "complaints/institution?page=1")]);
+    let app = start_with_env(&db.url, &env).await;
+    wait_count(
+        &app,
+        "SELECT COUNT(*) FROM complaints WHERE channel = 'lapor'",
+        2,
+        20,
+    )
+    .await;
+    wait_count(
+        &app,
+        "SELECT COUNT(*) FROM messages WHERE body LIKE 'Status LAPOR!%'",
+        2,
+        20,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM complaints").await,
+        2,
+        "relisting links nothing twice"
+    );
+    app.stop().await;
+    db.drop_db().await;
+}

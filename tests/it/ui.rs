@@ -1,0 +1,784 @@
+//! The officers' web pages over HTTP: login with argon2 passwords and login CSRF, session
+//! cookies, CSRF on every form, logout, password change, throttling, the inbox with complaints
+//! of several channels rendered inert, and every page route sending strangers to the login.
+
+use std::collections::BTreeMap;
+
+use aduan::db::Backend;
+use aduan::web::{Access, ROUTES};
+use aduan::workflow::Role;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::both;
+use crate::helpers::*;
+
+/// A browser without JavaScript: keeps cookies, does not follow redirects.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookies: BTreeMap<String, String>,
+}
+
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    set_cookies: Vec<String>,
+    body: String,
+}
+
+impl Browser {
+    fn new(app: &App) -> Browser {
+        Browser {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: app.base.clone(),
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    async fn go(&mut self, method: &str, path: &str, form: &[(&str, &str)]) -> Page {
+        let mut b = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.base));
+        if !self.cookies.is_empty() {
+            let c: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            b = b.header("cookie", c.join("; "));
+        }
+        if method == "POST" {
+            b = b.form(form);
+        }
+        let r = b.send().await.unwrap();
+        let status = r.status();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string());
+        let set_cookies: Vec<String> = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect();
+        for c in &set_cookies {
+            let kv = c.split(';').next().unwrap();
+            let (k, v) = kv.split_once('=').unwrap();
+            if v.is_empty() || c.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.into(), v.into());
+            }
+        }
+        Page {
+            status,
+            location,
+            set_cookies,
+            body: r.text().await.unwrap(),
+        }
+    }
+
+    /// The hidden `csrf` field of the page.
+    fn csrf(page: &Page) -> String {
+        let i = page
+            .body
+            .find("name=\"csrf\" value=\"")
+            .expect("csrf field")
+            + 19;
+        page.body[i..i + 64].to_string()
+    }
+
+    async fn login(&mut self, user: &str, password: &str) -> Page {
+        let p = self.go("GET", "/masuk", &[]).await;
+        let csrf = Self::csrf(&p);
+        self.go(
+            "POST",
+            "/masuk",
+            &[("csrf", &csrf), ("username", user), ("password", password)],
+        )
+        .await
+    }
+}
+
+async fn web_sessions_and_csrf(backend: Backend) {
+    let Some(app) = spawn_app(backend, &[]).await else {
+        return;
+    };
+    let fo = app.officer("siti", Role::FrontOffice).await;
+    aduan::web::session::set_password(&app.core.db, "siti", "rahasia-panjang-1")
+        .await
+        .unwrap();
+    // Complaints from two channels, one with markup in it.
+    app.submit(
+        json!({"name": "<img src=x onerror=alert(1)>", "email": "budi@example.id",
+        "subject": "<script>alert('xss')</script>", "body": "Izin belum terbit"}),
+    )
+    .await;
+    let r = app
+        .http
+        .post(app.url("/api/v1/counter"))
+        .bearer_auth(&fo)
+        .json(&json!({"name": "Ani", "subject": "Antrian loket", "body": "Lama sekali", "medium": "walk_in"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+
+    let mut b = Browser::new(&app);
+    // Strangers are sent to the login page from every page route.
+    for r in ROUTES {
+        if let Access::Session(_) = r.access {
+            let p = b.go(r.method, r.path, &[]).await;
+            assert_eq!(p.status, StatusCode::SEE_OTHER, "{} {}", r.method, r.path);
+            assert_eq!(
+                p.location.as_deref(),
+                Some("/masuk"),
+                "{} {}",
+                r.method,
+                r.path
+            );
+        }
+    }
+    // The login form refuses a post without its CSRF token.
+    let p = b
+        .go(
+            "POST",
+            "/masuk",
+            &[("username", "siti"), ("password", "rahasia-panjang-1")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    let p = b.login("siti", "salah-sekali").await;
+    assert_eq!(p.status, StatusCode::UNAUTHORIZED);
+    assert!(p.body.contains("salah"));
+    let p = b.login("siti", "rahasia-panjang-1").await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    assert_eq!(p.location.as_deref(), Some("/kotak"));
+    let sc = p
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("aduan_session="))
+        .unwrap();
+    assert!(
+        sc.contains("HttpOnly") && sc.contains("SameSite=Lax"),
+        "{sc}"
+    );
+
+    // The inbox: both channels, markup inert.
+    let p = b.go("GET", "/kotak", &[]).await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(
+        p.body.contains(">web<") && p.body.contains(">counter<"),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body.contains("&lt;script&gt;alert('xss')&lt;/script&gt;")
+            || p.body
+                .contains("&lt;script&gt;alert(&#39;xss&#39;)&lt;/script&gt;")
+    );
+    assert!(!p.body.contains("<script>alert"));
+    assert!(!p.body.contains("<img src=x"));
+    let p = b.go("GET", "/kotak?channel=counter", &[]).await;
+    assert!(p.body.contains("Antrian loket") && !p.body.contains("alert("));
+    let p = b.go("GET", "/kotak?q=antrian&lang=en", &[]).await;
+    assert!(p.body.contains("Antrian loket") && p.body.contains("Inbox"));
+
+    // Forms need the session's CSRF token.
+    let csrf = Browser::csrf(&p);
+    assert_eq!(
+        b.go("POST", "/keluar", &[]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        b.go("POST", "/keluar", &[("csrf", &"0".repeat(64))])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        b.go(
+            "POST",
+            "/akun/sandi",
+            &[
+                ("current", "rahasia-panjang-1"),
+                ("new", "baru-panjang-sekali")
+            ]
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    // Password change: the current one is required; afterwards every session ends.
+    let p = b
+        .go(
+            "POST",
+            "/akun/sandi",
+            &[
+                ("csrf", &csrf),
+                ("current", "salah-sekali"),
+                ("new", "baru-panjang-sekali"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::BAD_REQUEST);
+    let p = b
+        .go(
+            "POST",
+            "/akun/sandi",
+            &[
+                ("csrf", &csrf),
+                ("current", "rahasia-panjang-1"),
+                ("new", "baru-panjang-sekali"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        b.go("GET", "/kotak", &[]).await.status,
+        StatusCode::SEE_OTHER,
+        "old session ended"
+    );
+    assert_eq!(
+        b.login("siti", "rahasia-panjang-1").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        b.login("siti", "baru-panjang-sekali").await.status,
+        StatusCode::SEE_OTHER
+    );
+    // Logout ends the session.
+    let p = b.go("GET", "/kotak", &[]).await;
+    let csrf = Browser::csrf(&p);
+    let p = b.go("POST", "/keluar", &[("csrf", &csrf)]).await;
+    assert_eq!(p.location.as_deref(), Some("/masuk"));
+    assert_eq!(
+        b.go("GET", "/kotak", &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM sessions").await,
+        0,
+        "no session left behind"
+    );
+
+    // Failed logins are throttled per user and per address, even with the right password then.
+    // From this address 3 have failed so far (a success clears only the user's count).
+    for _ in 0..2 {
+        assert_eq!(
+            b.login("siti", "salah-sekali").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let p = b.login("siti", "baru-panjang-sekali").await;
+    assert_eq!(p.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        b.login("nobody", "whatever-else").await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    app.stop().await;
+}
+both!(web_sessions_and_csrf);
+
+/// The complaint page: thread, reply target, only the actions the role may take now; an action
+/// the role may not take is refused even when posted by hand; replies are queued; CSRF checked.
+async fn web_complaint_page(backend: Backend) {
+    let Some(app) = spawn_app(backend, &[]).await else {
+        return;
+    };
+    app.officer("siti", Role::FrontOffice).await;
+    aduan::web::session::set_password(&app.core.db, "siti", "rahasia-panjang-1")
+        .await
+        .unwrap();
+    let (no, _) = app
+        .submit(
+            json!({"name": "Budi", "email": "budi@example.id", "subject": "Izin usaha",
+            "body": "Izin <b>belum</b> terbit"}),
+        )
+        .await;
+    let mut b = Browser::new(&app);
+    assert_eq!(
+        b.login("siti", "rahasia-panjang-1").await.status,
+        StatusCode::SEE_OTHER
+    );
+    let p = b.go("GET", &format!("/kotak/{no}"), &[]).await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(
+        p.body.contains("Izin &lt;b&gt;belum&lt;/b&gt; terbit"),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body
+            .contains("Balasan dikirim melalui <strong>web</strong>"),
+        "the reply target is named"
+    );
+    assert!(p.body.contains("value=\"return_incomplete\""));
+    assert!(
+        !p.body.contains("value=\"approve\""),
+        "front office sees no approve button"
+    );
+    assert!(!p.body.contains("value=\"verify\""));
+    let csrf = Browser::csrf(&p);
+    let p = b
+        .go(
+            "POST",
+            &format!("/kotak/{no}/aksi"),
+            &[("csrf", &csrf), ("action", "approve")],
+        )
+        .await;
+    assert_eq!(
+        p.status,
+        StatusCode::FORBIDDEN,
+        "posting approve anyway is refused"
+    );
+    let p = b
+        .go(
+            "POST",
+            &format!("/kotak/{no}/aksi"),
+            &[("action", "return_incomplete"), ("note", "KTP?")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN, "no CSRF token");
+    let p = b
+        .go(
+            "POST",
+            &format!("/kotak/{no}/balas"),
+            &[("csrf", &csrf), ("text", "Sedang kami proses.")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    let p = b.go("GET", p.location.as_deref().unwrap(), &[]).await;
+    assert!(p.body.contains("Sedang kami proses."));
+    assert!(p.body.contains("Balasan diantrekan"));
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM outbox WHERE kind = 'reply'").await,
+        1
+    );
+    let p = b
+        .go(
+            "POST",
+            &format!("/kotak/{no}/aksi"),
+            &[
+                ("csrf", &csrf),
+                ("action", "return_incomplete"),
+                ("note", "Mohon lampirkan KTP"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM complaints WHERE status = 'incomplete'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        b.go("GET", "/kotak/ADU-1999-000001", &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
+    app.stop().await;
+}
+both!(web_complaint_page);
+
+/// The public complaint page: a form with an attachment gives a receipt page with register
+/// number and tracking code; a double submission registers once; no form token, no complaint.
+async fn web_public_form(backend: Backend) {
+    let Some(app) = spawn_app(backend, &[]).await else {
+        return;
+    };
+    let mut b = Browser::new(&app);
+    let p = b.go("GET", "/aduan", &[]).await;
+    assert_eq!(p.status, StatusCode::OK);
+    let csrf = Browser::csrf(&p);
+    let form = |csrf: &str| {
+        reqwest::multipart::Form::new()
+            .text("csrf", csrf.to_string())
+            .text("lang", "id")
+            .text("name", "Budi")
+            .text("email", "")
+            .text("phone", "0812-3456-7890")
+            .text("subject", "Trotoar rusak")
+            .text("body", "Trotoar di depan kantor camat rusak.")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(b"\x89PNG foto".to_vec())
+                    .file_name("foto.png")
+                    .mime_str("image/png")
+                    .unwrap(),
+            )
+    };
+    let cookie = format!("aduan_form={}", b.cookies["aduan_form"]);
+    let post = |f: reqwest::multipart::Form, cookie: Option<String>| {
+        let mut r = b.http.post(format!("{}/aduan", b.base)).multipart(f);
+        if let Some(c) = cookie {
+            r = r.header("cookie", c);
+        }
+        r.send()
+    };
+    let r = post(form(&csrf), Some(cookie.clone())).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let body = r.text().await.unwrap();
+    let no: String = {
+        let i = body.find("id=\"register_no\">").unwrap() + 17;
+        body[i..].split('<').next().unwrap().to_string()
+    };
+    assert!(no.starts_with("ADU-"), "{body}");
+    assert!(body.contains("id=\"tracking_code\""));
+    let again = post(form(&csrf), Some(cookie.clone())).await.unwrap();
+    assert!(
+        again.text().await.unwrap().contains(&no),
+        "a double submission shows the same receipt"
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM complaints").await, 1);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM attachments WHERE filename = 'foto.png'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        post(form(&csrf), None).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post(form(&"0".repeat(64)), Some(cookie.clone()))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let bad = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .text("body", " ");
+    let r = post(bad, Some(cookie)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("body"));
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM complaints").await, 1);
+    app.stop().await;
+}
+both!(web_public_form);
+
+/// The counter page: the front office registers a letter with a scan and lands on its page;
+/// roles without counter duty are refused.
+async fn web_counter_page(backend: Backend) {
+    let Some(app) = spawn_app(backend, &[]).await else {
+        return;
+    };
+    for (u, role) in [("siti", Role::FrontOffice), ("teknis", Role::TechnicalTeam)] {
+        app.officer(u, role).await;
+        aduan::web::session::set_password(&app.core.db, u, "rahasia-panjang-1")
+            .await
+            .unwrap();
+    }
+    let mut tech = Browser::new(&app);
+    tech.login("teknis", "rahasia-panjang-1").await;
+    assert_eq!(
+        tech.go("GET", "/kotak/loket", &[]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let mut b = Browser::new(&app);
+    b.login("siti", "rahasia-panjang-1").await;
+    let p = b.go("GET", "/kotak/loket", &[]).await;
+    assert_eq!(p.status, StatusCode::OK);
+    let csrf = Browser::csrf(&p);
+    let form = |csrf: &str| {
+        reqwest::multipart::Form::new()
+            .text("csrf", csrf.to_string())
+            .text("form", "f".repeat(32))
+            .text("medium", "letter")
+            .text("name", "Pak RT 03")
+            .text("email", "")
+            .text("subject", "Surat keberatan")
+            .text("body", "Keberatan atas penutupan jalan.")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(b"%PDF-1.4 surat".to_vec())
+                    .file_name("surat.pdf")
+                    .mime_str("application/pdf")
+                    .unwrap(),
+            )
+    };
+    let cookies: Vec<String> = b.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let send = |f: reqwest::multipart::Form| {
+        b.http
+            .post(format!("{}/kotak/loket", b.base))
+            .header("cookie", cookies.join("; "))
+            .multipart(f)
+            .send()
+    };
+    assert_eq!(
+        send(form("x")).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let r = send(form(&csrf)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let loc = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(loc.starts_with("/kotak/ADU-"), "{loc}");
+    let r2 = send(form(&csrf)).await.unwrap();
+    assert_eq!(
+        r2.headers()["location"].to_str().unwrap(),
+        loc,
+        "the same form registers once"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM complaints WHERE channel = 'counter'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM audit WHERE note LIKE 'via counter (letter)%' AND actor = 'siti'"
+        )
+        .await,
+        1
+    );
+    let p = b.go("GET", &loc, &[]).await;
+    assert!(p.body.contains("surat.pdf") && p.body.contains("Keberatan atas penutupan jalan."));
+    app.stop().await;
+}
+both!(web_counter_page);
+
+/// The recap page and CSV: numbers that match the register.
+async fn web_recap_matches_the_register(backend: Backend) {
+    let Some(app) = spawn_app(backend, &[]).await else {
+        return;
+    };
+    let fo = app.officer("siti", Role::FrontOffice).await;
+    aduan::web::session::set_password(&app.core.db, "siti", "rahasia-panjang-1")
+        .await
+        .unwrap();
+    let mut nos = Vec::new();
+    for i in 0..3 {
+        nos.push(
+            app.submit(json!({"body": format!("Pengaduan web {i}")}))
+                .await
+                .0,
+        );
+    }
+    for i in 0..2 {
+        let r = app
+            .http
+            .post(app.url("/api/v1/counter"))
+            .bearer_auth(&fo)
+            .json(&json!({"body": format!("Pengaduan loket {i}"), "medium": "telephone"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    // Answered in 2 h within the standard; answered in 30 h after the due time; open and past
+    // due; the rest open and not yet due.
+    let h = 3_600_000i64;
+    for (no, sql) in [
+        (&nos[0], "UPDATE complaints SET answered_at = received_at + 2 * $2, due_at = received_at + 100 * $2 WHERE register_no = $1"),
+        (&nos[1], "UPDATE complaints SET answered_at = received_at + 30 * $2, due_at = received_at + $2 WHERE register_no = $1"),
+        (&nos[2], "UPDATE complaints SET due_at = received_at - $2 WHERE register_no = $1"),
+    ] {
+        sqlx::query(sql).bind(no).bind(h).execute(&app.core.db.pool).await.unwrap();
+    }
+    let today = aduan::sla::local_date(chrono::Utc::now(), app.core.settings.offset);
+    let month = today.format("%Y-%m").to_string();
+    let mut b = Browser::new(&app);
+    b.login("siti", "rahasia-panjang-1").await;
+    let p = b
+        .go("GET", &format!("/kotak/rekap?periode={month}"), &[])
+        .await;
+    assert_eq!(p.status, StatusCode::OK);
+    for (id, want) in [
+        ("received", "5"),
+        ("answered", "2"),
+        ("in_time", "1"),
+        ("late", "1"),
+        ("overdue", "1"),
+        ("median", "2.0"),
+        ("p90", "30.0"),
+    ] {
+        assert!(
+            p.body.contains(&format!("id=\"{id}\">{want}<")),
+            "{id} = {want}: {}",
+            p.body
+        );
+    }
+    assert!(
+        p.body.contains("data-channel=\"web\">3<")
+            && p.body.contains("data-channel=\"counter\">2<")
+    );
+    assert!(p.body.contains("<svg"));
+    let day = b
+        .go(
+            "GET",
+            &format!("/kotak/rekap?periode={}", today.format("%Y-%m-%d")),
+            &[],
+        )
+        .await;
+    assert!(day.body.contains("id=\"received\">5<"));
+    let other = b.go("GET", "/kotak/rekap?periode=2001-01", &[]).await;
+    assert!(other.body.contains("id=\"received\">0<"));
+    assert_eq!(
+        b.go("GET", "/kotak/rekap?periode=kemarin", &[])
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    let csv = b
+        .go("GET", &format!("/kotak/rekap.csv?periode={month}"), &[])
+        .await;
+    assert!(csv.body.starts_with("section,key,value\n"));
+    assert!(csv.body.contains("total,received,5\n") && csv.body.contains("sla,answered_late,1\n"));
+    assert!(csv.body.contains("channel,counter,2\n"));
+    app.stop().await;
+}
+both!(web_recap_matches_the_register);
+
+/// The dashboard: open complaints by channel and status, the overdue list, channel health.
+async fn web_dashboard(backend: Backend) {
+    let Some(app) = spawn_app(backend, &[]).await else {
+        return;
+    };
+    app.officer("kepala", Role::HeadOfOffice).await;
+    aduan::web::session::set_password(&app.core.db, "kepala", "rahasia-panjang-1")
+        .await
+        .unwrap();
+    let (late, _) = app
+        .submit(json!({"subject": "Terlambat <i>x</i>", "body": "a"}))
+        .await;
+    app.submit(json!({"body": "b"})).await;
+    sqlx::query("UPDATE complaints SET due_at = received_at - 1000 WHERE register_no = $1")
+        .bind(&late)
+        .execute(&app.core.db.pool)
+        .await
+        .unwrap();
+    let mut b = Browser::new(&app);
+    b.login("kepala", "rahasia-panjang-1").await;
+    let p = b.go("GET", "/kotak/dasbor", &[]).await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(
+        p.body.contains("<td>web</td><td>registered</td><td>2</td>"),
+        "{}",
+        p.body
+    );
+    assert!(p.body.contains(&format!("href=\"/kotak/{late}\"")));
+    assert!(p.body.contains("Terlambat &lt;i&gt;x&lt;/i&gt;"));
+    assert!(p.body.contains("(1)"), "one overdue");
+    assert!(p.body.contains("data-channel=\"web\"") && p.body.contains("tracking page"));
+    app.stop().await;
+}
+both!(web_dashboard);
+
+/// Full-text search (FTS5 / PostgreSQL tsvector): word prefixes, every word required, query
+/// syntax inert, and text added later by a follow-up is found.
+async fn full_text_search(backend: Backend) {
+    let Some(app) = spawn_app(backend, &[]).await else {
+        return;
+    };
+    let fo = app.officer("siti", Role::FrontOffice).await;
+    let (a, _) = app
+        .submit(json!({"subject": "Jalan rusak", "body": "Lubang besar di Jalan Merdeka"}))
+        .await;
+    app.submit(json!({"subject": "Lampu jalan", "body": "Lampu padam di gang Melati"}))
+        .await;
+    let find = |q: &'static str| {
+        let app = &app;
+        let fo = fo.clone();
+        async move {
+            let v: serde_json::Value = app
+                .http
+                .get(app.url("/api/v1/complaints"))
+                .query(&[("q", q)])
+                .bearer_auth(&fo)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["total"].as_i64().unwrap()
+        }
+    };
+    assert_eq!(find("jalan").await, 2);
+    assert_eq!(find("JALAN merdeka").await, 1, "every word must occur");
+    assert_eq!(find("merd").await, 1, "word prefixes match");
+    assert_eq!(find("erdeka").await, 0, "not inside words");
+    assert_eq!(
+        find("\"merdeka\" OR NOT *").await,
+        0,
+        "query syntax is inert"
+    );
+    assert_eq!(find("%").await, 2, "no word: no text condition");
+    // A follow-up by counter intake naming the register number extends the searchable text.
+    let r = app
+        .http
+        .post(app.url("/api/v1/counter"))
+        .bearer_auth(&fo)
+        .json(&json!({"body": format!("Tambahan untuk {a}: dekat sekolah Tunas"), "medium": "telephone"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    assert_eq!(find("tunas").await, 1);
+    app.stop().await;
+}
+both!(full_text_search);
+
+/// Inbox paging, the overdue and "assigned to me" filters, and each role's queue.
+async fn web_inbox_filters_and_queues(backend: Backend) {
+    let Some(app) = spawn_app(backend, &[]).await else {
+        return;
+    };
+    app.officer("teknis", Role::TechnicalTeam).await;
+    aduan::web::session::set_password(&app.core.db, "teknis", "rahasia-panjang-1")
+        .await
+        .unwrap();
+    for i in 0..55 {
+        app.submit(json!({"subject": format!("Nomor {i:02}"), "body": "x"}))
+            .await;
+    }
+    // One verified and assigned to the technical team member, one verified unassigned, one
+    // overdue.
+    sqlx::query("UPDATE complaints SET status = 'verified', assignee_id = (SELECT id FROM officers WHERE username = 'teknis') WHERE subject = 'Nomor 01'")
+        .execute(&app.core.db.pool).await.unwrap();
+    sqlx::query("UPDATE complaints SET status = 'verified' WHERE subject = 'Nomor 02'")
+        .execute(&app.core.db.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE complaints SET due_at = received_at - 1000 WHERE subject = 'Nomor 03'")
+        .execute(&app.core.db.pool)
+        .await
+        .unwrap();
+    let mut b = Browser::new(&app);
+    b.login("teknis", "rahasia-panjang-1").await;
+    let rows = |p: &Page| p.body.matches("<td><a href=\"/kotak/ADU-").count();
+    let p1 = b.go("GET", "/kotak", &[]).await;
+    assert_eq!(rows(&p1), 50);
+    assert!(p1.body.contains("Nomor 54") && !p1.body.contains("Nomor 04<"));
+    assert!(p1.body.contains("rel=\"next\" href=\"/kotak?page=2\""));
+    let p2 = b.go("GET", "/kotak?page=2", &[]).await;
+    assert_eq!(rows(&p2), 5);
+    assert!(p2.body.contains("Nomor 00") && !p2.body.contains("rel=\"next\""));
+    let od = b.go("GET", "/kotak?overdue=1", &[]).await;
+    assert_eq!(rows(&od), 1);
+    assert!(od.body.contains("Nomor 03"));
+    let mine = b.go("GET", "/kotak?assignee=me", &[]).await;
+    assert_eq!(rows(&mine), 1);
+    assert!(mine.body.contains("Nomor 01"));
+    // The technical team acts on verified and disposed complaints: two here.
+    let q = b.go("GET", "/kotak?antrian=saya", &[]).await;
+    assert_eq!(rows(&q), 2, "{}", q.body);
+    assert!(q.body.contains("Nomor 01") && q.body.contains("Nomor 02"));
+    app.stop().await;
+}
+both!(web_inbox_filters_and_queues);
