@@ -412,11 +412,7 @@ pub(super) async fn submit_counter_form(
         headers.insert("idempotency-key", v);
     }
     msg.external_id = external_id(&headers, "counter", &msg)?;
-    intake::submit_as(&st.core, msg, Some((officer.id, officer.username.as_str())))
-        .await
-        .map_err(|e| match e {
-            intake::IntakeError::Db(e) => ApiError::from(e),
-        })
+    submit_as_officer(st, officer, msg).await
 }
 
 /// `POST /api/v1/complaints`: the web channel.
@@ -518,23 +514,41 @@ pub async fn lapor_link(
 ) -> ApiResult<Response> {
     let (fields, _) = read_form(&st, req).await?;
     let body: LaporLink = parse_fields(fields)?;
+    let msg = lapor_link_message(&st, &officer, &body.tracking_id)?;
+    register_submission(&st, msg, Some(&officer)).await
+}
+
+/// The message that links LAPOR! report `tracking_id`, or why it cannot be linked.
+pub(super) fn lapor_link_message(
+    st: &AppState,
+    officer: &Officer,
+    tracking_id: &str,
+) -> ApiResult<InboundMessage> {
     if !st.core.channels.is_configured(ChannelKind::Lapor) {
         return Err(ApiError::NotFound(
             "the LAPOR! channel is not configured ([channels.lapor])".into(),
         ));
     }
-    let id = body.tracking_id.trim();
+    let id = tracking_id.trim();
     if !aduan_lapor::valid_tracking_id(id) {
         return Err(ApiError::BadRequest(
             "tracking_id: use the LAPOR! tracking id (letters, digits, `-`)".into(),
         ));
     }
-    register_submission(
-        &st,
-        aduan_lapor::link_message(id, &officer.username),
-        Some(&officer),
-    )
-    .await
+    Ok(aduan_lapor::link_message(id, &officer.username))
+}
+
+/// Registers what an officer entered (counter form, LAPOR! link) under their name.
+pub(super) async fn submit_as_officer(
+    st: &AppState,
+    officer: &Officer,
+    msg: InboundMessage,
+) -> ApiResult<aduan_channel::Committed> {
+    intake::submit_as(&st.core, msg, Some((officer.id, officer.username.as_str())))
+        .await
+        .map_err(|e| match e {
+            intake::IntakeError::Db(e) => ApiError::from(e),
+        })
 }
 
 #[derive(Deserialize)]

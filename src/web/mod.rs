@@ -186,6 +186,11 @@ pub const ROUTES: &[RouteSpec] = &[
         access: Access::Session(COUNTER_ROLES),
     },
     RouteSpec {
+        method: "POST",
+        path: "/kotak/loket/lapor",
+        access: Access::Session(COUNTER_ROLES),
+    },
+    RouteSpec {
         method: "GET",
         path: "/kotak/{register_no}",
         access: Access::Session(ALL_ROLES),
@@ -280,6 +285,7 @@ pub fn router(core: Shared, web: &crate::config::WebConfig) -> Router {
             "/kotak/loket",
             get(ui::counter_page).post(ui::counter_submit),
         )
+        .route("/kotak/loket/lapor", post(ui::counter_lapor_submit))
         .route("/kotak/dasbor", get(ui::dashboard))
         .route("/kotak/rekap", get(ui::recap_page))
         .route("/kotak/rekap.csv", get(ui::recap_csv))

@@ -975,7 +975,9 @@ pub async fn public_submit(
     }
 }
 
-fn counter_form(lang: Lang, s: &WebSession, error: Option<&str>) -> Markup {
+/// The counter page: the intake form, and (with the LAPOR! channel on) linking a LAPOR! report
+/// a citizen brings by its tracking id.
+fn counter_form(lang: Lang, s: &WebSession, lapor: bool, error: Option<&str>) -> Markup {
     let media = [
         ("walk_in", "Datang langsung", "Walk-in"),
         ("telephone", "Telepon", "Telephone"),
@@ -1003,18 +1005,68 @@ fn counter_form(lang: Lang, s: &WebSession, error: Option<&str>) -> Markup {
                 ))
                 button type="submit" { (lang.t("Daftarkan", "Register")) }
             }
+            @if lapor {
+                h2 { (lang.t("Tautkan laporan LAPOR!", "Link a LAPOR! report")) }
+                form method="post" action="/kotak/loket/lapor" {
+                    input type="hidden" name="csrf" value=(s.csrf);
+                    p { label { (lang.t("Nomor tracking LAPOR!", "LAPOR! tracking id")) br;
+                        input name="tracking_id" required pattern="[A-Za-z0-9-]{1,64}" inputmode="latin"; } }
+                    button type="submit" { (lang.t("Tautkan", "Link")) }
+                }
+            }
         },
     )
 }
 
+fn lapor_on(st: &AppState) -> bool {
+    st.core
+        .channels
+        .is_configured(aduan_channel::ChannelKind::Lapor)
+}
+
 /// `GET /kotak/loket`: the front office's intake form.
 pub async fn counter_page(
+    State(st): State<AppState>,
     Extension(s): Extension<WebSession>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let lang = Lang::of(&headers, &q);
-    html_response(StatusCode::OK, lang, counter_form(lang, &s, None), vec![])
+    let form = counter_form(lang, &s, lapor_on(&st), None);
+    html_response(StatusCode::OK, lang, form, vec![])
+}
+
+#[derive(Deserialize)]
+pub struct LaporLinkForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    tracking_id: String,
+}
+
+/// `POST /kotak/loket/lapor`: links a LAPOR! report and opens its complaint (the one already
+/// linked when the report was linked before).
+pub async fn counter_lapor_submit(
+    State(st): State<AppState>,
+    Extension(s): Extension<WebSession>,
+    headers: HeaderMap,
+    Form(f): Form<LaporLinkForm>,
+) -> Response {
+    let lang = Lang::of(&headers, &HashMap::new());
+    if !s.csrf_ok(Some(&f.csrf)) {
+        return forbidden(lang);
+    }
+    let linked = match super::api::lapor_link_message(&st, &s.officer, &f.tracking_id) {
+        Ok(msg) => super::api::submit_as_officer(&st, &s.officer, msg).await,
+        Err(e) => Err(e),
+    };
+    match linked {
+        Ok(c) => Redirect::to(&format!("/kotak/{}", c.register_no)).into_response(),
+        Err(e) => {
+            let form = counter_form(lang, &s, lapor_on(&st), Some(&e.to_string()));
+            html_response(e.status(), lang, form, vec![])
+        }
+    }
 }
 
 /// `POST /kotak/loket`: registers the complaint and opens its page.
@@ -1033,6 +1085,7 @@ pub async fn counter_submit(
             counter_form(
                 lang,
                 &s,
+                lapor_on(&st),
                 Some(lang.t("Lampiran terlalu besar.", "The attachment is too large.")),
             ),
             vec![],
@@ -1048,7 +1101,7 @@ pub async fn counter_submit(
         Err(e) => html_response(
             e.status(),
             lang,
-            counter_form(lang, &s, Some(&e.to_string())),
+            counter_form(lang, &s, lapor_on(&st), Some(&e.to_string())),
             vec![],
         ),
     }

@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use aduan::db::Backend;
 use aduan::workflow::Role;
+use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::both;
 use crate::fakelapor::{FakeLapor, SECRET, TOKEN};
 use crate::helpers::*;
+use crate::ui::Browser;
 
 fn lapor_env(l: &FakeLapor, extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = [
@@ -275,6 +277,98 @@ async fn lapor_notification_mail_links_the_report() {
     app.stop().await;
     db.drop_db().await;
 }
+
+async fn link_form(b: &mut Browser, csrf: &str, id: &str) -> crate::ui::Page {
+    b.go(
+        "POST",
+        "/kotak/loket/lapor",
+        &[("csrf", csrf), ("tracking_id", id)],
+    )
+    .await
+}
+
+/// The counter page links a report a citizen brings by its LAPOR! tracking id: CSRF and role
+/// checked, a bad id refused with the reason, the same report linked twice is one complaint,
+/// and the linked complaint fills from LAPOR!.
+async fn lapor_link_from_the_counter_page(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let fake = FakeLapor::start().await;
+    fake.add_report("5312345", "Belum Terverifikasi");
+    let app = start_with_env(&db.url, &lapor_env(&fake, &[])).await;
+    for (u, role) in [("siti", Role::FrontOffice), ("teknis", Role::TechnicalTeam)] {
+        app.officer(u, role).await;
+        aduan::web::session::set_password(&app.core.db, u, "rahasia-panjang-1")
+            .await
+            .unwrap();
+    }
+    let mut tech = Browser::new(&app);
+    tech.login("teknis", "rahasia-panjang-1").await;
+    let p = tech.go("GET", "/kotak", &[]).await;
+    let r = tech
+        .go(
+            "POST",
+            "/kotak/loket/lapor",
+            &[("csrf", &Browser::csrf(&p)), ("tracking_id", "5312345")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "not a counter role");
+
+    let mut b = Browser::new(&app);
+    b.login("siti", "rahasia-panjang-1").await;
+    let p = b.go("GET", "/kotak/loket", &[]).await;
+    assert!(
+        p.body.contains("action=\"/kotak/loket/lapor\""),
+        "{}",
+        p.body
+    );
+    let csrf = Browser::csrf(&p);
+    let wrong = "x".repeat(64);
+    assert_eq!(
+        link_form(&mut b, &wrong, "5312345").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let bad = link_form(&mut b, &csrf, "53 12; x").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad.body.contains("tracking_id: use the LAPOR! tracking id"),
+        "{}",
+        bad.body
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM complaints").await, 0);
+
+    let r = link_form(&mut b, &csrf, "5312345").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let loc = r.location.unwrap();
+    assert!(loc.starts_with("/kotak/ADU-"), "{loc}");
+    let again = link_form(&mut b, &csrf, " 5312345 ").await;
+    assert_eq!(
+        again.location.as_deref(),
+        Some(loc.as_str()),
+        "one complaint per report"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM complaints WHERE channel = 'lapor'"
+        )
+        .await,
+        1
+    );
+    wait_count(
+        &app,
+        "SELECT COUNT(*) FROM messages WHERE body LIKE 'Status LAPOR!: Belum Terverifikasi%'",
+        1,
+        20,
+    )
+    .await;
+    let page = b.go("GET", &loc, &[]).await;
+    assert!(page.body.contains("5312345") && page.body.contains("siti"));
+    app.stop().await;
+    db.drop_db().await;
+}
+both!(lapor_link_from_the_counter_page);
 
 /// With `list_path` configured, the institution's reports are linked without an officer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

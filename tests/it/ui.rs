@@ -14,21 +14,21 @@ use crate::both;
 use crate::helpers::*;
 
 /// A browser without JavaScript: keeps cookies, does not follow redirects.
-struct Browser {
+pub(crate) struct Browser {
     http: reqwest::Client,
     base: String,
     cookies: BTreeMap<String, String>,
 }
 
-struct Page {
-    status: StatusCode,
-    location: Option<String>,
-    set_cookies: Vec<String>,
-    body: String,
+pub(crate) struct Page {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub set_cookies: Vec<String>,
+    pub body: String,
 }
 
 impl Browser {
-    fn new(app: &App) -> Browser {
+    pub(crate) fn new(app: &App) -> Browser {
         Browser {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -39,7 +39,7 @@ impl Browser {
         }
     }
 
-    async fn go(&mut self, method: &str, path: &str, form: &[(&str, &str)]) -> Page {
+    pub(crate) async fn go(&mut self, method: &str, path: &str, form: &[(&str, &str)]) -> Page {
         let mut b = self
             .http
             .request(method.parse().unwrap(), format!("{}{path}", self.base));
@@ -84,7 +84,7 @@ impl Browser {
     }
 
     /// The hidden `csrf` field of the page.
-    fn csrf(page: &Page) -> String {
+    pub(crate) fn csrf(page: &Page) -> String {
         let i = page
             .body
             .find("name=\"csrf\" value=\"")
@@ -93,7 +93,7 @@ impl Browser {
         page.body[i..i + 64].to_string()
     }
 
-    async fn login(&mut self, user: &str, password: &str) -> Page {
+    pub(crate) async fn login(&mut self, user: &str, password: &str) -> Page {
         let p = self.go("GET", "/masuk", &[]).await;
         let csrf = Self::csrf(&p);
         self.go(
@@ -491,6 +491,19 @@ async fn web_counter_page(backend: Backend) {
     let p = b.go("GET", "/kotak/loket", &[]).await;
     assert_eq!(p.status, StatusCode::OK);
     let csrf = Browser::csrf(&p);
+    assert!(
+        !p.body.contains("/kotak/loket/lapor"),
+        "no LAPOR! link form without the LAPOR! channel"
+    );
+    let r = b
+        .go(
+            "POST",
+            "/kotak/loket/lapor",
+            &[("csrf", &csrf), ("tracking_id", "5312345")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.body.contains("[channels.lapor]"), "{}", r.body);
     let form = |csrf: &str| {
         reqwest::multipart::Form::new()
             .text("csrf", csrf.to_string())
