@@ -409,7 +409,8 @@ const WORDS: &[&str] = &[
 ];
 
 /// Seeds `n` complaints with bulk inserts (not through intake: the figure is about reading).
-async fn seed(core: &Core, n: usize) -> anyhow::Result<()> {
+/// Complaint `k` (0-based, id order) is `BEN-2026-{k:07}` and its text ends in "nomor {k}".
+pub async fn seed(core: &Core, n: usize) -> anyhow::Result<()> {
     let statuses = [
         ("registered", 30),
         ("verified", 20),
@@ -518,7 +519,13 @@ async fn inbox(
         ("channel=sms", vec![("channel", "sms")]),
         ("search one common word", vec![("q", "jalan")]),
         ("search two words", vec![("q", "lampu padam")]),
-        ("search rare (one complaint)", vec![("q", "nomor 4242")]),
+        ("search rare (a number prefix)", vec![("q", "nomor 4242")]),
+        ("search word in every one", vec![("q", "nomor")]),
+        ("search one number", vec![("q", "4242")]),
+        (
+            "search common word, page 20",
+            vec![("q", "jalan"), ("page", "20")],
+        ),
         (
             "search + status",
             vec![("q", "banjir"), ("status", "registered")],

@@ -19,7 +19,7 @@ use sqlx::Row;
 use super::{ApiError, AppState};
 use crate::db::{now_ms, opt_str};
 use crate::intake;
-use crate::register::{self, ct_eq, Complaint, COMPLAINT_COLUMNS};
+use crate::register::{self, ct_eq, Bind, Complaint, COMPLAINT_COLUMNS};
 use crate::workflow::{self, ActionRequest, Officer};
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -672,11 +672,6 @@ fn complaint_json(c: &Complaint, now: i64) -> Value {
     v
 }
 
-enum Bind {
-    S(String),
-    I(i64),
-}
-
 /// `GET /api/v1/complaints`: filters `status`, `channel`, `overdue`, `assignee`, `q`;
 /// pagination `page` (from 1) and `per_page` (1-200).
 pub async fn list(
@@ -686,6 +681,7 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     let mut conds: Vec<String> = Vec::new();
     let mut binds: Vec<Bind> = Vec::new();
+    let mut searched = false;
     let mut page = 1i64;
     let mut per_page = 50i64;
     let now = now_ms();
@@ -720,6 +716,7 @@ pub async fn list(
             "q" => {
                 if let Some((cond, value)) = register::text_search(st.core.db.backend, 0, v) {
                     add(&cond.replace("$0", "$?"), Bind::S(value));
+                    searched = true;
                 }
             }
             "page" => {
@@ -740,32 +737,46 @@ pub async fn list(
         }
     }
     let where_ = if conds.is_empty() {
-        String::new()
+        "1 = 1".to_string()
     } else {
-        format!("WHERE {}", conds.join(" AND "))
+        conds.join(" AND ")
     };
-    let count_sql = format!("SELECT COUNT(*) AS n FROM complaints c {where_}");
-    let list_sql = format!(
-        "SELECT {COMPLAINT_COLUMNS} FROM complaints c JOIN complainants p ON p.id = c.complainant_id {where_} \
-         ORDER BY c.received_at DESC, c.id DESC LIMIT {per_page} OFFSET {}",
-        (page - 1) * per_page
+    let pool = &st.core.db.pool;
+    let offset = (page - 1) * per_page;
+    let select = format!(
+        "SELECT {COMPLAINT_COLUMNS} FROM complaints c JOIN complainants p ON p.id = c.complainant_id"
     );
-    let mut cq = sqlx::query(sqlx::AssertSqlSafe(count_sql));
-    let mut lq = sqlx::query(sqlx::AssertSqlSafe(list_sql));
-    for b in &binds {
-        match b {
-            Bind::S(s) => {
-                cq = cq.bind(s.clone());
-                lq = lq.bind(s.clone());
-            }
-            Bind::I(i) => {
-                cq = cq.bind(*i);
-                lq = lq.bind(*i);
-            }
+    let order = format!("ORDER BY c.received_at DESC, c.id DESC LIMIT {per_page} OFFSET {offset}");
+    // A search PostgreSQL can answer from its GIN index alone (see `register::few_matches`).
+    let few = if searched && st.core.db.backend == crate::db::Backend::Postgres {
+        register::few_matches(pool, &where_, &binds).await?
+    } else {
+        None
+    };
+    let (total, rows) = match few {
+        Some(ids) if ids.is_empty() => (0, Vec::new()),
+        Some(ids) => {
+            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+            let sql = format!("{select} WHERE c.id IN ({}) {order}", list.join(", "));
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(pool)
+                .await?;
+            (ids.len() as i64, rows)
         }
-    }
-    let total: i64 = cq.fetch_one(&st.core.db.pool).await?.try_get("n")?;
-    let rows = lq.fetch_all(&st.core.db.pool).await?;
+        None => {
+            let count_sql = format!("SELECT COUNT(*) AS n FROM complaints c WHERE {where_}");
+            let list_sql = format!("{select} WHERE {where_} {order}");
+            let total: i64 =
+                register::bind_all(sqlx::query(sqlx::AssertSqlSafe(count_sql)), &binds)
+                    .fetch_one(pool)
+                    .await?
+                    .try_get("n")?;
+            let rows = register::bind_all(sqlx::query(sqlx::AssertSqlSafe(list_sql)), &binds)
+                .fetch_all(pool)
+                .await?;
+            (total, rows)
+        }
+    };
     let items: Vec<Value> = rows
         .iter()
         .map(|r| Complaint::from_row(r).map(|c| complaint_json(&c, now)))

@@ -329,26 +329,29 @@ pub async fn inbox_rows(
     q: &HashMap<String, String>,
     me: Option<&crate::workflow::Officer>,
 ) -> sqlx::Result<Vec<sqlx::any::AnyRow>> {
-    let mut sql = String::from(
-        "SELECT c.register_no, c.channel, c.subject, c.status, c.received_at, c.due_date, c.due_at, \
-         c.is_open, c.answered_at, p.name AS complainant, o.display_name AS assignee \
+    use crate::register::Bind;
+    const SELECT: &str = "SELECT c.register_no, c.channel, c.subject, c.status, c.received_at, \
+         c.due_date, c.due_at, c.is_open, c.answered_at, p.name AS complainant, \
+         o.display_name AS assignee \
          FROM complaints c JOIN complainants p ON p.id = c.complainant_id \
-         LEFT JOIN officers o ON o.id = c.assignee_id WHERE 1 = 1",
-    );
-    let mut binds: Vec<String> = Vec::new();
+         LEFT JOIN officers o ON o.id = c.assignee_id";
+    let mut sql = String::from("1 = 1");
+    let mut binds: Vec<Bind> = Vec::new();
+    let mut searched = false;
     if let Some(ch) = q.get("channel").filter(|v| !v.is_empty()) {
-        binds.push(ch.clone());
+        binds.push(Bind::S(ch.clone()));
         sql.push_str(&format!(" AND c.channel = ${}", binds.len()));
     }
     if let Some(status) = q.get("status").filter(|v| !v.is_empty()) {
-        binds.push(status.clone());
+        binds.push(Bind::S(status.clone()));
         sql.push_str(&format!(" AND c.status = ${}", binds.len()));
     }
     if let Some((cond, value)) = q
         .get("q")
         .and_then(|v| crate::register::text_search(core.db.backend, binds.len() + 1, v))
     {
-        binds.push(value);
+        binds.push(Bind::S(value));
+        searched = true;
         sql.push_str(" AND ");
         sql.push_str(&cond);
     }
@@ -366,7 +369,7 @@ pub async fn inbox_rows(
                 String::new()
             };
             if id.is_empty() {
-                binds.push(a.clone());
+                binds.push(Bind::S(a.clone()));
                 sql.push_str(&format!(
                     " AND c.assignee_id = (SELECT id FROM officers WHERE username = ${})",
                     binds.len()
@@ -403,16 +406,31 @@ pub async fn inbox_rows(
         .and_then(|p| p.parse().ok())
         .filter(|p| (1..=100_000).contains(p))
         .unwrap_or(1);
-    // One row more than a page tells whether there is a next one.
-    sql.push_str(&format!(
-        " ORDER BY c.id DESC LIMIT 51 OFFSET {}",
-        (page - 1) * 50
-    ));
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for b in &binds {
-        query = query.bind(b);
+    let offset = usize::try_from((page - 1) * 50).unwrap_or(0);
+    let pool = &core.db.pool;
+    if searched && core.db.backend == crate::db::Backend::Postgres {
+        if let Some(ids) = crate::register::few_matches(pool, &sql, &binds).await? {
+            // One row more than a page tells whether there is a next one.
+            let page_ids: Vec<String> = ids
+                .iter()
+                .skip(offset)
+                .take(51)
+                .map(i64::to_string)
+                .collect();
+            if page_ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let sql = format!(
+                "{SELECT} WHERE c.id IN ({}) ORDER BY c.id DESC",
+                page_ids.join(", ")
+            );
+            return sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await;
+        }
     }
-    query.fetch_all(&core.db.pool).await
+    let sql = format!("{SELECT} WHERE {sql} ORDER BY c.id DESC LIMIT 51 OFFSET {offset}");
+    crate::register::bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &binds)
+        .fetch_all(pool)
+        .await
 }
 
 /// `GET /kotak`: every channel in one list, newest first; filters by channel, status and text.
