@@ -206,7 +206,7 @@ pub async fn complaint_by_id(tx: &mut Tx, id: i64) -> sqlx::Result<Complaint> {
 /// Where replies to a complaint go: its own channel and address first, then — for web and
 /// counter complaints — the complainant's email and phone where those channels are configured.
 pub async fn reply_targets(
-    tx: &mut Tx,
+    conn: &mut sqlx::AnyConnection,
     core: &Core,
     c: &Complaint,
 ) -> sqlx::Result<Vec<(ChannelKind, Address)>> {
@@ -220,7 +220,7 @@ pub async fn reply_targets(
             "SELECT address FROM complainant_addresses WHERE complainant_id = $1 ORDER BY address",
         )
         .bind(c.complainant_id)
-        .fetch_all(&mut **tx)
+        .fetch_all(&mut *conn)
         .await?;
         let addrs = rows
             .iter()
@@ -365,12 +365,7 @@ pub async fn enqueue(
 /// the last one also as a word's beginning (search as you type). Whole words keep PostgreSQL's
 /// GIN lookups exact: prefixes on every word made two common words 4× slower at 1M complaints.
 pub fn text_search(backend: crate::db::Backend, n: usize, q: &str) -> Option<(String, String)> {
-    let words: Vec<String> = q
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .take(16)
-        .map(str::to_lowercase)
-        .collect();
+    let words = search_words(q);
     if words.is_empty() {
         return None;
     }
@@ -402,6 +397,15 @@ pub fn text_search(backend: crate::db::Backend, n: usize, q: &str) -> Option<(St
     })
 }
 
+/// The words of a search: letters and digits, lower-cased, at most 16.
+fn search_words(q: &str) -> Vec<String> {
+    q.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(16)
+        .map(str::to_lowercase)
+        .collect()
+}
+
 /// A value for a `$n` placeholder of a query built from filters.
 #[derive(Debug, Clone)]
 pub enum Bind {
@@ -426,22 +430,49 @@ pub fn bind_all<'q>(
 /// How many matches of a search still count as "few" (see [`few_matches`]).
 pub const FEW_MATCHES: usize = 2_000;
 
-/// PostgreSQL only: the ids of the complaints matching `where_sql` (conditions on `c`, with a
-/// full-text search among them), newest first, when there are at most [`FEW_MATCHES`];
-/// `None` when there are more.
+/// PostgreSQL only: the ids of the complaints matching `where_sql` (conditions on `c`, among
+/// them the full-text search for `q`), newest first, when `q` has a rare word and at most
+/// [`FEW_MATCHES`] complaints match; `None` otherwise (then the caller runs its usual query).
 ///
 /// Why: for "the newest 50 that match", the planner walks the id index backwards and tests
-/// each row whenever it believes matches are common — and for a word it has no statistics on
-/// (a number, a rare name) it guesses 0.5 % of the table. When the true matches are few and
-/// old, that walk reads most of the table (235 ms at 1M complaints). Here the GIN index
-/// answers first, through a bitmap scan that stops after `FEW_MATCHES + 1` rows: a few ms
-/// whether matches are rare (then they are all we need) or common (then the index walk finds
-/// 50 of them quickly, and the caller runs its usual query).
+/// each row whenever it believes matches are common — and for a word missing from its
+/// statistics (a number, a name) it guesses 0.5–2 % of the table. When the true matches are
+/// few and old, that walk reads most of the table (235 ms at 1M complaints). A word missing
+/// from the statistics' most common elements is rare, so here the GIN index answers first,
+/// through a bitmap scan that stops after `FEW_MATCHES + 1` rows. Searches made only of common
+/// words skip this step: their matches are dense and the index walk finds 50 at once, while
+/// building their bitmap would cost tens of milliseconds.
 pub async fn few_matches(
     pool: &sqlx::AnyPool,
+    q: &str,
     where_sql: &str,
     binds: &[Bind],
 ) -> sqlx::Result<Option<Vec<i64>>> {
+    let mut words = search_words(q);
+    let Some(last) = words.pop() else {
+        return Ok(None);
+    };
+    // A short prefix stands for many words: never "rare".
+    let prefix = if last.chars().count() >= 3 {
+        last
+    } else {
+        String::new()
+    };
+    let rare: bool = sqlx::query_scalar(
+        "SELECT COALESCE(( \
+           SELECT NOT (string_to_array($1, ' ') <@ m) \
+             OR ($2 <> '' AND NOT EXISTS (SELECT 1 FROM unnest(m) e WHERE starts_with(e, $2))) \
+           FROM (SELECT most_common_elems::text::text[] AS m FROM pg_stats \
+                 WHERE schemaname = current_schema() AND tablename = 'complaints' \
+                 AND attname = 'search_tsv') s), true)",
+    )
+    .bind(words.join(" "))
+    .bind(prefix.clone())
+    .fetch_one(pool)
+    .await?;
+    if !rare {
+        return Ok(None);
+    }
     let mut tx = pool.begin().await?;
     // Scoped to this transaction: only bitmap scans (GIN, and B-trees combined with it).
     sqlx::query(

@@ -329,15 +329,21 @@ pub async fn inbox_rows(
     q: &HashMap<String, String>,
     me: Option<&crate::workflow::Officer>,
 ) -> sqlx::Result<Vec<sqlx::any::AnyRow>> {
+    use crate::db::Backend;
     use crate::register::Bind;
-    const SELECT: &str = "SELECT c.register_no, c.channel, c.subject, c.status, c.received_at, \
+    const COLUMNS: &str = "c.register_no, c.channel, c.subject, c.status, c.received_at, \
          c.due_date, c.due_at, c.is_open, c.answered_at, p.name AS complainant, \
-         o.display_name AS assignee \
-         FROM complaints c JOIN complainants p ON p.id = c.complainant_id \
+         o.display_name AS assignee";
+    const JOINS: &str = "JOIN complainants p ON p.id = c.complainant_id \
          LEFT JOIN officers o ON o.id = c.assignee_id";
     let mut sql = String::from("1 = 1");
     let mut binds: Vec<Bind> = Vec::new();
     let mut searched = false;
+    // SQLite: a search drives the query from FTS5, which hands out its matches newest first
+    // and stops after the page (an `IN (…)` of all matches costs 130 ms for a word in every
+    // one of 1M complaints, this 28 ms). CROSS JOIN keeps that loop order.
+    let mut from = "complaints c".to_string();
+    let mut order = "c.id";
     if let Some(ch) = q.get("channel").filter(|v| !v.is_empty()) {
         binds.push(Bind::S(ch.clone()));
         sql.push_str(&format!(" AND c.channel = ${}", binds.len()));
@@ -352,8 +358,17 @@ pub async fn inbox_rows(
     {
         binds.push(Bind::S(value));
         searched = true;
-        sql.push_str(" AND ");
-        sql.push_str(&cond);
+        if core.db.backend == Backend::Sqlite {
+            from = format!(
+                "(SELECT rowid AS id FROM complaints_fts WHERE complaints_fts MATCH ${} \
+                 ORDER BY rowid DESC) f CROSS JOIN complaints c ON c.id = f.id",
+                binds.len()
+            );
+            order = "f.id";
+        } else {
+            sql.push_str(" AND ");
+            sql.push_str(&cond);
+        }
     }
     if q.get("overdue").is_some_and(|v| v == "1") {
         sql.push_str(&format!(
@@ -408,8 +423,10 @@ pub async fn inbox_rows(
         .unwrap_or(1);
     let offset = usize::try_from((page - 1) * 50).unwrap_or(0);
     let pool = &core.db.pool;
-    if searched && core.db.backend == crate::db::Backend::Postgres {
-        if let Some(ids) = crate::register::few_matches(pool, &sql, &binds).await? {
+    if searched && core.db.backend == Backend::Postgres {
+        if let Some(ids) =
+            crate::register::few_matches(pool, q.get("q").map_or("", |v| v), &sql, &binds).await?
+        {
             // One row more than a page tells whether there is a next one.
             let page_ids: Vec<String> = ids
                 .iter()
@@ -421,13 +438,15 @@ pub async fn inbox_rows(
                 return Ok(Vec::new());
             }
             let sql = format!(
-                "{SELECT} WHERE c.id IN ({}) ORDER BY c.id DESC",
+                "SELECT {COLUMNS} FROM complaints c {JOINS} WHERE c.id IN ({}) ORDER BY c.id DESC",
                 page_ids.join(", ")
             );
             return sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await;
         }
     }
-    let sql = format!("{SELECT} WHERE {sql} ORDER BY c.id DESC LIMIT 51 OFFSET {offset}");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM {from} {JOINS} WHERE {sql} ORDER BY {order} DESC LIMIT 51 OFFSET {offset}"
+    );
     crate::register::bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &binds)
         .fetch_all(pool)
         .await
@@ -621,7 +640,12 @@ async fn complaint_page(
         .into_iter()
         .filter(|a| a.allowed(s.officer.role) && a.transition().0.contains(&c.status.as_str()))
         .collect();
-    let target = aduan_channel::Address::from_key(&c.reply_to);
+    // Where a reply goes: the complaint's channel and, for web and counter complaints, the
+    // email addresses and phone numbers the complainant left (where those channels run).
+    let targets = {
+        let mut conn = st.core.db.pool.acquire().await?;
+        crate::register::reply_targets(&mut conn, &st.core, &c).await?
+    };
     let body = html! {
         h1 { (c.register_no) " — " (c.subject) }
         @if let Some(n) = notice { p role="status" { (n) } }
@@ -679,7 +703,17 @@ async fn complaint_page(
             }
         }
         h2 { (lang.t("Balas", "Reply")) }
-        p { (lang.t("Balasan dikirim melalui", "The reply goes through")) " " strong { (c.channel) } " → " (target.to_string()) }
+        p.targets { (lang.t("Balasan dikirim melalui", "The reply goes through"))
+            @for (i, (kind, to)) in targets.iter().enumerate() {
+                (if i == 0 { " " } else { lang.t(" dan ", " and ") })
+                strong { (kind.as_str()) } " → "
+                @match kind {
+                    aduan_channel::ChannelKind::Web => (lang.t("halaman lacak", "the tracking page")),
+                    aduan_channel::ChannelKind::Counter => (lang.t("diserahkan di loket", "handed over at the counter")),
+                    _ => (to.to_string()),
+                }
+            }
+        }
         form method="post" action=(format!("/kotak/{}/balas", c.register_no)) {
             input type="hidden" name="csrf" value=(s.csrf);
             textarea name="text" rows="4" cols="60" required {}

@@ -288,9 +288,14 @@ both!(web_sessions_and_csrf);
 /// The complaint page: thread, reply target, only the actions the role may take now; an action
 /// the role may not take is refused even when posted by hand; replies are queued; CSRF checked.
 async fn web_complaint_page(backend: Backend) {
-    let Some(app) = spawn_app(backend, &[]).await else {
+    let Some(db) = fresh(backend).await else {
         return;
     };
+    // An email adapter runs too, so the reply to a web complaint also goes to its email.
+    let cfg = test_config(&db.url, &[]);
+    let email = crate::testchannel::ScriptedChannel::new(aduan_channel::ChannelKind::Email, vec![]);
+    let core = open_core_with(&cfg, vec![email]).await;
+    let app = start(core, &cfg, Some(db)).await;
     app.officer("siti", Role::FrontOffice).await;
     aduan::web::session::set_password(&app.core.db, "siti", "rahasia-panjang-1")
         .await
@@ -314,9 +319,15 @@ async fn web_complaint_page(backend: Backend) {
         p.body
     );
     assert!(
+        p.body.contains(
+            "Balasan dikirim melalui <strong>web</strong> → halaman lacak dan <strong>email</strong> → email:"
+        ),
+        "the reply targets are named: {}",
         p.body
-            .contains("Balasan dikirim melalui <strong>web</strong>"),
-        "the reply target is named"
+    );
+    assert!(
+        !p.body.contains("budi@example.id"),
+        "addresses shown masked"
     );
     assert!(p.body.contains("value=\"return_incomplete\""));
     assert!(
@@ -357,8 +368,9 @@ async fn web_complaint_page(backend: Backend) {
     assert!(p.body.contains("Sedang kami proses."));
     assert!(p.body.contains("Balasan diantrekan"));
     assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM outbox WHERE kind = 'reply'").await,
-        1
+        count(&app, "SELECT COUNT(*) FROM outbox WHERE kind = 'reply' AND (channel = 'web' OR (channel = 'email' AND recipient = 'email:budi@example.id'))").await,
+        2,
+        "the reply goes where the page said"
     );
     let p = b
         .go(
@@ -701,6 +713,11 @@ async fn search_many_and_few_matches(backend: Backend) {
     };
     let n = aduan::register::FEW_MATCHES + 500;
     aduan::bench::seed(&app.core, n).await.unwrap();
+    // A word the statistics do not know yet (the seed ran ANALYZE before it was added).
+    sqlx::query("UPDATE complaints SET search_text = search_text || ' zebra' WHERE id % 20 = 0")
+        .execute(&app.core.db.write)
+        .await
+        .unwrap();
     let fo = app.officer("siti", Role::FrontOffice).await;
     let inbox = |q: &[(&str, &str)]| {
         let q: std::collections::HashMap<String, String> = q
@@ -754,22 +771,58 @@ async fn search_many_and_few_matches(backend: Backend) {
     assert_eq!(inbox(&[("q", "nomor")]).await, all[..51]);
     assert_eq!(inbox(&[("q", "nomor"), ("page", "3")]).await, all[100..151]);
     assert_eq!(total("nomor").await, (n as i64, 200));
-    // "nomor 17…": k = 17, 170–179, 1700–1799 — few.
-    let few = oracle("search_text LIKE '% nomor 17%'").await;
-    assert_eq!(few.len(), 111);
-    assert_eq!(inbox(&[("q", "nomor 17")]).await, few[..51]);
-    assert_eq!(inbox(&[("q", "Nomor 17"), ("page", "3")]).await, few[100..]);
+    // "nomor 17…": k = 17, 170–179, 1700–1799.
+    let some = oracle("search_text LIKE '% nomor 17%'").await;
+    assert_eq!(some.len(), 111);
+    assert_eq!(inbox(&[("q", "nomor 17")]).await, some[..51]);
+    assert_eq!(
+        inbox(&[("q", "Nomor 17"), ("page", "3")]).await,
+        some[100..]
+    );
     assert!(inbox(&[("q", "nomor 17"), ("page", "4")]).await.is_empty());
     assert_eq!(total("nomor 17").await, (111, 111));
+    // The rare word: every 20th complaint.
+    let few = oracle("search_text LIKE '% zebra'").await;
+    assert_eq!(few.len(), n / 20);
+    assert_eq!(inbox(&[("q", "zebra")]).await, few[..51]);
+    assert_eq!(
+        inbox(&[("q", "nomor zebra"), ("page", "3")]).await,
+        few[100..]
+    );
+    assert!(inbox(&[("q", "zebra"), ("page", "4")]).await.is_empty());
+    assert_eq!(total("zebra").await, (few.len() as i64, few.len()));
     // With other filters.
-    let sms = oracle("channel = 'sms' AND search_text LIKE '% nomor 17%'").await;
+    let sms = oracle("channel = 'sms' AND search_text LIKE '% zebra'").await;
     assert!(!sms.is_empty() && sms.len() < 51);
-    assert_eq!(inbox(&[("q", "nomor 17"), ("channel", "sms")]).await, sms);
+    assert_eq!(inbox(&[("q", "zebra"), ("channel", "sms")]).await, sms);
     let sms_all = oracle("channel = 'sms'").await;
     assert_eq!(
         inbox(&[("q", "nomor"), ("channel", "sms")]).await,
         sms_all[..51]
     );
+    if backend == Backend::Postgres {
+        // The two plans are both taken: a rare word through the GIN bitmap, common words not.
+        let few = |q: &'static str| {
+            let pool = app.core.db.pool.clone();
+            async move {
+                let (cond, v) = aduan::register::text_search(Backend::Postgres, 1, q).unwrap();
+                aduan::register::few_matches(&pool, q, &cond, &[aduan::register::Bind::S(v)])
+                    .await
+                    .unwrap()
+                    .map(|ids| ids.len())
+            }
+        };
+        assert_eq!(few("zebra").await, Some(n / 20));
+        assert_eq!(few("nomor zeb").await, Some(n / 20), "a rare prefix");
+        assert_eq!(few("nomor 170").await, Some(11), "170, 1700–1709");
+        assert_eq!(few("nomor").await, None, "a word in every complaint");
+        assert_eq!(
+            few("nomor 17").await,
+            None,
+            "a short prefix stands for many"
+        );
+        assert_eq!(few("nomor 99999").await, Some(0));
+    }
     // Nothing matches.
     assert!(inbox(&[("q", "nomor 99999")]).await.is_empty());
     assert_eq!(total("nomor 99999").await, (0, 0));
