@@ -280,8 +280,15 @@ async fn try_submit(
     // 1. One look-up: was it registered before, who is the sender, how many receipts went to
     //    them in the last hour.
     let found = lookup(&mut tx, p, now).await?;
+    if let Some((key, value)) = &msg.cursor {
+        register::store_cursor(&mut *tx, msg.channel, key, value, now).await?;
+    }
     if let Some((register_no, tracking_code)) = found.duplicate {
-        tx.rollback().await?;
+        if msg.cursor.is_some() {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
         return Ok(Committed {
             register_no,
             tracking_code,
@@ -859,18 +866,9 @@ impl InboundSink for RegisterSink {
         key: &str,
         value: &str,
     ) -> Result<(), SinkError> {
-        sqlx::query(
-            "INSERT INTO channel_cursors (channel, key, value, updated_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (channel, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        )
-        .bind(channel.as_str())
-        .bind(key)
-        .bind(value)
-        .bind(now_ms())
-        .execute(&self.0.db.write)
-        .await
-        .map(|_| ())
-        .map_err(|e| SinkError::Unavailable(e.to_string()))
+        register::store_cursor(&self.0.db.write, channel, key, value, now_ms())
+            .await
+            .map_err(|e| SinkError::Unavailable(e.to_string()))
     }
 
     async fn delivery_report(&self, report: DeliveryReport) -> Result<bool, SinkError> {

@@ -397,6 +397,27 @@ pub fn text_search(backend: crate::db::Backend, n: usize, q: &str) -> Option<(St
     })
 }
 
+/// Stores an adapter cursor (upsert).
+pub async fn store_cursor<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    ex: E,
+    channel: ChannelKind,
+    key: &str,
+    value: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO channel_cursors (channel, key, value, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (channel, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    )
+    .bind(channel.as_str())
+    .bind(key)
+    .bind(value)
+    .bind(now)
+    .execute(ex)
+    .await
+    .map(|_| ())
+}
+
 /// The words of a search: letters and digits, lower-cased, at most 16.
 fn search_words(q: &str) -> Vec<String> {
     q.split(|c: char| !c.is_alphanumeric())

@@ -543,6 +543,49 @@ async fn cursors_persist(backend: Backend) {
 }
 both!(cursors_persist);
 
+/// A cursor sent with a message is committed with it: on a new message, on a duplicate (the
+/// source re-delivered it; the cursor still moves on) and on a status query.
+async fn cursor_rides_with_the_message(backend: Backend) {
+    let Some((core, db, _)) = setup(backend, &[]).await else {
+        return;
+    };
+    let sink = aduan::intake::sink(&core);
+    let offset = || async {
+        sink.load_cursor(ChannelKind::Sms, "offset")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+    };
+    let mut m = sms("u:10", "+6281234567890", "Jalan rusak");
+    m.cursor = Some(("offset".into(), "11".into()));
+    let c = submit(&core, m.clone()).await.unwrap();
+    assert_eq!(c.disposition, Disposition::Created);
+    assert_eq!(offset().await, "11");
+    m.cursor = Some(("offset".into(), "12".into()));
+    let again = submit(&core, m).await.unwrap();
+    assert_eq!(again.disposition, Disposition::Duplicate);
+    assert_eq!(
+        offset().await,
+        "12",
+        "a duplicate still moves the cursor on"
+    );
+    let mut q = sms("u:12", "+6289999999999", "STATUS");
+    q.intent = aduan_channel::Intent::StatusQuery {
+        register_no: c.register_no.clone(),
+    };
+    q.cursor = Some(("offset".into(), "13".into()));
+    submit(&core, q).await.unwrap();
+    assert_eq!(offset().await, "13", "a refused status query too");
+    // Without a cursor nothing is written.
+    submit(&core, sms("u:13", "+6281234567890", "Tambahan"))
+        .await
+        .unwrap();
+    assert_eq!(offset().await, "13");
+    core.db.close().await;
+    db.drop_db().await;
+}
+both!(cursor_rides_with_the_message);
+
 /// A web complaint that left an email address and phone number is answered on the tracking
 /// page and, where those channels run, by email and SMS too; the prefix is the office's.
 async fn web_replies_also_go_to_contacts(backend: Backend) {

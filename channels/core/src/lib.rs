@@ -216,6 +216,10 @@ pub struct InboundMessage {
     pub parse_error: Option<String>,
     /// What the sender asks for: a complaint (the default) or a command the channel recognized.
     pub intent: Intent,
+    /// An adapter cursor `(key, value)` stored in the same transaction as the message (the
+    /// Telegram offset past this update): committed together, so it can neither be lost nor
+    /// run ahead of the message, and it costs no commit of its own.
+    pub cursor: Option<(String, String)>,
 }
 
 /// What an inbound message asks for.
@@ -255,6 +259,7 @@ impl InboundMessage {
             raw: None,
             parse_error: None,
             intent: Intent::Message,
+            cursor: None,
         }
     }
 }

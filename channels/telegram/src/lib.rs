@@ -208,11 +208,12 @@ impl TelegramChannel {
     }
 
     /// Registers one update (or answers the command it is). Errors mean "not committed".
+    /// Returns whether the polling offset past this update was committed with it.
     async fn handle_update(
         &self,
         sink: &Arc<dyn InboundSink>,
         u: &teloxide::types::Update,
-    ) -> Result<(), String> {
+    ) -> Result<bool, String> {
         match convert::convert(u, self.cfg.allow_groups) {
             Action::Ignore(why) => debug!(update = u.id.0, why, "update ignored"),
             Action::Help { chat, lang, start } => {
@@ -229,9 +230,12 @@ impl TelegramChannel {
             Action::Register { mut msg, files } => {
                 // The file API unreachable: the whole update is retried later.
                 self.fetch_files(&mut msg, files).await?;
+                // The next offset rides in the message's own transaction.
+                msg.cursor = Some((CURSOR.to_string(), (u.id.0 as i64 + 1).to_string()));
                 match sink.submit(*msg.clone()).await {
                     Ok(c) => {
-                        debug!(register_no = %c.register_no, disposition = ?c.disposition, "telegram message registered")
+                        debug!(register_no = %c.register_no, disposition = ?c.disposition, "telegram message registered");
+                        return Ok(true);
                     }
                     Err(SinkError::Unavailable(e)) => return Err(format!("register: {e}")),
                     Err(SinkError::Rejected(e)) => {
@@ -240,14 +244,17 @@ impl TelegramChannel {
                         m.parse_error = Some(format!(
                             "register refused the message ({e}); registered without files"
                         ));
-                        if let Err(e) = sink.submit(m).await {
-                            warn!(error = %e, update = u.id.0, "update refused by the register");
+                        match sink.submit(m).await {
+                            Ok(_) => return Ok(true),
+                            Err(e) => {
+                                warn!(error = %e, update = u.id.0, "update refused by the register")
+                            }
                         }
                     }
                 }
             }
         }
-        Ok(())
+        Ok(false)
     }
 
     /// Webhook mode: registers the webhook (retrying with backoff), then waits for shutdown;
@@ -302,13 +309,16 @@ impl TelegramChannel {
             return Ok(());
         }
         for u in &updates {
-            self.handle_update(&ctx.sink, u).await?;
-            // Advance past this update only now that it is committed.
+            let stored = self.handle_update(&ctx.sink, u).await?;
+            // Advance past this update only now that it is committed (commands and ignored
+            // updates store the offset on their own).
             *offset = u.id.0 as i32 + 1;
-            ctx.sink
-                .store_cursor(ChannelKind::Telegram, CURSOR, &offset.to_string())
-                .await
-                .map_err(|e| format!("register: {e}"))?;
+            if !stored {
+                ctx.sink
+                    .store_cursor(ChannelKind::Telegram, CURSOR, &offset.to_string())
+                    .await
+                    .map_err(|e| format!("register: {e}"))?;
+            }
             self.state().updates += 1;
         }
         Ok(())
@@ -477,6 +487,7 @@ impl Channel for TelegramChannel {
         self.handle_update(sink, &u)
             .await
             .map_err(WebhookError::Unavailable)?;
+        // (The offset cursor a registered update carries is unused in webhook mode.)
         self.state().updates += 1;
         Ok(())
     }
