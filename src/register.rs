@@ -488,7 +488,7 @@ pub async fn few_matches(
                  AND attname = 'search_tsv') s), true)",
     )
     .bind(words.join(" "))
-    .bind(prefix.clone())
+    .bind(prefix)
     .fetch_one(pool)
     .await?;
     if !rare {
