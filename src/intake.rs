@@ -877,6 +877,20 @@ impl InboundSink for RegisterSink {
             .map_err(|e| SinkError::Unavailable(e.to_string()))
     }
 
+    async fn is_registered(
+        &self,
+        channel: ChannelKind,
+        external_id: &str,
+    ) -> Result<bool, SinkError> {
+        sqlx::query("SELECT 1 FROM messages WHERE channel = $1 AND external_id = $2")
+            .bind(channel.as_str())
+            .bind(external_id)
+            .fetch_optional(&self.0.db.pool)
+            .await
+            .map(|r| r.is_some())
+            .map_err(|e| SinkError::Unavailable(e.to_string()))
+    }
+
     async fn open_conversations(&self, channel: ChannelKind) -> Result<Vec<String>, SinkError> {
         let rows = sqlx::query(
             "SELECT conversation FROM complaints WHERE channel = $1 AND is_open = 1 \

@@ -1,7 +1,9 @@
 //! A local fake of the SP4N-LAPOR! v3 API in the shapes known from public integrations:
 //! `auth: Bearer …` + `token` headers, report detail with status logs and disposition logs,
 //! paginated follow-ups with `next_page_url`, multipart `followup/add`, error bodies with
-//! `message`; plus scripted trouble: a follow-up accepted but its answer lost, slow answers.
+//! `message`, follow-up files (on the API, which wants the credentials, or on a "public"
+//! path that records whether credentials were sent); plus scripted trouble: a follow-up
+//! accepted but its answer lost, slow answers, a file failing with 503 a number of times.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -29,6 +31,14 @@ pub struct LaporState {
     pub lose_next_answer: bool,
     /// Seconds every GET waits before answering.
     pub delay_secs: u64,
+    /// Files served at `/files/{name}` (credentials required) and `/public/{name}`.
+    pub files: BTreeMap<String, Vec<u8>>,
+    /// Per file name: how many more requests fail with 503.
+    pub file_failures: BTreeMap<String, u32>,
+    /// Requests for `/public/…` that carried LAPOR!'s credentials.
+    pub public_with_credentials: u32,
+    /// Every file request: (name, answered status).
+    pub file_requests: Vec<(String, u16)>,
     next_id: u64,
 }
 
@@ -51,6 +61,7 @@ impl FakeLapor {
     pub async fn start() -> FakeLapor {
         let state = Arc::new(Mutex::new(LaporState {
             next_id: 9000,
+            files: BTreeMap::from([("a.jpg".to_string(), b"\xff\xd8\xff\xe0 foto".to_vec())]),
             ..Default::default()
         }));
         let app = Router::new()
@@ -58,6 +69,8 @@ impl FakeLapor {
             .route("/complaints/{id}/followups", get(followups))
             .route("/complaints/followup/add", post(add))
             .route("/complaints/institution", get(list))
+            .route("/files/{name}", get(api_file))
+            .route("/public/{name}", get(public_file))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -82,8 +95,22 @@ impl FakeLapor {
         );
     }
 
-    /// A follow-up from another party (`id` None: one without an id, keyed by hash).
+    /// A follow-up from another party (`id` None: one without an id, keyed by hash), with the
+    /// photo `files/a.jpg`.
     pub fn followup(&self, report: &str, id: Option<u64>, from: &str, content: &str) {
+        let a = json!({"path": "files/a.jpg", "file_name": "a.jpg", "extension": "jpg"});
+        self.followup_with(report, id, from, content, vec![a]);
+    }
+
+    /// A follow-up with the given `attachments` entries.
+    pub fn followup_with(
+        &self,
+        report: &str,
+        id: Option<u64>,
+        from: &str,
+        content: &str,
+        attachments: Vec<Value>,
+    ) {
         let mut f = json!({
             "created_at": "16-11-2026 10:15:00",
             "institution_from_name": from,
@@ -91,7 +118,7 @@ impl FakeLapor {
             "template_code": null,
             "template_content": null,
             "content": content,
-            "attachments": [{"path": "https://lapor.example/files/a.jpg", "file_name": "a.jpg", "extension": "jpg"}],
+            "attachments": attachments,
             "some_new_field": {"ignored": true},
         });
         if let Some(id) = id {
@@ -117,6 +144,42 @@ impl FakeLapor {
     pub fn posted(&self) -> Vec<(String, String, Vec<String>)> {
         self.state.lock().unwrap().posted.clone()
     }
+}
+
+async fn api_file(
+    State(state): State<Arc<Mutex<LaporState>>>,
+    Path(name): Path<String>,
+    h: HeaderMap,
+) -> Response {
+    if !authorized(&h) {
+        return error(StatusCode::UNAUTHORIZED, "Unauthorized: invalid token");
+    }
+    serve_file(&state, name)
+}
+
+async fn public_file(
+    State(state): State<Arc<Mutex<LaporState>>>,
+    Path(name): Path<String>,
+    h: HeaderMap,
+) -> Response {
+    if h.contains_key("auth") || h.contains_key("token") {
+        state.lock().unwrap().public_with_credentials += 1;
+    }
+    serve_file(&state, name)
+}
+
+fn serve_file(state: &Arc<Mutex<LaporState>>, name: String) -> Response {
+    let mut s = state.lock().unwrap();
+    let (code, r) = if let Some(n) = s.file_failures.get_mut(&name).filter(|n| **n > 0) {
+        *n -= 1;
+        (503, error(StatusCode::SERVICE_UNAVAILABLE, "sedang sibuk"))
+    } else if let Some(data) = s.files.get(&name) {
+        (200, data.clone().into_response())
+    } else {
+        (404, error(StatusCode::NOT_FOUND, "berkas tidak ditemukan"))
+    };
+    s.file_requests.push((name, code));
+    r
 }
 
 fn authorized(h: &HeaderMap) -> bool {

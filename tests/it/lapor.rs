@@ -278,6 +278,123 @@ async fn lapor_notification_mail_links_the_report() {
     db.drop_db().await;
 }
 
+/// Files of others' follow-ups come into the register: LAPOR!'s credentials go only to the
+/// API's own origin; a missing or oversize file stays a link and its message is flagged; a file
+/// failing for a while holds its follow-up back (not the entries before it) until it comes,
+/// and then it is registered once; files of follow-ups already registered are not fetched again.
+async fn lapor_followup_files(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let fake = FakeLapor::start().await;
+    fake.add_report("7001", "Dalam Proses");
+    {
+        let mut s = fake.state.lock().unwrap();
+        s.files.insert("b.pdf".into(), b"%PDF-1.4 surat".to_vec());
+        s.files.insert("besar.jpg".into(), vec![0u8; 5000]);
+        s.files.insert("c.png".into(), b"\x89PNG foto".to_vec());
+        s.file_failures.insert("c.png".into(), 2);
+    }
+    // The same server under another origin (`localhost` instead of `127.0.0.1`).
+    let port = fake.url.rsplit(':').next().unwrap();
+    let elsewhere = format!("http://localhost:{port}/public/b.pdf");
+    fake.followup_with(
+        "7001",
+        Some(1),
+        "Pelapor",
+        "Foto dan surat terlampir.",
+        vec![
+            json!({"path": "files/a.jpg", "file_name": "a.jpg", "extension": "jpg"}),
+            json!({"path": elsewhere, "file_name": "b.pdf", "extension": "pdf"}),
+            json!({"path": "files/hilang.jpg", "file_name": "hilang.jpg"}),
+            json!({"path": "files/besar.jpg", "file_name": "besar.jpg"}),
+        ],
+    );
+    fake.followup_with(
+        "7001",
+        Some(2),
+        "Pelapor",
+        "Satu foto lagi.",
+        vec![json!({"path": "/files/c.png", "file_name": "c.png"})],
+    );
+    let env = lapor_env(&fake, &[("MAX_FILE_BYTES", "1000")]);
+    let app = start_with_env(&db.url, &env).await;
+    let fo = app.officer("fo", Role::FrontOffice).await;
+    assert_eq!(link(&app, &fo, "7001").await.status(), 201);
+    wait_count(
+        &app,
+        "SELECT COUNT(*) FROM messages WHERE body LIKE 'Satu foto lagi.%'",
+        1,
+        30,
+    )
+    .await;
+    let files = |like: &'static str| {
+        let pool = app.core.db.pool.clone();
+        async move {
+            let sql = format!(
+                "SELECT a.filename || ' ' || a.content_type || ' ' || a.size FROM attachments a \
+                 JOIN messages m ON m.id = a.message_id WHERE m.body LIKE '{like}' ORDER BY a.id"
+            );
+            sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql))
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        files("Foto dan surat%").await,
+        ["a.jpg image/jpeg 9", "b.pdf application/pdf 14"],
+        "the photo from the API (with credentials) and the letter from elsewhere"
+    );
+    assert_eq!(files("Satu foto lagi.%").await, ["c.png image/png 9"]);
+    let flag: String =
+        sqlx::query_scalar("SELECT parse_error FROM messages WHERE body LIKE 'Foto dan surat%'")
+            .fetch_one(&app.core.db.pool)
+            .await
+            .unwrap();
+    assert!(
+        flag.contains("`hilang.jpg` not downloaded") && flag.contains("`besar.jpg` not downloaded"),
+        "{flag}"
+    );
+    let body: String =
+        sqlx::query_scalar("SELECT body FROM messages WHERE body LIKE 'Foto dan surat%'")
+            .fetch_one(&app.core.db.pool)
+            .await
+            .unwrap();
+    assert!(
+        body.contains("[lampiran: hilang.jpg — files/hilang.jpg]"),
+        "links kept"
+    );
+    // More polls: nothing twice, no file fetched again.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM messages WHERE body LIKE 'Foto dan surat%' OR body LIKE 'Satu foto lagi.%'"
+        )
+        .await,
+        2
+    );
+    let (with_credentials, requests) = {
+        let s = fake.state.lock().unwrap();
+        (s.public_with_credentials, s.file_requests.clone())
+    };
+    assert_eq!(with_credentials, 0, "no credentials to another origin");
+    let tries = |name: &str| -> Vec<u16> {
+        requests
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, c)| *c)
+            .collect()
+    };
+    assert_eq!(tries("c.png"), [503, 503, 200]);
+    assert_eq!(tries("a.jpg"), [200], "fetched once");
+    assert_eq!(tries("b.pdf"), [200]);
+    app.stop().await;
+    db.drop_db().await;
+}
+both!(lapor_followup_files);
+
 async fn link_form(b: &mut Browser, csrf: &str, id: &str) -> crate::ui::Page {
     b.go(
         "POST",

@@ -319,6 +319,13 @@ pub trait InboundSink: Send + Sync {
     /// The conversations (`ThreadingHints::conversation`) of this channel's complaints that are
     /// still open, oldest first: what a polling adapter (LAPOR!) must keep watching.
     async fn open_conversations(&self, channel: ChannelKind) -> Result<Vec<String>, SinkError>;
+    /// Whether a message with this `external_id` is registered already: lets an adapter skip
+    /// costly work (downloading files) for an entry it sees again on every poll.
+    async fn is_registered(
+        &self,
+        channel: ChannelKind,
+        external_id: &str,
+    ) -> Result<bool, SinkError>;
 }
 
 /// What became of a sent message.
@@ -451,6 +458,18 @@ impl InboundSink for MemorySink {
     async fn delivery_report(&self, report: DeliveryReport) -> Result<bool, SinkError> {
         self.state.lock().unwrap().reports.push(report);
         Ok(true)
+    }
+
+    async fn is_registered(
+        &self,
+        channel: ChannelKind,
+        external_id: &str,
+    ) -> Result<bool, SinkError> {
+        let st = self.state.lock().unwrap();
+        Ok(st
+            .messages
+            .iter()
+            .any(|m| m.channel == channel && m.external_id == external_id))
     }
 
     async fn open_conversations(&self, channel: ChannelKind) -> Result<Vec<String>, SinkError> {

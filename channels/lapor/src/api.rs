@@ -163,6 +163,54 @@ impl Api {
         }
     }
 
+    /// Downloads a file a follow-up names (a path on the API or an absolute URL), at most
+    /// `max` bytes. LAPOR!'s credentials go only to the API's own origin.
+    pub async fn download(&self, path: &str, max: usize) -> Result<Vec<u8>, ApiError> {
+        let url = url::Url::parse(&self.url(path))
+            .map_err(|e| ApiError::Permanent(format!("file URL `{path}`: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(ApiError::Permanent(format!(
+                "file URL `{path}`: not http(s)"
+            )));
+        }
+        let same_origin = url::Url::parse(&self.base).is_ok_and(|b| b.origin() == url.origin());
+        let mut req = self.http.get(url);
+        if same_origin {
+            req = self.auth(req);
+        }
+        let mut resp = req
+            .send()
+            .await
+            .map_err(|e| ApiError::Transient(format!("file unreachable: {e}")))?;
+        let status = resp.status();
+        if !status.is_success() {
+            let e = format!("file: {status}");
+            return Err(
+                if status.is_server_error() || matches!(status.as_u16(), 408 | 429) {
+                    ApiError::Transient(e)
+                } else {
+                    ApiError::Permanent(e)
+                },
+            );
+        }
+        let too_large = || ApiError::Permanent(format!("file larger than {max} bytes"));
+        if resp.content_length().is_some_and(|n| n > max as u64) {
+            return Err(too_large());
+        }
+        let mut data = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| ApiError::Transient(format!("file cut off: {e}")))?
+        {
+            if data.len() + chunk.len() > max {
+                return Err(too_large());
+            }
+            data.extend_from_slice(&chunk);
+        }
+        Ok(data)
+    }
+
     pub async fn get(&self, path: &str) -> Result<Value, ApiError> {
         Self::finish(self.auth(self.http.get(self.url(path))).send().await).await
     }

@@ -24,6 +24,26 @@ pub mod api;
 
 use api::{Api, ApiError};
 
+/// A content type for a file LAPOR! names, by its extension (what the register serves is
+/// still limited to a safe list).
+fn content_type_of(name: &str) -> &'static str {
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    match ext.as_deref() {
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("png") => "image/png",
+        Some("gif") => "image/gif",
+        Some("webp") => "image/webp",
+        Some("pdf") => "application/pdf",
+        Some("doc") => "application/msword",
+        Some("docx") => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        Some("xls") => "application/vnd.ms-excel",
+        Some("xlsx") => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        Some("mp4") => "video/mp4",
+        Some("mp3") => "audio/mpeg",
+        _ => "application/octet-stream",
+    }
+}
+
 /// `[channels.lapor]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -64,6 +84,10 @@ pub struct Config {
     pub list_path: Option<String>,
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
+    /// Files of follow-ups are downloaded into the register up to this size (bytes); larger
+    /// ones, and all with 0, stay links in the message text.
+    #[serde(default = "default_max_file")]
+    pub max_file_bytes: usize,
     /// LAPOR!'s clock: `+07:00`.
     #[serde(default = "default_offset")]
     pub utc_offset: String,
@@ -140,6 +164,9 @@ fn default_poll() -> u64 {
 }
 fn default_timeout() -> u64 {
     30
+}
+fn default_max_file() -> usize {
+    10 * 1024 * 1024
 }
 fn default_offset() -> String {
     "+07:00".into()
@@ -293,7 +320,20 @@ impl LaporChannel {
                 .is_some_and(|n| !n.is_empty() && f.from.eq_ignore_ascii_case(n))
     }
 
-    /// One report: what is new becomes thread messages.
+    /// Registers one entry; `Ok(true)` when it is new. A refused entry is logged and skipped.
+    async fn submit(ctx: &ChannelContext, id: &str, m: InboundMessage) -> Result<bool, String> {
+        match ctx.sink.submit(m).await {
+            Ok(c) => Ok(c.disposition != aduan_channel::Disposition::Duplicate),
+            Err(SinkError::Unavailable(e)) => Err(format!("register: {e}")),
+            Err(SinkError::Rejected(e)) => {
+                warn!(report = id, error = %e, "LAPOR! entry refused");
+                Ok(false)
+            }
+        }
+    }
+
+    /// One report: what is new becomes thread messages, in order; an error stops at the entry
+    /// that could not be taken (the next poll goes on from there, the rest being duplicates).
     async fn sync_report(&self, ctx: &ChannelContext, id: &str) -> Result<usize, String> {
         let report = self.api.report(id).await.map_err(|e| e.to_string())?;
         let mut msgs = Vec::new();
@@ -315,33 +355,64 @@ impl LaporChannel {
         for (key, text) in &report.logs {
             msgs.push(self.message(id, key.clone(), text.clone()));
         }
+        let mut n = 0;
+        for m in msgs {
+            n += Self::submit(ctx, id, m).await? as usize;
+        }
         for f in self.api.followups(id).await.map_err(|e| e.to_string())? {
             if self.is_ours(&f) {
                 continue;
             }
-            let mut text = f.content.clone();
-            for (name, path) in &f.attachments {
-                text.push_str(&format!("\n[lampiran: {name} — {path}]"));
+            // Seen before: no need to fetch its files again.
+            let key = format!("{id}:{}", f.key());
+            let known = ctx.sink.is_registered(ChannelKind::Lapor, &key).await;
+            if known.map_err(|e| format!("register: {e}"))? {
+                continue;
             }
-            let mut m = self.message(id, f.key(), text);
-            m.display_name = Some(f.from.clone()).filter(|s| !s.is_empty());
-            if let Some(t) = f.created_at {
-                m.received_at = t;
-            }
-            msgs.push(m);
+            let m = self.followup_message(id, &f).await?;
+            n += Self::submit(ctx, id, m).await? as usize;
         }
-        let mut n = 0;
-        for m in msgs {
-            match ctx.sink.submit(m).await {
-                Ok(c) if c.disposition != aduan_channel::Disposition::Duplicate => n += 1,
-                Ok(_) => {}
-                Err(SinkError::Unavailable(e)) => return Err(format!("register: {e}")),
-                Err(SinkError::Rejected(e)) => {
-                    warn!(report = id, error = %e, "LAPOR! entry refused")
+        Ok(n)
+    }
+
+    /// A follow-up from someone else, with its files downloaded (within `max_file_bytes`).
+    /// A file that cannot be had now (network, 5xx) is an error: the follow-up is taken at a
+    /// later poll. One that will never come (4xx, too large) stays a link and is flagged.
+    async fn followup_message(
+        &self,
+        id: &str,
+        f: &api::Followup,
+    ) -> Result<InboundMessage, String> {
+        let mut text = f.content.clone();
+        let mut files = Vec::new();
+        let mut notes = Vec::new();
+        for (name, path) in &f.attachments {
+            text.push_str(&format!("\n[lampiran: {name} — {path}]"));
+            if self.cfg.max_file_bytes == 0 {
+                continue;
+            }
+            match self.api.download(path, self.cfg.max_file_bytes).await {
+                Ok(data) => files.push(aduan_channel::Attachment {
+                    filename: name.clone(),
+                    content_type: content_type_of(name).into(),
+                    data,
+                }),
+                Err(ApiError::Transient(e)) => return Err(format!("{name}: {e}")),
+                Err(ApiError::Permanent(e)) => {
+                    notes.push(format!("`{name}` not downloaded ({e}); kept as a link"))
                 }
             }
         }
-        Ok(n)
+        let mut m = self.message(id, f.key(), text);
+        m.attachments = files;
+        if !notes.is_empty() {
+            m.parse_error = Some(notes.join("; "));
+        }
+        m.display_name = Some(f.from.clone()).filter(|s| !s.is_empty());
+        if let Some(t) = f.created_at {
+            m.received_at = t;
+        }
+        Ok(m)
     }
 
     async fn poll(&self, ctx: &ChannelContext) -> Result<usize, String> {
