@@ -278,7 +278,7 @@ async fn lapor_notification_mail_links_the_report() {
     db.drop_db().await;
 }
 
-/// Files of others' follow-ups come into the register: LAPOR!'s credentials go only to the
+/// Files of others' follow-ups and of disposition log entries come into the register: LAPOR!'s credentials go only to the
 /// API's own origin; a missing or oversize file stays a link and its message is flagged; a file
 /// failing for a while holds its follow-up back (not the entries before it) until it comes,
 /// and then it is registered once; files of follow-ups already registered are not fetched again.
@@ -294,6 +294,13 @@ async fn lapor_followup_files(backend: Backend) {
         s.files.insert("besar.jpg".into(), vec![0u8; 5000]);
         s.files.insert("c.png".into(), b"\x89PNG foto".to_vec());
         s.file_failures.insert("c.png".into(), 2);
+        s.files
+            .insert("d.pdf".into(), b"%PDF-1.4 disposisi".to_vec());
+        s.reports.get_mut("7001").unwrap().logs.push(json!({
+            "id": 55, "date": "16-11-2026 09:30:00", "content": "Disposisi ke Bidang Jalan",
+            "institution_from_name": "Admin LAPOR!", "institution_to_name": "Dinas Contoh",
+            "attachments": [{"path": "files/d.pdf", "file_name": "d.pdf"}],
+        }));
     }
     // The same server under another origin (`localhost` instead of `127.0.0.1`).
     let port = fake.url.rsplit(':').next().unwrap();
@@ -347,6 +354,11 @@ async fn lapor_followup_files(backend: Backend) {
         "the photo from the API (with credentials) and the letter from elsewhere"
     );
     assert_eq!(files("Satu foto lagi.%").await, ["c.png image/png 9"]);
+    assert_eq!(
+        files("%Disposisi ke Bidang Jalan%").await,
+        ["d.pdf application/pdf 18"],
+        "files of disposition log entries too"
+    );
     let flag: String =
         sqlx::query_scalar("SELECT parse_error FROM messages WHERE body LIKE 'Foto dan surat%'")
             .fetch_one(&app.core.db.pool)
@@ -390,6 +402,7 @@ async fn lapor_followup_files(backend: Backend) {
     assert_eq!(tries("c.png"), [503, 503, 200]);
     assert_eq!(tries("a.jpg"), [200], "fetched once");
     assert_eq!(tries("b.pdf"), [200]);
+    assert_eq!(tries("d.pdf"), [200]);
     app.stop().await;
     db.drop_db().await;
 }

@@ -82,6 +82,29 @@ impl Followup {
     }
 }
 
+/// One disposition log entry (`data_logs[]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEntry {
+    /// `log:{id}`, else a hash of date, sender institution and content.
+    pub key: String,
+    pub text: String,
+    /// (file name, path or URL)
+    pub attachments: Vec<(String, String)>,
+}
+
+/// A file list (`attachments[]` with `path` and `file_name`) as (name, path).
+fn files(v: &Value) -> Vec<(String, String)> {
+    array(v, &["attachments"])
+        .iter()
+        .filter_map(|a| {
+            let path = text(a, &["path"])?;
+            let name = text(a, &["file_name"])
+                .unwrap_or_else(|| path.rsplit('/').next().unwrap_or("lampiran").to_string());
+            Some((name, path))
+        })
+        .collect()
+}
+
 /// What `GET /complaints/{id}/complaint` says.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Report {
@@ -92,8 +115,8 @@ pub struct Report {
     pub content: Option<String>,
     pub status_logs: usize,
     pub last_note: Option<String>,
-    /// (key, text) of the disposition log entries.
-    pub logs: Vec<(String, String)>,
+    /// The disposition log entries.
+    pub logs: Vec<LogEntry>,
 }
 
 impl Api {
@@ -246,7 +269,11 @@ impl Api {
                 t.push_str(&format!("Status: {old} → {new}. "));
             }
             t.push_str(&content);
-            logs.push((key, t.trim().to_string()));
+            logs.push(LogEntry {
+                key,
+                text: t.trim().to_string(),
+                attachments: files(l),
+            });
         }
         Ok(Report {
             status_code: text(d, &["status_code"]),
@@ -279,16 +306,7 @@ impl Api {
                     content: text(f, &["content"])
                         .or_else(|| text(f, &["template_content"]))
                         .unwrap_or_default(),
-                    attachments: array(f, &["attachments"])
-                        .iter()
-                        .filter_map(|a| {
-                            let path = text(a, &["path"])?;
-                            let name = text(a, &["file_name"]).unwrap_or_else(|| {
-                                path.rsplit('/').next().unwrap_or("lampiran").to_string()
-                            });
-                            Some((name, path))
-                        })
-                        .collect(),
+                    attachments: files(f),
                 });
             }
             next = text(&v, &["results", "next_page_url"]).filter(|_| pages < 100);

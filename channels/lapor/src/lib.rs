@@ -352,41 +352,56 @@ impl LaporChannel {
             }
             msgs.push(self.message(id, format!("status:{}:{status}", report.status_logs), t));
         }
-        for (key, text) in &report.logs {
-            msgs.push(self.message(id, key.clone(), text.clone()));
-        }
         let mut n = 0;
         for m in msgs {
             n += Self::submit(ctx, id, m).await? as usize;
+        }
+        for log in &report.logs {
+            let entry = self.entry_message(ctx, id, &log.key, &log.text, &log.attachments);
+            if let Some(m) = entry.await? {
+                n += Self::submit(ctx, id, m).await? as usize;
+            }
         }
         for f in self.api.followups(id).await.map_err(|e| e.to_string())? {
             if self.is_ours(&f) {
                 continue;
             }
-            // Seen before: no need to fetch its files again.
-            let key = format!("{id}:{}", f.key());
-            let known = ctx.sink.is_registered(ChannelKind::Lapor, &key).await;
-            if known.map_err(|e| format!("register: {e}"))? {
-                continue;
+            let key = f.key();
+            let entry = self.entry_message(ctx, id, &key, &f.content, &f.attachments);
+            if let Some(mut m) = entry.await? {
+                m.display_name = Some(f.from.clone()).filter(|s| !s.is_empty());
+                if let Some(t) = f.created_at {
+                    m.received_at = t;
+                }
+                n += Self::submit(ctx, id, m).await? as usize;
             }
-            let m = self.followup_message(id, &f).await?;
-            n += Self::submit(ctx, id, m).await? as usize;
         }
         Ok(n)
     }
 
-    /// A follow-up from someone else, with its files downloaded (within `max_file_bytes`).
-    /// A file that cannot be had now (network, 5xx) is an error: the follow-up is taken at a
-    /// later poll. One that will never come (4xx, too large) stays a link and is flagged.
-    async fn followup_message(
+    /// A log entry or follow-up with files, unless it is registered already (`None`: then its
+    /// files are not fetched again). Files are downloaded within `max_file_bytes`; one that
+    /// cannot be had now (network, 5xx) is an error, so the entry is taken at a later poll;
+    /// one that will never come (4xx, too large) stays a link and the entry is flagged.
+    async fn entry_message(
         &self,
+        ctx: &ChannelContext,
         id: &str,
-        f: &api::Followup,
-    ) -> Result<InboundMessage, String> {
-        let mut text = f.content.clone();
+        key: &str,
+        text: &str,
+        attachments: &[(String, String)],
+    ) -> Result<Option<InboundMessage>, String> {
+        let known = ctx
+            .sink
+            .is_registered(ChannelKind::Lapor, &format!("{id}:{key}"))
+            .await;
+        if known.map_err(|e| format!("register: {e}"))? {
+            return Ok(None);
+        }
+        let mut text = text.to_string();
         let mut files = Vec::new();
         let mut notes = Vec::new();
-        for (name, path) in &f.attachments {
+        for (name, path) in attachments {
             text.push_str(&format!("\n[lampiran: {name} — {path}]"));
             if self.cfg.max_file_bytes == 0 {
                 continue;
@@ -403,16 +418,12 @@ impl LaporChannel {
                 }
             }
         }
-        let mut m = self.message(id, f.key(), text);
+        let mut m = self.message(id, key.to_string(), text);
         m.attachments = files;
         if !notes.is_empty() {
             m.parse_error = Some(notes.join("; "));
         }
-        m.display_name = Some(f.from.clone()).filter(|s| !s.is_empty());
-        if let Some(t) = f.created_at {
-            m.received_at = t;
-        }
-        Ok(m)
+        Ok(Some(m))
     }
 
     async fn poll(&self, ctx: &ChannelContext) -> Result<usize, String> {
