@@ -681,7 +681,7 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     let mut conds: Vec<String> = Vec::new();
     let mut binds: Vec<Bind> = Vec::new();
-    let mut searched = String::new();
+    let mut search_q = String::new(); // the words searched for, if any
     let mut page = 1i64;
     let mut per_page = 50i64;
     let now = now_ms();
@@ -716,7 +716,7 @@ pub async fn list(
             "q" => {
                 if let Some((cond, value)) = register::text_search(st.core.db.backend, 0, v) {
                     add(&cond.replace("$0", "$?"), Bind::S(value));
-                    searched = v.clone();
+                    search_q = v.clone();
                 }
             }
             "page" => {
@@ -748,8 +748,8 @@ pub async fn list(
     );
     let order = format!("ORDER BY c.received_at DESC, c.id DESC LIMIT {per_page} OFFSET {offset}");
     // A search PostgreSQL can answer from its GIN index alone (see `register::few_matches`).
-    let few = if !searched.is_empty() && st.core.db.backend == crate::db::Backend::Postgres {
-        register::few_matches(pool, &searched, &where_, &binds).await?
+    let few = if !search_q.is_empty() && st.core.db.backend == crate::db::Backend::Postgres {
+        register::few_matches(pool, &search_q, &where_, &binds).await?
     } else {
         None
     };
