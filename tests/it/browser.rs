@@ -208,10 +208,7 @@ async fn browser_officer_day() {
         return;
     };
     let app = spawn_app(Backend::Sqlite, &[]).await.unwrap();
-    let fo = app.officer("siti", Role::FrontOffice).await;
-    aduan::web::session::set_password(&app.core.db, "siti", "rahasia-panjang-1")
-        .await
-        .unwrap();
+    let fo = app.web_officer("siti", Role::FrontOffice).await;
     let (web_no, _) = app
         .submit(
             json!({"name": "<img src=x onerror=\"document.title='pwned'\">",

@@ -152,6 +152,15 @@ impl App {
             .expect("add officer")
     }
 
+    /// [`App::officer`] who can also log in to the web pages with [`PASSWORD`].
+    pub async fn web_officer(&self, username: &str, role: Role) -> String {
+        let token = self.officer(username, role).await;
+        aduan::web::session::set_password(&self.core.db, username, PASSWORD)
+            .await
+            .expect("set password");
+        token
+    }
+
     /// Stops the daemon and drops its database.
     pub async fn stop(mut self) {
         if let Some(r) = self.running.take() {
@@ -164,6 +173,9 @@ impl App {
 }
 
 /// Starts the daemon in-process on a fresh database; `None` if the backend is unavailable.
+/// The password [`App::web_officer`] gives.
+pub const PASSWORD: &str = "rahasia-panjang-1";
+
 pub async fn spawn_app(backend: Backend, extra: &[(&str, &str)]) -> Option<App> {
     let db = fresh(backend).await?;
     let cfg = test_config(&db.url, extra);

@@ -428,10 +428,7 @@ async fn lapor_link_from_the_counter_page(backend: Backend) {
     fake.add_report("5312345", "Belum Terverifikasi");
     let app = start_with_env(&db.url, &lapor_env(&fake, &[])).await;
     for (u, role) in [("siti", Role::FrontOffice), ("teknis", Role::TechnicalTeam)] {
-        app.officer(u, role).await;
-        aduan::web::session::set_password(&app.core.db, u, "rahasia-panjang-1")
-            .await
-            .unwrap();
+        app.web_officer(u, role).await;
     }
     let mut tech = Browser::new(&app);
     tech.login("teknis", "rahasia-panjang-1").await;

@@ -109,10 +109,7 @@ async fn web_sessions_and_csrf(backend: Backend) {
     let Some(app) = spawn_app(backend, &[]).await else {
         return;
     };
-    let fo = app.officer("siti", Role::FrontOffice).await;
-    aduan::web::session::set_password(&app.core.db, "siti", "rahasia-panjang-1")
-        .await
-        .unwrap();
+    let fo = app.web_officer("siti", Role::FrontOffice).await;
     // Complaints from two channels, one with markup in it.
     app.submit(
         json!({"name": "<img src=x onerror=alert(1)>", "email": "budi@example.id",
@@ -296,10 +293,7 @@ async fn web_complaint_page(backend: Backend) {
     let email = crate::testchannel::ScriptedChannel::new(aduan_channel::ChannelKind::Email, vec![]);
     let core = open_core_with(&cfg, vec![email]).await;
     let app = start(core, &cfg, Some(db)).await;
-    app.officer("siti", Role::FrontOffice).await;
-    aduan::web::session::set_password(&app.core.db, "siti", "rahasia-panjang-1")
-        .await
-        .unwrap();
+    app.web_officer("siti", Role::FrontOffice).await;
     let (no, _) = app
         .submit(
             json!({"name": "Budi", "email": "budi@example.id", "subject": "Izin usaha",
@@ -487,10 +481,7 @@ async fn web_counter_page(backend: Backend) {
         return;
     };
     for (u, role) in [("siti", Role::FrontOffice), ("teknis", Role::TechnicalTeam)] {
-        app.officer(u, role).await;
-        aduan::web::session::set_password(&app.core.db, u, "rahasia-panjang-1")
-            .await
-            .unwrap();
+        app.web_officer(u, role).await;
     }
     let mut tech = Browser::new(&app);
     tech.login("teknis", "rahasia-panjang-1").await;
@@ -582,10 +573,7 @@ async fn web_recap_matches_the_register(backend: Backend) {
     let Some(app) = spawn_app(backend, &[]).await else {
         return;
     };
-    let fo = app.officer("siti", Role::FrontOffice).await;
-    aduan::web::session::set_password(&app.core.db, "siti", "rahasia-panjang-1")
-        .await
-        .unwrap();
+    let fo = app.web_officer("siti", Role::FrontOffice).await;
     let mut nos = Vec::new();
     for i in 0..3 {
         nos.push(
@@ -674,10 +662,7 @@ async fn web_dashboard(backend: Backend) {
     let Some(app) = spawn_app(backend, &[]).await else {
         return;
     };
-    app.officer("kepala", Role::HeadOfOffice).await;
-    aduan::web::session::set_password(&app.core.db, "kepala", "rahasia-panjang-1")
-        .await
-        .unwrap();
+    app.web_officer("kepala", Role::HeadOfOffice).await;
     let (late, _) = app
         .submit(json!({"subject": "Terlambat <i>x</i>", "body": "a"}))
         .await;
@@ -890,10 +875,7 @@ async fn web_inbox_filters_and_queues(backend: Backend) {
     let Some(app) = spawn_app(backend, &[]).await else {
         return;
     };
-    app.officer("teknis", Role::TechnicalTeam).await;
-    aduan::web::session::set_password(&app.core.db, "teknis", "rahasia-panjang-1")
-        .await
-        .unwrap();
+    app.web_officer("teknis", Role::TechnicalTeam).await;
     for i in 0..55 {
         app.submit(json!({"subject": format!("Nomor {i:02}"), "body": "x"}))
             .await;
