@@ -121,6 +121,11 @@ enum OfficerCmd {
     Disable {
         username: String,
     },
+    /// End the login throttle of an officer at once (after failed logins, theirs or a
+    /// stranger's, refused their web login).
+    Unlock {
+        username: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -278,6 +283,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 OfficerCmd::Disable { username } => {
                     crate::officers::disable(&db, &username).await?;
                     println!("officer {username} disabled");
+                }
+                OfficerCmd::Unlock { username } => {
+                    let n = crate::web::session::unlock(&db, &username).await?;
+                    println!("{username} may log in again ({n} recent attempts forgotten)");
                 }
             }
             db.close().await;

@@ -184,12 +184,42 @@ pub struct WebConfig {
     /// Public submissions per client address per minute; `0` turns the limit off.
     #[serde(default = "default_rate")]
     pub submit_rate_per_minute: u32,
-    /// Largest request body (JSON or multipart, attachments included), bytes.
+    /// Public tracking look-ups per client address per minute; `0` turns the limit off.
+    #[serde(default = "default_track_rate")]
+    pub track_rate_per_minute: u32,
+    /// Largest request body of a complaint submission (JSON or multipart, attachments
+    /// included), bytes. Other routes have small fixed limits (login 4 KiB, webhooks 64 KiB,
+    /// officer forms 1 MiB).
     #[serde(default = "default_body")]
     pub max_body_bytes: usize,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     #[serde(default)]
     pub trust_forwarded_for: bool,
+    /// How many proxies of yours append to `X-Forwarded-For`: the client address is the entry
+    /// the outermost of them appended (this many from the right).
+    #[serde(default = "default_hops")]
+    pub trusted_proxy_hops: usize,
+    /// Open connections at most; further ones are closed at once.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Open connections from one client address at most (not applied with
+    /// `trust_forwarded_for`, where every connection comes from the proxy).
+    #[serde(default = "default_max_per_address")]
+    pub max_connections_per_address: usize,
+    /// Seconds a client has to send a request's headers, also on an idle kept-alive connection
+    /// (which is then closed).
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout_secs: u64,
+    /// Seconds a request body may pause between two pieces.
+    #[serde(default = "default_body_idle")]
+    pub body_idle_timeout_secs: u64,
+    /// Seconds a whole request may take, body included (answered 408 after).
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_secs: u64,
+    /// Complaint submissions whose bodies are read at the same time; others wait for a slot
+    /// (up to 10 s, then 503). Bounds memory under many parallel uploads.
+    #[serde(default = "default_uploads")]
+    pub max_concurrent_uploads: usize,
 }
 
 impl Default for WebConfig {
@@ -197,12 +227,44 @@ impl Default for WebConfig {
         WebConfig {
             listen: "127.0.0.1:8080".into(),
             submit_rate_per_minute: default_rate(),
+            track_rate_per_minute: default_track_rate(),
             max_body_bytes: default_body(),
             trust_forwarded_for: false,
+            trusted_proxy_hops: default_hops(),
+            max_connections: default_max_connections(),
+            max_connections_per_address: default_max_per_address(),
+            header_timeout_secs: default_header_timeout(),
+            body_idle_timeout_secs: default_body_idle(),
+            request_timeout_secs: default_request_timeout(),
+            max_concurrent_uploads: default_uploads(),
         }
     }
 }
 
+fn default_track_rate() -> u32 {
+    30
+}
+fn default_hops() -> usize {
+    1
+}
+fn default_max_connections() -> usize {
+    1024
+}
+fn default_max_per_address() -> usize {
+    64
+}
+fn default_header_timeout() -> u64 {
+    10
+}
+fn default_body_idle() -> u64 {
+    20
+}
+fn default_request_timeout() -> u64 {
+    300
+}
+fn default_uploads() -> usize {
+    4
+}
 fn default_rate() -> u32 {
     10
 }
@@ -769,6 +831,47 @@ pub fn validate(cfg: &Config, base_dir: Option<&Path>) -> Vec<Problem> {
             format!("`{}` is not an address:port", cfg.web.listen),
             "use e.g. 127.0.0.1:8080",
         ));
+    }
+    for (key, v, fix) in [
+        (
+            "web.trusted_proxy_hops",
+            cfg.web.trusted_proxy_hops as u64,
+            "use 1 (one reverse proxy)",
+        ),
+        (
+            "web.max_connections",
+            cfg.web.max_connections as u64,
+            "use 1024",
+        ),
+        (
+            "web.max_connections_per_address",
+            cfg.web.max_connections_per_address as u64,
+            "use 64",
+        ),
+        (
+            "web.header_timeout_secs",
+            cfg.web.header_timeout_secs,
+            "use 10",
+        ),
+        (
+            "web.body_idle_timeout_secs",
+            cfg.web.body_idle_timeout_secs,
+            "use 20",
+        ),
+        (
+            "web.request_timeout_secs",
+            cfg.web.request_timeout_secs,
+            "use 300",
+        ),
+        (
+            "web.max_concurrent_uploads",
+            cfg.web.max_concurrent_uploads as u64,
+            "use 4",
+        ),
+    ] {
+        if v == 0 {
+            p.push(problem(key, "must be at least 1", fix));
+        }
     }
     if cfg.web.max_body_bytes < 1024 {
         p.push(problem(

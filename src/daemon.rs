@@ -35,6 +35,15 @@ pub fn owner_id() -> String {
 /// Starts every part of the daemon on `listener`.
 pub fn start(core: Shared, cfg: &Config, listener: TcpListener) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
+    if let Some(n) = crate::web::server::raise_fd_limit() {
+        if (n as usize) < cfg.web.max_connections + 256 {
+            tracing::warn!(
+                open_files = n,
+                max_connections = cfg.web.max_connections,
+                "the open-file limit is close to web.max_connections; raise LimitNOFILE"
+            );
+        }
+    }
     let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
     {

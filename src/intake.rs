@@ -77,11 +77,19 @@ pub async fn submit_as(
     msg: InboundMessage,
     officer: Option<(i64, &str)>,
 ) -> Result<Committed, IntakeError> {
+    // Addresses are masked by `Address`'s `Display`.
+    let contacts = msg
+        .contacts
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
     let span = tracing::info_span!(
         "intake",
         channel = %msg.channel,
         external_id = %msg.external_id,
         from = %msg.sender,
+        contacts = %contacts,
         register_no = tracing::field::Empty,
     );
     let channel = msg.channel;
@@ -179,6 +187,20 @@ fn strip_nuls(msg: &mut InboundMessage) {
     }
 }
 
+/// Longest provider message id (`Message-ID`, `References` entry) kept: RFC 5322's line limit.
+/// Longer ones are dropped: they would exceed PostgreSQL's B-tree row limit.
+const MAX_MESSAGE_ID_BYTES: usize = 998;
+/// Most `References` entries a message may thread by (the newest are kept).
+const MAX_REFERENCES: usize = 100;
+/// Longest `external_id` kept as it is; a longer one is replaced by its digest (still unique).
+const MAX_EXTERNAL_ID_BYTES: usize = 500;
+/// Longest subject and display name kept (characters).
+const MAX_SUBJECT_CHARS: usize = 1_000;
+const MAX_NAME_CHARS: usize = 200;
+/// The search text of a complaint stops growing past this many characters (PostgreSQL's
+/// tsvector holds at most 1 MB; follow-ups beyond it stay in the thread, unsearched).
+const MAX_SEARCH_CHARS: i64 = 200_000;
+
 /// The message with limits applied, computed once outside the transaction.
 struct Prepared {
     msg: InboundMessage,
@@ -186,8 +208,11 @@ struct Prepared {
     text: String,
     notes: Vec<String>,
     reg_numbers: Vec<String>,
-    /// The sender's and contacts' addresses in register form, sender first, no duplicates.
-    address_keys: Vec<String>,
+    /// The sender's address in register form when the channel proves it: the complainant's
+    /// identity. `None` for the web form and the counter.
+    identity: Option<String>,
+    /// The contacts given with this message, in register form, without the identity.
+    contacts: Vec<String>,
 }
 
 impl Prepared {
@@ -198,14 +223,15 @@ impl Prepared {
         if let Some(e) = msg.parse_error.take() {
             notes.push(format!("source could not be fully parsed: {e}"));
         }
-        // A clock in the future (a modem's wrong SMSC time) must not date the register.
-        let now = chrono::Utc::now();
+        cap_fields(&mut msg, &mut notes);
+        // A clock in the future (a modem's wrong SMSC time) is kept as "sent at" and noted;
+        // the register dates everything by its own clock.
+        let now = core.clock.now();
         if msg.received_at > now + chrono::Duration::days(1) {
             notes.push(format!(
                 "source time {} is in the future; registered at receipt time",
                 msg.received_at.to_rfc3339()
             ));
-            msg.received_at = now;
         }
         let mut attachments = Vec::new();
         for a in std::mem::take(&mut msg.attachments) {
@@ -231,42 +257,98 @@ impl Prepared {
                 msg.raw = Some(msg.text.clone().into_bytes());
             }
         }
+        // LAPOR! entries are written by third parties and belong to their report (the
+        // conversation) only: a number in them is never a threading hint.
         let mut reg_numbers = Vec::new();
-        // The public web form is unauthenticated and answers with the tracking code: a number
-        // typed into it must not join (and reveal) someone else's complaint. LAPOR! entries are
-        // written by third parties and belong to their report (the conversation) only.
-        let public = matches!(msg.channel, ChannelKind::Web | ChannelKind::Lapor);
-        if let Some(sub) = msg.subject.as_ref().filter(|_| !public) {
-            reg_numbers.extend(find_register_numbers(&s.register_prefix, sub));
-        }
-        for n in find_register_numbers(&s.register_prefix, &text)
-            .into_iter()
-            .filter(|_| !public)
-        {
-            if !reg_numbers.contains(&n) {
-                reg_numbers.push(n);
+        if msg.channel != ChannelKind::Lapor {
+            let subject = msg.subject.as_deref().unwrap_or("");
+            for n in find_register_numbers(&s.register_prefix, subject)
+                .into_iter()
+                .chain(find_register_numbers(&s.register_prefix, &text))
+            {
+                if !reg_numbers.contains(&n) {
+                    reg_numbers.push(n);
+                }
             }
         }
-        let mut address_keys: Vec<String> = Vec::new();
-        for a in std::iter::once(&msg.sender).chain(&msg.contacts) {
+        let identity =
+            Some(msg.sender.to_key()).filter(|k| !k.is_empty() && msg.channel.proves_sender());
+        let mut contacts: Vec<String> = Vec::new();
+        for a in &msg.contacts {
             let k = a.to_key();
-            if !k.is_empty() && !address_keys.contains(&k) {
-                address_keys.push(k);
+            if !k.is_empty() && Some(&k) != identity.as_ref() && !contacts.contains(&k) {
+                contacts.push(k);
             }
         }
         Prepared {
             msg,
-            address_keys,
             attachments,
             text,
             notes,
             reg_numbers,
+            identity,
+            contacts,
         }
     }
+}
 
-    fn flag(&self) -> Option<String> {
-        (!self.notes.is_empty()).then(|| self.notes.join("; "))
+/// Caps the fields the register indexes or searches, so that a huge subject, name or
+/// Message-ID is stored (shortened, noted) the same way on SQLite and PostgreSQL instead of
+/// being refused by one of them.
+fn cap_fields(msg: &mut InboundMessage, notes: &mut Vec<String>) {
+    if msg.external_id.len() > MAX_EXTERNAL_ID_BYTES {
+        msg.external_id = format!(
+            "sha256:{}",
+            register::sha256_hex(msg.external_id.as_bytes())
+        );
     }
+    for (field, v, max) in [
+        ("subject", &mut msg.subject, MAX_SUBJECT_CHARS),
+        ("sender name", &mut msg.display_name, MAX_NAME_CHARS),
+    ] {
+        if let Some(x) = v.as_mut() {
+            let (t, cut) = truncate_chars(x, max);
+            if cut {
+                *x = t.to_string();
+                notes.push(format!("{field} longer than {max} characters was cut"));
+            }
+        }
+    }
+    if msg
+        .hints
+        .message_id
+        .as_ref()
+        .is_some_and(|m| m.len() > MAX_MESSAGE_ID_BYTES)
+    {
+        msg.hints.message_id = None;
+        notes.push(format!(
+            "message id longer than {MAX_MESSAGE_ID_BYTES} bytes was not kept"
+        ));
+    }
+    let refs = &mut msg.hints.references;
+    let before = refs.len();
+    refs.retain(|r| r.len() <= MAX_MESSAGE_ID_BYTES);
+    if refs.len() > MAX_REFERENCES {
+        refs.drain(..refs.len() - MAX_REFERENCES);
+    }
+    if refs.len() < before {
+        notes.push(format!(
+            "{} over-long or surplus reply references were not kept",
+            before - refs.len()
+        ));
+    }
+    if let Some(c) = msg
+        .hints
+        .conversation
+        .as_mut()
+        .filter(|c| c.len() > MAX_MESSAGE_ID_BYTES)
+    {
+        *c = format!("sha256:{}", register::sha256_hex(c.as_bytes()));
+    }
+}
+
+fn join_notes(notes: &[String]) -> Option<String> {
+    (!notes.is_empty()).then(|| notes.join("; "))
 }
 
 async fn try_submit(
@@ -277,9 +359,8 @@ async fn try_submit(
     let msg = &p.msg;
     let now = now_ms();
     let mut tx = core.db.begin().await?;
-    // 1. One look-up: was it registered before, who is the sender, how many receipts went to
-    //    them in the last hour.
-    let found = lookup(&mut tx, p, now).await?;
+    // 1. One look-up: was it registered before, and who is the proven sender.
+    let found = lookup(&mut tx, p).await?;
     if let Some((key, value)) = &msg.cursor {
         register::store_cursor(&mut *tx, msg.channel, key, value, now).await?;
     }
@@ -296,12 +377,26 @@ async fn try_submit(
         });
     }
     if let Intent::StatusQuery { register_no } = &msg.intent {
-        return status_query(core, tx, p, register_no, now).await;
+        return status_query(core, tx, p, found.complainant, register_no, now).await;
     }
-    // 2. The complainant, known by any of the message's addresses.
+    // 2. The complainant: the one this proven identity belongs to, else a new one.
     let complainant_id = resolve_complainant(&mut tx, p, found.complainant, now).await?;
-    // 3. Thread onto an open complaint, or open one.
-    let thread = find_thread(&mut tx, p).await?;
+    // 3. Thread onto an open complaint of this complainant, or open one.
+    let thread = find_thread(core, &mut tx, p, complainant_id).await?;
+    let mut notes = p.notes.clone();
+    let mentioned: Vec<&str> = p
+        .reg_numbers
+        .iter()
+        .map(String::as_str)
+        .filter(|n| thread.as_ref().is_none_or(|c| c.register_no != *n))
+        .collect();
+    if thread.is_none() && !mentioned.is_empty() {
+        notes.push(format!(
+            "mentions {} (not joined: another sender's, closed or unknown complaint)",
+            mentioned.join(", ")
+        ));
+    }
+    let flag = join_notes(&notes);
     let disposition = if thread.is_some() {
         Disposition::Threaded
     } else {
@@ -309,9 +404,9 @@ async fn try_submit(
     };
     let c = match thread {
         Some(c) => c,
-        None => create_complaint(core, &mut tx, p, complainant_id, now).await?,
+        None => create_complaint(core, &mut tx, p, complainant_id, flag.clone(), now).await?,
     };
-    // 4. The thread entry, its attachments and raw source.
+    // 4. The thread entry, its attachments, raw source and the contacts it gave.
     let raw_sha = match &msg.raw {
         Some(raw) => Some(register::store_blob(&mut tx, raw).await?),
         None => None,
@@ -330,13 +425,23 @@ async fn try_submit(
     .bind(raw_sha)
     .bind(msg.hints.message_id.clone())
     .bind(msg.auto_generated as i64)
-    .bind(p.flag())
+    .bind(flag.clone())
     .bind(msg.received_at.timestamp_millis())
     .fetch_one(&mut *tx)
     .await?;
     if !p.attachments.is_empty() {
         let message_id: i64 = mrow.try_get("id")?;
         register::store_attachments(&mut tx, message_id, &p.attachments).await?;
+    }
+    for k in &p.contacts {
+        sqlx::query(
+            "INSERT INTO complaint_contacts (complaint_id, address) VALUES ($1, $2) \
+             ON CONFLICT (complaint_id, address) DO NOTHING",
+        )
+        .bind(c.id)
+        .bind(k)
+        .execute(&mut *tx)
+        .await?;
     }
     match disposition {
         Disposition::Created => {
@@ -345,9 +450,9 @@ async fn try_submit(
                 Some(m) => format!("via {} ({})", msg.channel, m.as_str()),
                 None => format!("via {}", msg.channel),
             };
-            if let Some(f) = p.flag() {
+            if let Some(f) = &flag {
                 note.push_str("; flagged: ");
-                note.push_str(&f);
+                note.push_str(f);
             }
             register::audit(
                 &mut tx,
@@ -360,20 +465,23 @@ async fn try_submit(
                 &note,
             )
             .await?;
-            acknowledge(core, &mut tx, &c, p, found.receipts_last_hour).await?;
+            acknowledge(core, &mut tx, &c, p, now).await?;
         }
         Disposition::Threaded => {
             let reopened = c.status == "incomplete" && !msg.auto_generated;
             // The complainant answered the request to complete: back to the front office.
-            // A flag from this message is kept; follow-ups extend the search text.
-            sqlx::query(
+            // A flag from this message is kept; follow-ups extend the search text (up to a
+            // cap that keeps PostgreSQL's tsvector within its limit).
+            sqlx::query(sqlx::AssertSqlSafe(format!(
                 "UPDATE complaints SET status = CASE WHEN $2 = 1 THEN 'registered' ELSE status END, \
-                 flagged = COALESCE($3, flagged), search_text = search_text || ' ' || $4, updated_at = $5 \
-                 WHERE id = $1",
-            )
+                 flagged = COALESCE($3, flagged), \
+                 search_text = CASE WHEN length(search_text) < {MAX_SEARCH_CHARS} \
+                   THEN search_text || ' ' || $4 ELSE search_text END, updated_at = $5 \
+                 WHERE id = $1"
+            )))
             .bind(c.id)
             .bind(reopened as i64)
-            .bind(p.flag())
+            .bind(flag.clone())
             .bind(search_fragment(&p.text))
             .bind(now)
             .execute(&mut *tx)
@@ -384,9 +492,9 @@ async fn try_submit(
                 note.push_str(": ");
                 note.push_str(&first_line(&p.text));
             }
-            if let Some(f) = p.flag() {
+            if let Some(f) = &flag {
                 note.push_str("; flagged: ");
-                note.push_str(&f);
+                note.push_str(f);
             }
             let (from, to) = if reopened {
                 (Some(c.status.as_str()), Some("registered"))
@@ -422,23 +530,15 @@ async fn status_query(
     core: &Core,
     mut tx: Tx,
     p: &Prepared,
+    sender_complainant: Option<i64>,
     register_no: &str,
     now: i64,
 ) -> sqlx::Result<Committed> {
     let msg = &p.msg;
     let no = register_no.trim().to_ascii_uppercase();
     let c = register::complaint_by_no(&mut *tx, &no).await?;
-    let owner = match (&c, msg.sender.is_none()) {
-        (Some(c), false) => sqlx::query(
-            "SELECT 1 FROM complainant_addresses WHERE address = $1 AND complainant_id = $2",
-        )
-        .bind(msg.sender.to_key())
-        .bind(c.complainant_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .is_some(),
-        _ => false,
-    };
+    // Only the complaint's proven sender is its owner; a typed contact never is.
+    let owner = matches!((&c, sender_complainant), (Some(c), Some(id)) if c.complainant_id == id);
     let Some(c) = c.filter(|_| owner) else {
         let note = format!("status of {no} asked by {} via {}: not answered (unknown number or not the complainant)", msg.sender, msg.channel);
         register::audit(
@@ -515,39 +615,23 @@ fn search_fragment(text: &str) -> String {
 
 struct Lookup {
     duplicate: Option<(String, String)>,
+    /// The complainant whose identity the proven sender is.
     complainant: Option<i64>,
-    receipts_last_hour: i64,
 }
 
-async fn lookup(tx: &mut Tx, p: &Prepared, now: i64) -> sqlx::Result<Lookup> {
+async fn lookup(tx: &mut Tx, p: &Prepared) -> sqlx::Result<Lookup> {
     let msg = &p.msg;
-    // $1 channel, $2 external_id, $3 sender, $4 an hour ago, $5… the message's addresses.
-    let in_list = if p.address_keys.is_empty() {
-        "NULL".to_string()
-    } else {
-        (0..p.address_keys.len())
-            .map(|i| format!("${}", i + 5))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let sql = format!(
+    let r = sqlx::query(
         "SELECT \
            (SELECT c.register_no || ' ' || c.tracking_code FROM messages m \
             JOIN complaints c ON c.id = m.complaint_id WHERE m.channel = $1 AND m.external_id = $2) AS dup, \
-           (SELECT complainant_id FROM complainant_addresses WHERE address IN ({in_list}) \
-            ORDER BY CASE WHEN address = $3 THEN 0 ELSE 1 END LIMIT 1) AS complainant_id, \
-           (SELECT COUNT(*) FROM outbox WHERE recipient = $3 AND channel = $1 AND kind = 'receipt' \
-            AND created_at > $4) AS receipts"
-    );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(msg.channel.as_str())
-        .bind(&msg.external_id)
-        .bind(msg.sender.to_key())
-        .bind(now - 3_600_000);
-    for k in &p.address_keys {
-        q = q.bind(k.clone());
-    }
-    let r = q.fetch_one(&mut **tx).await?;
+           (SELECT complainant_id FROM complainant_addresses WHERE address = $3) AS complainant_id",
+    )
+    .bind(msg.channel.as_str())
+    .bind(&msg.external_id)
+    .bind(p.identity.clone().unwrap_or_default())
+    .fetch_one(&mut **tx)
+    .await?;
     let duplicate = opt_str(&r, "dup").and_then(|d| {
         d.split_once(' ')
             .map(|(no, code)| (no.to_string(), code.to_string()))
@@ -555,12 +639,12 @@ async fn lookup(tx: &mut Tx, p: &Prepared, now: i64) -> sqlx::Result<Lookup> {
     Ok(Lookup {
         duplicate,
         complainant: r.try_get("complainant_id")?,
-        receipts_last_hour: r.try_get("receipts")?,
     })
 }
 
-/// The complainant this sender is known as (or a new one), linking every address the message
-/// carries to them.
+/// The complainant whose identity the message's proven sender is, or a new one (linked to that
+/// identity). Messages without a proven sender (web form, counter) get a complainant of their
+/// own: what they typed is never matched against anyone.
 async fn resolve_complainant(
     tx: &mut Tx,
     p: &Prepared,
@@ -568,84 +652,83 @@ async fn resolve_complainant(
     now: i64,
 ) -> sqlx::Result<i64> {
     let name = p.msg.display_name.clone().unwrap_or_default();
-    let id = match known {
-        Some(id) => {
-            if !name.is_empty() {
-                sqlx::query("UPDATE complainants SET name = $2 WHERE id = $1 AND name = ''")
-                    .bind(id)
-                    .bind(&name)
-                    .execute(&mut **tx)
-                    .await?;
-            }
-            // With one address it is already linked; with several, link the new ones.
-            if p.address_keys.len() <= 1 {
-                return Ok(id);
-            }
-            id
-        }
-        None => {
-            sqlx::query("INSERT INTO complainants (name, created_at) VALUES ($1, $2) RETURNING id")
-                .bind(&name)
-                .bind(now)
-                .fetch_one(&mut **tx)
-                .await?
-                .try_get("id")?
-        }
-    };
-    for k in &p.address_keys {
-        let linked = sqlx::query(
-            "INSERT INTO complainant_addresses (address, complainant_id) VALUES ($1, $2) \
-             ON CONFLICT (address) DO NOTHING RETURNING complainant_id",
-        )
-        .bind(k)
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-        if linked.is_none() && known.is_none() {
-            // A concurrent intake linked this address first: that complainant is this one.
-            let other: i64 =
-                sqlx::query("SELECT complainant_id FROM complainant_addresses WHERE address = $1")
-                    .bind(k)
-                    .fetch_one(&mut **tx)
-                    .await?
-                    .try_get(0)?;
-            sqlx::query("DELETE FROM complainants WHERE id = $1")
+    if let Some(id) = known {
+        if !name.is_empty() {
+            sqlx::query("UPDATE complainants SET name = $2 WHERE id = $1 AND name = ''")
                 .bind(id)
+                .bind(&name)
                 .execute(&mut **tx)
                 .await?;
-            return Ok(other);
         }
+        return Ok(id);
     }
+    let id: i64 =
+        sqlx::query("INSERT INTO complainants (name, created_at) VALUES ($1, $2) RETURNING id")
+            .bind(&name)
+            .bind(now)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get("id")?;
+    let Some(identity) = &p.identity else {
+        return Ok(id);
+    };
+    // A concurrent intake that linked this identity first makes the insert a unique
+    // violation: the whole message is retried and then finds that complainant.
+    sqlx::query("INSERT INTO complainant_addresses (address, complainant_id) VALUES ($1, $2)")
+        .bind(identity)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
     Ok(id)
 }
 
-/// An open complaint this message belongs to: by reply headers, by a register number in the
-/// subject or text, or by the channel's conversation (in that order).
-async fn find_thread(tx: &mut Tx, p: &Prepared) -> sqlx::Result<Option<Complaint>> {
+/// An open complaint this message belongs to: by reply headers naming a message we sent (or
+/// one this sender sent), by a register number in the subject or text, or by the channel's
+/// conversation (in that order). Numbers and conversations join only a complaint of the same
+/// proven complainant; a message without a proven sender joins nothing by them.
+///
+/// On PostgreSQL the complaint found is locked (`FOR UPDATE`), so a concurrent close either
+/// happens first (and the message opens a new complaint) or waits for this one; a first
+/// message of a conversation takes a transaction lock on that conversation, so two of them
+/// cannot both open a complaint.
+async fn find_thread(
+    core: &Core,
+    tx: &mut Tx,
+    p: &Prepared,
+    complainant_id: i64,
+) -> sqlx::Result<Option<Complaint>> {
     let msg = &p.msg;
     let ch = msg.channel.as_str();
+    let pg = core.db.backend == crate::db::Backend::Postgres;
+    let lock = if pg { " FOR UPDATE OF c" } else { "" };
     let base = format!(
         "SELECT {COMPLAINT_COLUMNS} FROM complaints c JOIN complainants p ON p.id = c.complainant_id \
          WHERE c.is_open = 1 AND "
     );
+    let sender = p.identity.clone().unwrap_or_default();
     for r in msg.hints.references.iter().rev() {
         let sql = format!(
             "{base} c.id = (SELECT complaint_id FROM messages WHERE channel = $1 AND provider_message_id = $2 \
-             ORDER BY id LIMIT 1)"
+             AND (direction = 'out' OR (sender = $3 AND sender <> '')) ORDER BY id LIMIT 1){lock}"
         );
         if let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(ch)
             .bind(r)
+            .bind(&sender)
             .fetch_optional(&mut **tx)
             .await?
         {
             return Complaint::from_row(&row).map(Some);
         }
     }
+    if p.identity.is_none() {
+        return Ok(None);
+    }
     for no in &p.reg_numbers {
-        let sql = format!("{base} c.register_no = $1");
+        let sql = format!("{base} c.register_no = $1 AND c.complainant_id = $2{lock}");
         if let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(no)
+            .bind(complainant_id)
             .fetch_optional(&mut **tx)
             .await?
         {
@@ -653,11 +736,20 @@ async fn find_thread(tx: &mut Tx, p: &Prepared) -> sqlx::Result<Option<Complaint
         }
     }
     if let Some(conv) = &msg.hints.conversation {
-        let sql =
-            format!("{base} c.channel = $1 AND c.conversation = $2 ORDER BY c.id DESC LIMIT 1");
+        if pg {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(format!("conversation:{ch}:{conv}"))
+                .execute(&mut **tx)
+                .await?;
+        }
+        let sql = format!(
+            "{base} c.channel = $1 AND c.conversation = $2 AND c.complainant_id = $3 \
+             ORDER BY c.id DESC LIMIT 1{lock}"
+        );
         if let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(ch)
             .bind(conv)
+            .bind(complainant_id)
             .fetch_optional(&mut **tx)
             .await?
         {
@@ -672,13 +764,17 @@ async fn create_complaint(
     tx: &mut Tx,
     p: &Prepared,
     complainant_id: i64,
+    flagged: Option<String>,
     now: i64,
 ) -> sqlx::Result<Complaint> {
     let s = &core.settings;
     let msg = &p.msg;
-    let year = crate::sla::local_date(msg.received_at, s.offset).year();
+    // The register's own clock dates the complaint (number year, due date); the source's clock
+    // (a modem's SMSC time, a mail's Date) is kept as `sent_at`.
+    let registered = core.clock.now();
+    let year = crate::sla::local_date(registered, s.offset).year();
     let register_no = register::next_register_no(tx, &s.register_prefix, year).await?;
-    let (due_date, due_at) = core.calendar.due(msg.received_at, s.sla_days, s.offset);
+    let (due_date, due_at) = core.calendar.due(registered, s.sla_days, s.offset);
     let subject = msg
         .subject
         .clone()
@@ -711,9 +807,9 @@ async fn create_complaint(
         assignee_id: None,
         lang,
         auto_generated: msg.auto_generated,
-        flagged: p.flag(),
+        flagged,
         draft_answer: None,
-        received_at: msg.received_at.timestamp_millis(),
+        received_at: registered.timestamp_millis(),
         due_date: due_date.format("%Y-%m-%d").to_string(),
         due_at: due_at.timestamp_millis(),
         answered_at: None,
@@ -723,8 +819,8 @@ async fn create_complaint(
     let row = sqlx::query(
         "INSERT INTO complaints (register_no, tracking_code, complainant_id, channel, medium, reply_to, \
          conversation, subject, status, is_open, lang, auto_generated, flagged, received_at, due_date, \
-         due_at, updated_at, search_text) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $11, $12, $13, $14, $15, $16, $17) \
+         due_at, updated_at, search_text, sent_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
          RETURNING id",
     )
     .bind(&c.register_no)
@@ -744,6 +840,7 @@ async fn create_complaint(
     .bind(c.due_at)
     .bind(now)
     .bind(search)
+    .bind(msg.received_at.timestamp_millis())
     .fetch_one(&mut **tx)
     .await?;
     c.id = row.try_get("id")?;
@@ -759,52 +856,57 @@ pub fn first_line(text: &str) -> String {
     truncate_chars(line, 120).0.to_string()
 }
 
-/// Queues the receipt of a new complaint, unless the message is auto-generated or its sender
-/// already had `ack_limit_per_hour` receipts.
+/// Queues the receipt of a new complaint: through its own channel to its sender, and for web
+/// and counter complaints to the contacts given with it. Nothing is queued for an
+/// auto-generated message, nor to an address that already had `ack_limit_per_hour` receipts
+/// in the last hour (a typed address included: the form cannot make the office flood anyone).
 async fn acknowledge(
     core: &Core,
     tx: &mut Tx,
     c: &Complaint,
     p: &Prepared,
-    receipts_last_hour: i64,
+    now: i64,
 ) -> sqlx::Result<()> {
     let msg = &p.msg;
-    let suppressed = if msg.auto_generated {
-        Some("auto-generated message: no receipt".to_string())
-    } else {
-        let limit = core.settings.ack_limit_per_hour as i64;
-        (limit > 0 && !msg.sender.is_none() && receipts_last_hour >= limit)
-            .then(|| format!("receipt rate limit for {} reached", msg.sender))
-    };
-    if let Some(why) = suppressed {
-        register::audit(
-            tx,
-            Some(c.id),
-            None,
-            "system",
-            "ack_suppressed",
-            None,
-            None,
-            &why,
-        )
-        .await?;
-        core.metrics.ack_suppressed();
-        return Ok(());
+    if msg.auto_generated {
+        return ack_suppressed(core, tx, c, "auto-generated message: no receipt").await;
     }
-    // The complaint's own channel and address, plus email/SMS for web and counter complaints
-    // that left such an address, where those channels run.
-    let mut targets = Vec::new();
     let own = msg.channel;
-    if core.channels.is_configured(own) {
+    let mut targets = Vec::new();
+    // A proving channel needs the sender's address (mail without a usable From gets none);
+    // web and counter answer on the tracking page and at the counter.
+    if core.channels.is_configured(own) && (!msg.sender.is_none() || !own.proves_sender()) {
         targets.push((own, msg.sender.clone()));
     }
     if matches!(own, ChannelKind::Web | ChannelKind::Counter) {
         targets.extend(register::contact_targets(
             core,
-            msg.contacts.iter().cloned(),
+            p.contacts
+                .iter()
+                .map(|k| aduan_channel::Address::from_key(k)),
         ));
     }
-    if targets.is_empty() {
+    let limit = core.settings.ack_limit_per_hour as i64;
+    let mut allowed = Vec::with_capacity(targets.len());
+    for (ch, to) in targets {
+        if limit > 0 && !to.is_none() {
+            let sent: i64 = sqlx::query(
+                "SELECT COUNT(*) FROM outbox WHERE recipient = $1 AND kind = 'receipt' AND created_at > $2",
+            )
+            .bind(to.to_key())
+            .bind(now - 3_600_000)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get(0)?;
+            if sent >= limit {
+                let why = format!("receipt rate limit for {to} reached");
+                ack_suppressed(core, tx, c, &why).await?;
+                continue;
+            }
+        }
+        allowed.push((ch, to));
+    }
+    if allowed.is_empty() {
         return Ok(());
     }
     let refs: Vec<String> = msg.hints.message_id.iter().cloned().collect();
@@ -819,10 +921,26 @@ async fn acknowledge(
             automatic: true,
             attachments: &[],
         },
-        &targets,
+        &allowed,
         Some(&refs),
     )
     .await?;
+    Ok(())
+}
+
+async fn ack_suppressed(core: &Core, tx: &mut Tx, c: &Complaint, why: &str) -> sqlx::Result<()> {
+    register::audit(
+        tx,
+        Some(c.id),
+        None,
+        "system",
+        "ack_suppressed",
+        None,
+        None,
+        why,
+    )
+    .await?;
+    core.metrics.ack_suppressed();
     Ok(())
 }
 

@@ -22,6 +22,8 @@ pub struct Metrics {
     acks_suppressed: AtomicU64,
     http_requests: AtomicU64,
     http_rejected: AtomicU64,
+    connections_open: AtomicU64,
+    connections_refused: AtomicU64,
 }
 
 impl Metrics {
@@ -56,6 +58,18 @@ impl Metrics {
     }
     pub fn http_rejected(&self) {
         self.http_rejected.fetch_add(1, Relaxed);
+    }
+    /// A listener event: connections open now, and refused at a cap.
+    pub fn connection(&self, e: crate::web::server::ConnEvent) {
+        use crate::web::server::ConnEvent::*;
+        match e {
+            Opened => self.connections_open.fetch_add(1, Relaxed),
+            Closed => self.connections_open.fetch_sub(1, Relaxed),
+            RefusedFull | RefusedAddress => self.connections_refused.fetch_add(1, Relaxed),
+        };
+    }
+    pub fn connections_open(&self) -> u64 {
+        self.connections_open.load(Relaxed)
     }
     /// Calls to channels' `send`, all channels.
     pub fn send_attempts(&self) -> u64 {
@@ -121,8 +135,20 @@ pub async fn render(core: &Core) -> String {
     counter(
         &mut out,
         "aduan_http_rate_limited_total",
-        "Public submissions refused by the rate limit.",
+        "Public requests refused by a rate limit or a busy slot.",
         m.http_rejected.load(Relaxed),
+    );
+    counter(
+        &mut out,
+        "aduan_http_connections_refused_total",
+        "Connections closed at once because a connection cap was reached.",
+        m.connections_refused.load(Relaxed),
+    );
+    let _ = writeln!(
+        out,
+        "# HELP aduan_http_connections_open Open HTTP connections.\n\
+         # TYPE aduan_http_connections_open gauge\naduan_http_connections_open {}",
+        m.connections_open()
     );
 
     let now = now_ms();

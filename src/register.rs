@@ -203,8 +203,10 @@ pub async fn complaint_by_id(tx: &mut Tx, id: i64) -> sqlx::Result<Complaint> {
     Complaint::from_row(&row)
 }
 
-/// Where replies to a complaint go: its own channel and address first, then — for web and
-/// counter complaints — the complainant's email and phone where those channels are configured.
+/// Where replies to a complaint go — the only place that decides: its own channel and address,
+/// plus, for web and counter complaints, the email and phone given with that complaint (its
+/// contacts) where those channels are configured. Nothing else: a complainant's other
+/// complaints' contacts never receive this one's messages.
 pub async fn reply_targets(
     conn: &mut sqlx::AnyConnection,
     core: &Core,
@@ -214,21 +216,33 @@ pub async fn reply_targets(
     let Some(kind) = c.channel_kind() else {
         return Ok(out);
     };
-    out.push((kind, Address::from_key(&c.reply_to)));
+    let own = Address::from_key(&c.reply_to);
+    if !own.is_none() || !kind.proves_sender() {
+        out.push((kind, own));
+    }
     if matches!(kind, ChannelKind::Web | ChannelKind::Counter) {
-        let rows = sqlx::query(
-            "SELECT address FROM complainant_addresses WHERE complainant_id = $1 ORDER BY address",
-        )
-        .bind(c.complainant_id)
-        .fetch_all(&mut *conn)
-        .await?;
-        let addrs = rows
-            .iter()
-            .filter_map(|r| r.try_get::<String, _>("address").ok())
-            .map(|k| Address::from_key(&k));
-        out.extend(contact_targets(core, addrs));
+        out.extend(contact_targets(core, complaint_contacts(conn, c.id).await?));
     }
     Ok(out)
+}
+
+/// The contacts given with one complaint (typed into the form, shared in a message).
+pub async fn complaint_contacts(
+    conn: &mut sqlx::AnyConnection,
+    complaint_id: i64,
+) -> sqlx::Result<Vec<Address>> {
+    let rows = sqlx::query(
+        "SELECT address FROM complaint_contacts WHERE complaint_id = $1 ORDER BY address",
+    )
+    .bind(complaint_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| r.try_get::<String, _>("address").ok())
+        .map(|k| Address::from_key(&k))
+        .filter(|a| !a.is_none())
+        .collect())
 }
 
 /// Email addresses and phone numbers as reply targets, where the email and SMS channels run.
@@ -292,9 +306,31 @@ pub async fn enqueue(
         },
     };
     let (subject, body) = core.templates.render(&c.lang, out.kind, &vars);
+    // An address typed into the public form may be anyone's: what the office sends there
+    // carries no free text of the submitter's but the (single-line, capped) name — not the
+    // subject they typed.
+    let generic = if c.lang == "en" {
+        "Your complaint"
+    } else {
+        "Pengaduan Anda"
+    };
+    let typed = Vars {
+        subject: if out.subject.is_empty() {
+            generic
+        } else {
+            out.subject
+        },
+        ..vars
+    };
+    let (typed_subject, typed_body) = core.templates.render(&c.lang, out.kind, &typed);
     let now = now_ms();
     let mut ids = Vec::with_capacity(targets.len());
     for (channel, to) in targets {
+        let (subject, body) = if c.channel == "web" && *channel != ChannelKind::Web {
+            (&typed_subject, &typed_body)
+        } else {
+            (&subject, &body)
+        };
         let provider_msg_id = format!(
             "<{}.{}.{}@{}>",
             now,
@@ -324,8 +360,8 @@ pub async fn enqueue(
         .bind(c.id)
         .bind(channel.as_str())
         .bind(to.to_key())
-        .bind(&subject)
-        .bind(&body)
+        .bind(subject)
+        .bind(body)
         .bind(&provider_msg_id)
         .bind(out.automatic as i64)
         .bind((*channel == ChannelKind::Web) as i64)
@@ -346,8 +382,8 @@ pub async fn enqueue(
         .bind(channel.as_str())
         .bind(to.to_key())
         .bind(out.kind.as_str())
-        .bind(&subject)
-        .bind(&body)
+        .bind(subject)
+        .bind(body)
         .bind(&provider_msg_id)
         .bind(serde_json::to_string(&refs).unwrap_or_else(|_| "[]".into()))
         .bind(out.automatic as i64)

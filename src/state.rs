@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use chrono::FixedOffset;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use chrono::{DateTime, FixedOffset, Utc};
 use tokio::sync::Notify;
 
 use crate::channels::Channels;
@@ -55,8 +57,31 @@ impl Settings {
     }
 }
 
+/// The register's clock: the real time, or a fixed time a test sets. Registration (the register
+/// number's year, `received_at`, the due date) reads it, never the source's clock.
+#[derive(Debug, Default)]
+pub struct Clock {
+    fixed_ms: AtomicI64,
+}
+
+impl Clock {
+    pub fn now(&self) -> DateTime<Utc> {
+        match self.fixed_ms.load(Ordering::Relaxed) {
+            0 => Utc::now(),
+            ms => DateTime::from_timestamp_millis(ms).unwrap_or_else(Utc::now),
+        }
+    }
+
+    /// Fixes the time (tests); `None` returns to the real time.
+    pub fn set(&self, t: Option<DateTime<Utc>>) {
+        self.fixed_ms
+            .store(t.map_or(0, |t| t.timestamp_millis()), Ordering::Relaxed);
+    }
+}
+
 pub struct Core {
     pub db: Db,
+    pub clock: Clock,
     pub settings: Settings,
     pub calendar: Calendar,
     pub templates: Templates,
@@ -115,6 +140,7 @@ impl Core {
         .map_err(anyhow::Error::msg)?;
         Ok(Arc::new(Core {
             db,
+            clock: Clock::default(),
             settings: Settings::from_config(c),
             calendar: Core::calendar_from(c, base_dir)?,
             templates,

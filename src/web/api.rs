@@ -32,7 +32,14 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-pub async fn readyz(State(st): State<AppState>) -> Response {
+/// `GET /readyz`: 200 when the register and every channel are ready, else 503. Strangers get
+/// the verdict only; the details (which channel, which error) go to officers (a bearer token or
+/// a web session) and to loopback callers when no proxy forwards.
+pub async fn readyz(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
     let db_ok = st.core.db.ping().await.is_ok();
     let mut channels = serde_json::Map::new();
     let mut all_ready = db_ok;
@@ -49,11 +56,38 @@ pub async fn readyz(State(st): State<AppState>) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    if !may_see_details(&st, peer, &headers).await {
+        return (code, Json(json!({ "ready": all_ready }))).into_response();
+    }
     (
         code,
         Json(json!({ "ready": all_ready, "register": { "ready": db_ok, "backend": st.core.db.backend.as_str() }, "channels": channels })),
     )
         .into_response()
+}
+
+/// Whether a caller may see operational details: an officer, or a loopback caller that no
+/// proxy stands in for.
+async fn may_see_details(st: &AppState, peer: SocketAddr, headers: &HeaderMap) -> bool {
+    if peer.ip().is_loopback() && !st.trust_forwarded_for {
+        return true;
+    }
+    if let Some(t) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        if matches!(
+            super::officer_by_token(&st.core, t.trim()).await,
+            Ok(Some(_))
+        ) {
+            return true;
+        }
+    }
+    matches!(
+        super::session::from_headers(&st.core, headers).await,
+        Ok(Some(_))
+    )
 }
 
 pub async fn metrics(State(st): State<AppState>) -> Response {
@@ -101,12 +135,14 @@ fn limit_len(field: &str, v: &Option<String>, max: usize) -> ApiResult<Option<St
         Some(s) if s.chars().count() > max => Err(ApiError::Validation(format!(
             "`{field}` is longer than {max} characters"
         ))),
+        // Single-line fields: a line break in a name or subject would put the submitter's
+        // text on lines of its own in an official message.
         Some(s)
             if s.chars()
-                .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') =>
+                .any(|c| c.is_control() || c == '\u{2028}' || c == '\u{2029}') =>
         {
             Err(ApiError::Validation(format!(
-                "`{field}` contains control characters"
+                "`{field}` must be a single line without control characters"
             )))
         }
         other => Ok(other.map(str::to_string)),
@@ -130,7 +166,7 @@ fn to_inbound(
             "`body` is longer than {max} characters"
         )));
     }
-    let name = limit_len("name", &s.name, 200)?;
+    let name = limit_len("name", &s.name, 100)?;
     let subject = limit_len("subject", &s.subject, 300)?;
     let email = match limit_len("email", &s.email, 254)? {
         Some(e) => Some(normalize_email(&e).ok_or_else(|| {
@@ -160,8 +196,8 @@ fn to_inbound(
         .into_iter()
         .chain(phone.map(Address::Phone))
         .collect();
-    let sender = contacts.first().cloned().unwrap_or(Address::None);
-    let mut msg = InboundMessage::new(channel, String::new(), sender, body);
+    // A typed address proves nothing: it is a contact of this complaint, never its sender.
+    let mut msg = InboundMessage::new(channel, String::new(), Address::None, body);
     msg.contacts = contacts;
     msg.display_name = name;
     msg.subject = subject;
@@ -208,13 +244,22 @@ fn external_id(headers: &HeaderMap, prefix: &str, msg: &InboundMessage) -> ApiRe
     }
 }
 
+/// The client's address: the peer, or — behind `trusted_proxy_hops` proxies of the office's
+/// own — the `X-Forwarded-For` entry the outermost of them appended (that many from the
+/// right). Entries further left are whatever the client sent and are never trusted.
 pub(super) fn client_ip(st: &AppState, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
     if st.trust_forwarded_for {
-        if let Some(ip) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse().ok())
+        let entries: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect();
+        if let Some(ip) = entries
+            .len()
+            .checked_sub(st.trusted_proxy_hops.max(1))
+            .and_then(|i| entries[i].parse().ok())
         {
             return ip;
         }
@@ -229,42 +274,67 @@ fn is_multipart(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
 }
 
+/// How long a submission waits for an upload slot before it is answered 503.
+const UPLOAD_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Reads the JSON or multipart body of a submission: (JSON value of the fields, attachments).
+/// At most `web.max_concurrent_uploads` bodies are read at once; a multipart body is streamed
+/// field by field, each file up to `intake.max_attachment_bytes` and each text field up to
+/// what a complaint text may hold, so a request never holds more than its limits.
 async fn read_form(st: &AppState, req: Request) -> ApiResult<(Value, Vec<Attachment>)> {
+    let _slot = tokio::time::timeout(UPLOAD_WAIT, st.upload_slots.acquire())
+        .await
+        .map_err(|_| ApiError::Busy)?
+        .map_err(|_| ApiError::Busy)?;
     if is_multipart(req.headers()) {
         let mut mp = Multipart::from_request(req, st)
             .await
             .map_err(|e| ApiError::BadRequest(format!("bad multipart body: {e}")))?;
         let mut fields = serde_json::Map::new();
         let mut files = Vec::new();
-        let max = st.core.settings.max_attachment_bytes;
+        let max_file = st.core.settings.max_attachment_bytes;
+        let max_text = st.core.settings.max_text_chars.saturating_mul(4) + 1024;
         loop {
-            let field = match mp.next_field().await {
+            let mut field = match mp.next_field().await {
                 Ok(Some(f)) => f,
                 Ok(None) => break,
                 Err(e) => return Err(multipart_error(e)),
             };
             let name = field.name().unwrap_or("").to_string();
-            if let Some(filename) = field.file_name().map(str::to_string) {
-                let content_type = field
-                    .content_type()
-                    .unwrap_or("application/octet-stream")
-                    .to_string();
-                let data = field.bytes().await.map_err(multipart_error)?;
-                if data.len() > max {
-                    return Err(ApiError::TooLarge(format!(
-                        "attachment `{filename}` is {} bytes; the limit is {max} bytes",
-                        data.len()
-                    )));
+            let filename = field.file_name().map(str::to_string);
+            let content_type = field
+                .content_type()
+                .unwrap_or("application/octet-stream")
+                .to_string();
+            let max = if filename.is_some() {
+                max_file
+            } else {
+                max_text
+            };
+            let mut data = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+                if data.len() + chunk.len() > max {
+                    return Err(ApiError::TooLarge(match &filename {
+                        Some(f) => format!("attachment `{f}` is over the {max}-byte limit"),
+                        None => format!("field `{name}` is over the {max}-byte limit"),
+                    }));
                 }
-                files.push(Attachment {
+                data.extend_from_slice(&chunk);
+            }
+            match filename {
+                // A file input left empty sends a part with no name and no content.
+                Some(f) if f.is_empty() && data.is_empty() => {}
+                Some(filename) => files.push(Attachment {
                     filename,
                     content_type,
-                    data: data.to_vec(),
-                });
-            } else {
-                let text = field.text().await.map_err(multipart_error)?;
-                fields.insert(name, Value::String(text));
+                    data,
+                }),
+                None => {
+                    let text = String::from_utf8(data).map_err(|_| {
+                        ApiError::BadRequest(format!("field `{name}` is not UTF-8 text"))
+                    })?;
+                    fields.insert(name, Value::String(text));
+                }
             }
         }
         Ok((Value::Object(fields), files))
@@ -457,8 +527,7 @@ pub async fn counter(
 pub async fn webhook(
     State(st): State<AppState>,
     Path(channel): Path<String>,
-    headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
+    req: Request,
 ) -> ApiResult<Response> {
     let kind: ChannelKind = channel
         .parse()
@@ -469,9 +538,34 @@ pub async fn webhook(
         .get(kind)
         .ok_or_else(|| ApiError::NotFound(format!("the {kind} channel is not configured")))?
         .clone();
-    let secret = headers
+    let secret = req
+        .headers()
         .get("x-telegram-bot-api-secret-token")
-        .and_then(|v| v.to_str().ok());
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    // Channel and secret first; only then is the (small, capped) body read.
+    match ch.webhook_authorized(secret.as_deref()) {
+        Ok(()) => {}
+        Err(aduan_channel::WebhookError::NotSupported) => {
+            return Err(ApiError::NotFound(format!(
+                "the {kind} channel takes no webhook"
+            )))
+        }
+        Err(_) => {
+            return Err(ApiError::Forbidden(
+                "wrong or missing webhook secret".into(),
+            ))
+        }
+    }
+    let body = axum::body::to_bytes(req.into_body(), super::WEBHOOK_BODY_LIMIT)
+        .await
+        .map_err(|_| {
+            ApiError::TooLarge(format!(
+                "webhook body over {} bytes",
+                super::WEBHOOK_BODY_LIMIT
+            ))
+        })?;
+    let secret = secret.as_deref();
     let sink = intake::sink(&st.core);
     match ch
         .webhook(
@@ -619,9 +713,15 @@ pub fn is_overdue(c: &Complaint, now: i64) -> bool {
 /// `GET /api/v1/track/{register_no}?code=…`: status for whoever holds both.
 pub async fn track(
     State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Path(register_no): Path<String>,
     Query(q): Query<TrackQuery>,
 ) -> ApiResult<Json<Value>> {
+    if !st.track_limiter.check(client_ip(&st, peer, &headers)) {
+        st.core.metrics.http_rejected();
+        return Err(ApiError::RateLimited);
+    }
     let code = q
         .code
         .filter(|c| !c.is_empty())
@@ -720,7 +820,7 @@ pub async fn list(
                 }
             }
             "page" => {
-                page = v.parse().ok().filter(|p| *p >= 1).ok_or_else(|| ApiError::Validation("`page` must be a number from 1".into()))?
+                page = v.parse().ok().filter(|p| (1..=1_000_000).contains(p)).ok_or_else(|| ApiError::Validation("`page` must be a number from 1 to 1000000".into()))?
             }
             "per_page" => {
                 per_page = v

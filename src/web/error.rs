@@ -26,8 +26,11 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     TooLarge(String),
-    #[error("too many submissions from this address; try again in a minute")]
+    #[error("too many requests from this address; try again in a minute")]
     RateLimited,
+    /// Every slot of a bounded resource (uploads being read) is taken.
+    #[error("the server is busy; please retry in a moment")]
+    Busy,
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("the register is unavailable; nothing was stored, please retry")]
@@ -47,6 +50,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,

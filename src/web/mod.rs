@@ -9,10 +9,10 @@ mod api;
 mod error;
 mod pages;
 mod ratelimit;
+pub mod server;
 pub mod session;
 pub mod ui;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -246,23 +246,48 @@ pub const ROUTES: &[RouteSpec] = &[
 #[derive(Clone)]
 pub struct AppState {
     pub core: Shared,
+    /// Public submissions per client address.
     pub limiter: Arc<ratelimit::Limiter>,
+    /// Public tracking look-ups per client address.
+    pub track_limiter: Arc<ratelimit::Limiter>,
     pub max_body_bytes: usize,
     pub trust_forwarded_for: bool,
+    pub trusted_proxy_hops: usize,
+    /// Password checks (argon2, ~19 MiB each) running at once.
+    pub login_slots: Arc<tokio::sync::Semaphore>,
+    /// Complaint submissions whose bodies are being read at once.
+    pub upload_slots: Arc<tokio::sync::Semaphore>,
 }
+
+/// Body limits of the routes that are not complaint submissions.
+pub const LOGIN_BODY_LIMIT: usize = 4 * 1024;
+pub const WEBHOOK_BODY_LIMIT: usize = 64 * 1024;
+pub const OFFICER_BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn router(core: Shared, web: &crate::config::WebConfig) -> Router {
     let state = AppState {
         core,
         limiter: Arc::new(ratelimit::Limiter::new(web.submit_rate_per_minute)),
+        track_limiter: Arc::new(ratelimit::Limiter::new(web.track_rate_per_minute)),
         max_body_bytes: web.max_body_bytes,
         trust_forwarded_for: web.trust_forwarded_for,
+        trusted_proxy_hops: web.trusted_proxy_hops,
+        login_slots: Arc::new(tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(2, |n| n.get()),
+        )),
+        upload_slots: Arc::new(tokio::sync::Semaphore::new(web.max_concurrent_uploads)),
     };
+    // Complaint submissions may carry files; their handlers check the rate limit (and the form
+    // cookie) first, wait for an upload slot, then stream the body to its limit.
+    let upload = DefaultBodyLimit::max(web.max_body_bytes);
     let r = Router::new()
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))
-        .route("/api/v1/complaints", post(api::submit).get(api::list))
+        .route(
+            "/api/v1/complaints",
+            post(api::submit).get(api::list).layer(upload),
+        )
         .route("/api/v1/track/{register_no}", get(api::track))
         .route("/lacak/{register_no}", get(pages::track_page))
         .route("/api/v1/me", get(api::me))
@@ -271,19 +296,33 @@ pub fn router(core: Shared, web: &crate::config::WebConfig) -> Router {
             "/api/v1/complaints/{register_no}/actions",
             post(api::action),
         )
-        .route("/api/v1/complaints/{register_no}/replies", post(api::reply))
+        .route(
+            "/api/v1/complaints/{register_no}/replies",
+            post(api::reply).layer(upload),
+        )
         .route("/api/v1/attachments/{id}", get(api::attachment))
-        .route("/api/v1/counter", post(api::counter))
+        .route("/api/v1/counter", post(api::counter).layer(upload))
         .route("/api/v1/lapor", post(api::lapor_link))
-        .route("/hooks/{channel}", post(api::webhook))
-        .route("/aduan", get(ui::public_form).post(ui::public_submit))
-        .route("/masuk", get(ui::login_page).post(ui::login_submit))
+        .route(
+            "/hooks/{channel}",
+            post(api::webhook).layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT)),
+        )
+        .route(
+            "/aduan",
+            get(ui::public_form).post(ui::public_submit).layer(upload),
+        )
+        .route(
+            "/masuk",
+            get(ui::login_page)
+                .post(ui::login_submit)
+                .layer(DefaultBodyLimit::max(LOGIN_BODY_LIMIT)),
+        )
         .route("/keluar", post(ui::logout))
         .route("/akun/sandi", post(ui::change_password))
         .route("/kotak", get(ui::inbox))
         .route(
             "/kotak/loket",
-            get(ui::counter_page).post(ui::counter_submit),
+            get(ui::counter_page).post(ui::counter_submit).layer(upload),
         )
         .route("/kotak/loket/lapor", post(ui::counter_lapor_submit))
         .route("/kotak/dasbor", get(ui::dashboard))
@@ -299,7 +338,14 @@ pub fn router(core: Shared, web: &crate::config::WebConfig) -> Router {
         .route("/api/v1/officers", get(api::officers))
         .fallback(api::not_found);
     r.layer(middleware::from_fn_with_state(state.clone(), authorize))
-        .layer(DefaultBodyLimit::max(web.max_body_bytes))
+        .layer(DefaultBodyLimit::max(OFFICER_BODY_LIMIT))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            std::time::Duration::from_secs(web.body_idle_timeout_secs),
+        ))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            std::time::Duration::from_secs(web.request_timeout_secs),
+        ))
         .with_state(state)
 }
 
@@ -387,18 +433,22 @@ pub async fn officer_by_token(core: &Shared, token: &str) -> sqlx::Result<Option
     }))
 }
 
-/// Serves until `shutdown` is cancelled, then lets in-flight requests finish.
+/// Serves until `shutdown` is cancelled, then lets in-flight requests finish; connections are
+/// capped and timed (see [`server`]).
 pub async fn serve(
     listener: TcpListener,
     core: Shared,
     web: &crate::config::WebConfig,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
+    let metrics_core = core.clone();
     let app = router(core, web);
-    axum::serve(
+    server::serve(
         listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        app,
+        server::Limits::from_config(web),
+        Arc::new(move |e| metrics_core.metrics.connection(e)),
+        shutdown,
     )
-    .with_graceful_shutdown(async move { shutdown.cancelled().await })
     .await
 }

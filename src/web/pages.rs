@@ -2,8 +2,10 @@
 //! tracking code, then the status, due date and published replies. Server-rendered, no script,
 //! every value escaped.
 
-use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
@@ -73,9 +75,24 @@ const EN: Words = Words {
 
 pub async fn track_page(
     State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Path(register_no): Path<String>,
     Query(q): Query<TrackPageQuery>,
 ) -> Response {
+    // Look-ups (a code given) count against the per-address limit; the bare form does not.
+    if q.code.as_deref().is_some_and(|c| !c.is_empty())
+        && !st
+            .track_limiter
+            .check(super::api::client_ip(&st, peer, &headers))
+    {
+        st.core.metrics.http_rejected();
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Terlalu banyak permintaan; coba lagi dalam satu menit. / Too many requests; try again in a minute.",
+        )
+            .into_response();
+    }
     let lang = q
         .lang
         .as_deref()

@@ -18,9 +18,18 @@ pub const COOKIE: &str = "aduan_session";
 pub const LOGIN_COOKIE: &str = "aduan_login";
 /// How long a session lasts without a new login.
 pub const LIFETIME: Duration = Duration::from_secs(12 * 3600);
-/// Failed logins per user name or client address within [`WINDOW`] before logins are refused.
-pub const MAX_FAILURES: i64 = 5;
+/// Login attempts allowed within [`WINDOW`] before further ones are refused without a password
+/// check: per user name from one client address (a guesser at one officer), per client address
+/// (a guesser at many names), and per user name from everywhere (a distributed guesser). A
+/// stranger at one address can thus lock only themselves out; a user name is refused for
+/// everyone only after [`MAX_PER_USER`] attempts from several addresses, and only until the
+/// window slides past them (`aduan officer unlock NAME` ends it at once).
+pub const MAX_PER_USER_AND_ADDRESS: i64 = 5;
+pub const MAX_PER_ADDRESS: i64 = 20;
+pub const MAX_PER_USER: i64 = 50;
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
+/// How long a login waits for a password-check slot before it is answered "busy".
+pub const VERIFY_WAIT: Duration = Duration::from_secs(10);
 
 /// A random token, hex.
 pub fn token() -> String {
@@ -88,35 +97,74 @@ pub enum LoginError {
     Wrong,
     #[error("too many failed logins; wait 15 minutes")]
     Throttled,
+    #[error("too many logins at once; try again")]
+    Busy,
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
 }
 
-/// Checks the password, throttled per user name and per client address. Returns the new
-/// session's (cookie value, CSRF token).
+/// The throttle keys of one login attempt, most specific first.
+fn throttle_keys(username: &str, client: &str) -> [(String, i64); 3] {
+    let user = username.to_lowercase();
+    [
+        (format!("pair:{user}@{client}"), MAX_PER_USER_AND_ADDRESS),
+        (format!("ip:{client}"), MAX_PER_ADDRESS),
+        (format!("user:{user}"), MAX_PER_USER),
+    ]
+}
+
+/// Records a login attempt before its password is checked, atomically with the check of the
+/// limits: parallel attempts each see the ones before them, so a burst of 60 gets 5 password
+/// checks, not 60. SQLite serializes writers; PostgreSQL takes a transaction lock shared by all
+/// daemons on the register.
+async fn record_attempt(core: &Core, keys: &[(String, i64)], now: i64) -> Result<(), LoginError> {
+    let since = now - WINDOW.as_millis() as i64;
+    let mut tx = core.db.begin().await?;
+    if core.db.backend == crate::db::Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock(4242001)")
+            .execute(&mut *tx)
+            .await?;
+    }
+    for (k, max) in keys {
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at > $2")
+            .bind(k)
+            .bind(since)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        if n >= *max {
+            tx.rollback().await?;
+            return Err(LoginError::Throttled);
+        }
+    }
+    for (k, _) in keys {
+        sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)")
+            .bind(k)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("DELETE FROM login_failures WHERE at < $1")
+        .bind(since)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Checks the password, throttled (see [`MAX_PER_USER_AND_ADDRESS`]) and with at most
+/// `slots`' permits of argon2 checks at once (each costs ~19 MiB). Returns the new session's
+/// (cookie value, CSRF token).
 pub async fn login(
     core: &Core,
+    slots: &tokio::sync::Semaphore,
     username: &str,
     password: &str,
     client: &str,
 ) -> Result<(String, String), LoginError> {
     let now = now_ms();
-    let since = now - WINDOW.as_millis() as i64;
-    let keys = [
-        format!("user:{}", username.to_lowercase()),
-        format!("ip:{client}"),
-    ];
-    for k in &keys {
-        let n: i64 = sqlx::query("SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at > $2")
-            .bind(k)
-            .bind(since)
-            .fetch_one(&core.db.pool)
-            .await?
-            .try_get(0)?;
-        if n >= MAX_FAILURES {
-            return Err(LoginError::Throttled);
-        }
-    }
+    let keys = throttle_keys(username, client);
+    record_attempt(core, &keys, now).await?;
     let row =
         sqlx::query("SELECT id, password_hash FROM officers WHERE username = $1 AND active = 1")
             .bind(username)
@@ -131,27 +179,25 @@ pub async fn login(
         Some(h) => h,
         None => dummy_hash().await,
     };
-    let ok = verify_password(hash, password).await && id.is_some();
+    let ok = {
+        let _slot = tokio::time::timeout(VERIFY_WAIT, slots.acquire())
+            .await
+            .map_err(|_| LoginError::Busy)?
+            .map_err(|_| LoginError::Busy)?;
+        verify_password(hash, password).await && id.is_some()
+    };
     let Some(id) = id.filter(|_| ok) else {
-        let mut tx = core.db.begin().await?;
-        for k in &keys {
-            sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)")
-                .bind(k)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query("DELETE FROM login_failures WHERE at < $1")
-            .bind(since)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
         return Err(LoginError::Wrong);
     };
+    // The right password: this officer's attempts are forgiven (the address keeps its count,
+    // less this attempt).
     let (sid, csrf) = (token(), token());
     let mut tx = core.db.begin().await?;
-    sqlx::query("DELETE FROM login_failures WHERE key = $1")
-        .bind(&keys[0])
+    sqlx::query("DELETE FROM login_failures WHERE key = $1 OR key = $2 OR (key = $3 AND at = $4)")
+        .bind(&keys[0].0)
+        .bind(&keys[2].0)
+        .bind(&keys[1].0)
+        .bind(now)
         .execute(&mut *tx)
         .await?;
     sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
@@ -170,6 +216,22 @@ pub async fn login(
     .await?;
     tx.commit().await?;
     Ok((sid, csrf))
+}
+
+/// Ends the login throttle of a user name (`aduan officer unlock NAME`): its attempts from
+/// every address are forgotten. Returns how many were.
+pub async fn unlock(db: &crate::db::Db, username: &str) -> sqlx::Result<u64> {
+    let user = username.to_lowercase();
+    let like = user
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let r = sqlx::query("DELETE FROM login_failures WHERE key = $1 OR key LIKE $2 ESCAPE '\\'")
+        .bind(format!("user:{user}"))
+        .bind(format!("pair:{like}@%"))
+        .execute(&db.write)
+        .await?;
+    Ok(r.rows_affected())
 }
 
 /// A cookie's value from the request.

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, FromRequest, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
@@ -173,17 +173,35 @@ pub struct LoginForm {
 pub async fn login_submit(
     State(st): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
-    Form(f): Form<LoginForm>,
+    req: axum::extract::Request,
 ) -> Response {
+    let headers = req.headers().clone();
     let lang = Lang::of(&headers, &q);
-    let expected = session::cookie(&headers, session::LOGIN_COOKIE).unwrap_or("");
-    if expected.is_empty() || !crate::register::ct_eq(expected, &f.csrf) {
+    // The double-submit cookie is checked before the body is read: a stranger without the
+    // login page's cookie costs nothing but this.
+    let expected = session::cookie(&headers, session::LOGIN_COOKIE)
+        .unwrap_or("")
+        .to_string();
+    if expected.is_empty() {
+        return forbidden(lang);
+    }
+    let Ok(Form(f)) = Form::<LoginForm>::from_request(req, &st).await else {
+        return forbidden(lang);
+    };
+    if !crate::register::ct_eq(&expected, &f.csrf) {
         return forbidden(lang);
     }
     let client = super::api::client_ip(&st, peer, &headers).to_string();
-    match session::login(&st.core, f.username.trim(), &f.password, &client).await {
+    match session::login(
+        &st.core,
+        &st.login_slots,
+        f.username.trim(),
+        &f.password,
+        &client,
+    )
+    .await
+    {
         Ok((sid, _csrf)) => {
             let mut r = Redirect::to("/kotak").into_response();
             let c = session::set_cookie(&st.core, session::COOKIE, &sid, Some(session::LIFETIME));
@@ -207,6 +225,13 @@ pub async fn login_submit(
                         "Too many failed attempts. Try again in 15 minutes.",
                     ),
                 ),
+                session::LoginError::Busy => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    lang.t(
+                        "Terlalu banyak percobaan masuk bersamaan. Coba lagi sebentar lagi.",
+                        "Too many logins at once. Try again shortly.",
+                    ),
+                ),
                 session::LoginError::Db(e) => {
                     tracing::error!(error = %e, "login");
                     (
@@ -218,7 +243,7 @@ pub async fn login_submit(
                     )
                 }
             };
-            html_response(code, lang, login_form(lang, expected, Some(msg)), vec![])
+            html_response(code, lang, login_form(lang, &expected, Some(msg)), vec![])
         }
     }
 }
@@ -286,7 +311,15 @@ pub async fn change_password(
         return forbidden(lang);
     }
     let client = super::api::client_ip(&st, peer, &headers).to_string();
-    let msg = match session::login(&st.core, &s.officer.username, &f.current, &client).await {
+    let msg = match session::login(
+        &st.core,
+        &st.login_slots,
+        &s.officer.username,
+        &f.current,
+        &client,
+    )
+    .await
+    {
         Err(_) => Err(lang.t(
             "Kata sandi sekarang salah.",
             "The current password is wrong.",
@@ -584,7 +617,11 @@ pub async fn complaint(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let lang = Lang::of(&headers, &q);
-    match complaint_page(&st, &s, &no, lang, q.get("msg").map(String::as_str)).await {
+    let notice = q
+        .get("pesan")
+        .and_then(|c| Notice::parse(c))
+        .map(|n| n.text(lang));
+    match complaint_page(&st, &s, &no, lang, notice).await {
         Ok(Some(m)) => html_response(StatusCode::OK, lang, m, vec![]),
         Ok(None) => html_response(
             StatusCode::NOT_FOUND,
@@ -748,18 +785,53 @@ pub struct ActionForm {
     assignee: Option<String>,
 }
 
-fn back(no: &str, msg: &str) -> Response {
-    let enc: String = msg
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
+/// The notices a complaint page shows after an officer's post: a fixed set, named in the
+/// redirect by code. A link cannot put other text on an officer's screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Notice {
+    ActionDone,
+    ReplyQueued,
+    Retried,
+    NothingToRetry,
+}
+
+impl Notice {
+    const ALL: [Notice; 4] = [
+        Notice::ActionDone,
+        Notice::ReplyQueued,
+        Notice::Retried,
+        Notice::NothingToRetry,
+    ];
+
+    fn code(self) -> &'static str {
+        match self {
+            Notice::ActionDone => "tindakan",
+            Notice::ReplyQueued => "balasan",
+            Notice::Retried => "ulang",
+            Notice::NothingToRetry => "tidak-ada",
+        }
+    }
+
+    fn parse(code: &str) -> Option<Notice> {
+        Notice::ALL.into_iter().find(|n| n.code() == code)
+    }
+
+    fn text(self, lang: Lang) -> &'static str {
+        match self {
+            Notice::ActionDone => lang.t("Tindakan tercatat.", "Action recorded."),
+            Notice::ReplyQueued => lang.t("Balasan diantrekan.", "Reply queued."),
+            Notice::Retried => lang.t("Dikirim ulang.", "Queued again."),
+            Notice::NothingToRetry => lang.t("Tidak ada yang dikirim ulang.", "Nothing to retry."),
+        }
+    }
+}
+
+fn back(no: &str, n: Notice) -> Response {
+    let no: String = no
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
         .collect();
-    Redirect::to(&format!("/kotak/{no}?msg={enc}")).into_response()
+    Redirect::to(&format!("/kotak/{no}?pesan={}", n.code())).into_response()
 }
 
 fn action_error(lang: Lang, s: &WebSession, e: crate::workflow::ActionError) -> Response {
@@ -812,9 +884,9 @@ pub async fn action(
         assignee: f.assignee.filter(|a| !a.is_empty()),
     };
     match crate::workflow::apply(&st.core, &s.officer, &no, &req).await {
-        Ok(c) => {
+        Ok(_) => {
             st.core.outbox_wake.notify_waiters();
-            back(&no, &format!("{} → {}", action.as_str(), c.status))
+            back(&no, Notice::ActionDone)
         }
         Err(e) => action_error(lang, &s, e),
     }
@@ -841,16 +913,9 @@ pub async fn reply(
         return forbidden(lang);
     }
     match crate::workflow::reply(&st.core, &s.officer, &no, &f.text, &[]).await {
-        Ok(ids) => {
+        Ok(_) => {
             st.core.outbox_wake.notify_waiters();
-            back(
-                &no,
-                &format!(
-                    "{} {}",
-                    lang.t("Balasan diantrekan:", "Reply queued:"),
-                    ids.len()
-                ),
-            )
+            back(&no, Notice::ReplyQueued)
         }
         Err(e) => action_error(lang, &s, e),
     }
@@ -879,29 +944,14 @@ pub async fn retry(
     match crate::outbox::retry_failed(&st.core, id, Some(s.officer.id), &s.officer.username).await {
         Ok(true) => {
             st.core.outbox_wake.notify_waiters();
-            back(&f.register_no, lang.t("Dikirim ulang.", "Queued again."))
+            back(&f.register_no, Notice::Retried)
         }
-        Ok(false) => back(
-            &f.register_no,
-            lang.t("Tidak ada yang dikirim ulang.", "Nothing to retry."),
-        ),
+        Ok(false) => back(&f.register_no, Notice::NothingToRetry),
         Err(e) => {
             tracing::error!(error = %e, "retry");
             StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
     }
-}
-
-/// A plain (non-file) field of a buffered multipart body: the forms' tokens are checked before
-/// the body is handed on to be parsed as a submission.
-fn multipart_field(body: &[u8], name: &str) -> Option<String> {
-    let marker = format!("name=\"{name}\"\r\n\r\n");
-    let pos = body
-        .windows(marker.len())
-        .position(|w| w == marker.as_bytes())?;
-    let rest = &body[pos + marker.len()..];
-    let end = rest.windows(2).position(|w| w == b"\r\n")?;
-    std::str::from_utf8(&rest[..end]).ok().map(str::to_string)
 }
 
 /// The fields the public and the counter form share.
@@ -927,7 +977,8 @@ fn complaint_form(st: &AppState, lang: Lang, token: &str, error: Option<&str>) -
         html! {
             h1 { (lang.t("Sampaikan pengaduan", "Submit a complaint")) " — " (st.core.settings.office_name) }
             @if let Some(e) = error { p.err role="alert" { (e) } }
-            form method="post" action="/aduan" enctype="multipart/form-data" {
+            // The token rides in the URL too, so it is checked before the body is read.
+            form method="post" action=(format!("/aduan?t={token}&lang={}", lang.code())) enctype="multipart/form-data" {
                 input type="hidden" name="csrf" value=(token);
                 input type="hidden" name="lang" value=(lang.code());
                 (complaint_fields(
@@ -972,32 +1023,21 @@ pub async fn public_submit(
     req: axum::extract::Request,
 ) -> Response {
     let headers = req.headers().clone();
-    let lang = Lang::of(&headers, &HashMap::new());
+    let q: HashMap<String, String> = Query::try_from_uri(req.uri())
+        .map(|Query(q)| q)
+        .unwrap_or_default();
+    let lang = Lang::of(&headers, &q);
+    // Cookie and URL token are compared before anything of the body is read; the rate limit
+    // and the upload slot come next (in `submit_form`), then the body is streamed.
     let Some(token) = session::cookie(&headers, FORM_COOKIE).map(str::to_string) else {
         return forbidden(lang);
     };
-    // The field is checked against the cookie after the body is read (multipart).
-    let (parts, body) = req.into_parts();
-    let bytes = match axum::body::to_bytes(body, st.max_body_bytes).await {
-        Ok(b) => b,
-        Err(_) => {
-            return html_response(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                lang,
-                complaint_form(
-                    &st,
-                    lang,
-                    &token,
-                    Some(lang.t("Lampiran terlalu besar.", "The attachment is too large.")),
-                ),
-                vec![],
-            )
-        }
-    };
-    if !multipart_field(&bytes, "csrf").is_some_and(|t| crate::register::ct_eq(&t, &token)) {
+    if !q
+        .get("t")
+        .is_some_and(|t| crate::register::ct_eq(t, &token))
+    {
         return forbidden(lang);
     }
-    let req = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
     match super::api::submit_form(&st, peer, req, &token).await {
         Ok(c) => {
             let track = st.core.settings.track_url(&c.register_no);
@@ -1044,9 +1084,10 @@ fn counter_form(lang: Lang, s: &WebSession, lapor: bool, error: Option<&str>) ->
         html! {
             h1 { (lang.t("Loket pengaduan", "Counter intake")) }
             @if let Some(e) = error { p.err role="alert" { (e) } }
-            form method="post" action="/kotak/loket" enctype="multipart/form-data" {
+            @let form_token = session::token();
+            form method="post" action=(format!("/kotak/loket?csrf={}&form={form_token}", s.csrf)) enctype="multipart/form-data" {
                 input type="hidden" name="csrf" value=(s.csrf);
-                input type="hidden" name="form" value=(session::token());
+                input type="hidden" name="form" value=(form_token);
                 p { label { (lang.t("Cara penyampaian", "Medium")) br;
                     select name="medium" { @for (v, id, en) in media { option value=(v) { (lang.t(id, en)) } } } } }
                 (complaint_fields(
@@ -1128,26 +1169,15 @@ pub async fn counter_submit(
     req: axum::extract::Request,
 ) -> Response {
     let headers = req.headers().clone();
-    let lang = Lang::of(&headers, &HashMap::new());
-    let (parts, body) = req.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, st.max_body_bytes).await else {
-        return html_response(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            lang,
-            counter_form(
-                lang,
-                &s,
-                lapor_on(&st),
-                Some(lang.t("Lampiran terlalu besar.", "The attachment is too large.")),
-            ),
-            vec![],
-        );
-    };
-    if !s.csrf_ok(multipart_field(&bytes, "csrf").as_deref()) {
+    let q: HashMap<String, String> = Query::try_from_uri(req.uri())
+        .map(|Query(q)| q)
+        .unwrap_or_default();
+    let lang = Lang::of(&headers, &q);
+    // The CSRF token rides in the URL, checked before the body is streamed.
+    if !s.csrf_ok(q.get("csrf").map(String::as_str)) {
         return forbidden(lang);
     }
-    let form_token = multipart_field(&bytes, "form").unwrap_or_default();
-    let req = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+    let form_token = q.get("form").cloned().unwrap_or_default();
     match super::api::submit_counter_form(&st, &s.officer, req, &form_token).await {
         Ok(c) => Redirect::to(&format!("/kotak/{}", c.register_no)).into_response(),
         Err(e) => html_response(

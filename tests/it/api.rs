@@ -165,9 +165,13 @@ async fn public_submission_and_tracking(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(other.status(), StatusCode::NOT_FOUND);
-    // Email and phone became one complainant's addresses, normalized.
-    let n = scalar(&app.core.db, "SELECT COUNT(*) FROM complainant_addresses WHERE address IN ('email:budi@example.id', 'phone:+6281234567890')").await;
+    // Email and phone are the complaint's contacts, normalized; never identities.
+    let n = scalar(&app.core.db, "SELECT COUNT(*) FROM complaint_contacts WHERE address IN ('email:budi@example.id', 'phone:+6281234567890')").await;
     assert_eq!(n, 2);
+    assert_eq!(
+        scalar(&app.core.db, "SELECT COUNT(*) FROM complainant_addresses").await,
+        0
+    );
     // An Idempotency-Key makes a retried submission land once.
     let send = || {
         app.http

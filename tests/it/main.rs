@@ -1,5 +1,6 @@
 //! The one integration-test binary: the whole daemon against real SQLite and PostgreSQL.
 
+mod adversary;
 mod api;
 mod browser;
 mod cli;

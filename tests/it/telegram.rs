@@ -123,11 +123,20 @@ async fn telegram_end_to_end(backend: Backend) {
     assert_eq!(
         count(
             &app,
-            "SELECT COUNT(*) FROM complainant_addresses WHERE address = 'phone:+6281234567890'"
+            "SELECT COUNT(*) FROM complaint_contacts WHERE address = 'phone:+6281234567890'"
         )
         .await,
         1,
-        "the shared number links the chat's complainant"
+        "the shared own number is a contact of the chat's complaint"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM complainant_addresses WHERE address = 'phone:+6281234567890'"
+        )
+        .await,
+        0,
+        "and never an identity"
     );
     assert_eq!(
         count(

@@ -50,6 +50,18 @@ impl ChannelKind {
         self as usize
     }
 
+    /// Whether the channel proves who sent a message: an SMS sender number, a Telegram chat,
+    /// an email `From`, a LAPOR! report. Only such a sender is a complainant's *identity*;
+    /// addresses typed into the web form or at the counter are contacts of one complaint.
+    pub fn proves_sender(self) -> bool {
+        match self {
+            ChannelKind::Email | ChannelKind::Sms | ChannelKind::Telegram | ChannelKind::Lapor => {
+                true
+            }
+            ChannelKind::Web | ChannelKind::Counter => false,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ChannelKind::Email => "email",
@@ -195,7 +207,10 @@ pub struct InboundMessage {
     pub external_id: String,
     pub sender: Address,
     pub display_name: Option<String>,
-    /// Further contact data the complainant gave (a web form's email and phone).
+    /// Further contact data given with this message (a web form's email and phone, a Telegram
+    /// user's shared own number, an email's `Reply-To`). They become contacts of the one
+    /// complaint the message opens or joins — never an identity, never used to find a
+    /// complainant. Replies of web and counter complaints also go to them.
     pub contacts: Vec<Address>,
     pub subject: Option<String>,
     pub text: String,
@@ -581,6 +596,13 @@ pub trait Channel: Send + Sync {
     /// Channel-specific gauges for `/metrics` (a modem's signal, say).
     fn gauges(&self) -> Vec<Gauge> {
         Vec::new()
+    }
+
+    /// Whether a webhook call with this shared secret may be read at all. The HTTP server asks
+    /// before it reads the body, so a stranger's call costs nothing; [`Channel::webhook`]
+    /// checks again. Channels without webhooks keep the default.
+    fn webhook_authorized(&self, _secret: Option<&str>) -> Result<(), WebhookError> {
+        Err(WebhookError::NotSupported)
     }
 
     /// A push from the provider (a webhook call) that the daemon's HTTP server received for

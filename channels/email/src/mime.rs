@@ -63,19 +63,18 @@ pub fn parse(raw: &[u8], own_address: &str, received_at: Option<DateTime<Utc>>) 
         .and_then(|a| a.first())
         .and_then(|a| a.address())
         .and_then(normalize_email);
-    let sender = match (&reply_to, &from_addr) {
-        (Some(r), _) => Address::Email(r.clone()),
-        (None, Some(f)) => Address::Email(f.clone()),
-        (None, None) => {
+    // The identity is the From address. A Reply-To is whatever the sender typed: it is kept as
+    // a contact of this complaint for the officer, and never receives anything.
+    let sender = match &from_addr {
+        Some(f) => Address::Email(f.clone()),
+        None => {
             problems.push("no usable From address; no reply can be sent".into());
             Address::None
         }
     };
     let mut contacts = Vec::new();
-    if let (Some(r), Some(f)) = (&reply_to, &from_addr) {
-        if r != f {
-            contacts.push(Address::Email(f.clone()));
-        }
+    if let Some(r) = reply_to.filter(|r| Some(r) != from_addr.as_ref()) {
+        contacts.push(Address::Email(r));
     }
 
     let message_id = m.message_id().map(bracketed);
@@ -504,6 +503,25 @@ mod tests {
         assert_eq!(a.filename, "surat.pdf");
         assert_eq!(a.content_type, "application/pdf");
         assert_eq!(a.data, b"%PDF-1.4");
+    }
+
+    #[test]
+    fn identity_is_from_and_reply_to_only_a_contact() {
+        let r = p(
+            "From: Budi <budi@example.id>\nReply-To: other@attacker.example\n\
+            Subject: x\n\nisi\n",
+        );
+        assert_eq!(r.msg.sender, Address::Email("budi@example.id".into()));
+        assert_eq!(
+            r.msg.contacts,
+            vec![Address::Email("other@attacker.example".into())]
+        );
+        let r = p("Reply-To: other@attacker.example\nSubject: x\n\nisi\n");
+        assert_eq!(
+            r.msg.sender,
+            Address::None,
+            "Reply-To never stands in for From"
+        );
     }
 
     #[test]

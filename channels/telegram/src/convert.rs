@@ -178,8 +178,8 @@ pub fn convert(u: &Update, allow_groups: bool) -> Action {
             },
             c.phone_number
         ));
-        // The sender's own number (not a third party's card) links this chat to their other
-        // channels.
+        // The sender's own number (not a third party's card) is kept as a contact of this
+        // complaint for the officer; it is never an identity of the complainant.
         let own = match (c.user_id, m.from.as_ref()) {
             (Some(cu), Some(f)) => cu == f.id,
             _ => false,

@@ -472,16 +472,21 @@ impl Channel for TelegramChannel {
         })
     }
 
+    fn webhook_authorized(&self, secret: Option<&str>) -> Result<(), WebhookError> {
+        let expected = &self.cfg.webhook_secret.0;
+        let given = secret.unwrap_or("");
+        if self.cfg.webhook_url.is_none() || expected.is_empty() || !ct_eq(given, expected) {
+            return Err(WebhookError::Unauthorized);
+        }
+        Ok(())
+    }
+
     async fn webhook(
         &self,
         sink: &Arc<dyn InboundSink>,
         req: WebhookRequest<'_>,
     ) -> Result<(), WebhookError> {
-        let expected = &self.cfg.webhook_secret.0;
-        let given = req.secret.unwrap_or("");
-        if self.cfg.webhook_url.is_none() || expected.is_empty() || !ct_eq(given, expected) {
-            return Err(WebhookError::Unauthorized);
-        }
+        self.webhook_authorized(req.secret)?;
         let u: teloxide::types::Update = serde_json::from_slice(req.body)
             .map_err(|e| WebhookError::BadRequest(e.to_string()))?;
         self.handle_update(sink, &u)

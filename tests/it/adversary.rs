@@ -1,0 +1,451 @@
+//! The trust issue's findings, each reproduced as a test that failed before its fix (see
+//! SECURITY.md for the guarantee each one proves). Register findings run on both databases.
+
+use std::sync::Arc;
+
+use aduan::db::Backend;
+use aduan::intake::submit;
+use aduan::workflow::Role;
+use aduan_channel::{Address, ChannelKind, Disposition, InboundMessage, Intent};
+use chrono::{TimeZone, Utc};
+use serde_json::json;
+use sqlx::Row;
+
+use crate::both;
+use crate::helpers::*;
+use crate::testchannel::ScriptedChannel;
+
+struct Rig {
+    app: App,
+    email: Arc<ScriptedChannel>,
+    sms: Arc<ScriptedChannel>,
+}
+
+/// The daemon over HTTP with scripted email, SMS and Telegram adapters, so replies and
+/// receipts to every kind of address are queued and "sent".
+async fn rig(backend: Backend, extra: &[(&str, &str)]) -> Option<Rig> {
+    let db = fresh(backend).await?;
+    let cfg = test_config(&db.url, extra);
+    let email = ScriptedChannel::new(ChannelKind::Email, vec![]);
+    let sms = ScriptedChannel::new(ChannelKind::Sms, vec![]);
+    let tg = ScriptedChannel::new(ChannelKind::Telegram, vec![]);
+    let core = open_core_with(&cfg, vec![email.clone(), sms.clone(), tg]).await;
+    let app = start(core, &cfg, Some(db)).await;
+    Some(Rig { app, email, sms })
+}
+
+fn sms(ext: &str, from: &str, text: &str) -> InboundMessage {
+    InboundMessage::new(ChannelKind::Sms, ext, Address::Phone(from.into()), text)
+}
+
+fn email(ext: &str, from: &str, subject: &str, text: &str) -> InboundMessage {
+    let mut m = InboundMessage::new(ChannelKind::Email, ext, Address::Email(from.into()), text);
+    m.subject = Some(subject.into());
+    m.hints.message_id = Some(format!("<{ext}@mail.example>"));
+    m
+}
+
+fn telegram(ext: &str, chat: i64, text: &str) -> InboundMessage {
+    let mut m = InboundMessage::new(
+        ChannelKind::Telegram,
+        ext,
+        Address::TelegramChat(chat),
+        text,
+    );
+    m.hints.conversation = Some(chat.to_string());
+    m
+}
+
+async fn status_of(app: &App, no: &str) -> String {
+    sqlx::query("SELECT status FROM complaints WHERE register_no = $1")
+        .bind(no)
+        .fetch_one(&app.core.db.pool)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap()
+}
+
+async fn flag_of(app: &App, no: &str) -> String {
+    sqlx::query("SELECT flagged FROM complaints WHERE register_no = $1")
+        .bind(no)
+        .fetch_one(&app.core.db.pool)
+        .await
+        .unwrap()
+        .try_get::<Option<String>, _>(0)
+        .unwrap()
+        .unwrap_or_default()
+}
+
+/// Finding 1: a stranger who types the victim's phone into the web form must not receive the
+/// victim's answers, and a planted phone must not make an SMS `STATUS` count as the owner's.
+async fn address_hijack(backend: Backend) {
+    let Some(Rig {
+        app,
+        email,
+        sms: sms_ch,
+    }) = rig(backend, &[]).await
+    else {
+        return;
+    };
+    let (victim, _) = app
+        .submit(json!({"name": "Korban", "email": "korban@example.id",
+                        "phone": "0812-1111-2222", "body": "Ada pungli di loket 3"}))
+        .await;
+    let (stranger, _) = app
+        .submit(json!({"name": "Orang", "email": "penyerang@example.id",
+                        "phone": "0812-1111-2222", "body": "halo"}))
+        .await;
+    assert_ne!(victim, stranger);
+    let token = app.officer("kasi", Role::SectionHead).await;
+    app.reply(&token, &victim, "Petugas yang bersangkutan sudah diperiksa")
+        .await;
+    wait_count(
+        &app,
+        "SELECT COUNT(*) FROM outbox WHERE status <> 'sent'",
+        0,
+        15,
+    )
+    .await;
+    let to_attacker: Vec<String> = email
+        .sent()
+        .into_iter()
+        .filter(|m| m.to == Address::Email("penyerang@example.id".into()))
+        .map(|m| m.text)
+        .collect();
+    assert!(!to_attacker.is_empty(), "the stranger's own receipt");
+    assert!(
+        to_attacker
+            .iter()
+            .all(|t| !t.contains("diperiksa") && !t.contains(&victim)),
+        "the victim's answer reached the stranger: {to_attacker:?}"
+    );
+    // The victim's answer went to the victim's own contacts (and the tracking page) only.
+    let rows = sqlx::query(
+        "SELECT o.recipient FROM outbox o JOIN complaints c ON c.id = o.complaint_id \
+         WHERE c.register_no = $1 AND o.kind = 'reply' ORDER BY o.recipient",
+    )
+    .bind(&victim)
+    .fetch_all(&app.core.db.pool)
+    .await
+    .unwrap();
+    let recipients: Vec<String> = rows.iter().map(|r| r.try_get(0).unwrap()).collect();
+    assert_eq!(
+        recipients,
+        vec!["", "email:korban@example.id", "phone:+6281211112222"]
+    );
+    assert!(sms_ch
+        .sent()
+        .iter()
+        .any(|m| m.text.contains("diperiksa") && m.to == Address::Phone("+6281211112222".into())));
+    // Typed addresses are never identities.
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM complainant_addresses").await,
+        0
+    );
+    // An SMS STATUS from the typed phone is not the owner asking.
+    let mut q = sms("m1:1", "+6281211112222", &format!("STATUS {victim}"));
+    q.intent = Intent::StatusQuery {
+        register_no: victim.clone(),
+    };
+    submit(&app.core, q).await.unwrap();
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM outbox WHERE kind = 'status'").await,
+        0
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM audit WHERE action = 'status_query_refused'"
+        )
+        .await,
+        1
+    );
+    app.stop().await;
+}
+both!(address_hijack);
+
+/// Finding 2: a message from another sender naming a register number opens its own complaint,
+/// flagged for the officer; it gets its own receipt and leaves the named complaint alone. The
+/// owner's own messages, and replies to a message we sent, still thread.
+async fn threading_by_number_from_a_stranger(backend: Backend) {
+    let Some(Rig { app, .. }) = rig(backend, &[]).await else {
+        return;
+    };
+    let core = &app.core;
+    let a = submit(core, sms("m1:1", "+6281200000001", "Jalan rusak"))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE complaints SET status = 'incomplete' WHERE register_no = $1")
+        .bind(&a.register_no)
+        .execute(&core.db.pool)
+        .await
+        .unwrap();
+    let strangers = [
+        sms("m1:2", "+6281299999999", &format!("info {}", a.register_no)),
+        email(
+            "e1",
+            "lain@example.id",
+            &format!("Re: [{}]", a.register_no),
+            "saya juga",
+        ),
+        telegram("tg:1", 777, &format!("/cek {}", a.register_no)),
+    ];
+    for m in strangers {
+        let from = m.sender.to_key();
+        let r = submit(core, m).await.unwrap();
+        assert_eq!(r.disposition, Disposition::Created, "{from}");
+        assert_ne!(r.register_no, a.register_no);
+        assert!(
+            flag_of(&app, &r.register_no)
+                .await
+                .contains(&format!("mentions {}", a.register_no)),
+            "{from}"
+        );
+        let receipts = count(
+            &app,
+            &format!("SELECT COUNT(*) FROM outbox WHERE kind = 'receipt' AND recipient = '{from}'"),
+        )
+        .await;
+        assert_eq!(receipts, 1, "{from} gets a receipt of its own");
+    }
+    assert_eq!(status_of(&app, &a.register_no).await, "incomplete");
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "SELECT COUNT(*) FROM messages m JOIN complaints c ON c.id = m.complaint_id \
+                 WHERE c.register_no = '{}' AND m.direction = 'in'",
+                a.register_no
+            )
+        )
+        .await,
+        1
+    );
+    // The owner's own SMS joins and answers the request to complete.
+    let own = submit(
+        core,
+        sms(
+            "m1:3",
+            "+6281200000001",
+            &format!("{} fotonya", a.register_no),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (own.disposition, own.register_no.as_str()),
+        (Disposition::Threaded, a.register_no.as_str())
+    );
+    assert_eq!(status_of(&app, &a.register_no).await, "registered");
+    // Email: a reply to a message we sent threads, from whatever address; a reference to the
+    // complainant's own inbound Message-ID does not, from another address.
+    let b = submit(core, email("e2", "budi@example.id", "Izin", "isi"))
+        .await
+        .unwrap();
+    let receipt_id: String = sqlx::query(
+        "SELECT o.provider_msg_id FROM outbox o JOIN complaints c ON c.id = o.complaint_id \
+         WHERE c.register_no = $1 AND o.kind = 'receipt'",
+    )
+    .bind(&b.register_no)
+    .fetch_one(&core.db.pool)
+    .await
+    .unwrap()
+    .try_get(0)
+    .unwrap();
+    let mut m = email(
+        "e3",
+        "budi.kantor@example.id",
+        "Re: Tanda terima",
+        "balasan",
+    );
+    m.hints.references = vec![receipt_id];
+    assert_eq!(
+        submit(core, m).await.unwrap().register_no,
+        b.register_no,
+        "a reply to our own message threads"
+    );
+    let mut m = email("e4", "orang@example.id", "Re: Izin", "ikut");
+    m.hints.references = vec!["<e2@mail.example>".into()];
+    let r = submit(core, m).await.unwrap();
+    assert_eq!(r.disposition, Disposition::Created);
+    let mut m = email("e5", "budi@example.id", "Re: Izin", "lagi");
+    m.hints.references = vec!["<e2@mail.example>".into()];
+    assert_eq!(submit(core, m).await.unwrap().register_no, b.register_no);
+    // A Telegram chat joins only its own complaint.
+    let t = submit(core, telegram("tg:2", 555, "halo")).await.unwrap();
+    let t2 = submit(core, telegram("tg:3", 555, "lanjut")).await.unwrap();
+    assert_eq!(
+        (t2.disposition, t2.register_no.as_str()),
+        (Disposition::Threaded, t.register_no.as_str())
+    );
+    app.stop().await;
+}
+both!(threading_by_number_from_a_stranger);
+
+/// Finding 3: an email's `Reply-To` is not an identity and receives nothing; the `From` is the
+/// complainant.
+async fn email_reply_to_is_not_an_identity(backend: Backend) {
+    let Some(Rig {
+        app, email: mail, ..
+    }) = rig(backend, &[]).await
+    else {
+        return;
+    };
+    let raw = b"From: Budi <budi@example.id>\r\nReply-To: penyerang@example.id\r\n\
+        Message-ID: <rt1@example.id>\r\nSubject: Izin usaha\r\n\r\nIzin saya belum terbit.\r\n";
+    let parsed = aduan_email::mime::parse(raw, "pengaduan@dinas.example.go.id", None);
+    let r = submit(&app.core, parsed.msg).await.unwrap();
+    assert_eq!(r.disposition, Disposition::Created);
+    let ids: Vec<String> = sqlx::query("SELECT address FROM complainant_addresses")
+        .fetch_all(&app.core.db.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get(0).unwrap())
+        .collect();
+    assert_eq!(ids, vec!["email:budi@example.id"]);
+    let token = app.officer("kasi", Role::SectionHead).await;
+    app.reply(&token, &r.register_no, "Sudah kami teruskan")
+        .await;
+    wait_count(
+        &app,
+        "SELECT COUNT(*) FROM outbox WHERE status <> 'sent'",
+        0,
+        15,
+    )
+    .await;
+    let to: Vec<Address> = mail.sent().into_iter().map(|m| m.to).collect();
+    assert_eq!(
+        to,
+        vec![
+            Address::Email("budi@example.id".into()),
+            Address::Email("budi@example.id".into())
+        ]
+    );
+    // A mail whose From is a stranger but whose Reply-To is Budi is not Budi.
+    let raw = format!(
+        "From: x@attacker.example\r\nReply-To: budi@example.id\r\nMessage-ID: <rt2@a>\r\n\
+         Subject: Re: [{}]\r\n\r\nganti alamat\r\n",
+        r.register_no
+    );
+    let parsed = aduan_email::mime::parse(raw.as_bytes(), "pengaduan@dinas.example.go.id", None);
+    let s = submit(&app.core, parsed.msg).await.unwrap();
+    assert_eq!(s.disposition, Disposition::Created);
+    app.stop().await;
+}
+both!(email_reply_to_is_not_an_identity);
+
+/// Finding 8: single-line fields refuse control characters; what goes to a typed address
+/// carries no free text of the submitter's but the name; receipts per typed address stay
+/// limited.
+async fn receipts_to_typed_addresses_carry_no_free_text(backend: Backend) {
+    let Some(Rig {
+        app, email: mail, ..
+    }) = rig(backend, &[("ADUAN_INTAKE__ACK_LIMIT_PER_HOUR", "3")]).await
+    else {
+        return;
+    };
+    for (field, value) in [
+        ("name", "Budi\r\nTransfer Rp 5 juta ke rekening 123"),
+        ("subject", "Izin\nSegera hubungi 0812"),
+        ("name", "Budi\u{2028}baris baru"),
+    ] {
+        let mut form = json!({"email": "target@example.id", "body": "isi"});
+        form[field] = json!(value);
+        let r = app
+            .http
+            .post(app.url("/api/v1/complaints"))
+            .json(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422, "{field}: {value:?}");
+    }
+    for i in 0..5 {
+        app.submit(json!({"name": "Budi", "email": "target@example.id",
+                          "subject": "Hadiah! klik http://phish.example",
+                          "body": format!("Hadiah menanti {i}")}))
+            .await;
+    }
+    wait_count(
+        &app,
+        "SELECT COUNT(*) FROM outbox WHERE status <> 'sent'",
+        0,
+        15,
+    )
+    .await;
+    let sent = mail.sent();
+    assert_eq!(sent.len(), 3, "receipts to one typed address are limited");
+    for m in &sent {
+        assert!(m.text.contains("Budi"));
+        for leak in ["phish", "Hadiah"] {
+            assert!(
+                !m.subject.contains(leak) && !m.text.contains(leak),
+                "{leak}: {} / {}",
+                m.subject,
+                m.text
+            );
+        }
+    }
+    // An officer's reply to a typed address does not echo the submitter's subject either.
+    let no: String = sqlx::query("SELECT register_no FROM complaints ORDER BY id LIMIT 1")
+        .fetch_one(&app.core.db.pool)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    let token = app.officer("kasi", Role::SectionHead).await;
+    app.reply(&token, &no, "Terima kasih").await;
+    wait_count(
+        &app,
+        "SELECT COUNT(*) FROM outbox WHERE status <> 'sent'",
+        0,
+        15,
+    )
+    .await;
+    let last = mail.sent().pop().unwrap();
+    assert!(last.text.contains("Terima kasih"));
+    assert!(!last.subject.contains("phish"), "{}", last.subject);
+    app.stop().await;
+}
+both!(receipts_to_typed_addresses_carry_no_free_text);
+
+/// Finding 20: the register number's year is the office-local year of registration; the
+/// source's clock is kept as "sent at".
+async fn register_year_is_the_year_of_registration(backend: Backend) {
+    let Some(Rig { app, .. }) = rig(backend, &[]).await else {
+        return;
+    };
+    let core = &app.core;
+    // 1 January 2027, 00:05 WIB: a backlog from New Year's Eve is drained.
+    core.clock
+        .set(Some(Utc.with_ymd_and_hms(2026, 12, 31, 17, 5, 0).unwrap()));
+    let mut m = sms("m1:1", "+6281200000001", "malam tahun baru");
+    let sent = Utc.with_ymd_and_hms(2026, 12, 31, 16, 59, 0).unwrap();
+    m.received_at = sent;
+    let r = submit(core, m).await.unwrap();
+    assert_eq!(r.register_no, "ADU-2027-000001");
+    // A two-year-old SMS is numbered in the year it is registered.
+    let mut m = sms("m1:2", "+6281200000002", "lama sekali");
+    m.received_at = Utc.with_ymd_and_hms(2024, 6, 1, 3, 0, 0).unwrap();
+    assert_eq!(
+        submit(core, m).await.unwrap().register_no,
+        "ADU-2027-000002"
+    );
+    let row = sqlx::query("SELECT sent_at, received_at FROM complaints WHERE register_no = $1")
+        .bind(&r.register_no)
+        .fetch_one(&core.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(row.try_get::<i64, _>(0).unwrap(), sent.timestamp_millis());
+    assert_eq!(
+        row.try_get::<i64, _>(1).unwrap(),
+        Utc.with_ymd_and_hms(2026, 12, 31, 17, 5, 0)
+            .unwrap()
+            .timestamp_millis()
+    );
+    core.clock.set(None);
+    app.stop().await;
+}
+both!(register_year_is_the_year_of_registration);
