@@ -282,6 +282,12 @@ const UPLOAD_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// field by field, each file up to `intake.max_attachment_bytes` and each text field up to
 /// what a complaint text may hold, so a request never holds more than its limits.
 async fn read_form(st: &AppState, req: Request) -> ApiResult<(Value, Vec<Attachment>)> {
+    if super::declares_more_than(req.headers(), st.max_body_bytes) {
+        return Err(ApiError::TooLarge(format!(
+            "request body is over the {}-byte limit",
+            st.max_body_bytes
+        )));
+    }
     let _slot = tokio::time::timeout(UPLOAD_WAIT, st.upload_slots.acquire())
         .await
         .map_err(|_| ApiError::Busy)?
@@ -556,6 +562,12 @@ pub async fn webhook(
                 "wrong or missing webhook secret".into(),
             ))
         }
+    }
+    if super::declares_more_than(req.headers(), super::WEBHOOK_BODY_LIMIT) {
+        return Err(ApiError::TooLarge(format!(
+            "webhook body over {} bytes",
+            super::WEBHOOK_BODY_LIMIT
+        )));
     }
     let body = axum::body::to_bytes(req.into_body(), super::WEBHOOK_BODY_LIMIT)
         .await

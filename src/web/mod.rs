@@ -253,10 +253,20 @@ pub struct AppState {
     pub max_body_bytes: usize,
     pub trust_forwarded_for: bool,
     pub trusted_proxy_hops: usize,
-    /// Password checks (argon2, ~19 MiB each) running at once.
-    pub login_slots: Arc<tokio::sync::Semaphore>,
+    /// Password checks (argon2, ~19 MiB each) on a bounded set of threads.
+    pub login_slots: Arc<session::PasswordChecker>,
     /// Complaint submissions whose bodies are being read at once.
     pub upload_slots: Arc<tokio::sync::Semaphore>,
+}
+
+/// Whether a request declares a body over `limit` (`Content-Length`): refused before a byte
+/// of it is read. A body without a declared length is cut off at the limit while read.
+pub fn declares_more_than(headers: &axum::http::HeaderMap, limit: usize) -> bool {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > limit as u64)
 }
 
 /// Body limits of the routes that are not complaint submissions.
@@ -272,8 +282,8 @@ pub fn router(core: Shared, web: &crate::config::WebConfig) -> Router {
         max_body_bytes: web.max_body_bytes,
         trust_forwarded_for: web.trust_forwarded_for,
         trusted_proxy_hops: web.trusted_proxy_hops,
-        login_slots: Arc::new(tokio::sync::Semaphore::new(
-            std::thread::available_parallelism().map_or(2, |n| n.get()),
+        login_slots: Arc::new(session::PasswordChecker::new(
+            std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
         )),
         upload_slots: Arc::new(tokio::sync::Semaphore::new(web.max_concurrent_uploads)),
     };

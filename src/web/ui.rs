@@ -186,6 +186,9 @@ pub async fn login_submit(
     if expected.is_empty() {
         return forbidden(lang);
     }
+    if super::declares_more_than(&headers, super::LOGIN_BODY_LIMIT) {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
     let Ok(Form(f)) = Form::<LoginForm>::from_request(req, &st).await else {
         return forbidden(lang);
     };

@@ -5,6 +5,7 @@ mod api;
 mod browser;
 mod cli;
 mod crash;
+mod edge;
 mod email;
 mod fakebot;
 mod fakelapor;
