@@ -951,9 +951,11 @@ pub struct RegisterSink(pub Shared);
 impl InboundSink for RegisterSink {
     async fn submit(&self, msg: InboundMessage) -> Result<Committed, SinkError> {
         submit(&self.0, msg).await.map_err(|IntakeError::Db(e)| {
-            // A value the database refuses (SQLSTATE class 22, data exception) will be refused
-            // on every retry: the adapter must store the message another way, not wait.
-            let data = matches!(&e, sqlx::Error::Database(d) if d.code().is_some_and(|c| c.starts_with("22")));
+            // A value the database refuses (SQLSTATE class 22, data exception; class 54, a
+            // program limit such as an index row or tsvector too large) will be refused on
+            // every retry: the adapter must store the message another way, not wait.
+            let data = matches!(&e, sqlx::Error::Database(d)
+                if d.code().is_some_and(|c| c.starts_with("22") || c.starts_with("54")));
             if data {
                 SinkError::Rejected(e.to_string())
             } else {
@@ -1025,27 +1027,64 @@ impl InboundSink for RegisterSink {
     }
 }
 
-/// Records a delivery report on the outbox row it names (by provider receipt or by our own
-/// message id), with an audit entry; a failure is flagged on the complaint for an officer.
+/// How far from the provider's acceptance time (SMS TP-SCTS) a reported message may have been
+/// sent; without that time, how old it may be.
+const REPORT_WINDOW_MS: i64 = 24 * 3_600_000;
+const REPORT_MAX_AGE_MS: i64 = 3 * 24 * 3_600_000;
+
+/// Records a delivery report on the outbox row it names, with an audit entry; a failure is
+/// flagged on the complaint for an officer. The row is found by the provider's receipt — for a
+/// report that names its recipient and time (SMS), only a row to that recipient sent about
+/// then, since SMS references wrap at 256 — else by our own message id. Both look-ups use an
+/// index (`outbox_by_receipt`, `outbox_by_provider_msg_id`).
 pub async fn delivery_report(core: &Core, r: &DeliveryReport) -> sqlx::Result<bool> {
     let mut tx = core.db.begin().await?;
-    let row = sqlx::query(
-        "UPDATE outbox SET delivery = $3, last_error = CASE WHEN $3 = 'failed' THEN $4 ELSE last_error END \
-         WHERE id = (SELECT id FROM outbox WHERE channel = $1 AND (receipt = $2 OR provider_msg_id = $2) \
-                     ORDER BY id DESC LIMIT 1) \
-         RETURNING id, complaint_id",
+    let (from, to) = match r.submitted_at {
+        Some(t) => (
+            t.timestamp_millis() - REPORT_WINDOW_MS,
+            t.timestamp_millis() + REPORT_WINDOW_MS,
+        ),
+        None if r.recipient.is_some() => (now_ms() - REPORT_MAX_AGE_MS, i64::MAX),
+        None => (i64::MIN, i64::MAX),
+    };
+    let by_receipt = sqlx::query(
+        "SELECT id, complaint_id FROM outbox WHERE channel = $1 AND receipt = $2 \
+         AND ($3 = '' OR recipient = $3) AND COALESCE(sent_at, created_at) BETWEEN $4 AND $5 \
+         ORDER BY id DESC LIMIT 1",
     )
     .bind(r.channel.as_str())
     .bind(&r.provider_ref)
-    .bind(r.state.as_str())
-    .bind(&r.detail)
+    .bind(r.recipient.as_ref().map(|a| a.to_key()).unwrap_or_default())
+    .bind(from)
+    .bind(to)
     .fetch_optional(&mut *tx)
     .await?;
+    let row =
+        match by_receipt {
+            Some(row) => Some(row),
+            None => sqlx::query(
+                "SELECT id, complaint_id FROM outbox WHERE channel = $1 AND provider_msg_id = $2 \
+                 ORDER BY id DESC LIMIT 1",
+            )
+            .bind(r.channel.as_str())
+            .bind(&r.provider_ref)
+            .fetch_optional(&mut *tx)
+            .await?,
+        };
     let Some(row) = row else {
         tx.rollback().await?;
         return Ok(false);
     };
     let (id, cid): (i64, i64) = (row.try_get("id")?, row.try_get("complaint_id")?);
+    sqlx::query(
+        "UPDATE outbox SET delivery = $2, last_error = CASE WHEN $2 = 'failed' THEN $3 ELSE last_error END \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(r.state.as_str())
+    .bind(&r.detail)
+    .execute(&mut *tx)
+    .await?;
     let note = format!(
         "outbox {id} via {}: {} {}",
         r.channel,

@@ -449,3 +449,137 @@ async fn register_year_is_the_year_of_registration(backend: Backend) {
     app.stop().await;
 }
 both!(register_year_is_the_year_of_registration);
+
+/// Finding 17: a subject or name of megabytes, a Message-ID of kilobytes and a long
+/// conversation are stored (capped, noted) alike on both databases instead of being refused
+/// by PostgreSQL's index and tsvector limits (which stalled the mailbox on one UID).
+async fn oversized_fields_are_capped_alike(backend: Backend) {
+    let Some(Rig { app, .. }) = rig(backend, &[]).await else {
+        return;
+    };
+    let core = &app.core;
+    let mut m = email("big1", "budi@example.id", "", "isi");
+    m.subject = Some("Jalan rusak ".repeat(200_000));
+    m.display_name = Some("Budi ".repeat(200_000));
+    m.hints.message_id = Some(format!("<{}@example.id>", "x".repeat(3000)));
+    m.hints.references = vec![format!("<{}@example.id>", "y".repeat(3000))];
+    m.external_id = format!("ext-{}", "z".repeat(3000));
+    let r = submit(core, m.clone()).await.unwrap();
+    assert_eq!(r.disposition, Disposition::Created);
+    // The same message again is recognized (its long key is kept as a digest).
+    assert_eq!(
+        submit(core, m).await.unwrap().disposition,
+        Disposition::Duplicate
+    );
+    let row = sqlx::query(
+        "SELECT length(c.subject), length(p.name), c.flagged FROM complaints c \
+         JOIN complainants p ON p.id = c.complainant_id WHERE c.register_no = $1",
+    )
+    .bind(&r.register_no)
+    .fetch_one(&core.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(row.try_get::<i64, _>(0).unwrap(), 1000);
+    assert_eq!(row.try_get::<i64, _>(1).unwrap(), 200);
+    let flag: String = row.try_get(2).unwrap();
+    assert!(flag.contains("subject longer than 1000"), "{flag}");
+    assert!(flag.contains("message id longer than"), "{flag}");
+    // A long conversation: follow-ups of distinct words beyond the search text's cap.
+    let mut words = 0u64;
+    for i in 0..120 {
+        let text: String = (0..250)
+            .map(|_| {
+                words += 1;
+                format!("kata{words:07x} ")
+            })
+            .collect();
+        let mut f = email(&format!("f{i}"), "budi@example.id", "", &text);
+        f.subject = Some(format!("Re: [{}]", r.register_no));
+        let t = submit(core, f).await.unwrap();
+        assert_eq!(t.disposition, Disposition::Threaded, "follow-up {i}");
+    }
+    let len: i64 = sqlx::query("SELECT length(search_text) FROM complaints WHERE register_no = $1")
+        .bind(&r.register_no)
+        .fetch_one(&core.db.pool)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert!((200_000..205_000).contains(&len), "search text {len}");
+    app.stop().await;
+}
+both!(oversized_fields_are_capped_alike);
+
+/// Finding 19 (delivery reports): an SMS reference repeats every 256 messages; a late report
+/// names its recipient and submission time, and marks only that reply — not the newest row
+/// with the same reference.
+async fn late_sms_report_marks_the_right_reply(backend: Backend) {
+    let Some(Rig { app, .. }) = rig(backend, &[]).await else {
+        return;
+    };
+    let core = &app.core;
+    let old = submit(core, sms("m1:1", "+6281200000001", "lama"))
+        .await
+        .unwrap();
+    let new = submit(core, sms("m1:2", "+6281200000002", "baru"))
+        .await
+        .unwrap();
+    wait_count(
+        &app,
+        "SELECT COUNT(*) FROM outbox WHERE status = 'sent'",
+        2,
+        10,
+    )
+    .await;
+    let hour = 3_600_000i64;
+    let now = aduan::db::now_ms();
+    for (no, sent_at) in [(&old.register_no, now - 30 * hour), (&new.register_no, now)] {
+        sqlx::query(
+            "UPDATE outbox SET receipt = 'm1:7', sent_at = $2 WHERE complaint_id = \
+             (SELECT id FROM complaints WHERE register_no = $1)",
+        )
+        .bind(no)
+        .bind(sent_at)
+        .execute(&core.db.pool)
+        .await
+        .unwrap();
+    }
+    let mut report = aduan_channel::DeliveryReport::new(
+        ChannelKind::Sms,
+        "m1:7",
+        aduan_channel::DeliveryState::Failed,
+        "TP-ST 0x41",
+    );
+    report.recipient = Some(Address::Phone("+6281200000001".into()));
+    report.submitted_at = chrono::DateTime::from_timestamp_millis(now - 30 * hour + 5_000);
+    assert!(aduan::intake::delivery_report(core, &report).await.unwrap());
+    let delivery = |no: String| {
+        let pool = core.db.pool.clone();
+        async move {
+            sqlx::query(
+                "SELECT o.delivery FROM outbox o JOIN complaints c ON c.id = o.complaint_id \
+                 WHERE c.register_no = $1",
+            )
+            .bind(no)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+            .try_get::<Option<String>, _>(0)
+            .unwrap()
+        }
+    };
+    assert_eq!(
+        delivery(old.register_no.clone()).await.as_deref(),
+        Some("failed")
+    );
+    assert_eq!(delivery(new.register_no.clone()).await, None);
+    assert!(flag_of(&app, &old.register_no)
+        .await
+        .contains("not delivered"));
+    assert_eq!(flag_of(&app, &new.register_no).await, "");
+    // A report whose time matches no reply of that reference marks nothing.
+    report.submitted_at = chrono::DateTime::from_timestamp_millis(now - 100 * hour);
+    assert!(!aduan::intake::delivery_report(core, &report).await.unwrap());
+    app.stop().await;
+}
+both!(late_sms_report_marks_the_right_reply);

@@ -333,12 +333,12 @@ async fn delivery_reports_update_the_row(backend: Backend) {
     use aduan_channel::{DeliveryReport, DeliveryState};
     // By the provider's receipt (an SMS message reference, say).
     let ok = sink
-        .delivery_report(DeliveryReport {
-            channel: ChannelKind::Email,
-            provider_ref: format!("email:{first}"),
-            state: DeliveryState::Delivered,
-            detail: String::new(),
-        })
+        .delivery_report(DeliveryReport::new(
+            ChannelKind::Email,
+            format!("email:{first}"),
+            DeliveryState::Delivered,
+            String::new(),
+        ))
         .await
         .unwrap();
     assert!(ok);
@@ -351,22 +351,22 @@ async fn delivery_reports_update_the_row(backend: Backend) {
         .message_id
         .clone();
     let ok = sink
-        .delivery_report(DeliveryReport {
-            channel: ChannelKind::Email,
-            provider_ref: mid,
-            state: DeliveryState::Failed,
-            detail: "550 5.1.1 user unknown".into(),
-        })
+        .delivery_report(DeliveryReport::new(
+            ChannelKind::Email,
+            mid,
+            DeliveryState::Failed,
+            "550 5.1.1 user unknown",
+        ))
         .await
         .unwrap();
     assert!(ok);
     let unknown = sink
-        .delivery_report(DeliveryReport {
-            channel: ChannelKind::Email,
-            provider_ref: "<nope@x>".into(),
-            state: DeliveryState::Failed,
-            detail: String::new(),
-        })
+        .delivery_report(DeliveryReport::new(
+            ChannelKind::Email,
+            "<nope@x>",
+            DeliveryState::Failed,
+            String::new(),
+        ))
         .await
         .unwrap();
     assert!(!unknown);

@@ -367,6 +367,31 @@ pub struct DeliveryReport {
     pub state: DeliveryState,
     /// The provider's words (status code, bounce reason), for officers.
     pub detail: String,
+    /// Who the reported message went to, when the report says (an SMS status report does):
+    /// a reference that repeats (SMS TP-MR wraps at 256) then matches only that recipient's.
+    pub recipient: Option<Address>,
+    /// When the provider accepted the reported message, by its clock (SMS TP-SCTS): the
+    /// reference matches only a message sent about then.
+    pub submitted_at: Option<DateTime<Utc>>,
+}
+
+impl DeliveryReport {
+    /// A report naming the message by `provider_ref` alone (a bounce quoting our Message-ID).
+    pub fn new(
+        channel: ChannelKind,
+        provider_ref: impl Into<String>,
+        state: DeliveryState,
+        detail: impl Into<String>,
+    ) -> DeliveryReport {
+        DeliveryReport {
+            channel,
+            provider_ref: provider_ref.into(),
+            state,
+            detail: detail.into(),
+            recipient: None,
+            submitted_at: None,
+        }
+    }
 }
 
 /// Everything an adapter's receive loop gets from the daemon: no globals.

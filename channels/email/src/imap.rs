@@ -395,12 +395,7 @@ impl ImapConfig {
 async fn register(ctx: &ChannelContext, parsed: mime::Parsed) -> Result<bool, ImapError> {
     let mime::Parsed { msg, bounce_of } = parsed;
     if let Some((our_id, detail)) = bounce_of {
-        let report = DeliveryReport {
-            channel: ChannelKind::Email,
-            provider_ref: our_id,
-            state: DeliveryState::Failed,
-            detail,
-        };
+        let report = DeliveryReport::new(ChannelKind::Email, our_id, DeliveryState::Failed, detail);
         match ctx.sink.delivery_report(report).await {
             Ok(true) => {
                 info!(external_id = %msg.external_id, "bounce of one of our replies recorded");

@@ -575,12 +575,19 @@ impl ModemTask {
             ReportOutcome::Failed => DeliveryState::Failed,
             ReportOutcome::Pending => return,
         };
-        let report = DeliveryReport {
-            channel: ChannelKind::Sms,
-            provider_ref: format!("{}:{}", self.cfg.name, r.reference),
+        let mut report = DeliveryReport::new(
+            ChannelKind::Sms,
+            format!("{}:{}", self.cfg.name, r.reference),
             state,
-            detail: format!("TP-ST {:#04x}", r.status),
+            format!("TP-ST {:#04x}", r.status),
+        );
+        report.recipient = match r.recipient.kind {
+            NumberKind::International | NumberKind::National => {
+                normalize_phone(&r.recipient.value).map(Address::Phone)
+            }
+            _ => None,
         };
+        report.submitted_at = r.timestamp.map(|t| t.with_timezone(&chrono::Utc));
         if let Err(e) = self.ctx.sink.delivery_report(report).await {
             warn!(modem = %self.cfg.name, error = %e, "status report not recorded");
         }

@@ -482,7 +482,7 @@ pub fn limits(alphabet: Alphabet) -> (usize, usize) {
     }
 }
 
-fn encode_address(number: &str) -> Result<Vec<u8>, PduError> {
+pub(crate) fn encode_address(number: &str) -> Result<Vec<u8>, PduError> {
     let international = number.starts_with('+');
     let digits: Vec<u8> = number
         .trim_start_matches('+')

@@ -222,6 +222,22 @@ pub fn deliver_pdus(from: &str, text: &str, reference: u8) -> Vec<String> {
         .collect()
 }
 
+/// A TP-SCTS (semi-octets, UTC+07:00) for a moment.
+fn scts(t: chrono::DateTime<chrono::Utc>) -> [u8; 7] {
+    use chrono::{Datelike, Timelike};
+    let t = t + chrono::Duration::hours(7);
+    let bcd = |v: u32| ((v % 10) << 4 | (v / 10)) as u8;
+    [
+        bcd(t.year() as u32 % 100),
+        bcd(t.month()),
+        bcd(t.day()),
+        bcd(t.hour()),
+        bcd(t.minute()),
+        bcd(t.second()),
+        bcd(28), // +07:00 in quarters of an hour
+    ]
+}
+
 impl Drop for ModemSim {
     fn drop(&mut self) {
         self.unplug();
@@ -384,13 +400,19 @@ fn submit(state: &Mutex<State>, hex: &str) -> String {
     s.sent.push(hex.to_string());
     let mut out = format!("\r\n+CMGS: {mr}\r\n\r\nOK\r\n");
     if let Some(st) = s.report_status {
-        // SMS-STATUS-REPORT for reference `mr` (recipient left generic).
-        let mut r = vec![
-            0x00, 0x06, mr, 0x0b, 0x91, 0x26, 0x18, 0x32, 0x54, 0x76, 0xf8,
-        ];
-        r.extend_from_slice(&[
-            0x62, 0x11, 0x22, 0x31, 0x40, 0x00, 0x82, 0x62, 0x11, 0x22, 0x31, 0x40, 0x10, 0x82, st,
-        ]);
+        // SMS-STATUS-REPORT for reference `mr`, naming the recipient and stamped with the time
+        // the "service centre" took the message and the time it was delivered (now, WIB).
+        let to = pdu::from_hex(hex)
+            .ok()
+            .and_then(|b| pdu::decode_submit(&b).ok())
+            .and_then(|sub| pdu::encode_address(&sub.to.value).ok())
+            .unwrap_or_else(|| vec![0x0b, 0x91, 0x26, 0x18, 0x32, 0x54, 0x76, 0xf8]);
+        let now = scts(chrono::Utc::now());
+        let mut r = vec![0x00, 0x06, mr];
+        r.extend_from_slice(&to);
+        r.extend_from_slice(&now);
+        r.extend_from_slice(&now);
+        r.push(st);
         out.push_str(&format!("\r\n+CDS: {}\r\n{}\r\n", r.len() - 1, to_hex(&r)));
     }
     out
