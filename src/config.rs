@@ -325,11 +325,20 @@ pub struct OutboxConfig {
     /// Concurrent sends.
     #[serde(default = "default_workers")]
     pub workers: usize,
+    /// How often a daemon tells the register which channels it runs, seconds. A channel not
+    /// heard of for three of these counts as not running (its replies wait, visibly).
+    #[serde(default = "default_heartbeat")]
+    pub heartbeat_secs: u64,
+}
+
+fn default_heartbeat() -> u64 {
+    15
 }
 
 impl Default for OutboxConfig {
     fn default() -> Self {
         OutboxConfig {
+            heartbeat_secs: default_heartbeat(),
             poll_interval_ms: default_poll(),
             lease_secs: default_lease(),
             max_attempts: default_attempts(),
@@ -892,6 +901,13 @@ pub fn validate(cfg: &Config, base_dir: Option<&Path>) -> Vec<Problem> {
             "outbox.max_attempts",
             "must be at least 1",
             "use 10",
+        ));
+    }
+    if cfg.outbox.heartbeat_secs == 0 {
+        p.push(problem(
+            "outbox.heartbeat_secs",
+            "must be at least 1",
+            "use 15",
         ));
     }
     if cfg.outbox.workers == 0 {

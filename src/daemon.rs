@@ -56,6 +56,11 @@ pub fn start(core: Shared, cfg: &Config, listener: TcpListener) -> std::io::Resu
         });
     }
     let owner = owner_id();
+    tracker.spawn(crate::presence::run(
+        core.clone(),
+        owner.clone(),
+        shutdown.clone(),
+    ));
     for i in 0..cfg.outbox.workers {
         tracker.spawn(crate::outbox::run(
             core.clone(),

@@ -879,8 +879,9 @@ async fn acknowledge(
         targets.push((own, msg.sender.clone()));
     }
     if matches!(own, ChannelKind::Web | ChannelKind::Counter) {
+        let served = crate::presence::served(&mut **tx, core).await?;
         targets.extend(register::contact_targets(
-            core,
+            &served,
             p.contacts
                 .iter()
                 .map(|k| aduan_channel::Address::from_key(k)),

@@ -11,6 +11,7 @@ pub mod intake;
 pub mod metrics;
 pub mod officers;
 pub mod outbox;
+pub mod presence;
 pub mod recap;
 pub mod register;
 pub mod sla;

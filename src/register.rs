@@ -205,7 +205,7 @@ pub async fn complaint_by_id(tx: &mut Tx, id: i64) -> sqlx::Result<Complaint> {
 
 /// Where replies to a complaint go — the only place that decides: its own channel and address,
 /// plus, for web and counter complaints, the email and phone given with that complaint (its
-/// contacts) where those channels are configured. Nothing else: a complainant's other
+/// contacts) where the register knows those channels — whichever daemon takes the request. Nothing else: a complainant's other
 /// complaints' contacts never receive this one's messages.
 pub async fn reply_targets(
     conn: &mut sqlx::AnyConnection,
@@ -221,7 +221,11 @@ pub async fn reply_targets(
         out.push((kind, own));
     }
     if matches!(kind, ChannelKind::Web | ChannelKind::Counter) {
-        out.extend(contact_targets(core, complaint_contacts(conn, c.id).await?));
+        let served = crate::presence::served(conn, core).await?;
+        out.extend(contact_targets(
+            &served,
+            complaint_contacts(conn, c.id).await?,
+        ));
     }
     Ok(out)
 }
@@ -245,9 +249,10 @@ pub async fn complaint_contacts(
         .collect())
 }
 
-/// Email addresses and phone numbers as reply targets, where the email and SMS channels run.
+/// Email addresses and phone numbers as reply targets, where the register knows the email and
+/// SMS channels (some daemon on it runs or ran them; see [`crate::presence`]).
 pub fn contact_targets(
-    core: &Core,
+    served: &crate::presence::Served,
     addrs: impl IntoIterator<Item = Address>,
 ) -> Vec<(ChannelKind, Address)> {
     addrs
@@ -258,7 +263,7 @@ pub fn contact_targets(
                 Address::Phone(_) => ChannelKind::Sms,
                 _ => return None,
             };
-            core.channels.is_configured(via).then_some((via, a))
+            served.is_known(via).then_some((via, a))
         })
         .collect()
 }

@@ -59,9 +59,19 @@ pub async fn readyz(
     if !may_see_details(&st, peer, &headers).await {
         return (code, Json(json!({ "ready": all_ready }))).into_response();
     }
+    // Replies queued for a channel that no daemon on this register runs now: they wait.
+    let mut waiting = serde_json::Map::new();
+    if let Ok(mut conn) = st.core.db.pool.acquire().await {
+        if let Ok(w) = crate::presence::waiting_unserved(&mut conn, &st.core).await {
+            for (k, n) in w {
+                waiting.insert(k.to_string(), json!(n));
+            }
+        }
+    }
     (
         code,
-        Json(json!({ "ready": all_ready, "register": { "ready": db_ok, "backend": st.core.db.backend.as_str() }, "channels": channels })),
+        Json(json!({ "ready": all_ready, "register": { "ready": db_ok, "backend": st.core.db.backend.as_str() },
+                     "channels": channels, "waiting_for_channel": waiting })),
     )
         .into_response()
 }

@@ -259,14 +259,17 @@ pub struct AppState {
     pub upload_slots: Arc<tokio::sync::Semaphore>,
 }
 
-/// Whether a request declares a body over `limit` (`Content-Length`): refused before a byte
-/// of it is read. A body without a declared length is cut off at the limit while read.
+/// Whether a request declares (`Content-Length`) a body far over `limit`: refused before a byte
+/// of it is read. A body a little over the limit is read up to the limit and then refused, so
+/// the client, still sending, gets the answer instead of a reset connection; either way no
+/// more than `limit` bytes are ever held.
 pub fn declares_more_than(headers: &axum::http::HeaderMap, limit: usize) -> bool {
+    const SLACK: u64 = 1024 * 1024;
     headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
-        .is_some_and(|n| n > limit as u64)
+        .is_some_and(|n| n > limit as u64 + SLACK)
 }
 
 /// Body limits of the routes that are not complaint submissions.

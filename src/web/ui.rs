@@ -682,9 +682,12 @@ async fn complaint_page(
         .collect();
     // Where a reply goes: the complaint's channel and, for web and counter complaints, the
     // email addresses and phone numbers the complainant left (where those channels run).
-    let targets = {
+    let (targets, served) = {
         let mut conn = st.core.db.pool.acquire().await?;
-        crate::register::reply_targets(&mut conn, &st.core, &c).await?
+        (
+            crate::register::reply_targets(&mut conn, &st.core, &c).await?,
+            crate::presence::served(&mut conn, &st.core).await?,
+        )
     };
     let body = html! {
         h1 { (c.register_no) " — " (c.subject) }
@@ -700,7 +703,13 @@ async fn complaint_page(
                     " · " (m.try_get::<String, _>("channel").unwrap_or_default())
                     " · " (fmt_time(st, m.try_get("created_at").unwrap_or(0)))
                     @if let Ok(Some(st_)) = m.try_get::<Option<String>, _>("out_status") {
+                        @let ch_kind = m.try_get::<String, _>("channel").ok().and_then(|c| c.parse::<aduan_channel::ChannelKind>().ok());
                         " · " span.delivery { (st_) @if let Ok(Some(d)) = m.try_get::<Option<String>, _>("delivery") { " / " (d) } }
+                        @if st_ == "queued" {
+                            @if let Some(k) = ch_kind.filter(|k| !served.is_live(*k)) {
+                                " · " span.waiting { (lang.t("menunggu kanal", "waiting for channel")) " " (k.as_str()) }
+                            }
+                        }
                         @if st_ == "failed" {
                             @let oid: i64 = m.try_get("outbox_id").unwrap_or(0);
                             " "
@@ -1339,6 +1348,12 @@ pub async fn dashboard(
     for (kind, ch) in st.core.channels.iter() {
         health.push((kind.as_str(), ch.health().await, ch.gauges()));
     }
+    let unserved = match st.core.db.pool.acquire().await {
+        Ok(mut conn) => crate::presence::waiting_unserved(&mut conn, &st.core)
+            .await
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
     let body = html! {
         h1 { (lang.t("Dasbor", "Dashboard")) }
         h2 { (lang.t("Pengaduan terbuka", "Open complaints")) }
@@ -1358,6 +1373,14 @@ pub async fn dashboard(
                      td { (r.try_get::<String, _>("channel").unwrap_or_default()) }
                      td { (r.try_get::<String, _>("subject").unwrap_or_default()) }
                      td { (r.try_get::<String, _>("due_date").unwrap_or_default()) } }
+            }
+        }
+        @if !unserved.is_empty() {
+            h2 { (lang.t("Balasan menunggu kanal yang tidak berjalan", "Replies waiting for a channel no daemon runs")) }
+            ul #unserved {
+                @for (k, n) in &unserved {
+                    li.err data-channel=(k.as_str()) { (lang.t("menunggu kanal", "waiting for channel")) " " (k.as_str()) ": " (n) }
+                }
             }
         }
         h2 { (lang.t("Kesehatan kanal", "Channel health")) }

@@ -583,3 +583,112 @@ async fn late_sms_report_marks_the_right_reply(backend: Backend) {
     app.stop().await;
 }
 both!(late_sms_report_marks_the_right_reply);
+
+/// Finding 18: where a reply can go does not depend on the daemon that took the request.
+/// Three daemons share one register — one runs only the web form and the counter, one email,
+/// one SMS. A web complaint taken by the web-only daemon gets its email and SMS receipts, an
+/// officer's reply through it is emailed and texted; with the email daemon gone the email row
+/// waits, visibly (readiness details, dashboard, complaint page), and goes out when an email
+/// daemon returns.
+async fn three_daemons_one_web_only(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let hb = ("ADUAN_OUTBOX__HEARTBEAT_SECS", "1");
+    let only = |extra: &[(&'static str, &'static str)]| {
+        let mut v = vec![
+            hb,
+            ("ADUAN_CHANNELS__WEB__ENABLED", "false"),
+            ("ADUAN_CHANNELS__COUNTER__ENABLED", "false"),
+        ];
+        v.extend_from_slice(extra);
+        v
+    };
+    let cfg_w = test_config(&db.url, &[hb]);
+    let w = start(open_core(&cfg_w).await, &cfg_w, None).await;
+    let cfg_e = test_config(&db.url, &only(&[]));
+    let mail = ScriptedChannel::new(ChannelKind::Email, vec![]);
+    let e = start(
+        open_core_with(&cfg_e, vec![mail.clone()]).await,
+        &cfg_e,
+        None,
+    )
+    .await;
+    let sms_ch = ScriptedChannel::new(ChannelKind::Sms, vec![]);
+    let s = start(
+        open_core_with(&cfg_e, vec![sms_ch.clone()]).await,
+        &cfg_e,
+        None,
+    )
+    .await;
+    assert!(!w.core.channels.is_configured(ChannelKind::Email));
+    wait_count(&w, "SELECT COUNT(*) FROM channel_presence", 4, 10).await;
+    let (no, _) = w
+        .submit(
+            json!({"name": "Ani", "email": "ani@example.id", "phone": "0812-5555-0001",
+                        "body": "Izin belum terbit"}),
+        )
+        .await;
+    assert!(
+        eventually(10, || async {
+            mail.sent().len() == 1 && sms_ch.sent().len() == 1
+        })
+        .await,
+        "receipts by email and SMS through the daemons that run them"
+    );
+    let token = w.web_officer("kasi", Role::SectionHead).await;
+    w.reply(&token, &no, "Sedang kami proses").await;
+    assert!(
+        eventually(10, || async {
+            mail.sent().len() == 2 && sms_ch.sent().len() == 2
+        })
+        .await,
+        "the reply went by email and SMS too"
+    );
+    // The email daemon stops; its presence expires; a reply for email waits, visibly.
+    e.stop().await;
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    w.reply(&token, &no, "Mohon ditunggu").await;
+    assert!(eventually(10, || async { sms_ch.sent().len() == 3 }).await);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        count(
+            &w,
+            "SELECT COUNT(*) FROM outbox WHERE channel = 'email' AND status = 'queued'"
+        )
+        .await,
+        1,
+        "never dropped: queued for email"
+    );
+    let ready: serde_json::Value = w
+        .http
+        .get(w.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["waiting_for_channel"]["email"], json!(1), "{ready}");
+    let mut b = crate::ui::Browser::new(&w);
+    b.login("kasi", PASSWORD).await;
+    let page = b.go("GET", &format!("/kotak/{no}"), &[]).await;
+    assert!(page.body.contains("menunggu kanal email"), "{}", page.body);
+    let dash = b.go("GET", "/kotak/dasbor", &[]).await;
+    assert!(dash.body.contains("id=\"unserved\""), "{}", dash.body);
+    // An email daemon comes back: the waiting reply goes out.
+    let mail2 = ScriptedChannel::new(ChannelKind::Email, vec![]);
+    let e2 = start(
+        open_core_with(&cfg_e, vec![mail2.clone()]).await,
+        &cfg_e,
+        None,
+    )
+    .await;
+    assert!(eventually(10, || async { mail2.sent().len() == 1 }).await);
+    assert!(mail2.sent()[0].text.contains("Mohon ditunggu"));
+    for d in [w, s, e2] {
+        d.stop().await;
+    }
+    db.drop_db().await;
+}
+both!(three_daemons_one_web_only);

@@ -1,0 +1,109 @@
+//! Which channels the daemons on a register run. Each daemon refreshes a row per channel it
+//! runs (`channel_presence`); reply targets come from these rows, not from the configuration
+//! of whichever daemon took the request, so a web-only daemon still queues email replies for
+//! the daemon that runs email — and a reply for a channel nobody runs now waits, visibly.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use aduan_channel::ChannelKind;
+use sqlx::Row;
+use tokio_util::sync::CancellationToken;
+
+use crate::db::now_ms;
+use crate::state::Core;
+
+/// What the register knows of the channels: every channel some daemon has run (`known`), and
+/// those one ran within three heartbeats (`live`). This daemon's own channels are both.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Served {
+    pub known: BTreeSet<ChannelKind>,
+    pub live: BTreeSet<ChannelKind>,
+}
+
+impl Served {
+    pub fn is_known(&self, k: ChannelKind) -> bool {
+        self.known.contains(&k)
+    }
+    pub fn is_live(&self, k: ChannelKind) -> bool {
+        self.live.contains(&k)
+    }
+}
+
+/// Reads the presence rows (plus this daemon's own channels).
+pub async fn served(conn: &mut sqlx::AnyConnection, core: &Core) -> sqlx::Result<Served> {
+    let ttl = 3 * core.settings.outbox.heartbeat_secs as i64 * 1000;
+    let rows = sqlx::query("SELECT channel, seen_at FROM channel_presence")
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut s = Served::default();
+    for (k, _) in core.channels.iter() {
+        s.known.insert(*k);
+        s.live.insert(*k);
+    }
+    let now = now_ms();
+    for r in rows {
+        let Ok(kind) = r.try_get::<String, _>("channel")?.parse::<ChannelKind>() else {
+            continue;
+        };
+        s.known.insert(kind);
+        if now - r.try_get::<i64, _>("seen_at")? <= ttl {
+            s.live.insert(kind);
+        }
+    }
+    Ok(s)
+}
+
+/// Refreshes this daemon's rows.
+pub async fn beat(core: &Core, daemon: &str) -> sqlx::Result<()> {
+    let now = now_ms();
+    for (k, _) in core.channels.iter() {
+        sqlx::query(
+            "INSERT INTO channel_presence (channel, daemon, seen_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (channel) DO UPDATE SET daemon = excluded.daemon, seen_at = excluded.seen_at",
+        )
+        .bind(k.as_str())
+        .bind(daemon)
+        .bind(now)
+        .execute(&core.db.write)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Beats every `outbox.heartbeat_secs` until shutdown.
+pub async fn run(core: crate::state::Shared, daemon: String, shutdown: CancellationToken) {
+    let every = Duration::from_secs(core.settings.outbox.heartbeat_secs.max(1));
+    loop {
+        if let Err(e) = beat(&core, &daemon).await {
+            tracing::warn!(error = %e, "channel heartbeat not recorded");
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
+/// Replies queued for channels the register knows but no daemon runs now: (channel, rows).
+pub async fn waiting_unserved(
+    conn: &mut sqlx::AnyConnection,
+    core: &Core,
+) -> sqlx::Result<Vec<(ChannelKind, i64)>> {
+    let served = served(conn, core).await?;
+    let rows = sqlx::query(
+        "SELECT channel, COUNT(*) AS n FROM outbox WHERE status IN ('queued', 'sending') \
+         GROUP BY channel ORDER BY channel",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        if let Ok(k) = r.try_get::<String, _>("channel")?.parse::<ChannelKind>() {
+            if !served.is_live(k) {
+                out.push((k, r.try_get("n")?));
+            }
+        }
+    }
+    Ok(out)
+}
