@@ -879,7 +879,7 @@ async fn acknowledge(
         targets.push((own, msg.sender.clone()));
     }
     if matches!(own, ChannelKind::Web | ChannelKind::Counter) {
-        let served = crate::presence::served(&mut **tx, core).await?;
+        let served = crate::presence::served(tx, core).await?;
         targets.extend(register::contact_targets(
             &served,
             p.contacts
