@@ -376,6 +376,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 aduan_lapor::valid_tracking_id(&tracking_id),
                 "`{tracking_id}` is not a LAPOR! tracking id (letters, digits, `-`)"
             );
+            if let Some(l) = cfg.channels.lapor.clone() {
+                let ch = aduan_lapor::LaporChannel::new(l).map_err(anyhow::Error::msg)?;
+                ch.verify(&tracking_id).await.map_err(|e| {
+                    anyhow::anyhow!("LAPOR! report {tracking_id} cannot be linked: {e}")
+                })?;
+            }
             let core = Core::open(&cfg, base.as_deref()).await?;
             let officer = active_officer(&core, &as_officer).await?;
             let c = crate::intake::submit_as(

@@ -96,9 +96,14 @@ pub async fn submit_as(
     let lapor_link = lapor_notification(core, &msg);
     let r = async move {
         let prepared = Prepared::new(core, msg);
+        // A LAPOR! notification mail links its report in the mail's own transaction: both
+        // or neither, so a failed link is retried with the mail.
+        let link = lapor_link
+            .as_deref()
+            .map(|id| Prepared::new(core, aduan_lapor::link_message(id, "notification mail")));
         let mut last = None;
         for _ in 0..3 {
-            match try_submit(core, &prepared, officer).await {
+            match try_submit(core, &prepared, link.as_ref(), officer).await {
                 Ok(c) => {
                     tracing::Span::current().record("register_no", c.register_no.as_str());
                     core.metrics.intake(channel, c.disposition);
@@ -124,19 +129,6 @@ pub async fn submit_as(
     }
     .instrument(span)
     .await;
-    if let (Ok(c), Some(id)) = (&r, lapor_link) {
-        if c.disposition != Disposition::Duplicate {
-            let link = aduan_lapor::link_message(&id, "notification mail");
-            match Box::pin(submit_as(core, link, None)).await {
-                Ok(l) => {
-                    info!(report = %id, register_no = %l.register_no, "LAPOR! report linked from a notification mail")
-                }
-                Err(e) => {
-                    warn!(report = %id, error = %e, "LAPOR! notification mail could not link its report")
-                }
-            }
-        }
-    }
     r
 }
 
@@ -351,25 +343,39 @@ fn join_notes(notes: &[String]) -> Option<String> {
     (!notes.is_empty()).then(|| notes.join("; "))
 }
 
+/// One transaction: the message, and the LAPOR! link it carries (a notification mail).
 async fn try_submit(
     core: &Core,
     p: &Prepared,
+    link: Option<&Prepared>,
     officer: Option<(i64, &str)>,
 ) -> sqlx::Result<Committed> {
-    let msg = &p.msg;
     let now = now_ms();
     let mut tx = core.db.begin().await?;
+    let c = register_in(core, &mut tx, p, officer, now).await?;
+    if let Some(l) = link.filter(|_| c.disposition != Disposition::Duplicate) {
+        let linked = register_in(core, &mut tx, l, None, now).await?;
+        info!(register_no = %linked.register_no, "LAPOR! report linked from a notification mail");
+    }
+    tx.commit().await?;
+    Ok(c)
+}
+
+/// Registers one message in the caller's transaction.
+async fn register_in(
+    core: &Core,
+    tx: &mut Tx,
+    p: &Prepared,
+    officer: Option<(i64, &str)>,
+    now: i64,
+) -> sqlx::Result<Committed> {
+    let msg = &p.msg;
     // 1. One look-up: was it registered before, and who is the proven sender.
-    let found = lookup(&mut tx, p).await?;
+    let found = lookup(tx, p).await?;
     if let Some((key, value)) = &msg.cursor {
-        register::store_cursor(&mut *tx, msg.channel, key, value, now).await?;
+        register::store_cursor(&mut **tx, msg.channel, key, value, now).await?;
     }
     if let Some((register_no, tracking_code)) = found.duplicate {
-        if msg.cursor.is_some() {
-            tx.commit().await?;
-        } else {
-            tx.rollback().await?;
-        }
         return Ok(Committed {
             register_no,
             tracking_code,
@@ -380,9 +386,9 @@ async fn try_submit(
         return status_query(core, tx, p, found.complainant, register_no, now).await;
     }
     // 2. The complainant: the one this proven identity belongs to, else a new one.
-    let complainant_id = resolve_complainant(&mut tx, p, found.complainant, now).await?;
+    let complainant_id = resolve_complainant(tx, p, found.complainant, now).await?;
     // 3. Thread onto an open complaint of this complainant, or open one.
-    let thread = find_thread(core, &mut tx, p, complainant_id).await?;
+    let thread = find_thread(core, tx, p, complainant_id).await?;
     let mut notes = p.notes.clone();
     let mentioned: Vec<&str> = p
         .reg_numbers
@@ -404,11 +410,11 @@ async fn try_submit(
     };
     let c = match thread {
         Some(c) => c,
-        None => create_complaint(core, &mut tx, p, complainant_id, flag.clone(), now).await?,
+        None => create_complaint(core, tx, p, complainant_id, flag.clone(), now).await?,
     };
     // 4. The thread entry, its attachments, raw source and the contacts it gave.
     let raw_sha = match &msg.raw {
-        Some(raw) => Some(register::store_blob(&mut tx, raw).await?),
+        Some(raw) => Some(register::store_blob(tx, raw).await?),
         None => None,
     };
     let mrow = sqlx::query(
@@ -427,11 +433,11 @@ async fn try_submit(
     .bind(msg.auto_generated as i64)
     .bind(flag.clone())
     .bind(msg.received_at.timestamp_millis())
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     if !p.attachments.is_empty() {
         let message_id: i64 = mrow.try_get("id")?;
-        register::store_attachments(&mut tx, message_id, &p.attachments).await?;
+        register::store_attachments(tx, message_id, &p.attachments).await?;
     }
     for k in &p.contacts {
         sqlx::query(
@@ -440,7 +446,7 @@ async fn try_submit(
         )
         .bind(c.id)
         .bind(k)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
     match disposition {
@@ -455,7 +461,7 @@ async fn try_submit(
                 note.push_str(f);
             }
             register::audit(
-                &mut tx,
+                tx,
                 Some(c.id),
                 oid,
                 actor,
@@ -465,7 +471,7 @@ async fn try_submit(
                 &note,
             )
             .await?;
-            acknowledge(core, &mut tx, &c, p, now).await?;
+            acknowledge(core, tx, &c, p, now).await?;
         }
         Disposition::Threaded => {
             let reopened = c.status == "incomplete" && !msg.auto_generated;
@@ -484,7 +490,7 @@ async fn try_submit(
             .bind(flag.clone())
             .bind(search_fragment(&p.text))
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
             let mut note = format!("message via {}", msg.channel);
             // LAPOR!'s status changes and dispositions belong in the audit trail itself.
@@ -502,7 +508,7 @@ async fn try_submit(
                 (None, None)
             };
             register::audit(
-                &mut tx,
+                tx,
                 Some(c.id),
                 None,
                 "system",
@@ -515,7 +521,6 @@ async fn try_submit(
         }
         Disposition::Duplicate => unreachable!("returned above"),
     }
-    tx.commit().await?;
     Ok(Committed {
         register_no: c.register_no,
         tracking_code: c.tracking_code,
@@ -528,7 +533,7 @@ async fn try_submit(
 /// else gets no answer (a register number alone reveals nothing), only an audit entry.
 async fn status_query(
     core: &Core,
-    mut tx: Tx,
+    tx: &mut Tx,
     p: &Prepared,
     sender_complainant: Option<i64>,
     register_no: &str,
@@ -536,13 +541,13 @@ async fn status_query(
 ) -> sqlx::Result<Committed> {
     let msg = &p.msg;
     let no = register_no.trim().to_ascii_uppercase();
-    let c = register::complaint_by_no(&mut *tx, &no).await?;
+    let c = register::complaint_by_no(&mut **tx, &no).await?;
     // Only the complaint's proven sender is its owner; a typed contact never is.
     let owner = matches!((&c, sender_complainant), (Some(c), Some(id)) if c.complainant_id == id);
     let Some(c) = c.filter(|_| owner) else {
         let note = format!("status of {no} asked by {} via {}: not answered (unknown number or not the complainant)", msg.sender, msg.channel);
         register::audit(
-            &mut tx,
+            tx,
             None,
             None,
             "system",
@@ -552,7 +557,6 @@ async fn status_query(
             &note,
         )
         .await?;
-        tx.commit().await?;
         return Ok(Committed {
             register_no: String::new(),
             tracking_code: String::new(),
@@ -570,10 +574,10 @@ async fn status_query(
     .bind(&p.text)
     .bind(msg.hints.message_id.clone())
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     register::audit(
-        &mut tx,
+        tx,
         Some(c.id),
         None,
         "system",
@@ -586,7 +590,7 @@ async fn status_query(
     if core.channels.is_configured(msg.channel) {
         let refs: Vec<String> = msg.hints.message_id.iter().cloned().collect();
         register::enqueue(
-            &mut tx,
+            tx,
             core,
             &c,
             &Outgoing {
@@ -601,7 +605,6 @@ async fn status_query(
         )
         .await?;
     }
-    tx.commit().await?;
     Ok(Committed {
         register_no: c.register_no,
         tracking_code: c.tracking_code,

@@ -630,26 +630,40 @@ pub async fn lapor_link(
 ) -> ApiResult<Response> {
     let (fields, _) = read_form(&st, req).await?;
     let body: LaporLink = parse_fields(fields)?;
-    let msg = lapor_link_message(&st, &officer, &body.tracking_id)?;
+    let msg = lapor_link_message(&st, &officer, &body.tracking_id).await?;
     register_submission(&st, msg, Some(&officer)).await
 }
 
-/// The message that links LAPOR! report `tracking_id`, or why it cannot be linked.
-pub(super) fn lapor_link_message(
+/// The message that links LAPOR! report `tracking_id`, or why it cannot be linked: LAPOR! is
+/// asked first whether it knows the report, so a mistyped id is refused now rather than
+/// polled in vain.
+pub(super) async fn lapor_link_message(
     st: &AppState,
     officer: &Officer,
     tracking_id: &str,
 ) -> ApiResult<InboundMessage> {
-    if !st.core.channels.is_configured(ChannelKind::Lapor) {
+    let Some(ch) = st.core.channels.get(ChannelKind::Lapor) else {
         return Err(ApiError::NotFound(
             "the LAPOR! channel is not configured ([channels.lapor])".into(),
         ));
-    }
+    };
     let id = tracking_id.trim();
     if !aduan_lapor::valid_tracking_id(id) {
         return Err(ApiError::BadRequest(
             "tracking_id: use the LAPOR! tracking id (letters, digits, `-`)".into(),
         ));
+    }
+    match ch.check_link(id).await {
+        Ok(()) | Err(aduan_channel::LinkError::NotSupported) => {}
+        Err(aduan_channel::LinkError::Unknown(e)) => {
+            return Err(ApiError::Validation(format!(
+                "LAPOR! does not know report {id} ({e}); check the tracking id"
+            )))
+        }
+        Err(aduan_channel::LinkError::Unavailable(e)) => {
+            tracing::warn!(report = %id, error = %e, "LAPOR! not reachable to verify a link");
+            return Err(ApiError::Busy);
+        }
     }
     Ok(aduan_lapor::link_message(id, &officer.username))
 }

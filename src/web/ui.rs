@@ -1161,7 +1161,7 @@ pub async fn counter_lapor_submit(
     if !s.csrf_ok(Some(&f.csrf)) {
         return forbidden(lang);
     }
-    let linked = match super::api::lapor_link_message(&st, &s.officer, &f.tracking_id) {
+    let linked = match super::api::lapor_link_message(&st, &s.officer, &f.tracking_id).await {
         Ok(msg) => super::api::submit_as_officer(&st, &s.officer, msg).await,
         Err(e) => Err(e),
     };

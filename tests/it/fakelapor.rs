@@ -39,6 +39,14 @@ pub struct LaporState {
     pub public_with_credentials: u32,
     /// Every file request: (name, answered status).
     pub file_requests: Vec<(String, u16)>,
+    /// `next_page_url` as an absolute URL on this origin (another host's, say).
+    pub next_page_origin: Option<String>,
+    /// The report detail answers with a redirect to this origin.
+    pub redirect_report_to: Option<String>,
+    /// `/files/…` answers with a redirect to this origin.
+    pub redirect_files_to: Option<String>,
+    /// Reports that answer 404 (unknown tracking id) although listed.
+    pub missing: Vec<String>,
     next_id: u64,
 }
 
@@ -154,7 +162,58 @@ async fn api_file(
     if !authorized(&h) {
         return error(StatusCode::UNAUTHORIZED, "Unauthorized: invalid token");
     }
+    if let Some(o) = state.lock().unwrap().redirect_files_to.clone() {
+        return redirect(&format!("{o}/files/{name}"));
+    }
     serve_file(&state, name)
+}
+
+fn redirect(to: &str) -> Response {
+    (StatusCode::FOUND, [("location", to.to_string())], "").into_response()
+}
+
+/// Another host that records every request and whether it carried LAPOR!'s credentials.
+#[derive(Clone)]
+pub struct Trap {
+    pub url: String,
+    /// (path, carried credentials)
+    pub seen: Arc<Mutex<Vec<(String, bool)>>>,
+    _task: Arc<tokio::task::JoinHandle<()>>,
+}
+
+impl Trap {
+    pub async fn start() -> Trap {
+        let seen: Arc<Mutex<Vec<(String, bool)>>> = Arc::default();
+        let s2 = seen.clone();
+        let app = Router::new().fallback(move |uri: axum::http::Uri, h: HeaderMap| {
+            let seen = s2.clone();
+            async move {
+                let creds = h.contains_key("auth") || h.contains_key("token");
+                seen.lock().unwrap().push((uri.to_string(), creds));
+                Json(json!({"status": true, "results": {"data": [], "next_page_url": null}}))
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Trap {
+            url,
+            seen,
+            _task: Arc::new(task),
+        }
+    }
+
+    pub fn with_credentials(&self) -> Vec<String> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, c)| *c)
+            .map(|(p, _)| p.clone())
+            .collect()
+    }
 }
 
 async fn public_file(
@@ -208,7 +267,10 @@ async fn report(
     }
     delay(&state).await;
     let s = state.lock().unwrap();
-    let Some(r) = s.reports.get(&id) else {
+    if let Some(o) = &s.redirect_report_to {
+        return redirect(&format!("{o}/complaints/{id}/complaint"));
+    }
+    let Some(r) = s.reports.get(&id).filter(|_| !s.missing.contains(&id)) else {
         return error(StatusCode::NOT_FOUND, "Laporan tidak ditemukan");
     };
     Json(json!({"status": true, "results": {
@@ -254,8 +316,10 @@ async fn followups(
         .take(PAGE)
         .cloned()
         .collect();
-    let next = (page * PAGE < r.followups.len())
-        .then(|| format!("complaints/{id}/followups?page={}", page + 1));
+    let next = (page * PAGE < r.followups.len()).then(|| match &s.next_page_origin {
+        Some(o) => format!("{o}/complaints/{id}/followups?page={}", page + 1),
+        None => format!("complaints/{id}/followups?page={}", page + 1),
+    });
     Json(json!({"status": true, "results": {"data": items, "next_page_url": next, "current_page": page}}))
         .into_response()
 }

@@ -207,7 +207,12 @@ async fn lapor_errors_show_in_readiness() {
     fake.add_report("1", "Belum Terverifikasi");
     let app = start_with_env(&db.url, &lapor_env(&fake, &[("SECRET", "salah")])).await;
     let fo = app.officer("fo", Role::FrontOffice).await;
-    assert_eq!(link(&app, &fo, "1").await.status(), 201);
+    // Linking asks LAPOR!, which refuses the credentials: not now, nothing registered.
+    assert_eq!(link(&app, &fo, "1").await.status(), 503);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM complaints").await, 0);
+    aduan::intake::submit(&app.core, aduan_lapor::link_message("1", "test"))
+        .await
+        .unwrap();
     let ok = eventually(15, || async {
         let r = app.http.get(app.url("/readyz")).send().await.unwrap();
         r.status() == 503 && r.text().await.unwrap().contains("invalid token")
@@ -529,3 +534,269 @@ async fn lapor_list_endpoint_links_reports() {
     app.stop().await;
     db.drop_db().await;
 }
+
+/// Trust finding 11: LAPOR!'s secret and token go only to `base_url`'s origin. An absolute
+/// `next_page_url` on another host is asked of the configured origin; a redirect of a file or
+/// of the report detail is not followed; a file on another origin is fetched without them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lapor_credentials_only_to_its_origin() {
+    let db = fresh(Backend::Sqlite).await.unwrap();
+    let trap = crate::fakelapor::Trap::start().await;
+    let fake = FakeLapor::start().await;
+    fake.add_report("5312345", "Proses");
+    for i in 1..=3 {
+        fake.followup_with(
+            "5312345",
+            Some(i),
+            "Pelapor",
+            &format!("tambahan {i}"),
+            vec![],
+        );
+    }
+    fake.state.lock().unwrap().next_page_origin = Some(trap.url.clone());
+    let app = start_with_env(&db.url, &lapor_env(&fake, &[])).await;
+    let fo = app.officer("fo", Role::FrontOffice).await;
+    assert_eq!(link(&app, &fo, "5312345").await.status(), 201);
+    wait_count(
+        &app,
+        "SELECT COUNT(*) FROM messages WHERE body LIKE 'tambahan %'",
+        3,
+        20,
+    )
+    .await;
+    // A file whose download redirects elsewhere, and a file on another origin.
+    fake.state.lock().unwrap().redirect_files_to = Some(trap.url.clone());
+    let other = format!("{}/public/foto.jpg", trap.url);
+    fake.followup_with(
+        "5312345",
+        Some(4),
+        "Pelapor",
+        "dua foto",
+        vec![
+            json!({"path": "files/a.jpg", "file_name": "a.jpg"}),
+            json!({"path": other, "file_name": "foto.jpg"}),
+        ],
+    );
+    wait_count(
+        &app,
+        "SELECT COUNT(*) FROM messages WHERE body LIKE 'dua foto%'",
+        1,
+        20,
+    )
+    .await;
+    let flag: String = sqlx::Row::try_get(
+        &sqlx::query("SELECT parse_error FROM messages WHERE body LIKE 'dua foto%'")
+            .fetch_one(&app.core.db.pool)
+            .await
+            .unwrap(),
+        0,
+    )
+    .unwrap();
+    assert!(
+        flag.contains("a.jpg"),
+        "the redirected file is kept as a link: {flag}"
+    );
+    // The report detail redirects elsewhere: not followed, the report is reported failing.
+    fake.state.lock().unwrap().redirect_report_to = Some(trap.url.clone());
+    assert!(
+        eventually(20, || async {
+            let r: serde_json::Value = app
+                .http
+                .get(app.url("/readyz"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            r["channels"]["lapor"]["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("5312345") && d.contains("302"))
+        })
+        .await
+    );
+    assert!(
+        trap.with_credentials().is_empty(),
+        "credentials reached another host: {:?}",
+        trap.with_credentials()
+    );
+    let seen: Vec<String> = trap
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(p, _)| p.clone())
+        .collect();
+    assert!(
+        seen.iter().any(|p| p == "/public/foto.jpg"),
+        "the other origin's file was fetched (without credentials): {seen:?}"
+    );
+    assert!(
+        !seen
+            .iter()
+            .any(|p| p.contains("followups") || p.contains("complaint")),
+        "API calls went to another host: {seen:?}"
+    );
+    app.stop().await;
+    db.drop_db().await;
+}
+
+/// Trust finding 16: a linked report LAPOR! no longer knows (404) is flagged on its complaint
+/// and skipped — reports linked after it are still read; a tracking id LAPOR! does not know
+/// is refused when an officer links it.
+async fn lapor_one_bad_report_does_not_stop_the_others(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let fake = FakeLapor::start().await;
+    fake.add_report("5300001", "Proses");
+    fake.add_report("5300002", "Proses");
+    fake.followup_with(
+        "5300002",
+        Some(1),
+        "Pelapor",
+        "laporan kedua dibaca",
+        vec![],
+    );
+    let app = start_with_env(&db.url, &lapor_env(&fake, &[])).await;
+    let fo = app.officer("fo", Role::FrontOffice).await;
+    let r = link(&app, &fo, "5399999").await;
+    assert_eq!(r.status(), 422, "an unknown tracking id is refused");
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("does not know report 5399999"));
+    assert_eq!(link(&app, &fo, "5300001").await.status(), 201);
+    fake.state.lock().unwrap().missing.push("5300001".into());
+    assert_eq!(link(&app, &fo, "5300002").await.status(), 201);
+    wait_count(
+        &app,
+        "SELECT COUNT(*) FROM messages WHERE body = 'laporan kedua dibaca'",
+        1,
+        20,
+    )
+    .await;
+    wait_count(
+        &app,
+        "SELECT COUNT(*) FROM complaints WHERE conversation = '5300001' AND flagged LIKE '%LAPOR! report 5300001%'",
+        1,
+        20,
+    )
+    .await;
+    // Flagged once, not on every poll.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM messages WHERE external_id LIKE '5300001:error:%'"
+        )
+        .await,
+        1
+    );
+    app.stop().await;
+    db.drop_db().await;
+}
+both!(lapor_one_bad_report_does_not_stop_the_others);
+
+/// Trust finding 16: an entry the register refuses is registered raw and flagged, not retried
+/// on every poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lapor_refused_entry_is_registered_raw() {
+    use aduan_channel::{Channel, InboundSink};
+    let fake = FakeLapor::start().await;
+    fake.add_report("5300003", "Proses");
+    let cfg: aduan_lapor::Config = toml::from_str(&format!(
+        "base_url = \"{}\"\nsecret = \"{SECRET}\"\ntoken = \"{TOKEN}\"\nuser_id = 1\n\
+         institution_id = \"2\"\npoll_secs = 1",
+        fake.url
+    ))
+    .unwrap();
+    let ch = std::sync::Arc::new(aduan_lapor::LaporChannel::new(cfg).unwrap());
+    let (ctx, sink) = aduan_channel::ChannelContext::new_test();
+    sink.submit(aduan_lapor::link_message("5300003", "test"))
+        .await
+        .unwrap();
+    sink.reject_next(1);
+    let run = tokio::spawn({
+        let (ch, ctx) = (ch.clone(), ctx.clone());
+        async move { ch.receive(ctx).await }
+    });
+    assert!(
+        eventually(10, || async {
+            sink.messages()
+                .iter()
+                .any(|m| m.external_id == "5300003:content" && m.parse_error.is_some())
+        })
+        .await,
+        "the refused entry was registered raw and flagged"
+    );
+    ctx.shutdown.cancel();
+    let _ = run.await;
+}
+
+/// Trust finding 19: a LAPOR! notification mail and the link it makes are one transaction —
+/// when the link cannot be registered, neither is the mail (so the mailbox offers it again),
+/// and once the register takes it, both are there.
+async fn lapor_notification_link_is_atomic_with_the_mail(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let fake = FakeLapor::start().await;
+    fake.add_report("5312399", "Proses");
+    let app = start_with_env(&db.url, &lapor_env(&fake, &[])).await;
+    let (add, drop) = match backend {
+        Backend::Sqlite => (
+            vec!["CREATE TRIGGER no_lapor BEFORE INSERT ON complaints WHEN NEW.channel = 'lapor' \
+                  BEGIN SELECT RAISE(ABORT, 'link refused'); END"],
+            vec!["DROP TRIGGER no_lapor"],
+        ),
+        Backend::Postgres => (
+            vec![
+                "CREATE FUNCTION no_lapor() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.channel = 'lapor' THEN RAISE EXCEPTION 'link refused'; END IF; \
+                 RETURN NEW; END $$ LANGUAGE plpgsql",
+                "CREATE TRIGGER no_lapor BEFORE INSERT ON complaints FOR EACH ROW EXECUTE FUNCTION no_lapor()",
+            ],
+            vec!["DROP TRIGGER no_lapor ON complaints", "DROP FUNCTION no_lapor()"],
+        ),
+    };
+    for q in &add {
+        sqlx::query(sqlx::AssertSqlSafe(*q))
+            .execute(&app.core.db.write)
+            .await
+            .unwrap();
+    }
+    let mut mail = aduan_channel::InboundMessage::new(
+        aduan_channel::ChannelKind::Email,
+        "<notif-1@lapor.go.id>",
+        aduan_channel::Address::Email("noreply@lapor.go.id".into()),
+        "Laporan baru dengan ID Laporan 5312399 telah didisposisikan ke instansi Anda.",
+    );
+    mail.subject = Some("Disposisi laporan #5312399".into());
+    mail.auto_generated = true;
+    assert!(aduan::intake::submit(&app.core, mail.clone())
+        .await
+        .is_err());
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM complaints").await, 0);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM messages").await, 0);
+    for q in &drop {
+        sqlx::query(sqlx::AssertSqlSafe(*q))
+            .execute(&app.core.db.write)
+            .await
+            .unwrap();
+    }
+    let c = aduan::intake::submit(&app.core, mail).await.unwrap();
+    assert_eq!(c.disposition, aduan_channel::Disposition::Created);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM complaints WHERE channel = 'lapor' AND conversation = '5312399'"
+        )
+        .await,
+        1
+    );
+    app.stop().await;
+    db.drop_db().await;
+}
+both!(lapor_notification_link_is_atomic_with_the_mail);

@@ -428,6 +428,7 @@ struct MemoryState {
     cursors: Vec<(ChannelKind, String, String)>,
     reports: Vec<DeliveryReport>,
     fail_next: usize,
+    reject_next: usize,
 }
 
 impl MemorySink {
@@ -441,6 +442,11 @@ impl MemorySink {
     pub fn fail_next(&self, n: usize) {
         self.state.lock().unwrap().fail_next = n;
     }
+    /// The next `n` submits are refused with [`SinkError::Rejected`] (what a register does
+    /// with a value its database cannot hold).
+    pub fn reject_next(&self, n: usize) {
+        self.state.lock().unwrap().reject_next = n;
+    }
 }
 
 #[async_trait]
@@ -450,6 +456,10 @@ impl InboundSink for MemorySink {
         if st.fail_next > 0 {
             st.fail_next -= 1;
             return Err(SinkError::Unavailable("test failure".into()));
+        }
+        if st.reject_next > 0 {
+            st.reject_next -= 1;
+            return Err(SinkError::Rejected("test refusal".into()));
         }
         let dup = st
             .messages
@@ -623,6 +633,14 @@ pub trait Channel: Send + Sync {
         Vec::new()
     }
 
+    /// Whether the provider knows a conversation an officer is about to link (a LAPOR! report
+    /// by its tracking id): asked before the link is registered, so a mistyped id is refused
+    /// with a clear error instead of being polled forever. Channels without links keep the
+    /// default.
+    async fn check_link(&self, _conversation: &str) -> Result<(), LinkError> {
+        Err(LinkError::NotSupported)
+    }
+
     /// Whether a webhook call with this shared secret may be read at all. The HTTP server asks
     /// before it reads the body, so a stranger's call costs nothing; [`Channel::webhook`]
     /// checks again. Channels without webhooks keep the default.
@@ -640,6 +658,19 @@ pub trait Channel: Send + Sync {
     ) -> Result<(), WebhookError> {
         Err(WebhookError::NotSupported)
     }
+}
+
+/// Why a conversation cannot be linked.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("this channel links no conversations")]
+    NotSupported,
+    /// The provider says it does not know it (or refuses it).
+    #[error("{0}")]
+    Unknown(String),
+    /// The provider cannot be asked now.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 /// A webhook call as the HTTP server received it.

@@ -16,12 +16,22 @@ pub enum ApiError {
     /// 4xx: will not work as is.
     #[error("{0}")]
     Permanent(String),
+    /// 401/403: LAPOR! refuses our credentials — every call will fail until they are fixed.
+    #[error("{0}")]
+    Auth(String),
 }
 
 #[derive(Clone)]
 pub struct Api {
+    /// For calls that carry the credentials: the API's origin only, redirects never followed.
     http: reqwest::Client,
+    /// For files on other origins: no credentials; public addresses only (unless the API
+    /// itself is on a private or loopback address), at most three redirects.
+    plain: reqwest::Client,
     base: String,
+    base_url: url::Url,
+    /// The API is on a loopback or private address (a test, a mirror inside the office).
+    base_private: bool,
     auth_header: String,
     secret: String,
     token: String,
@@ -128,15 +138,47 @@ impl Api {
         timeout: Duration,
         utc_offset: i32,
     ) -> Result<Api, String> {
+        let base = base.trim_end_matches('/').to_string();
+        let base_url = url::Url::parse(&base).map_err(|e| format!("base_url: {e}"))?;
+        let base_private = match base_url.host() {
+            Some(url::Host::Domain(d)) => aduan_channel::is_loopback_host(d),
+            Some(url::Host::Ipv4(ip)) => !is_public(ip.into()),
+            Some(url::Host::Ipv6(ip)) => !is_public(ip.into()),
+            None => true,
+        };
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("aduan/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| e.to_string())?;
+        let mut plain = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("aduan/", env!("CARGO_PKG_VERSION")));
+        if base_private {
+            plain = plain.redirect(reqwest::redirect::Policy::limited(3));
+        } else {
+            plain = plain
+                .dns_resolver(std::sync::Arc::new(PublicOnly))
+                .redirect(reqwest::redirect::Policy::custom(|attempt| {
+                    if attempt.previous().len() >= 3 {
+                        attempt.error("too many redirects")
+                    } else if !url_may_be_fetched(attempt.url()) {
+                        attempt.error("redirect to a private or loopback address")
+                    } else {
+                        attempt.follow()
+                    }
+                }));
+        }
+        let plain = plain.build().map_err(|e| e.to_string())?;
         Ok(Api {
             http,
-            base: base.trim_end_matches('/').to_string(),
+            plain,
+            base,
+            base_url,
+            base_private,
             auth_header: auth_header.to_string(),
             secret: secret.to_string(),
             token: token.to_string(),
@@ -144,9 +186,26 @@ impl Api {
         })
     }
 
+    /// The URL of an API call: a path below `base_url`, or an absolute URL (LAPOR!'s
+    /// `next_page_url`) of which only the path and query are kept, on `base_url`'s origin —
+    /// the credentials never go to another host, whatever a response names.
     fn url(&self, path: &str) -> String {
         if path.starts_with("http://") || path.starts_with("https://") {
-            path.to_string()
+            match url::Url::parse(path) {
+                Ok(u) => {
+                    if u.origin() != self.base_url.origin() {
+                        tracing::warn!(
+                            given = %u.origin().ascii_serialization(),
+                            "LAPOR! named another origin for an API call; asking the configured one"
+                        );
+                    }
+                    let mut on_base = self.base_url.clone();
+                    on_base.set_path(u.path());
+                    on_base.set_query(u.query());
+                    on_base.to_string()
+                }
+                Err(_) => format!("{}/", self.base),
+            }
         } else {
             format!("{}/{}", self.base, path.trim_start_matches('/'))
         }
@@ -181,26 +240,37 @@ impl Api {
         let e = format!("LAPOR! {status}: {msg}");
         if status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429 {
             Err(ApiError::Transient(e))
+        } else if matches!(status.as_u16(), 401 | 403) {
+            Err(ApiError::Auth(e))
         } else {
             Err(ApiError::Permanent(e))
         }
     }
 
     /// Downloads a file a follow-up names (a path on the API or an absolute URL), at most
-    /// `max` bytes. LAPOR!'s credentials go only to the API's own origin.
+    /// `max` bytes. LAPOR!'s credentials go only to the API's own origin (redirects not
+    /// followed); a file elsewhere is fetched without them, and only from a public address
+    /// unless the API itself is on a private one (no requests into the office's network on a
+    /// stranger's say-so).
     pub async fn download(&self, path: &str, max: usize) -> Result<Vec<u8>, ApiError> {
-        let url = url::Url::parse(&self.url(path))
+        let url = url::Url::parse(&self.file_url(path))
             .map_err(|e| ApiError::Permanent(format!("file URL `{path}`: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(ApiError::Permanent(format!(
                 "file URL `{path}`: not http(s)"
             )));
         }
-        let same_origin = url::Url::parse(&self.base).is_ok_and(|b| b.origin() == url.origin());
-        let mut req = self.http.get(url);
-        if same_origin {
-            req = self.auth(req);
-        }
+        let same_origin = self.base_url.origin() == url.origin();
+        let req = if same_origin {
+            self.auth(self.http.get(url))
+        } else {
+            if !self.base_private && !url_may_be_fetched(&url) {
+                return Err(ApiError::Permanent(format!(
+                    "file URL `{path}`: a private or loopback address"
+                )));
+            }
+            self.plain.get(url)
+        };
         let mut resp = req
             .send()
             .await
@@ -232,6 +302,15 @@ impl Api {
             data.extend_from_slice(&chunk);
         }
         Ok(data)
+    }
+
+    /// A file's URL: a path below `base_url`, or an absolute URL as given.
+    fn file_url(&self, path: &str) -> String {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else {
+            format!("{}/{}", self.base, path.trim_start_matches('/'))
+        }
     }
 
     pub async fn get(&self, path: &str) -> Result<Value, ApiError> {
@@ -375,10 +454,124 @@ impl Api {
     }
 }
 
+/// Whether an address is on the public internet (not loopback, private, link-local, CGNAT,
+/// unique-local, multicast or unspecified).
+pub fn is_public(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v) => {
+            let o = v.octets();
+            !(v.is_loopback()
+                || v.is_private()
+                || v.is_link_local()
+                || v.is_unspecified()
+                || v.is_broadcast()
+                || v.is_multicast()
+                || v.is_documentation()
+                || o[0] == 0
+                || (o[0] == 100 && (64..128).contains(&o[1])))
+        }
+        IpAddr::V6(v) => {
+            if let Some(v4) = v.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let s = v.segments();
+            !(v.is_loopback()
+                || v.is_unspecified()
+                || v.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80)
+        }
+    }
+}
+
+/// Whether a URL's host may be fetched without the API's trust: not a literal private or
+/// loopback address, nor `localhost` (names are checked again when resolved).
+fn url_may_be_fetched(u: &url::Url) -> bool {
+    match u.host() {
+        Some(url::Host::Ipv4(ip)) => is_public(ip.into()),
+        Some(url::Host::Ipv6(ip)) => is_public(ip.into()),
+        Some(url::Host::Domain(d)) => !aduan_channel::is_loopback_host(d),
+        None => false,
+    }
+}
+
+/// A resolver that answers only public addresses: a name that resolves into the office's
+/// network (or loopback) is refused, also after a redirect.
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async move {
+            let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((name.as_str(), 0))
+                .await?
+                .filter(|a| is_public(a.ip()))
+                .collect();
+            if addrs.is_empty() {
+                return Err(format!("{} has no public address", name.as_str()).into());
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn only_public_addresses_without_trust() {
+        for (ip, public) in [
+            ("93.184.216.34", true),
+            ("103.10.20.30", true),
+            ("127.0.0.1", false),
+            ("10.1.2.3", false),
+            ("172.16.0.1", false),
+            ("192.168.1.1", false),
+            ("169.254.169.254", false),
+            ("100.64.0.1", false),
+            ("0.0.0.0", false),
+            ("::1", false),
+            ("fd00::1", false),
+            ("fe80::1", false),
+            ("::ffff:127.0.0.1", false),
+            ("2001:4860:4860::8888", true),
+        ] {
+            assert_eq!(is_public(ip.parse().unwrap()), public, "{ip}");
+        }
+        let ok = |u: &str| url_may_be_fetched(&url::Url::parse(u).unwrap());
+        assert!(ok("https://files.lapor.go.id/a.jpg"));
+        assert!(!ok("http://localhost:8080/x"));
+        assert!(!ok("http://169.254.169.254/latest/meta-data"));
+        assert!(!ok("http://[::1]/x"));
+    }
+
+    #[test]
+    fn api_calls_stay_on_the_configured_origin() {
+        let api = Api::new(
+            "https://api.example.go.id/lapor/3.0.0",
+            "auth",
+            "s",
+            "t",
+            Duration::from_secs(1),
+            7 * 3600,
+        )
+        .unwrap();
+        assert_eq!(
+            api.url("complaints/5/followups?page=1"),
+            "https://api.example.go.id/lapor/3.0.0/complaints/5/followups?page=1"
+        );
+        assert_eq!(
+            api.url("http://evil.example/lapor/3.0.0/complaints/5/followups?page=2"),
+            "https://api.example.go.id/lapor/3.0.0/complaints/5/followups?page=2"
+        );
+        assert_eq!(
+            api.url("https://api.example.go.id/lapor/3.0.0/complaints/5/followups?page=3"),
+            "https://api.example.go.id/lapor/3.0.0/complaints/5/followups?page=3"
+        );
+        assert!(!api.base_private);
+    }
 
     #[test]
     fn tolerant_fields() {

@@ -272,6 +272,8 @@ pub struct LaporChannel {
 struct State {
     health: Result<String, String>,
     polls: u64,
+    /// Entries the register refused even raw (external ids): not retried in this run.
+    refused: std::collections::HashSet<String>,
 }
 
 impl LaporChannel {
@@ -290,6 +292,7 @@ impl LaporChannel {
             state: Mutex::new(State {
                 health: Err("not polled yet".into()),
                 polls: 0,
+                refused: Default::default(),
             }),
         })
     }
@@ -320,22 +323,54 @@ impl LaporChannel {
                 .is_some_and(|n| !n.is_empty() && f.from.eq_ignore_ascii_case(n))
     }
 
-    /// Registers one entry; `Ok(true)` when it is new. A refused entry is logged and skipped.
-    async fn submit(ctx: &ChannelContext, id: &str, m: InboundMessage) -> Result<bool, String> {
+    /// Registers one entry; `Ok(true)` when it is new. An entry the register refuses is
+    /// registered once more as raw text without its files, flagged with the reason; refused
+    /// again (never seen), it is logged and skipped for the rest of this run rather than
+    /// retried on every poll.
+    async fn submit(
+        &self,
+        ctx: &ChannelContext,
+        id: &str,
+        m: InboundMessage,
+    ) -> Result<bool, SyncError> {
+        let key = m.external_id.clone();
+        if self.state().refused.contains(&key) {
+            return Ok(false);
+        }
+        let fallback = {
+            let mut f = self.message(
+                id,
+                key.trim_start_matches(&format!("{id}:")).to_string(),
+                m.text.chars().take(4000).collect(),
+            );
+            f.raw = Some(m.text.clone().into_bytes());
+            f.received_at = m.received_at;
+            f
+        };
         match ctx.sink.submit(m).await {
-            Ok(c) => Ok(c.disposition != aduan_channel::Disposition::Duplicate),
-            Err(SinkError::Unavailable(e)) => Err(format!("register: {e}")),
+            Ok(c) => return Ok(c.disposition != aduan_channel::Disposition::Duplicate),
+            Err(SinkError::Unavailable(e)) => return Err(SyncError::Register(e)),
             Err(SinkError::Rejected(e)) => {
-                warn!(report = id, error = %e, "LAPOR! entry refused");
-                Ok(false)
+                warn!(report = id, error = %e, "LAPOR! entry refused; registering it raw");
+                let mut f = fallback;
+                f.parse_error = Some(format!("the register refused this entry as it was: {e}"));
+                match ctx.sink.submit(f).await {
+                    Ok(c) => Ok(c.disposition != aduan_channel::Disposition::Duplicate),
+                    Err(SinkError::Unavailable(e)) => Err(SyncError::Register(e)),
+                    Err(SinkError::Rejected(e)) => {
+                        warn!(report = id, error = %e, "LAPOR! entry refused even raw; skipped");
+                        self.state().refused.insert(key);
+                        Ok(false)
+                    }
+                }
             }
         }
     }
 
     /// One report: what is new becomes thread messages, in order; an error stops at the entry
     /// that could not be taken (the next poll goes on from there, the rest being duplicates).
-    async fn sync_report(&self, ctx: &ChannelContext, id: &str) -> Result<usize, String> {
-        let report = self.api.report(id).await.map_err(|e| e.to_string())?;
+    async fn sync_report(&self, ctx: &ChannelContext, id: &str) -> Result<usize, SyncError> {
+        let report = self.api.report(id).await.map_err(SyncError::Api)?;
         let mut msgs = Vec::new();
         if let Some(content) = &report.content {
             let mut m = self.message(id, "content".into(), content.clone());
@@ -354,15 +389,15 @@ impl LaporChannel {
         }
         let mut n = 0;
         for m in msgs {
-            n += Self::submit(ctx, id, m).await? as usize;
+            n += self.submit(ctx, id, m).await? as usize;
         }
         for log in &report.logs {
             let entry = self.entry_message(ctx, id, &log.key, &log.text, &log.attachments);
             if let Some(m) = entry.await? {
-                n += Self::submit(ctx, id, m).await? as usize;
+                n += self.submit(ctx, id, m).await? as usize;
             }
         }
-        for f in self.api.followups(id).await.map_err(|e| e.to_string())? {
+        for f in self.api.followups(id).await.map_err(SyncError::Api)? {
             if self.is_ours(&f) {
                 continue;
             }
@@ -373,7 +408,7 @@ impl LaporChannel {
                 if let Some(t) = f.created_at {
                     m.received_at = t;
                 }
-                n += Self::submit(ctx, id, m).await? as usize;
+                n += self.submit(ctx, id, m).await? as usize;
             }
         }
         Ok(n)
@@ -390,12 +425,12 @@ impl LaporChannel {
         key: &str,
         text: &str,
         attachments: &[(String, String)],
-    ) -> Result<Option<InboundMessage>, String> {
+    ) -> Result<Option<InboundMessage>, SyncError> {
         let known = ctx
             .sink
             .is_registered(ChannelKind::Lapor, &format!("{id}:{key}"))
             .await;
-        if known.map_err(|e| format!("register: {e}"))? {
+        if known.map_err(|e| SyncError::Register(e.to_string()))? {
             return Ok(None);
         }
         let mut text = text.to_string();
@@ -412,8 +447,10 @@ impl LaporChannel {
                     content_type: content_type_of(name).into(),
                     data,
                 }),
-                Err(ApiError::Transient(e)) => return Err(format!("{name}: {e}")),
-                Err(ApiError::Permanent(e)) => {
+                Err(ApiError::Transient(e)) => {
+                    return Err(SyncError::Api(ApiError::Transient(format!("{name}: {e}"))))
+                }
+                Err(ApiError::Permanent(e) | ApiError::Auth(e)) => {
                     notes.push(format!("`{name}` not downloaded ({e}); kept as a link"))
                 }
             }
@@ -426,7 +463,11 @@ impl LaporChannel {
         Ok(Some(m))
     }
 
-    async fn poll(&self, ctx: &ChannelContext) -> Result<usize, String> {
+    /// One poll: the list endpoint (when configured), then every open linked report. A
+    /// report that fails (unknown id, LAPOR! error, a file that cannot be had now) is noted
+    /// and skipped — the reports after it are still read; only the register being down ends
+    /// the poll. A report LAPOR! does not know (404) is flagged on its complaint once.
+    async fn poll(&self, ctx: &ChannelContext) -> Result<Polled, String> {
         if let Some(path) = &self.cfg.list_path {
             for id in self.api.list(path).await.map_err(|e| e.to_string())? {
                 if valid_tracking_id(&id) {
@@ -442,15 +483,69 @@ impl LaporChannel {
             .open_conversations(ChannelKind::Lapor)
             .await
             .map_err(|e| format!("register: {e}"))?;
-        let mut new = 0;
+        let mut polled = Polled::default();
+        let total = ids.len();
         for id in ids {
             if ctx.shutdown.is_cancelled() {
                 break;
             }
-            new += self.sync_report(ctx, &id).await?;
+            match self.sync_report(ctx, &id).await {
+                Ok(n) => polled.new += n,
+                Err(SyncError::Register(e)) => return Err(format!("register: {e}")),
+                // Credentials refused: every report would fail alike; the channel is down.
+                Err(SyncError::Api(ApiError::Auth(e))) => return Err(e),
+                Err(SyncError::Api(e)) => {
+                    warn!(report = %id, error = %e, "LAPOR! report not synced");
+                    if let ApiError::Permanent(msg) = &e {
+                        // Once per report and kind of error: the officer sees it on the complaint.
+                        let mut m = self.message(
+                            &id,
+                            format!("error:{}", msg.split(':').next().unwrap_or("error")),
+                            format!("LAPOR! tidak dapat membaca laporan {id}: {msg}"),
+                        );
+                        m.parse_error = Some(format!("LAPOR! report {id}: {msg}"));
+                        if let Err(SinkError::Unavailable(e)) = ctx.sink.submit(m).await {
+                            return Err(format!("register: {e}"));
+                        }
+                    }
+                    polled.failing.push(format!("{id}: {e}"));
+                }
+            }
         }
-        Ok(new)
+        // Not one report could be read: LAPOR! itself is down (or unreachable) for us.
+        if total > 0 && polled.failing.len() == total {
+            return Err(polled.failing.join("; "));
+        }
+        Ok(polled)
     }
+
+    /// Whether LAPOR! knows a report: asked before an officer's link is registered, so a
+    /// mistyped tracking id is refused with a clear error instead of being polled forever.
+    pub async fn verify(&self, id: &str) -> Result<(), aduan_channel::LinkError> {
+        match self.api.report(id).await {
+            Ok(_) => Ok(()),
+            Err(ApiError::Permanent(e)) => Err(aduan_channel::LinkError::Unknown(e)),
+            Err(ApiError::Transient(e) | ApiError::Auth(e)) => {
+                Err(aduan_channel::LinkError::Unavailable(e))
+            }
+        }
+    }
+}
+
+/// What went wrong with one report.
+enum SyncError {
+    /// LAPOR! (or a file) said no or could not be reached: this report only.
+    Api(ApiError),
+    /// The register is unavailable: the whole poll stops.
+    Register(String),
+}
+
+/// The outcome of one poll.
+#[derive(Default)]
+struct Polled {
+    new: usize,
+    /// Reports that could not be synced, with the reason.
+    failing: Vec<String>,
 }
 
 #[async_trait]
@@ -463,10 +558,18 @@ impl Channel for LaporChannel {
         let every = Duration::from_secs(self.cfg.poll_secs);
         while !ctx.shutdown.is_cancelled() {
             match self.poll(&ctx).await {
-                Ok(n) => {
-                    debug!(new = n, "LAPOR! poll");
+                Ok(p) => {
+                    debug!(new = p.new, failing = p.failing.len(), "LAPOR! poll");
                     let mut s = self.state();
-                    s.health = Ok("polling".into());
+                    s.health = if p.failing.is_empty() {
+                        Ok("polling".into())
+                    } else {
+                        Ok(format!(
+                            "polling; {} report(s) failing: {}",
+                            p.failing.len(),
+                            p.failing.join("; ")
+                        ))
+                    };
                     s.polls += 1;
                 }
                 Err(e) => {
@@ -482,6 +585,10 @@ impl Channel for LaporChannel {
         Ok(())
     }
 
+    async fn check_link(&self, conversation: &str) -> Result<(), aduan_channel::LinkError> {
+        self.verify(conversation).await
+    }
+
     async fn send(&self, msg: &OutboundMessage) -> Result<SendReceipt, SendError> {
         let Address::Lapor(id) = &msg.to else {
             return Err(SendError::permanent(format!(
@@ -490,7 +597,8 @@ impl Channel for LaporChannel {
             )));
         };
         let map = |e: ApiError| match e {
-            ApiError::Transient(m) => SendError::transient(m),
+            // Refused credentials are the office's to fix; the reply waits for that.
+            ApiError::Transient(m) | ApiError::Auth(m) => SendError::transient(m),
             ApiError::Permanent(m) => SendError::permanent(m),
         };
         let marker = reference(&msg.register_no, msg.outbox_id);
