@@ -348,8 +348,8 @@ impl LaporChannel {
             f
         };
         match ctx.sink.submit(m).await {
-            Ok(c) => return Ok(c.disposition != aduan_channel::Disposition::Duplicate),
-            Err(SinkError::Unavailable(e)) => return Err(SyncError::Register(e)),
+            Ok(c) => Ok(c.disposition != aduan_channel::Disposition::Duplicate),
+            Err(SinkError::Unavailable(e)) => Err(SyncError::Register(e)),
             Err(SinkError::Rejected(e)) => {
                 warn!(report = id, error = %e, "LAPOR! entry refused; registering it raw");
                 let mut f = fallback;
