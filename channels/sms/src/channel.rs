@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::at;
 use crate::engine::{open_port, AtEngine, AtError, Event};
@@ -58,8 +58,9 @@ pub struct ModemConfig {
     pub baud: u32,
     /// SIM PIN, if the SIM asks for one (better from the environment:
     /// `ADUAN_CHANNELS__SMS__MODEMS` cannot hold it, so keep the SIM unlocked or the file private).
+    /// Never printed (not even by `Debug`); a refused PIN stops the modem after one try.
     #[serde(default)]
-    pub pin: Option<String>,
+    pub pin: Option<aduan_channel::Secret>,
 }
 
 fn default_poll() -> u64 {
@@ -390,6 +391,22 @@ impl ModemTask {
             let mut engine = AtEngine::new(port);
             match self.session(&mut engine, failures >= 3).await {
                 Stop::Shutdown => break,
+                Stop::Link(AtError::Fatal(why)) => {
+                    error!(modem = %self.cfg.name, "{why}");
+                    self.set_health(|h| {
+                        h.connected = false;
+                        h.last_error = Some(why.clone());
+                    });
+                    drop(engine);
+                    // Stopped until restarted; replies for it fail now and go another way.
+                    loop {
+                        self.fail_waiting_sends(&AtError::Fatal(why.clone()));
+                        if self.sleep(Duration::from_millis(500)).await {
+                            break;
+                        }
+                    }
+                    break;
+                }
                 Stop::Link(e) => {
                     failures += 1;
                     // Replies waiting for this modem fail now (transient), not after the backoff.
@@ -449,15 +466,32 @@ impl ModemTask {
         m.command("ATE0", t).await?;
         m.command("AT+CMEE=1", t).await?;
         let pin = m.command("AT+CPIN?", t).await?;
+        if pin.iter().any(|l| l.contains("SIM PUK")) {
+            return Err(AtError::Fatal(format!(
+                "the SIM of modem {} is locked and asks for its PUK; unlock it in a phone, then restart aduan",
+                self.cfg.name
+            )));
+        }
         if pin.iter().any(|l| l.contains("SIM PIN")) {
             match &self.cfg.pin {
-                Some(p) => {
-                    m.command(&format!("AT+CPIN=\"{p}\""), t).await?;
-                }
+                // One try only: each refused PIN brings the SIM nearer to its PUK lock, so a
+                // refusal stops this modem instead of being retried on every reconnect.
+                Some(p) => match m.command(&format!("AT+CPIN=\"{}\"", p.expose()), t).await {
+                    Ok(_) => {}
+                    Err(e) if e.is_link_failure() => return Err(e),
+                    Err(e) => {
+                        return Err(AtError::Fatal(format!(
+                            "the SIM of modem {} refused the configured PIN ({e}); the modem is stopped \
+                             so the SIM is not locked — fix channels.sms.modems.pin and restart aduan",
+                            self.cfg.name
+                        )))
+                    }
+                },
                 None => {
-                    return Err(AtError::Error(
-                        "the SIM asks for a PIN; set channels.sms.modems.pin".into(),
-                    ))
+                    return Err(AtError::Fatal(format!(
+                        "the SIM of modem {} asks for a PIN; set channels.sms.modems.pin and restart aduan",
+                        self.cfg.name
+                    )))
                 }
             }
         }
@@ -1077,6 +1111,58 @@ mod supervisor_tests {
 
     use super::*;
     use crate::sim::{Fault, ModemSim};
+
+    /// Trust finding 12: a SIM that refuses the configured PIN gets that PIN once — not on every
+    /// reconnect, which would lock it with its PUK — and the modem stops, saying why without the
+    /// PIN. The right PIN unlocks it and the modem serves.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn refused_pin_stops_the_modem_after_one_try() {
+        let dir = std::env::temp_dir().join(format!("aduan-smspin-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (pin, good) in [("9876", false), ("1234", true)] {
+            let sim = ModemSim::start(&dir, &format!("ttyPIN{pin}")).unwrap();
+            sim.require_pin("1234");
+            let cfg = Config {
+                modems: vec![ModemConfig {
+                    name: "m1".into(),
+                    port: sim.path().to_str().unwrap().into(),
+                    baud: 9600,
+                    pin: Some(aduan_channel::Secret(pin.into())),
+                }],
+                poll_secs: 1,
+                partial_timeout_secs: 3600,
+                status_reports: true,
+                validity_hours: 24,
+                command_timeout_secs: 1,
+            };
+            let ch = Arc::new(SmsChannel::new(cfg).unwrap());
+            let (ctx, _sink) = ChannelContext::new_test();
+            let stop = ctx.shutdown.clone();
+            let task = {
+                let ch = ch.clone();
+                tokio::spawn(async move { ch.receive(ctx).await })
+            };
+            tokio::time::sleep(Duration::from_secs(4)).await;
+            let tries = sim
+                .commands()
+                .iter()
+                .filter(|c| c.to_ascii_uppercase().starts_with("AT+CPIN="))
+                .count();
+            let health = ch.health().await;
+            if good {
+                assert!(health.ready, "{}", health.detail);
+                assert_eq!(tries, 1);
+            } else {
+                assert_eq!(tries, 1, "a refused PIN was tried again");
+                assert_eq!(sim.pin_tries(), 2);
+                assert!(!health.ready);
+                assert!(health.detail.contains("refused the configured PIN"), "{}", health.detail);
+                assert!(!health.detail.contains(pin), "{}", health.detail);
+            }
+            stop.cancel();
+            task.await.unwrap().unwrap();
+        }
+    }
 
     /// A modem that answers garbage is reopened with backoff, reset after three failures in a
     /// row, and back in service when it behaves again.

@@ -58,9 +58,44 @@ pub enum AtError {
     },
     #[error("modem sent a line too long to be an answer")]
     Garbage,
+    /// Going on would do harm (the SIM refused its PIN: another try could lock it with the
+    /// PUK); the modem is stopped until the configuration is fixed.
+    #[error("{0}")]
+    Fatal(String),
+}
+
+/// A command as it may be shown (errors, logs, readiness): secrets (`AT+CPIN="…"`, the
+/// passwords of `AT+CPWD`/`AT+CLCK`) replaced by `****`.
+pub fn redact_command(cmd: &str) -> String {
+    let upper = cmd.to_ascii_uppercase();
+    for secret in ["AT+CPIN=", "AT+CPWD=", "AT+CLCK="] {
+        if upper.starts_with(secret) {
+            return format!("{}****", &cmd[..secret.len()]);
+        }
+    }
+    cmd.to_string()
 }
 
 impl AtError {
+    /// The same error with any secret in its command replaced (see [`redact_command`]).
+    pub fn redacted(self) -> AtError {
+        match self {
+            AtError::Timeout(c) => AtError::Timeout(redact_command(&c)),
+            AtError::Error(c) => AtError::Error(redact_command(&c)),
+            AtError::Cme { cmd, code, text } => AtError::Cme {
+                cmd: redact_command(&cmd),
+                code,
+                text,
+            },
+            AtError::Cms { cmd, code, text } => AtError::Cms {
+                cmd: redact_command(&cmd),
+                code,
+                text,
+            },
+            other => other,
+        }
+    }
+
     /// Could the same command work after the port is reopened (as opposed to a refusal)?
     pub fn is_link_failure(&self) -> bool {
         matches!(
@@ -187,7 +222,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> AtEngine<IO> {
         let deadline = Instant::now() + timeout;
         self.io.write_all(format!("{cmd}\r").as_bytes()).await?;
         self.io.flush().await?;
-        self.collect(cmd, deadline).await
+        self.collect(cmd, deadline).await.map_err(AtError::redacted)
     }
 
     /// Sends one SMS-SUBMIT with `AT+CMGS`; returns the message reference (`+CMGS: <mr>`).
@@ -274,6 +309,26 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> AtEngine<IO> {
     /// Events queued while commands ran.
     pub fn take_events(&mut self) -> Vec<Event> {
         self.events.drain(..).collect()
+    }
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_shown() {
+        assert_eq!(redact_command("AT+CPIN=\"1234\""), "AT+CPIN=****");
+        assert_eq!(redact_command("at+cpin=1234"), "at+cpin=****");
+        assert_eq!(redact_command("AT+CLCK=\"SC\",0,\"1234\""), "AT+CLCK=****");
+        assert_eq!(redact_command("AT+CPIN?"), "AT+CPIN?");
+        let e = AtError::Cme {
+            cmd: "AT+CPIN=\"4321\"".into(),
+            code: Some(16),
+            text: "incorrect password".into(),
+        }
+        .redacted();
+        assert!(!e.to_string().contains("4321"), "{e}");
     }
 }
 

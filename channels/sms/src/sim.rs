@@ -45,6 +45,11 @@ struct State {
     /// Status (TP-ST) of the report raised after each send; `None`: no report.
     report_status: Option<u8>,
     resets: usize,
+    /// The SIM's PIN (`None`: no PIN asked), whether it was entered, and the tries left
+    /// before the SIM wants its PUK (3, as on a real SIM).
+    pin: Option<String>,
+    unlocked: bool,
+    pin_tries: u8,
 }
 
 pub struct ModemSim {
@@ -76,6 +81,9 @@ impl ModemSim {
                 commands: Vec::new(),
                 report_status: None,
                 resets: 0,
+                pin: None,
+                unlocked: false,
+                pin_tries: 3,
             })),
             port: Mutex::new(None),
         });
@@ -164,6 +172,20 @@ impl ModemSim {
     }
 
     /// Raise an SMS-STATUS-REPORT with this TP-ST after every send.
+    /// The SIM asks for `pin` at every start (a real SIM after power-up); three wrong PINs
+    /// lock it (`+CPIN: SIM PUK`).
+    pub fn require_pin(&self, pin: &str) {
+        let mut s = self.state.lock().unwrap();
+        s.pin = Some(pin.into());
+        s.unlocked = false;
+        s.pin_tries = 3;
+    }
+
+    /// PIN attempts left before the SIM locks.
+    pub fn pin_tries(&self) -> u8 {
+        self.state.lock().unwrap().pin_tries
+    }
+
     pub fn report_after_send(&self, status: Option<u8>) {
         self.state.lock().unwrap().report_status = status;
     }
@@ -345,7 +367,21 @@ fn answer(state: &Mutex<State>, cmd: &str) -> (String, bool) {
             s.echo = false;
             "\r\nOK\r\n".to_string()
         }
-        "AT+CPIN?" => ok("\r\n+CPIN: READY\r\n"),
+        "AT+CPIN?" => match (&s.pin, s.unlocked, s.pin_tries) {
+            (None, _, _) | (Some(_), true, _) => ok("\r\n+CPIN: READY\r\n"),
+            (Some(_), false, 0) => ok("\r\n+CPIN: SIM PUK\r\n"),
+            (Some(_), false, _) => ok("\r\n+CPIN: SIM PIN\r\n"),
+        },
+        _ if u.starts_with("AT+CPIN=") && s.pin.is_some() && !s.unlocked => {
+            let given = cmd["AT+CPIN=".len()..].trim_matches('"');
+            if s.pin_tries > 0 && Some(given) == s.pin.as_deref() {
+                s.unlocked = true;
+                ok("")
+            } else {
+                s.pin_tries = s.pin_tries.saturating_sub(1);
+                format!("{echo}\r\n+CME ERROR: 16\r\n")
+            }
+        }
         "AT+CSQ" => ok("\r\n+CSQ: 20,99\r\n"),
         "AT+CREG?" => ok("\r\n+CREG: 0,1\r\n"),
         "AT+CFUN=1,1" => {
