@@ -429,6 +429,7 @@ struct MemoryState {
     reports: Vec<DeliveryReport>,
     fail_next: usize,
     reject_next: usize,
+    fail_reports: usize,
 }
 
 impl MemorySink {
@@ -441,6 +442,10 @@ impl MemorySink {
     /// The next `n` submits fail with [`SinkError::Unavailable`].
     pub fn fail_next(&self, n: usize) {
         self.state.lock().unwrap().fail_next = n;
+    }
+    /// The next `n` delivery reports fail with [`SinkError::Unavailable`].
+    pub fn fail_reports(&self, n: usize) {
+        self.state.lock().unwrap().fail_reports = n;
     }
     /// The next `n` submits are refused with [`SinkError::Rejected`] (what a register does
     /// with a value its database cannot hold).
@@ -506,7 +511,13 @@ impl InboundSink for MemorySink {
     }
 
     async fn delivery_report(&self, report: DeliveryReport) -> Result<bool, SinkError> {
-        self.state.lock().unwrap().reports.push(report);
+        let mut st = self.state.lock().unwrap();
+        if st.fail_reports > 0 {
+            st.fail_reports -= 1;
+            return Err(SinkError::Unavailable("test failure".into()));
+        }
+        st.reports.push(report);
+        drop(st);
         Ok(true)
     }
 

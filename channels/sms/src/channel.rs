@@ -9,7 +9,7 @@ use std::time::Duration;
 use aduan_channel::{
     normalize_phone, Address, Channel, ChannelContext, ChannelKind, DeliveryReport, DeliveryState,
     Gauge, Health, InboundMessage, Intent, OutboundMessage, ReceiveError, SendError, SendReceipt,
-    ThreadingHints,
+    SinkError, ThreadingHints,
 };
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -230,6 +230,7 @@ impl Channel for SmsChannel {
                 rx,
                 reassembly: Reassembler::default(),
                 reference: 0,
+                pending_reports: Vec::new(),
             };
             set.spawn(task.run());
         }
@@ -342,6 +343,8 @@ struct ModemTask {
     rx: mpsc::Receiver<SendRequest>,
     reassembly: Reassembler,
     reference: u8,
+    /// Status reports (+CDS) the register could not take yet.
+    pending_reports: Vec<pdu::StatusReport>,
 }
 
 /// Why a session with the modem ended.
@@ -588,7 +591,10 @@ impl ModemTask {
                     if let Ok(Pdu::StatusReport(r)) =
                         pdu::decode_hex(&hex, true).or_else(|_| pdu::decode_hex(&hex, false))
                     {
-                        self.report(&r).await;
+                        // A routed report is not on the SIM: kept in memory if not recorded.
+                        if !self.report(&r).await {
+                            self.keep_report(r);
+                        }
                     } else {
                         // A routed message: the stored copy is read by the next scan.
                         next_poll = tokio::time::Instant::now();
@@ -603,11 +609,14 @@ impl ModemTask {
         }
     }
 
-    async fn report(&self, r: &pdu::StatusReport) {
+    /// Records a status report; true when done (or nothing to record). A stored report that
+    /// the register could not take stays on the SIM; a routed one is kept in memory
+    /// ([`ModemTask::keep_report`]); both are tried again at the next scan.
+    async fn report(&self, r: &pdu::StatusReport) -> bool {
         let state = match r.outcome() {
             ReportOutcome::Delivered => DeliveryState::Delivered,
             ReportOutcome::Failed => DeliveryState::Failed,
-            ReportOutcome::Pending => return,
+            ReportOutcome::Pending => return true,
         };
         let mut report = DeliveryReport::new(
             ChannelKind::Sms,
@@ -622,8 +631,18 @@ impl ModemTask {
             _ => None,
         };
         report.submitted_at = r.timestamp.map(|t| t.with_timezone(&chrono::Utc));
-        if let Err(e) = self.ctx.sink.delivery_report(report).await {
-            warn!(modem = %self.cfg.name, error = %e, "status report not recorded");
+        match self.ctx.sink.delivery_report(report).await {
+            Ok(_) => true,
+            Err(e) => {
+                warn!(modem = %self.cfg.name, error = %e, "status report not recorded; kept for the next scan");
+                false
+            }
+        }
+    }
+
+    fn keep_report(&mut self, r: pdu::StatusReport) {
+        if self.pending_reports.len() < 1000 {
+            self.pending_reports.push(r);
         }
     }
 
@@ -638,8 +657,25 @@ impl ModemTask {
             let bytes = pdu::from_hex(&s.pdu).unwrap_or_default();
             match pdu::decode(&bytes, true) {
                 Ok(Pdu::StatusReport(r)) => {
-                    self.report(&r).await;
-                    m.delete(s.index, t).await?;
+                    // Deleted only once recorded (or matching nothing we sent).
+                    if self.report(&r).await {
+                        m.delete(s.index, t).await?;
+                    }
+                }
+                Ok(Pdu::Deliver(d)) if d.is_machine_message() => {
+                    // WAP push, MMS notification, binary data: registered for the record,
+                    // automatic (never answered), each part on its own with its raw PDU.
+                    let mut msg = self.inbound(
+                        &d,
+                        &d.machine_summary(),
+                        &hex::encode(Sha256::digest(s.pdu.as_bytes())),
+                    );
+                    msg.auto_generated = true;
+                    msg.intent = Intent::Message;
+                    msg.raw = Some(s.pdu.as_bytes().to_vec());
+                    if self.submit(msg, &s.pdu).await {
+                        m.delete(s.index, t).await?;
+                    }
                 }
                 Ok(Pdu::Deliver(d)) => {
                     if let Some(c) = d.concat {
@@ -663,7 +699,7 @@ impl ModemTask {
                     } else {
                         let body = &bytes[1 + bytes.first().copied().unwrap_or(0) as usize..];
                         let msg = self.inbound(&d, &d.text(), &hex::encode(Sha256::digest(body)));
-                        if self.submit(msg).await {
+                        if self.submit(msg, &s.pdu).await {
                             m.delete(s.index, t).await?;
                         }
                     }
@@ -680,10 +716,17 @@ impl ModemTask {
                     msg.parse_error =
                         Some(format!("undecodable PDU at SIM index {}: {e}", s.index));
                     msg.auto_generated = true;
-                    if self.submit(msg).await {
+                    if self.submit(msg, &s.pdu).await {
                         m.delete(s.index, t).await?;
                     }
                 }
+            }
+        }
+        // Status reports that arrived as +CDS while the register was down.
+        let pending = std::mem::take(&mut self.pending_reports);
+        for r in pending {
+            if !self.report(&r).await {
+                self.keep_report(r);
             }
         }
         // Complete multipart messages, and incomplete ones past their time (as partial): each
@@ -718,7 +761,7 @@ impl ModemTask {
                     k.total
                 ));
             }
-            if self.submit(msg).await {
+            if self.submit(msg, &a.text).await {
                 self.reassembly.remove(&a.key);
                 self.save_reassembly().await;
             }
@@ -768,13 +811,41 @@ impl ModemTask {
         m
     }
 
-    /// Registers a message; true once committed.
-    async fn submit(&self, msg: InboundMessage) -> bool {
+    /// Registers a message; true once committed (then it may leave the SIM). A message the
+    /// register refuses is registered once more as its raw source (`raw`: the PDU, or the
+    /// joined text), flagged with the reason, so it neither stays on the SIM forever nor holds
+    /// up the ones behind it; only an unavailable register keeps it there for the next scan.
+    async fn submit(&self, msg: InboundMessage, raw: &str) -> bool {
+        let fallback = {
+            let mut f = InboundMessage::new(
+                ChannelKind::Sms,
+                format!("raw:{}", hex::encode(Sha256::digest(raw.as_bytes()))),
+                msg.sender.clone(),
+                msg.text.chars().take(1000).collect::<String>(),
+            );
+            f.raw = Some(raw.as_bytes().to_vec());
+            f.auto_generated = msg.auto_generated;
+            f.received_at = msg.received_at;
+            f.hints.message_id = msg.hints.message_id.clone();
+            f
+        };
         match self.ctx.sink.submit(msg).await {
             Ok(_) => true,
-            Err(e) => {
+            Err(SinkError::Unavailable(e)) => {
                 warn!(modem = %self.cfg.name, error = %e, "register unavailable; the message stays on the SIM");
                 false
+            }
+            Err(SinkError::Rejected(e)) => {
+                warn!(modem = %self.cfg.name, error = %e, "register refused a message; registering it raw");
+                let mut f = fallback;
+                f.parse_error = Some(format!("the register refused this SMS as it was: {e}"));
+                match self.ctx.sink.submit(f).await {
+                    Ok(_) => true,
+                    Err(e) => {
+                        warn!(modem = %self.cfg.name, error = %e, "raw copy not registered; the message stays on the SIM");
+                        false
+                    }
+                }
             }
         }
     }
@@ -1156,12 +1227,101 @@ mod supervisor_tests {
                 assert_eq!(tries, 1, "a refused PIN was tried again");
                 assert_eq!(sim.pin_tries(), 2);
                 assert!(!health.ready);
-                assert!(health.detail.contains("refused the configured PIN"), "{}", health.detail);
+                assert!(
+                    health.detail.contains("refused the configured PIN"),
+                    "{}",
+                    health.detail
+                );
                 assert!(!health.detail.contains(pin), "{}", health.detail);
             }
             stop.cancel();
             task.await.unwrap().unwrap();
         }
+    }
+
+    /// Trust finding 14: what the register cannot take now stays on the SIM, and nothing stalls
+    /// the messages behind it: a status report not recorded stays until it is; a message the
+    /// register refuses is registered raw and flagged (then deleted); a PDU whose header is
+    /// longer than its user data is stored raw and flagged, not registered empty; a WAP push
+    /// (MMS notification) is registered as automatic with a summary, never answered.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn nothing_on_the_sim_is_lost_or_stalls() {
+        let dir = std::env::temp_dir().join(format!("aduan-smsraw-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sim = ModemSim::start(&dir, "ttyRAW").unwrap();
+        let text = crate::sim::deliver_pdus("+6281234567890", "Jalan rusak", 0).remove(0);
+        let bad_udh = "00440B912618325476F8000062112231400082020500030102 01".replace(' ', "");
+        let wap = "00440B912618325476F80004621122314000822C0605040B8423F00106226170706C69636174696F6E2F766E642E7761702E6D6D732D6D657373616765008C82";
+        let report = "0006070B912618325476F8621122314000826211223140108200";
+        for p in [text.as_str(), bad_udh.as_str(), wap, report] {
+            sim.store(p);
+        }
+        let cfg = Config {
+            modems: vec![ModemConfig {
+                name: "m1".into(),
+                port: sim.path().to_str().unwrap().into(),
+                baud: 9600,
+                pin: None,
+            }],
+            poll_secs: 1,
+            partial_timeout_secs: 3600,
+            status_reports: true,
+            validity_hours: 24,
+            command_timeout_secs: 1,
+        };
+        let ch = Arc::new(SmsChannel::new(cfg).unwrap());
+        let (ctx, sink) = ChannelContext::new_test();
+        sink.reject_next(1);
+        sink.fail_reports(1);
+        let stop = ctx.shutdown.clone();
+        let task = {
+            let ch = ch.clone();
+            tokio::spawn(async move { ch.receive(ctx).await })
+        };
+        let end = tokio::time::Instant::now() + Duration::from_secs(10);
+        while tokio::time::Instant::now() < end
+            && (sim.inbox_len() > 0 || sink.reports().is_empty())
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            sim.inbox_len(),
+            0,
+            "everything left the SIM once registered"
+        );
+        assert_eq!(
+            sink.reports().len(),
+            1,
+            "the report was recorded at the next scan"
+        );
+        let msgs = sink.messages();
+        let refused = msgs
+            .iter()
+            .find(|m| m.external_id.starts_with("raw:") && m.text.contains("Jalan rusak"))
+            .expect("the refused SMS registered raw");
+        assert!(refused.parse_error.as_deref().unwrap().contains("refused"));
+        assert_eq!(refused.sender, Address::Phone("+6281234567890".into()));
+        let garbage = msgs
+            .iter()
+            .find(|m| m.raw.as_deref() == Some(bad_udh.as_bytes()))
+            .expect("the broken PDU stored raw");
+        assert!(
+            garbage
+                .parse_error
+                .as_deref()
+                .unwrap()
+                .contains("longer than the user data"),
+            "{:?}",
+            garbage.parse_error
+        );
+        let push = msgs
+            .iter()
+            .find(|m| m.text.contains("WAP push"))
+            .expect("the WAP push registered");
+        assert!(push.auto_generated, "a machine message is never answered");
+        assert!(push.raw.is_some());
+        stop.cancel();
+        task.await.unwrap().unwrap();
     }
 
     /// A modem that answers garbage is reopened with backoff, reset after three failures in a

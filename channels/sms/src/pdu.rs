@@ -14,6 +14,8 @@ pub enum PduError {
     Truncated(&'static str),
     #[error("unsupported PDU: {0}")]
     Unsupported(String),
+    #[error("invalid PDU: {0}")]
+    Invalid(String),
     #[error("cannot encode: {0}")]
     Encode(String),
 }
@@ -275,12 +277,41 @@ pub struct Deliver {
     pub dcs: u8,
     pub timestamp: Option<DateTime<FixedOffset>>,
     pub concat: Option<Concat>,
+    /// Application port addressing (UDH IEI 0x04/0x05): the destination port, e.g. 2948 for
+    /// WAP push (MMS notifications).
+    pub port: Option<u16>,
     pub user_data: UserData,
 }
 
 impl Deliver {
     pub fn text(&self) -> String {
         self.user_data.text()
+    }
+
+    /// A message for a machine, not a person: 8-bit data, a message to an application port
+    /// (WAP push, MMS notification, OTA settings), a silent "type 0" SMS, or SIM/ME data
+    /// download (TS 23.040 §9.2.3.9). Registered as automatic, never answered.
+    pub fn is_machine_message(&self) -> bool {
+        self.port.is_some()
+            || alphabet_of(self.dcs) == Alphabet::Eight
+            || self.pid == 0x40
+            || (0x7c..=0x7f).contains(&self.pid)
+    }
+
+    /// What an officer reads for a machine message.
+    pub fn machine_summary(&self) -> String {
+        let kind = match self.port {
+            Some(2948) | Some(2949) => "WAP push (MMS notification or settings)".to_string(),
+            Some(p) => format!("data for application port {p}"),
+            None if self.pid == 0x40 => "silent SMS (type 0)".to_string(),
+            None if (0x7c..=0x7f).contains(&self.pid) => "SIM/phone data download".to_string(),
+            None => "binary data".to_string(),
+        };
+        let bytes = match &self.user_data {
+            UserData::Septets(s) => s.len(),
+            UserData::Ucs2(b) | UserData::Octets(b) => b.len(),
+        };
+        format!("[binary SMS: {kind}, {bytes} bytes; raw PDU kept]")
     }
 }
 
@@ -371,18 +402,23 @@ fn decode_deliver(
     let ud = r.rest();
     let udhi = first & 0x40 != 0;
     let alphabet = alphabet_of(dcs);
-    let (concat, header_octets) = if udhi {
+    let (concat, port, header_octets) = if udhi {
         let udhl = *ud.first().ok_or(PduError::Truncated("user data header"))? as usize;
         let header = ud
             .get(1..1 + udhl)
             .ok_or(PduError::Truncated("user data header"))?;
-        (parse_udh(header), 1 + udhl)
+        (parse_udh(header), udh_port(header), 1 + udhl)
     } else {
-        (None, 0)
+        (None, None, 0)
     };
     let user_data = match alphabet {
         Alphabet::Gsm7 => {
             let header_septets = (header_octets * 8).div_ceil(7);
+            if header_septets > udl {
+                return Err(PduError::Invalid(format!(
+                    "user data header ({header_octets} octets) longer than the user data ({udl} septets)"
+                )));
+            }
             let fill = (header_septets * 7 - header_octets * 8) as u8;
             let count = udl.saturating_sub(header_septets);
             let needed = (udl * 7).div_ceil(8);
@@ -396,6 +432,11 @@ fn decode_deliver(
             ))
         }
         Alphabet::Eight | Alphabet::Ucs2 => {
+            if header_octets > udl {
+                return Err(PduError::Invalid(format!(
+                    "user data header ({header_octets} octets) longer than the user data ({udl} octets)"
+                )));
+            }
             let body = ud
                 .get(header_octets..udl)
                 .ok_or(PduError::Truncated("user data"))?;
@@ -413,11 +454,27 @@ fn decode_deliver(
         dcs,
         timestamp,
         concat,
+        port,
         user_data,
     })
 }
 
 /// Finds the concatenation element in a user data header.
+/// The destination port of application port addressing (IEI 0x04: 8-bit, 0x05: 16-bit).
+fn udh_port(mut h: &[u8]) -> Option<u16> {
+    while h.len() >= 2 {
+        let (iei, len) = (h[0], h[1] as usize);
+        let data = h.get(2..2 + len)?;
+        match (iei, len) {
+            (0x04, 2) => return Some(data[0] as u16),
+            (0x05, 4) => return Some(u16::from_be_bytes([data[0], data[1]])),
+            _ => {}
+        }
+        h = &h[2 + len..];
+    }
+    None
+}
+
 fn parse_udh(mut h: &[u8]) -> Option<Concat> {
     while h.len() >= 2 {
         let (iei, len) = (h[0], h[1] as usize);
@@ -695,6 +752,41 @@ fn split_units<T: Clone>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: a header longer than the user data (GSM 7-bit branch) was decoded as an
+    /// empty text; it is an error, so the PDU is stored raw and flagged.
+    #[test]
+    fn header_longer_than_user_data_is_refused() {
+        let hex = "00440B912618325476F80000621122314000820205000301020 1".replace(' ', "");
+        assert!(matches!(decode_hex(&hex, true), Err(PduError::Invalid(_))));
+        let hex8 = "00440B912618325476F80004621122314000820205000301020 1".replace(' ', "");
+        assert!(decode_hex(&hex8, true).is_err());
+    }
+
+    /// A WAP push (16-bit application ports, destination 2948) is a machine message.
+    #[test]
+    fn wap_push_is_a_machine_message() {
+        let hex = "00440B912618325476F8000462112231400082".to_string()
+            + "0D"
+            + "0605040B8423F0"
+            + "0106"
+            + "03"
+            + "BEAF84";
+        let Pdu::Deliver(d) = decode_hex(&hex, true).unwrap() else {
+            panic!("not a DELIVER")
+        };
+        assert_eq!(d.port, Some(2948));
+        assert!(d.is_machine_message());
+        assert!(d.machine_summary().contains("WAP push"));
+        let Pdu::Deliver(t) = decode_hex(
+            "07911326040000F0040B911346610089F60000208062917314080CC8F71D14969741F977FD07",
+            true,
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert!(!t.is_machine_message());
+    }
     use chrono::{Datelike, Timelike};
 
     #[test]
