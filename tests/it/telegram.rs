@@ -339,3 +339,83 @@ async fn telegram_webhook(backend: Backend) {
     db.drop_db().await;
 }
 both!(telegram_webhook);
+
+/// Trust finding 13: a photo Telegram will not give (`400 invalid file_id`) does not block the
+/// updates behind it: its message is registered with a note, and the next update follows.
+async fn telegram_bad_file_does_not_block(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let bot = FakeBot::start().await;
+    let chat = 7001;
+    bot.push(
+        json!({"message": message(chat, 1, json!({"caption": "foto hilang", "photo": [
+            {"file_id": "gone", "file_unique_id": "ug", "width": 90, "height": 90, "file_size": 10}
+        ]}))}),
+    );
+    bot.push(text_update(7002, 2, "pesan sesudahnya"));
+    let app = start_tg(&db.url, &bot, &[]).await;
+    wait_count(
+        &app,
+        "SELECT COUNT(*) FROM messages WHERE direction = 'in'",
+        2,
+        20,
+    )
+    .await;
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM messages WHERE body LIKE 'foto hilang%' AND parse_error LIKE '%invalid file_id%'"
+        )
+        .await,
+        1
+    );
+    assert!(eventually(10, || async { bot.unconfirmed() == 0 }).await);
+    app.stop().await;
+    db.drop_db().await;
+}
+both!(telegram_bad_file_does_not_block);
+
+/// Trust finding 13: an update the register refuses — as it is, without files and even raw —
+/// is not skipped: the offset stays before it until a copy is committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_refused_update_keeps_the_offset() {
+    use aduan_channel::{Channel, ChannelContext};
+    let bot = FakeBot::start().await;
+    let id = bot.push(text_update(7100, 1, "ditolak dulu"));
+    let cfg: aduan_telegram::Config = toml::from_str(&format!(
+        "token = \"{TOKEN}\"\napi_url = \"{}\"\npoll_timeout_secs = 1",
+        bot.url
+    ))
+    .unwrap();
+    let ch = std::sync::Arc::new(aduan_telegram::TelegramChannel::new(cfg).unwrap());
+    let (ctx, sink) = ChannelContext::new_test();
+    sink.reject_next(3);
+    let run = tokio::spawn({
+        let (ch, ctx) = (ch.clone(), ctx.clone());
+        async move { ch.receive(ctx).await }
+    });
+    // First round: all three copies refused — nothing registered, so the next getUpdates asks
+    // for that update again.
+    assert!(
+        eventually(10, || async {
+            bot.state.lock().unwrap().offsets.len() >= 2
+        })
+        .await
+    );
+    let offsets = bot.state.lock().unwrap().offsets.clone();
+    assert!(
+        offsets[1] <= id,
+        "the offset moved past a refused update: {offsets:?}"
+    );
+    // Then the register takes it.
+    assert!(
+        eventually(10, || async {
+            sink.messages().iter().any(|m| m.text == "ditolak dulu")
+        })
+        .await
+    );
+    assert!(eventually(10, || async { bot.unconfirmed() == 0 }).await);
+    ctx.shutdown.cancel();
+    let _ = run.await;
+}

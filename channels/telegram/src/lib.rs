@@ -145,6 +145,20 @@ pub struct TelegramChannel {
 struct State {
     health: Result<String, String>,
     updates: u64,
+    /// Failed file fetches per update id (see [`MAX_FILE_TRIES`]).
+    file_tries: std::collections::HashMap<i32, u32>,
+}
+
+/// How often a file that fails transiently is tried before its message is registered without
+/// it.
+const MAX_FILE_TRIES: u32 = 5;
+
+/// Why a file could not be fetched.
+enum FileError {
+    /// Will not work (bad or gone file id, file too big for the Bot API).
+    Permanent(String),
+    /// May work later (network, 5xx, flood control).
+    Transient(String),
 }
 
 impl TelegramChannel {
@@ -162,6 +176,7 @@ impl TelegramChannel {
             state: Mutex::new(State {
                 health: Err("not connected yet".into()),
                 updates: 0,
+                file_tries: Default::default(),
             }),
         })
     }
@@ -170,13 +185,24 @@ impl TelegramChannel {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Downloads what fits the limit; names what does not.
+    /// Downloads what fits the limit; names what does not. A file Telegram will never give
+    /// (`400 invalid file_id`, gone, too big for the Bot API) is named in a note and the message
+    /// goes on without it; only a failure that may pass (network, 5xx, flood control) is an
+    /// error — and after [`MAX_FILE_TRIES`] of those for one update the message is registered
+    /// without the file, so one file never holds up the updates behind it.
     async fn fetch_files(
         &self,
+        update: i32,
         msg: &mut InboundMessage,
         files: Vec<FileRef>,
     ) -> Result<(), String> {
         let mut notes = Vec::new();
+        let give_up = {
+            let mut st = self.state();
+            let tries = st.file_tries.entry(update).or_insert(0);
+            *tries += 1;
+            *tries > MAX_FILE_TRIES
+        };
         for f in files {
             if f.size > self.cfg.max_file_bytes {
                 notes.push(format!(
@@ -185,26 +211,51 @@ impl TelegramChannel {
                 ));
                 continue;
             }
-            let file = self
-                .bot
-                .get_file(f.id.clone())
-                .await
-                .map_err(|e| format!("getFile: {e}"))?;
-            let mut data: Vec<u8> = Vec::with_capacity(file.meta.size as usize);
-            self.bot
-                .download_file(&file.path, &mut data)
-                .await
-                .map_err(|e| format!("file download: {e}"))?;
-            msg.attachments.push(Attachment {
-                filename: f.filename,
-                content_type: f.content_type,
-                data,
-            });
+            match self.download(&f).await {
+                Ok(data) => msg.attachments.push(Attachment {
+                    filename: f.filename,
+                    content_type: f.content_type,
+                    data,
+                }),
+                Err(FileError::Permanent(e)) => notes.push(format!(
+                    "file `{}` could not be had from Telegram ({e}); not downloaded",
+                    f.filename
+                )),
+                Err(FileError::Transient(e)) if give_up => notes.push(format!(
+                    "file `{}` failed {MAX_FILE_TRIES} times ({e}); registered without it",
+                    f.filename
+                )),
+                Err(FileError::Transient(e)) => return Err(e),
+            }
         }
+        self.state().file_tries.remove(&update);
         if !notes.is_empty() {
             msg.parse_error = Some(notes.join("; "));
         }
         Ok(())
+    }
+
+    async fn download(&self, f: &FileRef) -> Result<Vec<u8>, FileError> {
+        let file = self.bot.get_file(f.id.clone()).await.map_err(|e| match e {
+            RequestError::Api(e) => FileError::Permanent(format!("getFile: {e}")),
+            e => FileError::Transient(format!("getFile: {e}")),
+        })?;
+        let mut data: Vec<u8> = Vec::with_capacity((file.meta.size as usize).min(1 << 20));
+        self.bot
+            .download_file(&file.path, &mut data)
+            .await
+            .map_err(|e| {
+                let text = format!("file download: {e}");
+                match &e {
+                    teloxide::DownloadError::Network(n)
+                        if n.status().is_some_and(|s| s.is_client_error()) =>
+                    {
+                        FileError::Permanent(text)
+                    }
+                    _ => FileError::Transient(text),
+                }
+            })?;
+        Ok(data)
     }
 
     /// Registers one update (or answers the command it is). Errors mean "not committed".
@@ -229,29 +280,50 @@ impl TelegramChannel {
             }
             Action::Register { mut msg, files } => {
                 // The file API unreachable: the whole update is retried later.
-                self.fetch_files(&mut msg, files).await?;
+                self.fetch_files(u.id.0 as i32, &mut msg, files).await?;
                 // The next offset rides in the message's own transaction.
                 msg.cursor = Some((CURSOR.to_string(), (u.id.0 as i64 + 1).to_string()));
-                match sink.submit(*msg.clone()).await {
+                let refused = match sink.submit(*msg.clone()).await {
                     Ok(c) => {
                         debug!(register_no = %c.register_no, disposition = ?c.disposition, "telegram message registered");
                         return Ok(true);
                     }
                     Err(SinkError::Unavailable(e)) => return Err(format!("register: {e}")),
-                    Err(SinkError::Rejected(e)) => {
-                        let mut m = *msg;
-                        m.attachments.clear();
-                        m.parse_error = Some(format!(
-                            "register refused the message ({e}); registered without files"
-                        ));
-                        match sink.submit(m).await {
-                            Ok(_) => return Ok(true),
-                            Err(e) => {
-                                warn!(error = %e, update = u.id.0, "update refused by the register")
-                            }
+                    Err(SinkError::Rejected(e)) => e,
+                };
+                // Refused as it is: without its files, then as the raw update. Only a
+                // committed copy moves the offset past it; a register that is down keeps it.
+                let mut m = *msg;
+                m.attachments.clear();
+                m.parse_error = Some(format!(
+                    "register refused the message ({refused}); registered without files"
+                ));
+                let raw = serde_json::to_vec(u).unwrap_or_default();
+                let mut bare = InboundMessage::new(
+                    ChannelKind::Telegram,
+                    m.external_id.clone(),
+                    m.sender.clone(),
+                    m.text.chars().take(1000).collect::<String>(),
+                );
+                bare.hints.conversation = m.hints.conversation.clone();
+                bare.cursor = m.cursor.clone();
+                bare.raw = Some(raw[..raw.len().min(256 * 1024)].to_vec());
+                bare.parse_error = Some(format!(
+                    "register refused the message ({refused}); the raw update is kept"
+                ));
+                for attempt in [m, bare] {
+                    match sink.submit(attempt).await {
+                        Ok(_) => return Ok(true),
+                        Err(SinkError::Unavailable(e)) => return Err(format!("register: {e}")),
+                        Err(SinkError::Rejected(e)) => {
+                            warn!(error = %e, update = u.id.0, "update refused by the register")
                         }
                     }
                 }
+                return Err(format!(
+                    "update {} refused by the register even raw: {refused}",
+                    u.id.0
+                ));
             }
         }
         Ok(false)
@@ -311,14 +383,15 @@ impl TelegramChannel {
         for u in &updates {
             let stored = self.handle_update(&ctx.sink, u).await?;
             // Advance past this update only now that it is committed (commands and ignored
-            // updates store the offset on their own).
-            *offset = u.id.0 as i32 + 1;
+            // updates store the offset on their own, and move on only once that is stored).
+            let next = u.id.0 as i32 + 1;
             if !stored {
                 ctx.sink
-                    .store_cursor(ChannelKind::Telegram, CURSOR, &offset.to_string())
+                    .store_cursor(ChannelKind::Telegram, CURSOR, &next.to_string())
                     .await
                     .map_err(|e| format!("register: {e}"))?;
             }
+            *offset = next;
             self.state().updates += 1;
         }
         Ok(())
