@@ -613,7 +613,7 @@ async fn status_query(
 }
 
 fn search_fragment(text: &str) -> String {
-    truncate_chars(text, 2000).0.to_lowercase()
+    register::fold(truncate_chars(text, 2000).0)
 }
 
 struct Lookup {
@@ -792,8 +792,8 @@ async fn create_complaint(
     let search = format!(
         "{} {} {} {}",
         register_no.to_lowercase(),
-        subject.to_lowercase(),
-        name.to_lowercase(),
+        register::fold(&subject),
+        register::fold(&name),
         search_fragment(&p.text)
     );
     let mut c = Complaint {

@@ -459,13 +459,25 @@ pub async fn store_cursor<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     .map(|_| ())
 }
 
-/// The words of a search: letters and digits, lower-cased, at most 16.
+/// The words of a search: letters and digits, folded like the search text, at most 16.
 fn search_words(q: &str) -> Vec<String> {
-    q.split(|c: char| !c.is_alphanumeric())
+    fold(q)
+        .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .take(16)
-        .map(str::to_lowercase)
+        .map(str::to_string)
         .collect()
+}
+
+/// Search text as both databases index it: lower case, diacritics removed ("Café" →
+/// "cafe"). SQLite's FTS5 folds diacritics itself but PostgreSQL's `simple` configuration does
+/// not; folding here, for what is stored and for what is asked, makes both answer alike.
+pub fn fold(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    s.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .collect::<String>()
+        .to_lowercase()
 }
 
 /// A value for a `$n` placeholder of a query built from filters.
@@ -584,6 +596,12 @@ mod tests {
         assert_eq!(v, "\"jalan\" \"rusak\" \"drop\"*");
         let (_, v) = text_search(Backend::Postgres, 1, "izin usaha").unwrap();
         assert_eq!(v, "izin & usaha:*");
+    }
+
+    #[test]
+    fn folding_removes_diacritics() {
+        assert_eq!(fold("Café Sudirmán ÉLAN"), "cafe sudirman elan");
+        assert_eq!(search_words("café, Ñandú"), vec!["cafe", "nandu"]);
     }
 
     #[test]

@@ -692,3 +692,112 @@ async fn three_daemons_one_web_only(backend: Backend) {
     db.drop_db().await;
 }
 both!(three_daemons_one_web_only);
+
+/// Finding 19 (races under PostgreSQL's READ COMMITTED): a message threaded onto a complaint
+/// that is being closed at that moment never leaves it `registered` but closed; two first
+/// messages of one conversation at the same time open one complaint, not two.
+async fn races_on_thread_and_conversation(backend: Backend) {
+    let Some(Rig { app, .. }) = rig(backend, &[]).await else {
+        return;
+    };
+    let core = app.core.clone();
+    // 1. Twelve first messages of one Telegram chat at once.
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..12 {
+        let core = core.clone();
+        set.spawn(async move {
+            submit(
+                &core,
+                telegram(&format!("tg:race:{i}"), 4242, &format!("pesan {i}")),
+            )
+            .await
+            .unwrap()
+            .register_no
+        });
+    }
+    let mut nos = std::collections::BTreeSet::new();
+    while let Some(n) = set.join_next().await {
+        nos.insert(n.unwrap());
+    }
+    assert_eq!(nos.len(), 1, "one conversation opened {nos:?}");
+    // 2. The complainant answers a request to complete while an officer closes it.
+    let a = submit(&core, sms("m1:r1", "+6281200000042", "jalan rusak"))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE complaints SET status = 'incomplete' WHERE register_no = $1")
+        .bind(&a.register_no)
+        .execute(&core.db.pool)
+        .await
+        .unwrap();
+    let mut close = core.db.begin().await.unwrap();
+    sqlx::query("UPDATE complaints SET status = 'closed', is_open = 0 WHERE register_no = $1")
+        .bind(&a.register_no)
+        .execute(&mut *close)
+        .await
+        .unwrap();
+    let answer = {
+        let core = core.clone();
+        let no = a.register_no.clone();
+        tokio::spawn(async move {
+            submit(
+                &core,
+                sms("m1:r2", "+6281200000042", &format!("{no} ini fotonya")),
+            )
+            .await
+            .unwrap()
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    close.commit().await.unwrap();
+    let r = answer.await.unwrap();
+    assert_ne!(
+        r.register_no, a.register_no,
+        "a message for a complaint closed meanwhile opens a new one"
+    );
+    assert_eq!(status_of(&app, &a.register_no).await, "closed");
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM complaints WHERE is_open = 0 \
+             AND status NOT IN ('closed', 'rejected', 'forwarded')"
+        )
+        .await,
+        0
+    );
+    app.stop().await;
+}
+both!(races_on_thread_and_conversation);
+
+/// Finding 19 (search): diacritics are folded alike on both databases — "cafe" finds "café",
+/// "café" finds "cafe", "sudirman" finds "Sudirmán".
+async fn search_folds_diacritics_alike(backend: Backend) {
+    let Some(Rig { app, .. }) = rig(backend, &[]).await else {
+        return;
+    };
+    submit(
+        &app.core,
+        sms("m1:s1", "+6281200000051", "Café di Jl. Sudirmán tutup"),
+    )
+    .await
+    .unwrap();
+    submit(&app.core, sms("m1:s2", "+6281200000052", "Cafe lain buka"))
+        .await
+        .unwrap();
+    let token = app.officer("kasi", Role::SectionHead).await;
+    for (q, want) in [("cafe", 2), ("café", 2), ("sudirman", 1), ("SUDIRMÁN", 1)] {
+        let v: serde_json::Value = app
+            .http
+            .get(app.url("/api/v1/complaints"))
+            .query(&[("q", q)])
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["items"].as_array().unwrap().len(), want, "{q}: {v}");
+    }
+    app.stop().await;
+}
+both!(search_folds_diacritics_alike);

@@ -607,13 +607,29 @@ async fn email_bad_messages_do_not_stall(backend: Backend) {
         crate::mailservers::b64(b"Bu\0di"),
         crate::mailservers::b64(b"Keluhan\0 jalan")
     ));
-    dv.append("INBOX", &[varied(0), garbage, big, no_from, nul, varied(1)])
-        .await;
+    // A multipart message whose body has no parts (seen from broken mailers).
+    let empty_multipart = crlf(&format!(
+        "From: kosong@example.com\nTo: {OFFICE}\nSubject: Kosong\nMessage-ID: <empty@example.com>\n\
+         MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"zz\"\n\n"
+    ));
+    dv.append(
+        "INBOX",
+        &[
+            varied(0),
+            garbage,
+            big,
+            no_from,
+            nul,
+            empty_multipart,
+            varied(1),
+        ],
+    )
+    .await;
     let app = start_with_env(&db.url, &email_env(&dv, &smtp, "INBOX")).await;
     wait_count(
         &app,
         "SELECT COUNT(*) FROM messages WHERE direction = 'in'",
-        6,
+        7,
         60,
     )
     .await;
@@ -623,7 +639,20 @@ async fn email_bad_messages_do_not_stall(backend: Backend) {
             "SELECT COUNT(*) FROM complaints WHERE flagged IS NOT NULL"
         )
         .await,
-        3
+        4
+    );
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM attachments").await,
+        0,
+        "an empty multipart body is no attachment"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM complaints WHERE subject = 'Kosong' AND flagged LIKE '%no text%'"
+        )
+        .await,
+        1
     );
     assert_eq!(
         count(
@@ -638,8 +667,13 @@ async fn email_bad_messages_do_not_stall(backend: Backend) {
         1,
         "the garbage is kept raw"
     );
-    // Receipts only where there is an address: the good ones and the oversize one.
-    wait_sent(&smtp, 4, 30).await;
+    // Receipts only where there is an address: the good ones, the oversize and the empty one;
+    // none queued for the sender-less mail.
+    wait_sent(&smtp, 5, 30).await;
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM outbox WHERE recipient = ''").await,
+        0
+    );
     assert_eq!(
         count(
             &app,
@@ -654,6 +688,52 @@ async fn email_bad_messages_do_not_stall(backend: Backend) {
     db.drop_db().await;
 }
 both!(email_bad_messages_do_not_stall);
+
+/// Trust finding 15: a mail the register refuses as it is and without its attachments is
+/// registered raw and flagged — not left unread behind a cursor that moved past it. (PostgreSQL
+/// is where a register refuses values — SQLSTATE class 22 — so that is where it is staged.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_refused_twice_is_registered_raw() {
+    let Some((dv, smtp)) = servers().await else {
+        return;
+    };
+    let Some(db) = fresh(Backend::Postgres).await else {
+        return;
+    };
+    let app = start_with_env(&db.url, &email_env(&dv, &smtp, "Refused")).await;
+    for q in [
+        "CREATE FUNCTION refuse_tolak() RETURNS trigger AS $$ BEGIN \
+         IF NEW.subject LIKE '%TOLAK%' THEN RAISE EXCEPTION 'value refused' USING ERRCODE = '22023'; END IF; \
+         RETURN NEW; END $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER refuse_tolak BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION refuse_tolak()",
+    ] {
+        sqlx::query(q).execute(&app.core.db.write).await.unwrap();
+    }
+    let refused = crlf(&format!(
+        "From: warga@example.com\nTo: {OFFICE}\nSubject: TOLAK ini\nMessage-ID: <tolak@example.com>\n\n\
+         Isi yang ditolak register.\n"
+    ));
+    dv.append("Refused", &[refused, varied(3)]).await;
+    wait_count(
+        &app,
+        "SELECT COUNT(*) FROM messages WHERE direction = 'in'",
+        2,
+        60,
+    )
+    .await;
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM messages WHERE body LIKE 'Isi yang ditolak%' \
+             AND raw_sha256 IS NOT NULL AND parse_error LIKE '%refused this message twice%'"
+        )
+        .await,
+        1
+    );
+    assert!(eventually(10, || async { dv.unseen("Refused").await.is_empty() }).await);
+    app.stop().await;
+    db.drop_db().await;
+}
 
 /// Implicit TLS and STARTTLS against Dovecot's certificate (trusted through `ca_file`); without
 /// that CA the connection is refused and readiness says why.

@@ -245,6 +245,7 @@ impl Dovecot {
             idle_secs: 60,
             poll_secs: 1,
             batch: 100,
+            batch_bytes: 32 * 1024 * 1024,
             ca_file: None,
             timeout_secs: 10,
         }

@@ -74,6 +74,10 @@ pub struct ImapConfig {
     /// Messages fetched per round trip.
     #[serde(default = "default_batch")]
     pub batch: u32,
+    /// Bytes fetched per round trip at most (a batch holds its messages in memory until they
+    /// are registered): a message larger than this is fetched on its own.
+    #[serde(default = "default_batch_bytes")]
+    pub batch_bytes: u64,
     /// A PEM file with the CA (or self-signed certificate) the server's certificate chains to,
     /// besides the public web roots.
     #[serde(default)]
@@ -143,6 +147,9 @@ fn default_poll() -> u64 {
 }
 fn default_batch() -> u32 {
     100
+}
+fn default_batch_bytes() -> u64 {
+    32 * 1024 * 1024
 }
 fn default_timeout() -> u64 {
     60
@@ -222,6 +229,9 @@ impl Config {
         }
         if self.imap.poll_secs == 0 {
             p.push((k("imap.poll_secs"), "must be positive".into()));
+        }
+        if self.imap.batch_bytes < 1024 * 1024 {
+            p.push((k("imap.batch_bytes"), "must be at least 1048576".into()));
         }
         if !(1..=1000).contains(&self.imap.batch) {
             p.push((k("imap.batch"), "must be 1..=1000".into()));

@@ -283,7 +283,12 @@ async fn sync(
         }
         let mut metas = metas;
         metas.sort_unstable();
-        for chunk in metas.chunks(ic.batch as usize) {
+        for chunk in batches(
+            &metas,
+            ic.batch as usize,
+            ic.batch_bytes,
+            cfg.max_message_bytes as usize,
+        ) {
             let (done, outcome) = register_chunk(cfg, session, ctx, chunk).await;
             if let Some(&(hi, _)) = done.last() {
                 let mark: Vec<u32> = done.iter().filter(|(_, r)| *r).map(|(u, _)| *u).collect();
@@ -301,6 +306,36 @@ async fn sync(
             }
         }
     }
+}
+
+/// Splits (uid, size) pairs, in order, into batches of at most `count` messages and `bytes`
+/// bytes (a message over `max_message` counts as its headers, ~64 KiB); a message larger than
+/// `bytes` alone is a batch of its own. Bounds what a batch holds in memory.
+fn batches(
+    metas: &[(u32, u32)],
+    count: usize,
+    bytes: u64,
+    max_message: usize,
+) -> Vec<&[(u32, u32)]> {
+    let mut out = Vec::new();
+    let (mut start, mut sum) = (0usize, 0u64);
+    for (i, (_, size)) in metas.iter().enumerate() {
+        let cost = if *size as usize > max_message {
+            64 * 1024
+        } else {
+            *size as u64
+        };
+        if i > start && (i - start >= count.max(1) || sum + cost > bytes) {
+            out.push(&metas[start..i]);
+            start = i;
+            sum = 0;
+        }
+        sum += cost;
+    }
+    if start < metas.len() {
+        out.push(&metas[start..]);
+    }
+    out
 }
 
 /// A fetched message: raw bytes (headers only when oversize), INTERNALDATE, oversize.
@@ -390,8 +425,8 @@ impl ImapConfig {
 
 /// Commits one parsed message (or records the bounce it is). Only `Unavailable` is an error:
 /// a message the register refuses is registered once more without its attachments, flagged;
-/// refused again, it is logged and left unmarked on the server (`Ok(false)`), so the mailbox
-/// does not stall on it and an officer still finds it there.
+/// refused again, as its raw source (sender, start of text, the whole message as a blob).
+/// Only if even that is refused is it left unmarked on the server (`Ok(false)`), logged.
 async fn register(ctx: &ChannelContext, parsed: mime::Parsed) -> Result<bool, ImapError> {
     let mime::Parsed { msg, bounce_of } = parsed;
     if let Some((our_id, detail)) = bounce_of {
@@ -428,16 +463,45 @@ async fn register(ctx: &ChannelContext, parsed: mime::Parsed) -> Result<bool, Im
                 Ok(true)
             }
             Err(SinkError::Unavailable(e)) => Err(ImapError::Sink(e)),
-            Err(SinkError::Rejected(e)) => {
-                warn!(
-                    external_id = %msg.external_id,
-                    error = %e,
-                    "message refused by the register; left unread on the mail server"
-                );
-                Ok(false)
-            }
+            // Refused twice: registered raw (the whole message as a file for the officer, a
+            // little of it as text), so it reaches the register and the mailbox moves on.
+            Err(SinkError::Rejected(e)) => match ctx.sink.submit(raw_copy(&msg, &e)).await {
+                Ok(c) => {
+                    warn!(external_id = %msg.external_id, error = %e, "message refused twice; registered raw");
+                    log_commit(&msg, c.disposition, &c.register_no);
+                    Ok(true)
+                }
+                Err(SinkError::Unavailable(e)) => Err(ImapError::Sink(e)),
+                Err(SinkError::Rejected(e)) => {
+                    warn!(
+                        external_id = %msg.external_id,
+                        error = %e,
+                        "message refused even raw; left unread on the mail server"
+                    );
+                    Ok(false)
+                }
+            },
         },
     }
+}
+
+/// The least a refused message can be registered as: its sender, the start of its text, and
+/// the raw message kept whole.
+fn raw_copy(msg: &InboundMessage, why: &str) -> InboundMessage {
+    let mut m = InboundMessage::new(
+        ChannelKind::Email,
+        msg.external_id.clone(),
+        msg.sender.clone(),
+        msg.text.chars().take(2000).collect::<String>(),
+    );
+    m.raw = msg.raw.clone();
+    m.received_at = msg.received_at;
+    m.auto_generated = msg.auto_generated;
+    m.parse_error = Some(format!(
+        "the register refused this message twice ({why}); registered raw — the whole message is \
+         kept as its raw source"
+    ));
+    m
 }
 
 fn log_commit(msg: &InboundMessage, d: Disposition, register_no: &str) {
@@ -498,6 +562,32 @@ pub fn uid_set(uids: &[u32]) -> String {
         i += 1;
     }
     out
+}
+
+#[cfg(test)]
+mod batch_tests {
+    use super::batches;
+
+    #[test]
+    fn batches_are_bounded_by_count_and_bytes() {
+        let m: Vec<(u32, u32)> = (1..=10).map(|u| (u, 10 * 1024 * 1024)).collect();
+        let b = batches(&m, 100, 32 * 1024 * 1024, 25 * 1024 * 1024);
+        assert_eq!(
+            b.iter().map(|c| c.len()).collect::<Vec<_>>(),
+            vec![3, 3, 3, 1]
+        );
+        let b = batches(&m, 4, u64::MAX, usize::MAX);
+        assert_eq!(b.iter().map(|c| c.len()).collect::<Vec<_>>(), vec![4, 4, 2]);
+        // One message larger than the byte budget: alone.
+        let m = vec![(1, 100), (2, 50 * 1024 * 1024), (3, 100)];
+        let b = batches(&m, 100, 32 * 1024 * 1024, 100 * 1024 * 1024);
+        assert_eq!(b.iter().map(|c| c.len()).collect::<Vec<_>>(), vec![1, 1, 1]);
+        // Oversize messages count as their headers.
+        let m: Vec<(u32, u32)> = (1..=5).map(|u| (u, 90 * 1024 * 1024)).collect();
+        let b = batches(&m, 100, 32 * 1024 * 1024, 25 * 1024 * 1024);
+        assert_eq!(b.len(), 1);
+        assert!(batches(&[], 10, 10, 10).is_empty());
+    }
 }
 
 #[cfg(test)]

@@ -97,7 +97,17 @@ pub fn parse(raw: &[u8], own_address: &str, received_at: Option<DateTime<Utc>>) 
     if is_reply {
         text = strip_quoted(&text);
     }
-    if text.trim().is_empty() && m.attachment_count() == 0 {
+    let files = attachments(&m);
+    let is_multipart = m
+        .content_type()
+        .is_some_and(|c| c.ctype().eq_ignore_ascii_case("multipart"));
+    if text.trim().is_empty() && is_multipart {
+        if let Some(t) = broken_multipart_text(&m) {
+            problems.push("a multipart message without parts; its body is kept as text".into());
+            text = t;
+        }
+    }
+    if text.trim().is_empty() && files.is_empty() {
         problems.push("the message has no text".into());
     }
 
@@ -119,7 +129,7 @@ pub fn parse(raw: &[u8], own_address: &str, received_at: Option<DateTime<Utc>>) 
         .subject()
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty());
-    msg.attachments = attachments(&m);
+    msg.attachments = files;
     msg.received_at = received_at
         .or_else(|| {
             m.date()
@@ -172,6 +182,11 @@ fn attachments(m: &Message<'_>) -> Vec<Attachment> {
             })
             .unwrap_or_else(|| "application/octet-stream".into())
             .to_ascii_lowercase();
+        // A multipart container is never a file: a "multipart" message whose body has no parts
+        // shows up here as one (its text is taken by `broken_multipart_text`).
+        if ct.starts_with("multipart/") {
+            continue;
+        }
         let nested = matches!(part.body, PartType::Message(_));
         let filename = part
             .attachment_name()
@@ -193,6 +208,18 @@ fn attachments(m: &Message<'_>) -> Vec<Attachment> {
         });
     }
     out
+}
+
+/// The body of a multipart message that has no parts (no boundary, or nothing between them),
+/// as text: kept for the officer instead of a nameless "attachment".
+fn broken_multipart_text(m: &Message<'_>) -> Option<String> {
+    m.attachments()
+        .filter(|p| {
+            p.content_type()
+                .is_some_and(|c| c.ctype().eq_ignore_ascii_case("multipart"))
+        })
+        .map(|p| String::from_utf8_lossy(p.contents()).trim().to_string())
+        .find(|t| !t.is_empty())
 }
 
 fn sanitize(s: &str) -> String {
@@ -503,6 +530,24 @@ mod tests {
         assert_eq!(a.filename, "surat.pdf");
         assert_eq!(a.content_type, "application/pdf");
         assert_eq!(a.data, b"%PDF-1.4");
+    }
+
+    /// Trust finding 15: a multipart message with no parts is no junk attachment; it is
+    /// flagged, and a body without boundaries is kept as text.
+    #[test]
+    fn empty_multipart_is_flagged_not_an_attachment() {
+        let head =
+            "From: a@example.com\nSubject: x\nContent-Type: multipart/mixed; boundary=\"b\"\n\n";
+        let r = p(head);
+        assert!(r.msg.attachments.is_empty());
+        assert_eq!(
+            r.msg.parse_error.as_deref(),
+            Some("the message has no text")
+        );
+        let r = p(&format!("{head}Jalan rusak, tanpa batas bagian\n"));
+        assert!(r.msg.attachments.is_empty());
+        assert_eq!(r.msg.text, "Jalan rusak, tanpa batas bagian");
+        assert!(r.msg.parse_error.unwrap().contains("without parts"));
     }
 
     #[test]
