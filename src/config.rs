@@ -537,13 +537,18 @@ pub fn load(path: Option<&Path>, env: &BTreeMap<String, String>) -> Loaded {
             DEFAULT_CONFIG.to_string()
         }
     };
-    let mut value: toml::Value = match toml::from_str(&text) {
+    load_text(out, &text, env)
+}
+
+/// [`load`] of a configuration text already read (`out` names its source).
+pub fn load_text(mut out: Loaded, text: &str, env: &BTreeMap<String, String>) -> Loaded {
+    let mut value: toml::Value = match toml::from_str(text) {
         Ok(v) => v,
         Err(e) => {
             out.errors.push(Problem {
                 key: e
                     .span()
-                    .map(|s| format!("line {}", line_of(&text, s.start)))
+                    .map(|s| format!("line {}", line_of(text, s.start)))
                     .unwrap_or_else(|| "(file)".into()),
                 message: format!("not valid TOML: {}", e.message()),
                 fix: "correct the TOML syntax".into(),
@@ -1046,6 +1051,58 @@ pub fn process_env() -> BTreeMap<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The config loader takes any text and any environment: every problem is reported,
+    /// nothing panics (run longer in CI). Inputs are the shipped config with lines dropped,
+    /// duplicated and values replaced, plus overrides of real keys with arbitrary values.
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        const KEYS: [&str; 12] = [
+            "ADUAN_WEB__MAX_CONNECTIONS",
+            "ADUAN_WEB__TRUSTED_PROXY_HOPS",
+            "ADUAN_WEB__LISTEN",
+            "ADUAN_OFFICE__UTC_OFFSET",
+            "ADUAN_OFFICE__SLA_WORKING_DAYS",
+            "ADUAN_INTAKE__MAX_ATTACHMENT_BYTES",
+            "ADUAN_OUTBOX__HEARTBEAT_SECS",
+            "ADUAN_DATABASE_URL",
+            "ADUAN_CHANNELS__SMS__MODEMS",
+            "ADUAN_CHANNELS__TELEGRAM__TOKEN",
+            "ADUAN_CHANNELS__LAPOR__BASE_URL",
+            "ADUAN_NOT__A_KEY",
+        ];
+
+        proptest! {
+            #[test]
+            fn fuzz_config_loader(
+                edits in proptest::collection::vec((0usize..400, 0u8..3, "\\PC{0,30}"), 0..8),
+                env in proptest::collection::vec((0usize..KEYS.len(), "\\PC{0,30}"), 0..6),
+            ) {
+                let mut lines: Vec<String> = DEFAULT_CONFIG.lines().map(str::to_string).collect();
+                for (pos, op, text) in edits {
+                    let i = pos % lines.len().max(1);
+                    match op {
+                        0 => { lines.remove(i.min(lines.len().saturating_sub(1))); }
+                        1 => lines.insert(i, text),
+                        _ => {
+                            if let Some((k, _)) = lines[i].clone().split_once('=') {
+                                lines[i] = format!("{k}= {text}");
+                            }
+                        }
+                    }
+                    if lines.is_empty() {
+                        lines.push(String::new());
+                    }
+                }
+                let env: BTreeMap<String, String> =
+                    env.into_iter().map(|(k, v)| (KEYS[k].to_string(), v)).collect();
+                let loaded = load_text(Loaded::default(), &lines.join("\n"), &env);
+                let _ = loaded.into_result();
+            }
+        }
+    }
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs

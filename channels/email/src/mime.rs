@@ -694,6 +694,47 @@ mod tests {
         assert_eq!(r.msg.attachments[0].filename, "Surat lama.eml");
     }
 
+    /// Real-shaped messages with bytes replaced, inserted and cut at random, and random bytes:
+    /// intake never panics and always yields a message it can register (run longer in CI).
+    const SEEDS: [&str; 4] = [
+        "From: Budi <budi@example.id>\r\nTo: p@x\r\nSubject: =?utf-8?Q?Jalan_rusak?=\r\nMessage-ID: <a@b>\r\nIn-Reply-To: <r@aduan>\r\n\r\nIsi.\r\n\r\nPada Sen, 1 Des 2026 Layanan menulis:\r\n> lama\r\n",
+        "From: a@example.com\r\nContent-Type: multipart/mixed; boundary=\"z\"\r\n\r\n--z\r\nContent-Type: text/html; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<p>caf=E9</p>\r\n--z\r\nContent-Type: application/pdf; name=\"=?utf-8?B?c3VyYXQucGRm?=\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQ=\r\n--z--\r\n",
+        "From: MAILER-DAEMON@x\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=r\r\n\r\n--r\r\nContent-Type: message/delivery-status\r\n\r\nAction: failed\r\nStatus: 5.1.1\r\n--r\r\nContent-Type: message/rfc822\r\n\r\nMessage-ID: <1.x.adu-2026-000001@aduan>\r\n\r\nx\r\n--r--\r\n",
+        "From: a@example.com\r\nContent-Type: message/rfc822\r\n\r\nFrom: b@example.com\r\nSubject: dalam\r\n\r\nisi\r\n",
+    ];
+
+    proptest::proptest! {
+        #[test]
+        fn fuzz_mime_intake(
+            seed in 0..SEEDS.len(),
+            edits in proptest::collection::vec((0usize..400, proptest::num::u8::ANY, 0u8..3), 0..12),
+            cut in proptest::option::of(0usize..400),
+        ) {
+            let mut raw = SEEDS[seed].as_bytes().to_vec();
+            for (pos, byte, op) in edits {
+                let i = pos % (raw.len() + 1);
+                match op {
+                    0 if i < raw.len() => raw[i] = byte,
+                    1 => raw.insert(i, byte),
+                    _ if i < raw.len() => { raw.remove(i); }
+                    _ => {}
+                }
+            }
+            if let Some(c) = cut {
+                raw.truncate(c.min(raw.len()));
+            }
+            let r = parse(&raw, OWN, None);
+            proptest::prop_assert!(!r.msg.external_id.is_empty());
+            proptest::prop_assert!(r.msg.raw.is_some());
+        }
+
+        #[test]
+        fn fuzz_mime_random_bytes(raw in proptest::collection::vec(proptest::num::u8::ANY, 0..600)) {
+            let r = parse(&raw, OWN, None);
+            proptest::prop_assert!(!r.msg.external_id.is_empty());
+        }
+    }
+
     #[test]
     fn never_panics_on_prefixes_of_a_message() {
         let raw = "From: a@example.com\r\nSubject: =?utf-8?B?SXp?=\r\nContent-Type: multipart/mixed; boundary=z\r\n\r\n--z\r\nContent-Type: text/plain; charset=windows-1252\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nabc=9\r\n--z--\r\n";

@@ -319,51 +319,7 @@ impl Api {
 
     pub async fn report(&self, id: &str) -> Result<Report, ApiError> {
         let v = self.get(&format!("complaints/{id}/complaint")).await?;
-        let d = v
-            .get("results")
-            .and_then(|r| r.get("data"))
-            .unwrap_or(&Value::Null);
-        let status_logs = array(d, &["status_logs"]);
-        let mut logs = Vec::new();
-        for l in array(&v, &["results", "data_logs"]) {
-            let content = text(l, &["content"]).unwrap_or_default();
-            let from = text(l, &["institution_from_name"]).unwrap_or_default();
-            let to = text(l, &["institution_to_name"]).unwrap_or_default();
-            let old = text(l, &["status_old", "name"]).unwrap_or_default();
-            let new = text(l, &["status_new", "name"]).unwrap_or_default();
-            let date = text(l, &["date"]).unwrap_or_default();
-            let key = match text(l, &["id"]) {
-                Some(id) => format!("log:{id}"),
-                None => {
-                    use sha2::Digest;
-                    let h = sha2::Sha256::digest(format!("{date}\n{from}\n{content}").as_bytes());
-                    format!("log:h:{}", hex::encode(&h[..12]))
-                }
-            };
-            let mut t = String::new();
-            if !from.is_empty() || !to.is_empty() {
-                t.push_str(&format!("{from} → {to}. "));
-            }
-            if !old.is_empty() || !new.is_empty() {
-                t.push_str(&format!("Status: {old} → {new}. "));
-            }
-            t.push_str(&content);
-            logs.push(LogEntry {
-                key,
-                text: t.trim().to_string(),
-                attachments: files(l),
-            });
-        }
-        Ok(Report {
-            status_code: text(d, &["status_code"]),
-            status_name: text(d, &["status_name"]),
-            disposition: text(d, &["disposition_name"]),
-            title: text(d, &["title"]),
-            content: text(d, &["content"]),
-            status_logs: status_logs.len(),
-            last_note: status_logs.last().and_then(|l| text(l, &["note"])),
-            logs,
-        })
+        Ok(parse_report(&v))
     }
 
     /// Every follow-up, following `next_page_url` (at most 100 pages).
@@ -374,21 +330,9 @@ impl Api {
         while let Some(path) = next.take() {
             pages += 1;
             let v = self.get(&path).await?;
-            for f in array(&v, &["results", "data"]) {
-                let created_raw = text(f, &["created_at"]).unwrap_or_default();
-                out.push(Followup {
-                    id: text(f, &["id"]),
-                    created_at: self.parse_time(&created_raw),
-                    created_raw,
-                    from: text(f, &["institution_from_name"]).unwrap_or_default(),
-                    to: text(f, &["institution_to_name"]).unwrap_or_default(),
-                    content: text(f, &["content"])
-                        .or_else(|| text(f, &["template_content"]))
-                        .unwrap_or_default(),
-                    attachments: files(f),
-                });
-            }
-            next = text(&v, &["results", "next_page_url"]).filter(|_| pages < 100);
+            let (items, n) = parse_followups(&v, |t| self.parse_time(t));
+            out.extend(items);
+            next = n.filter(|_| pages < 100);
         }
         Ok(out)
     }
@@ -452,6 +396,80 @@ impl Api {
         }
         Ok(out)
     }
+}
+
+/// Reads `GET /complaints/{id}/complaint`: every field optional, unknown ones ignored.
+pub fn parse_report(v: &Value) -> Report {
+    let d = v
+        .get("results")
+        .and_then(|r| r.get("data"))
+        .unwrap_or(&Value::Null);
+    let status_logs = array(d, &["status_logs"]);
+    let mut logs = Vec::new();
+    for l in array(v, &["results", "data_logs"]) {
+        let content = text(l, &["content"]).unwrap_or_default();
+        let from = text(l, &["institution_from_name"]).unwrap_or_default();
+        let to = text(l, &["institution_to_name"]).unwrap_or_default();
+        let old = text(l, &["status_old", "name"]).unwrap_or_default();
+        let new = text(l, &["status_new", "name"]).unwrap_or_default();
+        let date = text(l, &["date"]).unwrap_or_default();
+        let key = match text(l, &["id"]) {
+            Some(id) => format!("log:{id}"),
+            None => {
+                use sha2::Digest;
+                let h = sha2::Sha256::digest(format!("{date}\n{from}\n{content}").as_bytes());
+                format!("log:h:{}", hex::encode(&h[..12]))
+            }
+        };
+        let mut t = String::new();
+        if !from.is_empty() || !to.is_empty() {
+            t.push_str(&format!("{from} → {to}. "));
+        }
+        if !old.is_empty() || !new.is_empty() {
+            t.push_str(&format!("Status: {old} → {new}. "));
+        }
+        t.push_str(&content);
+        logs.push(LogEntry {
+            key,
+            text: t.trim().to_string(),
+            attachments: files(l),
+        });
+    }
+    Report {
+        status_code: text(d, &["status_code"]),
+        status_name: text(d, &["status_name"]),
+        disposition: text(d, &["disposition_name"]),
+        title: text(d, &["title"]),
+        content: text(d, &["content"]),
+        status_logs: status_logs.len(),
+        last_note: status_logs.last().and_then(|l| text(l, &["note"])),
+        logs,
+    }
+}
+
+/// Reads one page of follow-ups: the entries and the `next_page_url`.
+pub fn parse_followups(
+    v: &Value,
+    parse_time: impl Fn(&str) -> Option<DateTime<Utc>>,
+) -> (Vec<Followup>, Option<String>) {
+    let items = array(v, &["results", "data"])
+        .iter()
+        .map(|f| {
+            let created_raw = text(f, &["created_at"]).unwrap_or_default();
+            Followup {
+                id: text(f, &["id"]),
+                created_at: parse_time(&created_raw),
+                created_raw,
+                from: text(f, &["institution_from_name"]).unwrap_or_default(),
+                to: text(f, &["institution_to_name"]).unwrap_or_default(),
+                content: text(f, &["content"])
+                    .or_else(|| text(f, &["template_content"]))
+                    .unwrap_or_default(),
+                attachments: files(f),
+            }
+        })
+        .collect();
+    (items, text(v, &["results", "next_page_url"]))
 }
 
 /// Whether an address is on the public internet (not loopback, private, link-local, CGNAT,
@@ -571,6 +589,59 @@ mod tests {
             "https://api.example.go.id/lapor/3.0.0/complaints/5/followups?page=3"
         );
         assert!(!api.base_private);
+    }
+
+    /// Arbitrary JSON of any shape: a JSON value generator for the readers below.
+    fn any_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<f64>().prop_map(|f| json!(f)),
+            "\\PC{0,40}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            let keys = prop_oneof![
+                Just("results".to_string()),
+                Just("data".to_string()),
+                Just("data_logs".to_string()),
+                Just("status_logs".to_string()),
+                Just("attachments".to_string()),
+                Just("path".to_string()),
+                Just("file_name".to_string()),
+                Just("content".to_string()),
+                Just("created_at".to_string()),
+                Just("next_page_url".to_string()),
+                Just("id".to_string()),
+                Just("status_new".to_string()),
+                Just("name".to_string()),
+                "[a-z_]{1,12}",
+            ];
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                proptest::collection::btree_map(keys, inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// The LAPOR! readers take any JSON without panicking (run longer in CI).
+        #[test]
+        fn fuzz_lapor_json_readers(v in any_json(), t in "\\PC{0,30}") {
+            let r = parse_report(&v);
+            for l in &r.logs {
+                proptest::prop_assert!(l.key.starts_with("log:"));
+            }
+            let api = Api::new("http://127.0.0.1:1", "auth", "s", "t", Duration::from_secs(1), 25_200).unwrap();
+            let (items, _next) = parse_followups(&v, |s| api.parse_time(s));
+            for f in &items {
+                proptest::prop_assert!(f.key().starts_with("followup:"));
+            }
+            let _ = api.parse_time(&t);
+            let _ = text(&v, &["results", "data", "id"]);
+        }
     }
 
     #[test]

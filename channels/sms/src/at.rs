@@ -289,7 +289,7 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn parser_never_panics(s in "\\PC{0,200}") {
+        fn fuzz_at_parser_text(s in "\\PC{0,200}") {
             let _ = parse_line(&s);
             let _ = fields(&s);
             let _ = cmgl_header(&s);
@@ -300,7 +300,7 @@ mod tests {
         }
 
         #[test]
-        fn parser_never_panics_on_bytes(b in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+        fn fuzz_at_parser_bytes(b in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
             let s = String::from_utf8_lossy(&b);
             let _ = parse_line(&s);
             let _ = fields(&s);

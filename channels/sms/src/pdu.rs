@@ -1096,8 +1096,46 @@ mod tests {
         }
 
         #[test]
-        fn decoder_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200), smsc in proptest::bool::ANY) {
+        fn fuzz_pdu_decoder_random_bytes(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200), smsc in proptest::bool::ANY) {
             let _ = decode(&bytes, smsc);
+        }
+
+        /// Real PDUs (DELIVER 7-bit and UCS-2, concatenated, WAP push, a status report) with
+        /// bytes replaced, inserted and cut: decoded or refused, never a panic (longer in CI).
+        #[test]
+        fn fuzz_pdu_decoder_mutated(
+            seed in 0usize..5,
+            edits in proptest::collection::vec((0usize..200, proptest::num::u8::ANY, 0u8..3), 0..8),
+            cut in proptest::option::of(0usize..200),
+        ) {
+            const SEEDS: [&str; 5] = [
+                "07911326040000F0040B911346610089F60000208062917314080CC8F71D14969741F977FD07",
+                "07911326040000F0040B911346610089F600082180214155840018D4F29C0E6A96E7F3F0B90C0A07D9D76D3D3739CC2E83C661757A0C0EB3D3",
+                "0791261832547698440B912618325476F80000621122314000820A050003A50201C8329BFD06",
+                "00440B912618325476F800046211223140008215" ,
+                "0006070B912618325476F8621122314000826211223140108200",
+            ];
+            let mut b = from_hex(SEEDS[seed]).unwrap_or_default();
+            for (pos, byte, op) in edits {
+                let i = pos % (b.len() + 1);
+                match op {
+                    0 if i < b.len() => b[i] = byte,
+                    1 => b.insert(i, byte),
+                    _ if i < b.len() => { b.remove(i); }
+                    _ => {}
+                }
+            }
+            if let Some(c) = cut {
+                b.truncate(c.min(b.len()));
+            }
+            for smsc in [true, false] {
+                if let Ok(Pdu::Deliver(d)) = decode(&b, smsc) {
+                    let _ = d.text();
+                    let _ = d.is_machine_message();
+                    let _ = d.machine_summary();
+                }
+            }
+            let _ = decode_hex(&to_hex(&b), true);
         }
     }
 }

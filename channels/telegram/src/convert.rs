@@ -278,6 +278,93 @@ pub fn help_text(lang: Lang, start: bool, office: &str) -> String {
 }
 
 #[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+
+    /// A real-shaped update whose fields are replaced, dropped or added at random: the reader
+    /// (teloxide's types, then `convert`) must take whatever decodes without panicking.
+    fn mutated_update() -> impl Strategy<Value = Value> {
+        let base = json!({"update_id": 10, "message": {
+            "message_id": 5, "date": 1_795_000_000,
+            "from": {"id": 111, "is_bot": false, "first_name": "Budi", "language_code": "id"},
+            "chat": {"id": 111, "type": "private", "first_name": "Budi"},
+            "text": "/status ADU-2026-000042",
+            "caption": "foto",
+            "photo": [{"file_id": "a", "file_unique_id": "b", "width": 1, "height": 1, "file_size": 3}],
+            "document": {"file_id": "d", "file_unique_id": "e", "file_name": "x.pdf", "file_size": 9},
+            "contact": {"phone_number": "+6281234567890", "first_name": "B", "user_id": 111},
+            "location": {"latitude": -6.2, "longitude": 106.8}
+        }});
+        let paths: Vec<Vec<&'static str>> = vec![
+            vec!["message", "text"],
+            vec!["message", "caption"],
+            vec!["message", "from", "id"],
+            vec!["message", "chat", "id"],
+            vec!["message", "chat", "type"],
+            vec!["message", "photo"],
+            vec!["message", "document", "file_size"],
+            vec!["message", "contact", "phone_number"],
+            vec!["message", "contact", "user_id"],
+            vec!["message", "location", "latitude"],
+            vec!["message", "date"],
+            vec!["message", "from", "language_code"],
+            vec!["message"],
+        ];
+        let values = prop_oneof![
+            Just(Value::Null),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<f64>().prop_map(|f| json!(f)),
+            "\\PC{0,80}".prop_map(Value::String),
+            Just(json!([])),
+            Just(json!({})),
+            Just(json!("private")),
+            Just(json!("group")),
+            Just(json!("/start")),
+            Just(json!("/status")),
+            Just(json!("STATUS adu 2026 9999999999")),
+        ];
+        proptest::collection::vec((0..paths.len(), values, any::<bool>()), 0..6).prop_map(
+            move |edits| {
+                let mut v = base.clone();
+                for (i, val, remove) in edits {
+                    let path = &paths[i];
+                    let (last, parents) = path.split_last().unwrap();
+                    let mut cur = Some(&mut v);
+                    for p in parents {
+                        cur = cur.and_then(|c| c.get_mut(*p));
+                    }
+                    if let Some(o) = cur.and_then(|c| c.as_object_mut()) {
+                        if remove {
+                            o.remove(*last);
+                        } else {
+                            o.insert(last.to_string(), val);
+                        }
+                    }
+                }
+                v
+            },
+        )
+    }
+
+    proptest! {
+        /// Telegram updates of any shape: decoded or refused, never a panic (longer in CI).
+        #[test]
+        fn fuzz_telegram_update_reader(v in mutated_update(), groups in any::<bool>()) {
+            if let Ok(u) = serde_json::from_value::<Update>(v) {
+                let _ = convert(&u, groups);
+            }
+        }
+
+        #[test]
+        fn fuzz_telegram_commands(t in "\\PC{0,60}") {
+            let _ = command(&t);
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
