@@ -287,18 +287,27 @@ fn is_multipart(headers: &HeaderMap) -> bool {
 /// How long a submission waits for an upload slot before it is answered 503.
 const UPLOAD_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Reads the JSON or multipart body of a submission: (JSON value of the fields, attachments).
-/// At most `web.max_concurrent_uploads` bodies are read at once; a multipart body is streamed
-/// field by field, each file up to `intake.max_attachment_bytes` and each text field up to
-/// what a complaint text may hold, so a request never holds more than its limits.
-async fn read_form(st: &AppState, req: Request) -> ApiResult<(Value, Vec<Attachment>)> {
+/// A submission's body as read: the JSON value of its fields, its attachments, and the upload
+/// slot it holds until it is registered (dropped with it).
+struct Form {
+    fields: Value,
+    files: Vec<Attachment>,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// Reads the JSON or multipart body of a submission. At most `web.max_concurrent_uploads`
+/// submissions are read and registered at once (the caller keeps the slot until the register
+/// has its files); a multipart body is streamed field by field, each file up to
+/// `intake.max_attachment_bytes` and each text field up to what a complaint text may hold, so a
+/// request never holds more than its limits.
+async fn read_form(st: &AppState, req: Request) -> ApiResult<Form> {
     if super::declares_more_than(req.headers(), st.max_body_bytes) {
         return Err(ApiError::TooLarge(format!(
             "request body is over the {}-byte limit",
             st.max_body_bytes
         )));
     }
-    let _slot = tokio::time::timeout(UPLOAD_WAIT, st.upload_slots.acquire())
+    let slot = tokio::time::timeout(UPLOAD_WAIT, st.upload_slots.clone().acquire_owned())
         .await
         .map_err(|_| ApiError::Busy)?
         .map_err(|_| ApiError::Busy)?;
@@ -353,7 +362,11 @@ async fn read_form(st: &AppState, req: Request) -> ApiResult<(Value, Vec<Attachm
                 }
             }
         }
-        Ok((Value::Object(fields), files))
+        Ok(Form {
+            fields: Value::Object(fields),
+            files,
+            _slot: slot,
+        })
     } else {
         let bytes = Bytes::from_request(req, st).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -367,7 +380,11 @@ async fn read_form(st: &AppState, req: Request) -> ApiResult<(Value, Vec<Attachm
         })?;
         let v: Value = serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
-        Ok((v, Vec::new()))
+        Ok(Form {
+            fields: v,
+            files: Vec::new(),
+            _slot: slot,
+        })
     }
 }
 
@@ -467,7 +484,11 @@ pub(super) async fn submit_form(
         st.core.metrics.http_rejected();
         return Err(ApiError::RateLimited);
     }
-    let (mut fields, files) = read_form(st, req).await?;
+    let Form {
+        mut fields,
+        files,
+        _slot,
+    } = read_form(st, req).await?;
     drop_form_controls(&mut fields);
     let sub: Submission = parse_fields(fields)?;
     let mut msg = to_inbound(st, ChannelKind::Web, sub, files)?;
@@ -491,7 +512,11 @@ pub(super) async fn submit_counter_form(
         return Err(ApiError::NotFound("the counter channel is disabled".into()));
     }
     let mut headers = req.headers().clone();
-    let (mut fields, files) = read_form(st, req).await?;
+    let Form {
+        mut fields,
+        files,
+        _slot,
+    } = read_form(st, req).await?;
     drop_form_controls(&mut fields);
     let mut msg = counter_inbound(st, parse_fields(fields)?, files)?;
     if let Ok(v) = HeaderValue::from_str(form_token) {
@@ -515,7 +540,11 @@ pub async fn submit(
         st.core.metrics.http_rejected();
         return Err(ApiError::RateLimited);
     }
-    let (fields, files) = read_form(&st, req).await?;
+    let Form {
+        fields,
+        files,
+        _slot,
+    } = read_form(&st, req).await?;
     let sub: Submission = parse_fields(fields)?;
     let mut msg = to_inbound(&st, ChannelKind::Web, sub, files)?;
     msg.external_id = external_id(&headers, "web", &msg)?;
@@ -532,7 +561,11 @@ pub async fn counter(
         return Err(ApiError::NotFound("the counter channel is disabled".into()));
     }
     let headers = req.headers().clone();
-    let (fields, files) = read_form(&st, req).await?;
+    let Form {
+        fields,
+        files,
+        _slot,
+    } = read_form(&st, req).await?;
     let mut msg = counter_inbound(&st, parse_fields(fields)?, files)?;
     msg.external_id = external_id(&headers, "counter", &msg)?;
     register_submission(&st, msg, Some(&officer)).await
@@ -628,7 +661,7 @@ pub async fn lapor_link(
     Extension(officer): Extension<Officer>,
     req: Request,
 ) -> ApiResult<Response> {
-    let (fields, _) = read_form(&st, req).await?;
+    let Form { fields, .. } = read_form(&st, req).await?;
     let body: LaporLink = parse_fields(fields)?;
     let msg = lapor_link_message(&st, &officer, &body.tracking_id).await?;
     register_submission(&st, msg, Some(&officer)).await
@@ -1075,7 +1108,11 @@ pub async fn reply(
     Path(register_no): Path<String>,
     req: Request,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let (fields, files) = read_form(&st, req).await?;
+    let Form {
+        fields,
+        files,
+        _slot,
+    } = read_form(&st, req).await?;
     let body: ReplyBody = parse_fields(fields)?;
     let ids = workflow::reply(&st.core, &officer, &register_no, &body.text, &files).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "queued": ids }))))

@@ -567,15 +567,7 @@ mod tests {
 
     #[test]
     fn api_calls_stay_on_the_configured_origin() {
-        let api = Api::new(
-            "https://api.example.go.id/lapor/3.0.0",
-            "auth",
-            "s",
-            "t",
-            Duration::from_secs(1),
-            7 * 3600,
-        )
-        .unwrap();
+        let api = test_api("https://api.example.go.id/lapor/3.0.0");
         assert_eq!(
             api.url("complaints/5/followups?page=1"),
             "https://api.example.go.id/lapor/3.0.0/complaints/5/followups?page=1"
@@ -589,6 +581,11 @@ mod tests {
             "https://api.example.go.id/lapor/3.0.0/complaints/5/followups?page=3"
         );
         assert!(!api.base_private);
+    }
+
+    /// An API client for WIB (+07:00) that is never asked anything.
+    fn test_api(base: &str) -> Api {
+        Api::new(base, "auth", "s", "t", Duration::from_secs(1), 7 * 3600).unwrap()
     }
 
     /// Arbitrary JSON of any shape: a JSON value generator for the readers below.
@@ -634,7 +631,7 @@ mod tests {
             for l in &r.logs {
                 proptest::prop_assert!(l.key.starts_with("log:"));
             }
-            let api = Api::new("http://127.0.0.1:1", "auth", "s", "t", Duration::from_secs(1), 25_200).unwrap();
+            let api = test_api("http://127.0.0.1:1");
             let (items, _next) = parse_followups(&v, |s| api.parse_time(s));
             for f in &items {
                 proptest::prop_assert!(f.key().starts_with("followup:"));
@@ -657,15 +654,7 @@ mod tests {
 
     #[test]
     fn times_and_keys() {
-        let api = Api::new(
-            "http://x",
-            "auth",
-            "s",
-            "t",
-            Duration::from_secs(1),
-            7 * 3600,
-        )
-        .unwrap();
+        let api = test_api("http://x");
         let t = api.parse_time("16-11-2026 09:30:00").unwrap();
         assert_eq!(t.to_rfc3339(), "2026-11-16T02:30:00+00:00");
         assert_eq!(api.parse_time("2026-11-16"), None);

@@ -1183,6 +1183,23 @@ mod supervisor_tests {
     use super::*;
     use crate::sim::{Fault, ModemSim};
 
+    /// One modem `m1` on the simulator's port, polled every second, with short timeouts.
+    fn one_modem(sim: &ModemSim, pin: Option<aduan_channel::Secret>) -> Config {
+        Config {
+            modems: vec![ModemConfig {
+                name: "m1".into(),
+                port: sim.path().to_str().unwrap().into(),
+                baud: 9600,
+                pin,
+            }],
+            poll_secs: 1,
+            partial_timeout_secs: 3600,
+            status_reports: true,
+            validity_hours: 24,
+            command_timeout_secs: 1,
+        }
+    }
+
     /// Trust finding 12: a SIM that refuses the configured PIN gets that PIN once — not on every
     /// reconnect, which would lock it with its PUK — and the modem stops, saying why without the
     /// PIN. The right PIN unlocks it and the modem serves.
@@ -1193,19 +1210,7 @@ mod supervisor_tests {
         for (pin, good) in [("9876", false), ("1234", true)] {
             let sim = ModemSim::start(&dir, &format!("ttyPIN{pin}")).unwrap();
             sim.require_pin("1234");
-            let cfg = Config {
-                modems: vec![ModemConfig {
-                    name: "m1".into(),
-                    port: sim.path().to_str().unwrap().into(),
-                    baud: 9600,
-                    pin: Some(aduan_channel::Secret(pin.into())),
-                }],
-                poll_secs: 1,
-                partial_timeout_secs: 3600,
-                status_reports: true,
-                validity_hours: 24,
-                command_timeout_secs: 1,
-            };
+            let cfg = one_modem(&sim, Some(aduan_channel::Secret(pin.into())));
             let ch = Arc::new(SmsChannel::new(cfg).unwrap());
             let (ctx, _sink) = ChannelContext::new_test();
             let stop = ctx.shutdown.clone();
@@ -1256,19 +1261,7 @@ mod supervisor_tests {
         for p in [text.as_str(), bad_udh.as_str(), wap, report] {
             sim.store(p);
         }
-        let cfg = Config {
-            modems: vec![ModemConfig {
-                name: "m1".into(),
-                port: sim.path().to_str().unwrap().into(),
-                baud: 9600,
-                pin: None,
-            }],
-            poll_secs: 1,
-            partial_timeout_secs: 3600,
-            status_reports: true,
-            validity_hours: 24,
-            command_timeout_secs: 1,
-        };
+        let cfg = one_modem(&sim, None);
         let ch = Arc::new(SmsChannel::new(cfg).unwrap());
         let (ctx, sink) = ChannelContext::new_test();
         sink.reject_next(1);
@@ -1331,19 +1324,7 @@ mod supervisor_tests {
         let dir = std::env::temp_dir().join(format!("aduan-smssup-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let sim = ModemSim::start(&dir, "ttyUSB1").unwrap();
-        let cfg = Config {
-            modems: vec![ModemConfig {
-                name: "m1".into(),
-                port: sim.path().to_str().unwrap().into(),
-                baud: 9600,
-                pin: None,
-            }],
-            poll_secs: 1,
-            partial_timeout_secs: 3600,
-            status_reports: true,
-            validity_hours: 24,
-            command_timeout_secs: 1,
-        };
+        let cfg = one_modem(&sim, None);
         let ch = Arc::new(SmsChannel::new(cfg).unwrap());
         let (ctx, _sink) = ChannelContext::new_test();
         let stop = ctx.shutdown.clone();
