@@ -419,3 +419,45 @@ async fn telegram_refused_update_keeps_the_offset() {
     ctx.shutdown.cancel();
     let _ = run.await;
 }
+
+/// Trust finding 13: an update that stores its offset on its own (a sticker, ignored) moves the
+/// offset only once that is stored — a failed write means the update is asked for again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_offset_moves_only_once_stored() {
+    use aduan_channel::{Channel, ChannelContext, InboundSink};
+    let bot = FakeBot::start().await;
+    let id = bot.push(json!({"message": message(7200, 1, json!({"sticker": {
+        "file_id": "st", "file_unique_id": "u", "width": 512, "height": 512,
+        "is_animated": false, "is_video": false, "type": "regular"}}))}));
+    let cfg: aduan_telegram::Config = toml::from_str(&format!(
+        "token = \"{TOKEN}\"\napi_url = \"{}\"\npoll_timeout_secs = 1",
+        bot.url
+    ))
+    .unwrap();
+    let ch = std::sync::Arc::new(aduan_telegram::TelegramChannel::new(cfg).unwrap());
+    let (ctx, sink) = ChannelContext::new_test();
+    sink.fail_cursors(1);
+    let run = tokio::spawn({
+        let (ch, ctx) = (ch.clone(), ctx.clone());
+        async move { ch.receive(ctx).await }
+    });
+    assert!(
+        eventually(15, || async {
+            bot.state.lock().unwrap().offsets.len() >= 3
+        })
+        .await
+    );
+    let offsets = bot.state.lock().unwrap().offsets.clone();
+    assert!(
+        offsets[1] <= id,
+        "the offset moved past an update whose cursor was not stored: {offsets:?}"
+    );
+    assert_eq!(
+        sink.load_cursor(aduan_channel::ChannelKind::Telegram, "offset")
+            .await
+            .unwrap(),
+        Some((id + 1).to_string())
+    );
+    ctx.shutdown.cancel();
+    let _ = run.await;
+}

@@ -430,6 +430,7 @@ struct MemoryState {
     fail_next: usize,
     reject_next: usize,
     fail_reports: usize,
+    fail_cursors: usize,
 }
 
 impl MemorySink {
@@ -442,6 +443,10 @@ impl MemorySink {
     /// The next `n` submits fail with [`SinkError::Unavailable`].
     pub fn fail_next(&self, n: usize) {
         self.state.lock().unwrap().fail_next = n;
+    }
+    /// The next `n` cursor writes fail with [`SinkError::Unavailable`].
+    pub fn fail_cursors(&self, n: usize) {
+        self.state.lock().unwrap().fail_cursors = n;
     }
     /// The next `n` delivery reports fail with [`SinkError::Unavailable`].
     pub fn fail_reports(&self, n: usize) {
@@ -504,6 +509,10 @@ impl InboundSink for MemorySink {
         value: &str,
     ) -> Result<(), SinkError> {
         let mut st = self.state.lock().unwrap();
+        if st.fail_cursors > 0 {
+            st.fail_cursors -= 1;
+            return Err(SinkError::Unavailable("test failure".into()));
+        }
         st.cursors.retain(|(c, k, _)| !(*c == channel && k == key));
         st.cursors
             .push((channel, key.to_string(), value.to_string()));
