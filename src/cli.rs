@@ -16,7 +16,7 @@ use crate::workflow::{Officer, Role};
 #[derive(Parser)]
 #[command(
     name = "aduan",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("ADUAN_COMMIT"), ")"),
     about = "Complaint (pengaduan) gateway: every channel into one register"
 )]
 pub struct Cli {

@@ -12,13 +12,21 @@ use crate::state::Core;
 
 const CHANNELS: usize = ChannelKind::ALL.len();
 const INTAKE_OUTCOMES: [&str; 4] = ["created", "threaded", "duplicate", "error"];
-const SEND_RESULTS: [&str; 4] = ["attempt", "sent", "retry", "failed"];
+const SEND_RESULTS: [&str; 3] = ["sent", "retry", "failed"];
+/// Upper bounds (seconds) of the request-duration histogram's buckets.
+const DURATION_BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 /// Per-channel counters: intake outcomes and send results.
 #[derive(Default)]
 pub struct Metrics {
     intake: [[AtomicU64; 4]; CHANNELS],
-    sends: [[AtomicU64; 4]; CHANNELS],
+    send_attempts: [AtomicU64; CHANNELS],
+    sends: [[AtomicU64; 3]; CHANNELS],
+    /// Request durations: a count per bucket (the last is +Inf), and the sum in microseconds.
+    durations: [AtomicU64; DURATION_BUCKETS.len() + 1],
+    duration_sum_us: AtomicU64,
     acks_suppressed: AtomicU64,
     http_requests: AtomicU64,
     http_rejected: AtomicU64,
@@ -42,16 +50,27 @@ impl Metrics {
         self.acks_suppressed.fetch_add(1, Relaxed);
     }
     pub fn send_attempt(&self, ch: ChannelKind) {
-        self.sends[ch.index()][0].fetch_add(1, Relaxed);
+        self.send_attempts[ch.index()].fetch_add(1, Relaxed);
     }
     pub fn sent(&self, ch: ChannelKind) {
-        self.sends[ch.index()][1].fetch_add(1, Relaxed);
+        self.sends[ch.index()][0].fetch_add(1, Relaxed);
     }
     pub fn retried(&self, ch: ChannelKind) {
-        self.sends[ch.index()][2].fetch_add(1, Relaxed);
+        self.sends[ch.index()][1].fetch_add(1, Relaxed);
     }
     pub fn failed(&self, ch: ChannelKind) {
-        self.sends[ch.index()][3].fetch_add(1, Relaxed);
+        self.sends[ch.index()][2].fetch_add(1, Relaxed);
+    }
+    /// One HTTP request served in `d`.
+    pub fn http_duration(&self, d: std::time::Duration) {
+        let secs = d.as_secs_f64();
+        let i = DURATION_BUCKETS
+            .iter()
+            .position(|b| secs <= *b)
+            .unwrap_or(DURATION_BUCKETS.len());
+        self.durations[i].fetch_add(1, Relaxed);
+        self.duration_sum_us
+            .fetch_add(d.as_micros().min(u64::MAX as u128) as u64, Relaxed);
     }
     pub fn http_request(&self) {
         self.http_requests.fetch_add(1, Relaxed);
@@ -73,17 +92,17 @@ impl Metrics {
     }
     /// Calls to channels' `send`, all channels.
     pub fn send_attempts(&self) -> u64 {
-        self.sends.iter().map(|c| c[0].load(Relaxed)).sum()
+        self.send_attempts.iter().map(|c| c.load(Relaxed)).sum()
     }
 }
 
-fn table(
+fn table<const N: usize>(
     out: &mut String,
     name: &str,
     help: &str,
     label: &str,
-    t: &[[AtomicU64; 4]; CHANNELS],
-    names: &[&str; 4],
+    t: &[[AtomicU64; N]; CHANNELS],
+    names: &[&str; N],
 ) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
     for ch in ChannelKind::ALL {
@@ -112,10 +131,22 @@ pub async fn render(core: &Core) -> String {
         &m.intake,
         &INTAKE_OUTCOMES,
     );
+    let _ = writeln!(
+        out,
+        "# HELP aduan_outbox_send_attempts_total Calls to a channel's send, by channel.\n\
+         # TYPE aduan_outbox_send_attempts_total counter"
+    );
+    for ch in ChannelKind::ALL {
+        let _ = writeln!(
+            out,
+            "aduan_outbox_send_attempts_total{{channel=\"{ch}\"}} {}",
+            m.send_attempts[ch.index()].load(Relaxed)
+        );
+    }
     table(
         &mut out,
         "aduan_outbox_sends_total",
-        "Outbox sends by channel: attempts (calls to send) and results.",
+        "Outcomes of sends by channel: sent, retry (transient failure), failed (parked).",
         "result",
         &m.sends,
         &SEND_RESULTS,
@@ -150,6 +181,27 @@ pub async fn render(core: &Core) -> String {
          # TYPE aduan_http_connections_open gauge\naduan_http_connections_open {}",
         m.connections_open()
     );
+    let _ = writeln!(
+        out,
+        "# HELP aduan_http_request_duration_seconds Time to answer an HTTP request.\n\
+         # TYPE aduan_http_request_duration_seconds histogram"
+    );
+    let mut cumulative = 0;
+    for (i, b) in DURATION_BUCKETS.iter().enumerate() {
+        cumulative += m.durations[i].load(Relaxed);
+        let _ = writeln!(
+            out,
+            "aduan_http_request_duration_seconds_bucket{{le=\"{b}\"}} {cumulative}"
+        );
+    }
+    cumulative += m.durations[DURATION_BUCKETS.len()].load(Relaxed);
+    let _ = writeln!(
+        out,
+        "aduan_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {cumulative}\n\
+         aduan_http_request_duration_seconds_sum {}\n\
+         aduan_http_request_duration_seconds_count {cumulative}",
+        m.duration_sum_us.load(Relaxed) as f64 / 1e6
+    );
 
     let now = now_ms();
     let gauges = async {
@@ -179,20 +231,20 @@ pub async fn render(core: &Core) -> String {
                 .unwrap_or(0.0);
             let _ = writeln!(
                 out,
-                "# TYPE aduan_outbox_pending gauge\naduan_outbox_pending {pending}"
+                "# HELP aduan_outbox_pending Outbox rows waiting to be sent (queued or being sent).\n# TYPE aduan_outbox_pending gauge\naduan_outbox_pending {pending}"
             );
             let _ = writeln!(
                 out,
-                "# TYPE aduan_outbox_failed gauge\naduan_outbox_failed {failed}"
+                "# HELP aduan_outbox_failed Outbox rows parked as failed, waiting for an officer.\n# TYPE aduan_outbox_failed gauge\naduan_outbox_failed {failed}"
             );
-            let _ = writeln!(out, "# TYPE aduan_outbox_oldest_pending_seconds gauge\naduan_outbox_oldest_pending_seconds {age}");
+            let _ = writeln!(out, "# HELP aduan_outbox_oldest_pending_seconds Age of the oldest outbox row waiting to be sent.\n# TYPE aduan_outbox_oldest_pending_seconds gauge\naduan_outbox_oldest_pending_seconds {age}");
             let _ = writeln!(
                 out,
-                "# TYPE aduan_complaints_open gauge\naduan_complaints_open {open}"
+                "# HELP aduan_complaints_open Open complaints.\n# TYPE aduan_complaints_open gauge\naduan_complaints_open {open}"
             );
             let _ = writeln!(
                 out,
-                "# TYPE aduan_complaints_overdue gauge\naduan_complaints_overdue {overdue}"
+                "# HELP aduan_complaints_overdue Open complaints past their due time.\n# TYPE aduan_complaints_overdue gauge\naduan_complaints_overdue {overdue}"
             );
             1
         }
@@ -200,13 +252,32 @@ pub async fn render(core: &Core) -> String {
     };
     let _ = writeln!(
         out,
-        "# TYPE aduan_register_up gauge\naduan_register_up {up}"
+        "# HELP aduan_register_up Whether the register answered this scrape (1) or not (0).\n# TYPE aduan_register_up gauge\naduan_register_up {up}"
     );
+    let _ = writeln!(
+        out,
+        "# HELP aduan_channel_up Whether a channel this daemon runs is ready (1) or not (0).\n\
+         # TYPE aduan_channel_up gauge"
+    );
+    for (kind, ch) in core.channels.iter() {
+        let up = ch.health().await.ready as u8;
+        let _ = writeln!(out, "aduan_channel_up{{channel=\"{kind}\"}} {up}");
+    }
     let mut helped = std::collections::HashSet::new();
     for (_, ch) in core.channels.iter() {
         for g in ch.gauges() {
             if helped.insert(g.name) {
-                let _ = writeln!(out, "# HELP {} {}\n# TYPE {} gauge", g.name, g.help, g.name);
+                // A channel's value named `…_total` counts up (a counter); any other is a gauge.
+                let kind = if g.name.ends_with("_total") {
+                    "counter"
+                } else {
+                    "gauge"
+                };
+                let _ = writeln!(
+                    out,
+                    "# HELP {} {}\n# TYPE {} {kind}",
+                    g.name, g.help, g.name
+                );
             }
             let labels: Vec<String> = g
                 .labels

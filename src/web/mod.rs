@@ -359,7 +359,17 @@ pub fn router(core: Shared, web: &crate::config::WebConfig) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             std::time::Duration::from_secs(web.request_timeout_secs),
         ))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
+}
+
+/// Counts every request and how long its answer took (`/metrics`).
+async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    st.core.metrics.http_request();
+    let r = next.run(req).await;
+    st.core.metrics.http_duration(started.elapsed());
+    r
 }
 
 /// Finds the route spec for a request.
@@ -370,7 +380,6 @@ pub fn spec_for(method: &Method, path: &str) -> Option<&'static RouteSpec> {
 }
 
 async fn authorize(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
-    st.core.metrics.http_request();
     let Some(path) = req
         .extensions()
         .get::<MatchedPath>()

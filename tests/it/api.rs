@@ -1066,3 +1066,73 @@ async fn rotated_token_replaces_old(backend: Backend) {
     app.stop().await;
 }
 both!(rotated_token_replaces_old);
+
+/// `/metrics` passes `promtool check metrics` (exposition and naming lint): counters are
+/// counters ending in `_total`, gauges have help, the request-duration histogram is whole.
+/// With channels that export their own values (SMS via the simulator is not needed: the
+/// built-in ones and the web channel's traffic suffice).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_pass_promtool() {
+    let promtool = std::path::Path::new("/usr/bin/promtool");
+    if !promtool.exists() {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("CI=true but promtool is missing (scripts/ensure-promtool)");
+        }
+        eprintln!("SKIP: promtool not installed");
+        return;
+    }
+    let Some(app) = spawn_app(Backend::Sqlite, &[]).await else {
+        return;
+    };
+    app.submit(json!({"body": "lampu jalan mati"})).await;
+    let _ = app.http.get(app.url("/healthz")).send().await.unwrap();
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("aduan_http_request_duration_seconds_bucket{le=\"+Inf\"}"));
+    assert!(text.contains("# TYPE aduan_outbox_send_attempts_total counter"));
+    let mut child = std::process::Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool: {}{}\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("aduan_channel_up{channel=\"web\"} 1"));
+    // The example alert rules in contrib/ are valid.
+    let rules = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/contrib/prometheus/aduan-alerts.yml"
+    );
+    let out = std::process::Command::new(promtool)
+        .args(["check", "rules", rules])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check rules: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    app.stop().await;
+}

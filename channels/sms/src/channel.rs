@@ -293,7 +293,7 @@ impl Channel for SmsChannel {
                     used as f64,
                 );
                 add(
-                    "aduan_sms_storage_total",
+                    "aduan_sms_storage_capacity",
                     "Message slots on the SIM.",
                     total as f64,
                 );
