@@ -32,7 +32,11 @@ enum Command {
     /// Run the daemon: HTTP API, outbox dispatcher and every configured channel.
     Serve,
     /// Apply the register's migrations and exit.
-    Migrate,
+    Migrate {
+        /// Only list the migrations that would run (nothing is changed).
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Validate the configuration, reporting every problem at once.
     CheckConfig,
     /// Manage officer accounts.
@@ -222,7 +226,31 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Migrate => {
+        Command::Migrate { dry_run: true } => {
+            let (cfg, _) = load_config(path)?;
+            let db = Core::connect_only(&cfg).await?;
+            let known = db.known_migrations().last().map_or(0, |(v, _)| *v);
+            let applied = db.applied_migrations().await?;
+            if let Some(found) = applied.iter().copied().max().filter(|f| *f > known) {
+                anyhow::bail!(crate::db::DbError::SchemaTooNew { found, known });
+            }
+            let pending = db.pending_migrations().await?;
+            if pending.is_empty() {
+                println!(
+                    "the register ({}) is up to date: {} migrations applied",
+                    db.backend.as_str(),
+                    applied.len()
+                );
+            } else {
+                println!("would run on the register ({}):", db.backend.as_str());
+                for (v, d) in pending {
+                    println!("  {v:04} {d}");
+                }
+            }
+            db.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate { dry_run: false } => {
             let (cfg, _) = load_config(path)?;
             let db = Core::connect(&cfg).await?;
             println!("register migrated ({})", db.backend.as_str());

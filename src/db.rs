@@ -53,6 +53,12 @@ pub enum DbError {
     },
     #[error("migrating the register failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(
+        "the register's schema is newer than this aduan knows: it has migration {found}, this \
+         version knows up to {known}. Run the aduan version that wrote it (or newer), or restore \
+         a backup made by this version; nothing was changed"
+    )]
+    SchemaTooNew { found: i64, known: i64 },
     #[error(transparent)]
     Sql(#[from] sqlx::Error),
 }
@@ -167,15 +173,63 @@ impl Db {
 
     /// Applies the migrations of this backend (idempotent; several daemons may race safely).
     pub async fn migrate(&self) -> Result<(), DbError> {
-        match self.backend {
-            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.write).await?,
-            Backend::Postgres => {
-                sqlx::migrate!("migrations/postgres")
-                    .run(&self.write)
-                    .await?
+        // A register written by a newer aduan is refused before anything runs.
+        let known = self.known_migrations().last().map_or(0, |(v, _)| *v);
+        if let Some(found) = self.applied_migrations().await?.into_iter().max() {
+            if found > known {
+                return Err(DbError::SchemaTooNew { found, known });
             }
         }
+        self.migrator().run(&self.write).await?;
         Ok(())
+    }
+
+    fn migrator(&self) -> sqlx::migrate::Migrator {
+        match self.backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("migrations/postgres"),
+        }
+    }
+
+    /// The migrations this aduan knows: (version, description), in order.
+    pub fn known_migrations(&self) -> Vec<(i64, String)> {
+        self.migrator()
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration())
+            .map(|m| (m.version, m.description.to_string()))
+            .collect()
+    }
+
+    /// The migrations the register has applied (none for a new one).
+    pub async fn applied_migrations(&self) -> Result<Vec<i64>, DbError> {
+        let exists = match self.backend {
+            Backend::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'"
+            }
+            Backend::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'"
+            }
+        };
+        let n: i64 = sqlx::query_scalar(exists).fetch_one(&self.pool).await?;
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        Ok(sqlx::query_scalar(
+            "SELECT version FROM _sqlx_migrations WHERE success = true ORDER BY version",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// What `migrate` would run: the known migrations the register has not applied.
+    pub async fn pending_migrations(&self) -> Result<Vec<(i64, String)>, DbError> {
+        let applied = self.applied_migrations().await?;
+        Ok(self
+            .known_migrations()
+            .into_iter()
+            .filter(|(v, _)| !applied.contains(v))
+            .collect())
     }
 
     /// A write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), so

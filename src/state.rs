@@ -111,6 +111,13 @@ impl Core {
 
     /// Connects to the configured register and applies its migrations.
     pub async fn connect(c: &Config) -> anyhow::Result<Db> {
+        let db = Core::connect_only(c).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Connects to the configured register without migrating it.
+    pub async fn connect_only(c: &Config) -> anyhow::Result<Db> {
         let db = Db::connect(
             &c.database_url(),
             &ConnectOptions {
@@ -120,7 +127,6 @@ impl Core {
             },
         )
         .await?;
-        db.migrate().await?;
         Ok(db)
     }
 

@@ -18,3 +18,4 @@ mod sms;
 mod telegram;
 mod testchannel;
 mod ui;
+mod upgrade;

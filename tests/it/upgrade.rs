@@ -1,0 +1,236 @@
+//! Upgrades: the register of every released version (fixtures under `tests/fixtures/`, made by
+//! `make_release_fixtures` below when a version is released) opens with today's migrations and
+//! keeps every complaint; a register newer than this aduan is refused, untouched.
+
+use aduan::db::Backend;
+use aduan_channel::{Address, ChannelKind, CounterMedium, InboundMessage, Intent};
+use sqlx::Row;
+
+use crate::both;
+use crate::helpers::*;
+use crate::testchannel::ScriptedChannel;
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
+/// Complaints from every channel, a thread, a reply and a workflow step.
+async fn fill(core: &aduan::state::Shared) {
+    use aduan::intake::submit;
+    let mut web = InboundMessage::new(
+        ChannelKind::Web,
+        "web-1",
+        Address::None,
+        "Izin belum terbit",
+    );
+    web.display_name = Some("Ani".into());
+    web.contacts = vec![
+        Address::Email("ani@example.id".into()),
+        Address::Phone("+6281234500001".into()),
+    ];
+    let mut counter = InboundMessage::new(
+        ChannelKind::Counter,
+        "counter-1",
+        Address::None,
+        "Surat keberatan",
+    );
+    counter.medium = Some(CounterMedium::Letter);
+    let mut mail = InboundMessage::new(
+        ChannelKind::Email,
+        "<m1@example.id>",
+        Address::Email("budi@example.id".into()),
+        "Jalan rusak di depan kantor camat",
+    );
+    mail.subject = Some("Jalan rusak".into());
+    mail.hints.message_id = Some("<m1@example.id>".into());
+    let sms = InboundMessage::new(
+        ChannelKind::Sms,
+        "sms:m1:1",
+        Address::Phone("+6281234500002".into()),
+        "Lampu jalan padam",
+    );
+    let mut tg = InboundMessage::new(
+        ChannelKind::Telegram,
+        "tg:1:1",
+        Address::TelegramChat(777),
+        "Antrean loket lama",
+    );
+    tg.hints.conversation = Some("777".into());
+    let lapor = aduan_lapor::link_message("5312345", "siti");
+    let mut status = InboundMessage::new(
+        ChannelKind::Sms,
+        "sms:m1:2",
+        Address::Phone("+6281234500002".into()),
+        "STATUS",
+    );
+    for m in [web, counter, mail, sms, tg, lapor] {
+        submit(core, m).await.unwrap();
+    }
+    let no: String = sqlx::query("SELECT register_no FROM complaints WHERE channel = 'sms'")
+        .fetch_one(&core.db.pool)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    status.intent = Intent::StatusQuery {
+        register_no: no.clone(),
+    };
+    submit(core, status).await.unwrap();
+    aduan::officers::add(&core.db, "siti", "Siti", aduan::workflow::Role::SectionHead)
+        .await
+        .unwrap();
+    let officer = aduan::workflow::Officer {
+        id: 1,
+        username: "siti".into(),
+        display_name: "Siti".into(),
+        role: aduan::workflow::Role::SectionHead,
+    };
+    aduan::workflow::reply(core, &officer, &no, "Sedang kami perbaiki", &[])
+        .await
+        .unwrap();
+}
+
+async fn channels_core(db_url: &str) -> aduan::state::Shared {
+    let cfg = test_config(db_url, &[]);
+    open_core_with(
+        &cfg,
+        vec![
+            ScriptedChannel::new(ChannelKind::Email, vec![]),
+            ScriptedChannel::new(ChannelKind::Sms, vec![]),
+            ScriptedChannel::new(ChannelKind::Telegram, vec![]),
+            ScriptedChannel::new(ChannelKind::Lapor, vec![]),
+        ],
+    )
+    .await
+}
+
+/// Writes the fixtures of the version in `Cargo.toml` (run when releasing):
+/// `cargo nextest run -E 'test(make_release_fixtures)' --run-ignored only`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "writes tests/fixtures/<version>/ when a version is released"]
+async fn make_release_fixtures() {
+    let dir = format!("{FIXTURES}/{}", env!("CARGO_PKG_VERSION"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = fresh(Backend::Sqlite).await.unwrap();
+    let core = channels_core(&db.url).await;
+    fill(&core).await;
+    let file = format!("{dir}/aduan.db");
+    let _ = std::fs::remove_file(&file);
+    sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM INTO '{file}'")))
+        .execute(&core.db.write)
+        .await
+        .unwrap();
+    core.db.close().await;
+    let pg = fresh(Backend::Postgres).await.unwrap();
+    let core = channels_core(&pg.url).await;
+    fill(&core).await;
+    core.db.close().await;
+    let out = std::process::Command::new("pg_dump")
+        .args(["--no-owner", "--no-privileges", "--format=plain", &pg.url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(format!("{dir}/aduan.sql"), out.stdout).unwrap();
+    pg.drop_db().await;
+}
+
+/// The 0.1.0 register (every channel) opens with today's migrations; nothing is lost and it
+/// takes new complaints.
+async fn upgrade_from_0_1_0(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    match backend {
+        Backend::Sqlite => {
+            let path = db
+                .url
+                .trim_start_matches("sqlite://")
+                .split('?')
+                .next()
+                .unwrap()
+                .to_string();
+            std::fs::copy(format!("{FIXTURES}/0.1.0/aduan.db"), &path).unwrap();
+        }
+        Backend::Postgres => {
+            let out = std::process::Command::new("psql")
+                .args(["-q", "-v", "ON_ERROR_STOP=1", "-f"])
+                .arg(format!("{FIXTURES}/0.1.0/aduan.sql"))
+                .arg(&db.url)
+                .output()
+                .expect("psql (postgresql-client)");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    let core = channels_core(&db.url).await;
+    let per_channel: Vec<(String, i64)> =
+        sqlx::query("SELECT channel, COUNT(*) FROM complaints GROUP BY channel ORDER BY channel")
+            .fetch_all(&core.db.pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.try_get(0).unwrap(), r.try_get(1).unwrap()))
+            .collect();
+    let names: Vec<&str> = per_channel.iter().map(|(c, _)| c.as_str()).collect();
+    assert_eq!(
+        names,
+        ["counter", "email", "lapor", "sms", "telegram", "web"],
+        "{per_channel:?}"
+    );
+    assert!(scalar(&core.db, "SELECT COUNT(*) FROM outbox WHERE kind = 'reply'").await >= 1);
+    assert_eq!(
+        scalar(&core.db, "SELECT COUNT(*) FROM complaint_contacts").await,
+        2
+    );
+    assert!(core.db.pending_migrations().await.unwrap().is_empty());
+    let c = aduan::intake::submit(
+        &core,
+        InboundMessage::new(
+            ChannelKind::Sms,
+            "sms:after-upgrade",
+            Address::Phone("+6281234500009".into()),
+            "setelah pembaruan",
+        ),
+    )
+    .await
+    .unwrap();
+    assert!(c.register_no.starts_with("ADU-"));
+    core.db.close().await;
+    db.drop_db().await;
+}
+both!(upgrade_from_0_1_0);
+
+/// A register with a migration this aduan does not know is refused with a clear message, and
+/// nothing in it is changed.
+async fn newer_schema_is_refused(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let cfg = test_config(&db.url, &[]);
+    let core = open_core(&cfg).await;
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (9999, 'from the future', true, $1, 0)",
+    )
+    .bind(vec![0u8; 48])
+    .execute(&core.db.write)
+    .await
+    .unwrap();
+    core.db.close().await;
+    let err = aduan::state::Core::open(&cfg, None)
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains("newer than this aduan knows") && err.contains("9999"),
+        "{err}"
+    );
+    db.drop_db().await;
+}
+both!(newer_schema_is_refused);
