@@ -191,6 +191,7 @@ async fn open(
             max_connections: 8,
             connect_timeout: Duration::from_secs(10),
             sqlite_synchronous_full: full,
+            ..Default::default()
         },
     )
     .await?;

@@ -69,6 +69,8 @@ pub struct ConnectOptions {
     pub max_connections: u32,
     pub connect_timeout: Duration,
     pub sqlite_synchronous_full: bool,
+    /// SQLite: open the file read-only and leave its journal mode alone (checking a backup).
+    pub read_only: bool,
 }
 
 impl Default for ConnectOptions {
@@ -77,6 +79,7 @@ impl Default for ConnectOptions {
             max_connections: 8,
             connect_timeout: Duration::from_secs(10),
             sqlite_synchronous_full: true,
+            read_only: false,
         }
     }
 }
@@ -123,7 +126,11 @@ impl Db {
                     })?;
                 }
                 if !url.contains('?') {
-                    url.push_str("?mode=rwc");
+                    url.push_str(if opts.read_only {
+                        "?mode=ro"
+                    } else {
+                        "?mode=rwc"
+                    });
                 }
             }
         }
@@ -132,6 +139,7 @@ impl Db {
         } else {
             "NORMAL"
         };
+        let read_only = opts.read_only;
         let make = |max: u32| {
             AnyPoolOptions::new()
                 .max_connections(max)
@@ -141,10 +149,14 @@ impl Db {
                 .after_connect(move |conn, _| {
                     Box::pin(async move {
                         if backend == Backend::Sqlite {
-                            let pragmas = format!(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; \
-                                 PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;"
-                            );
+                            let pragmas = if read_only {
+                                "PRAGMA busy_timeout = 30000;".to_string()
+                            } else {
+                                format!(
+                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; \
+                                     PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;"
+                                )
+                            };
                             conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
                         }
                         Ok(())

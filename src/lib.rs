@@ -1,6 +1,7 @@
 //! aduan: a complaint (pengaduan) gateway for Indonesian public service offices.
 //! See ARCHITECTURE.md for the codemap and the invariants.
 
+pub mod backup;
 pub mod bench;
 pub mod channels;
 pub mod cli;

@@ -299,3 +299,40 @@ async fn officer_passwords_from_stdin() {
     core.db.close().await;
     db.drop_db().await;
 }
+
+/// `aduan backup FILE`, `aduan backup --verify FILE`, `aduan migrate --dry-run` and
+/// `aduan restore FILE` from the command line (SQLite).
+#[test]
+fn backup_verify_and_restore_commands() {
+    let dir = tmp("backup");
+    let data = dir.join("data");
+    let env = [("ADUAN_DATA_DIR", data.to_str().unwrap())];
+    let (code, out) = aduan(&["migrate", "--dry-run"], &env);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("0004 trust") && out.contains("0005 presence"),
+        "{out}"
+    );
+    let (code, out) = aduan(&["migrate"], &env);
+    assert_eq!(code, 0, "{out}");
+    let file = dir.join("nightly.aduan");
+    let (code, out) = aduan(&["backup", file.to_str().unwrap()], &env);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("backup written"), "{out}");
+    let (code, out) = aduan(&["backup", file.to_str().unwrap()], &env);
+    assert_ne!(code, 0, "a backup never overwrites: {out}");
+    let (code, out) = aduan(&["backup", "--verify", file.to_str().unwrap()], &env);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("a whole backup") && out.contains("schema 0005"),
+        "{out}"
+    );
+    let junk = dir.join("junk.aduan");
+    std::fs::write(&junk, b"not a database at all").unwrap();
+    let (code, out) = aduan(&["backup", "--verify", junk.to_str().unwrap()], &env);
+    assert_ne!(code, 0);
+    assert!(out.contains("not a usable backup"), "{out}");
+    let (code, out) = aduan(&["restore", file.to_str().unwrap()], &env);
+    assert_eq!(code, 0, "{out}");
+    let _ = std::fs::remove_dir_all(dir);
+}

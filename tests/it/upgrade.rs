@@ -234,3 +234,120 @@ async fn newer_schema_is_refused(backend: Backend) {
     db.drop_db().await;
 }
 both!(newer_schema_is_refused);
+
+/// Backups while the register is busy: 2,000 complaints are submitted while `backup` runs; the
+/// restored copy holds every complaint that had committed when the backup started, and
+/// `verify` passes. A corrupted file is refused with a clear error and the live register is
+/// untouched; a running daemon refuses a restore.
+async fn backup_while_busy_and_restore(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let core = channels_core(&db.url).await;
+    let dir = std::env::temp_dir().join(format!(
+        "aduan-backup-{}-{}",
+        backend.as_str(),
+        aduan::register::tracking_code()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("aduan.backup");
+    let submitted = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let writers = {
+        let (core, submitted) = (core.clone(), submitted.clone());
+        tokio::spawn(async move {
+            let mut set = tokio::task::JoinSet::new();
+            for w in 0..4 {
+                let (core, submitted) = (core.clone(), submitted.clone());
+                set.spawn(async move {
+                    for i in 0..500 {
+                        let m = InboundMessage::new(
+                            ChannelKind::Sms,
+                            format!("sms:b:{w}:{i}"),
+                            Address::Phone(format!("+62812{w:02}{i:06}")),
+                            format!("aduan {w}/{i}"),
+                        );
+                        let c = aduan::intake::submit(&core, m).await.unwrap();
+                        submitted.lock().unwrap().push(c.register_no);
+                    }
+                });
+            }
+            while set.join_next().await.is_some() {}
+        })
+    };
+    // Let some land, then back up while the rest keep coming.
+    while submitted.lock().unwrap().len() < 300 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let before: Vec<String> = submitted.lock().unwrap().clone();
+    aduan::backup::backup(&core.db, &db.url, &file)
+        .await
+        .unwrap();
+    writers.await.unwrap();
+    assert_eq!(submitted.lock().unwrap().len(), 2000);
+    let summary = aduan::backup::verify(&file, backend).await.unwrap();
+    if let Some(s) = &summary {
+        assert!(s.complaints >= before.len() as i64, "{s}");
+        assert_eq!(s.schema, 5);
+    }
+    // Restore into a new register (a new server) and find every complaint committed before.
+    let target = fresh(backend).await.unwrap();
+    if backend == Backend::Sqlite {
+        // The restored file replaces the target's register file.
+        let c = aduan::state::Core::open(&test_config(&target.url, &[]), None)
+            .await
+            .unwrap();
+        c.db.close().await;
+    }
+    aduan::backup::restore(&target.url, &file, 15)
+        .await
+        .unwrap();
+    let restored = aduan::db::Db::connect(&target.url, &Default::default())
+        .await
+        .unwrap();
+    let nos: std::collections::HashSet<String> =
+        sqlx::query_scalar("SELECT register_no FROM complaints")
+            .fetch_all(&restored.pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+    let missing: Vec<&String> = before.iter().filter(|n| !nos.contains(*n)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} committed complaints missing",
+        missing.len()
+    );
+    restored.close().await;
+    // A corrupted backup: a clear error, the live register untouched.
+    let bad = dir.join("rusak.backup");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let n = bytes.len();
+    for b in &mut bytes[n / 3..n / 3 + 4096.min(n / 3)] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(&bad, &bytes).unwrap();
+    let live_before = scalar(&core.db, "SELECT COUNT(*) FROM complaints").await;
+    let err = aduan::backup::restore(&db.url, &bad, 15).await.unwrap_err();
+    assert!(
+        matches!(err, aduan::backup::BackupError::Unusable { .. }),
+        "{err}"
+    );
+    assert_eq!(
+        scalar(&core.db, "SELECT COUNT(*) FROM complaints").await,
+        live_before
+    );
+    // A daemon heartbeat on the register: restore refused.
+    aduan::presence::beat(&core, "test-daemon").await.unwrap();
+    let err = aduan::backup::restore(&db.url, &file, 15)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, aduan::backup::BackupError::Running { .. }),
+        "{err}"
+    );
+    core.db.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    target.drop_db().await;
+    db.drop_db().await;
+}
+both!(backup_while_busy_and_restore);
