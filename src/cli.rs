@@ -51,6 +51,17 @@ enum Command {
     },
     /// Validate the configuration, reporting every problem at once.
     CheckConfig,
+    /// First run: checks the configuration, prepares the register, and creates the first
+    /// administrator with a web password (asked twice on a terminal, or one line on standard
+    /// input with --password-stdin). Does nothing to an existing administrator.
+    Setup {
+        /// The administrator's user name.
+        #[arg(long, default_value = "admin")]
+        admin: String,
+        /// Read the password from standard input (one line) instead of asking.
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// Manage officer accounts.
     Officer {
         #[command(subcommand)]
@@ -198,6 +209,59 @@ fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<(Config, Option
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let path = cli.config.as_deref();
     match cli.command {
+        Command::Setup {
+            admin,
+            password_stdin,
+        } => {
+            let loaded = config::load(path, &config::process_env());
+            for w in &loaded.warnings {
+                println!("warning: {w}");
+            }
+            let source = loaded.source.clone();
+            let (cfg, _, _) = loaded.into_result()?;
+            println!("{source}: configuration ok");
+            let db = Core::connect(&cfg).await?;
+            println!(
+                "register ready ({}, {} migrations)",
+                db.backend.as_str(),
+                db.applied_migrations().await?.len()
+            );
+            let existing = crate::officers::list(&db).await?;
+            if let Some(a) = existing
+                .iter()
+                .find(|o| o.role == Role::Admin.as_str() && o.active)
+            {
+                println!(
+                    "an administrator exists already ({}); nothing to do",
+                    a.username
+                );
+                db.close().await;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let pw = if password_stdin {
+                read_password_line()?
+            } else {
+                let first = ask_password(&format!("Password for {admin}: "))?;
+                let again = ask_password("Again: ")?;
+                anyhow::ensure!(
+                    first == again,
+                    "the two passwords differ; nothing was created"
+                );
+                first
+            };
+            if let Some(p) = crate::web::session::password_problem(&pw) {
+                anyhow::bail!("the password needs {p}; nothing was created");
+            }
+            let token = crate::officers::add(&db, &admin, "Administrator", Role::Admin).await?;
+            crate::web::session::set_password(&db, &admin, &pw).await?;
+            db.close().await;
+            println!(
+                "administrator {admin} created. Log in at {}/masuk",
+                cfg.office.public_url.trim_end_matches('/')
+            );
+            println!("API token (shown once, keep it secret): {token}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::CheckConfig => {
             let l = config::load(path, &config::process_env());
             for w in &l.warnings {
@@ -227,12 +291,36 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "no holiday list covers this year: due dates skip weekends only (office.holiday_files)"
                 );
             }
+            let public = core.settings.public_url.clone();
+            let db = core.db.clone();
             let running = crate::daemon::start(core, &cfg, listener)?;
+            tracing::info!(
+                listen = %running.addr,
+                form = %format!("{public}/aduan"),
+                inbox = %format!("{public}/kotak"),
+                metrics = %format!("http://{}/metrics", running.addr),
+                "aduan is serving"
+            );
+            crate::systemd::notify("READY=1");
             let stopped = running.shutdown.clone();
+            let watchdog = async {
+                // Pings only while the register answers and the daemon's loops run.
+                let Some(every) = crate::systemd::watchdog_interval() else {
+                    return std::future::pending().await;
+                };
+                loop {
+                    tokio::time::sleep(every / 2).await;
+                    if !stopped.is_cancelled() && db.ping().await.is_ok() {
+                        crate::systemd::notify("WATCHDOG=1");
+                    }
+                }
+            };
             tokio::select! {
                 _ = crate::daemon::signal() => tracing::info!("signal received, shutting down"),
                 _ = stopped.cancelled() => {}
+                _ = watchdog => {}
             }
+            crate::systemd::notify("STOPPING=1");
             running
                 .stop(Duration::from_secs(cfg.shutdown.deadline_secs))
                 .await;
@@ -520,6 +608,28 @@ async fn active_officer(core: &Core, username: &str) -> anyhow::Result<Officer> 
 }
 
 /// One line of standard input, without its line ending.
+/// Asks for a password on the terminal without echoing it.
+fn ask_password(prompt: &str) -> anyhow::Result<String> {
+    use std::io::Write;
+    eprint!("{prompt}");
+    std::io::stderr().flush()?;
+    let fd = libc::STDIN_FILENO;
+    // SAFETY: termios calls on standard input with a struct they fill; restored below.
+    let mut term: libc::termios = unsafe { std::mem::zeroed() };
+    let tty = unsafe { libc::tcgetattr(fd, &mut term) } == 0;
+    if tty {
+        let mut quiet = term;
+        quiet.c_lflag &= !libc::ECHO;
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) };
+    }
+    let line = read_password_line();
+    if tty {
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &term) };
+        eprintln!();
+    }
+    line
+}
+
 fn read_password_line() -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin().read_line(&mut line)?;

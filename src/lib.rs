@@ -17,6 +17,7 @@ pub mod recap;
 pub mod register;
 pub mod sla;
 pub mod state;
+pub mod systemd;
 pub mod telemetry;
 pub mod templates;
 pub mod web;

@@ -11,13 +11,14 @@ pub fn init(format: &str, level: &str) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    let _ = if format == "json" {
-        builder
+    // Under systemd the journal stamps every line itself.
+    let _ = match (format == "json", crate::systemd::logs_to_journal()) {
+        (true, _) => builder
             .json()
             .flatten_event(true)
             .with_current_span(true)
-            .try_init()
-    } else {
-        builder.with_target(false).try_init()
+            .try_init(),
+        (false, true) => builder.with_target(false).without_time().try_init(),
+        (false, false) => builder.with_target(false).try_init(),
     };
 }

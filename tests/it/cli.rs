@@ -336,3 +336,169 @@ fn backup_verify_and_restore_commands() {
     assert_eq!(code, 0, "{out}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Under systemd (`Type=notify`): `READY=1` once the register is migrated and the listener is
+/// up, `WATCHDOG=1` at half the `WatchdogSec` interval while the register answers, `STOPPING=1`
+/// on SIGTERM; the start-up line names the form, inbox and metrics URLs, without a timestamp
+/// of its own when logging to the journal.
+#[test]
+fn systemd_notify_and_watchdog() {
+    let dir = tmp("notify");
+    let sock_path = dir.join("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_aduan"))
+        .arg("serve")
+        .env_remove("ADUAN_CONFIG")
+        .env("ADUAN_DATA_DIR", dir.join("data"))
+        .env("ADUAN_LISTEN", format!("127.0.0.1:{port}"))
+        .env("NOTIFY_SOCKET", &sock_path)
+        .env("WATCHDOG_USEC", "1000000")
+        .env("JOURNAL_STREAM", "8:1234")
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let mut seen = Vec::new();
+    let started = Instant::now();
+    while !(seen.iter().any(|s: &String| s == "READY=1") && seen.iter().any(|s| s == "WATCHDOG=1"))
+        && started.elapsed() < Duration::from_secs(20)
+    {
+        if let Ok(n) = sock.recv(&mut buf) {
+            seen.push(String::from_utf8_lossy(&buf[..n]).to_string());
+        }
+    }
+    assert_eq!(
+        seen.first().map(String::as_str),
+        Some("READY=1"),
+        "{seen:?}"
+    );
+    assert!(seen.iter().any(|s| s == "WATCHDOG=1"), "{seen:?}");
+    // Ready means ready: the listener answers.
+    let ok = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+    assert!(ok);
+    let _ = Command::new("kill")
+        .arg("-15")
+        .arg(child.id().to_string())
+        .status();
+    let mut stopping = false;
+    while let Ok(n) = sock.recv(&mut buf) {
+        if &buf[..n] == b"STOPPING=1" {
+            stopping = true;
+            break;
+        }
+    }
+    assert!(stopping);
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("/aduan") && log.contains("/kotak") && log.contains("/metrics"),
+        "{log}"
+    );
+    let first = log.lines().next().unwrap_or("");
+    assert!(
+        !first.starts_with("20"),
+        "journal lines carry no timestamp: {first}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The systemd units in `contrib/systemd/` pass `systemd-analyze verify` (with `ExecStart`
+/// pointed at the binary under test, as the package installs it at /usr/bin/aduan).
+#[test]
+fn systemd_units_verify() {
+    let analyze = std::path::Path::new("/usr/bin/systemd-analyze");
+    if !analyze.exists() {
+        eprintln!("SKIP: systemd-analyze not installed");
+        return;
+    }
+    let dir = tmp("units");
+    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/contrib/systemd");
+    let bin = env!("CARGO_BIN_EXE_aduan");
+    for (from, to) in [
+        ("aduan.service", "aduan.service"),
+        ("aduan@.service", "aduan@binjai.service"),
+        ("aduan-backup.service", "aduan-backup.service"),
+        ("aduan-backup.timer", "aduan-backup.timer"),
+    ] {
+        let text = std::fs::read_to_string(format!("{src}/{from}"))
+            .unwrap()
+            .replace("/usr/bin/aduan", bin);
+        std::fs::write(dir.join(to), text).unwrap();
+    }
+    let out = Command::new(analyze)
+        .current_dir(&dir)
+        .args([
+            "verify",
+            "aduan.service",
+            "aduan@binjai.service",
+            "aduan-backup.service",
+            "aduan-backup.timer",
+        ])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success() && text.trim().is_empty(), "{text}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `aduan setup`: checks the configuration, prepares the register, creates the first
+/// administrator from a password on standard input; a second run changes nothing; a short
+/// password creates nobody.
+#[test]
+fn setup_creates_the_first_admin_once() {
+    use std::io::Write;
+    let dir = tmp("setup");
+    let run = |input: &str| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_aduan"))
+            .args(["setup", "--password-stdin"])
+            .env_remove("ADUAN_CONFIG")
+            .env("ADUAN_DATA_DIR", dir.join("data"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        c.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        let out = c.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (ok, out) = run("pendek\n");
+    assert!(!ok && out.contains("at least 10 characters"), "{out}");
+    let (ok, out) = run("rahasia-panjang-sekali\n");
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("configuration ok") && out.contains("administrator admin created"),
+        "{out}"
+    );
+    let (ok, out) = run("lain-lagi-panjang-sekali\n");
+    assert!(ok && out.contains("exists already"), "{out}");
+    let (code, out) = aduan(
+        &["officer", "list"],
+        &[("ADUAN_DATA_DIR", dir.join("data").to_str().unwrap())],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("admin") && out.matches("admin").count() >= 2,
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
