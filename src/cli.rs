@@ -175,6 +175,15 @@ enum ComplaintsCmd {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve) {
+        // A command whose output is cut short (`aduan complaints list | head`) ends quietly,
+        // as command-line tools do, instead of panicking on the closed pipe. The daemon keeps
+        // SIGPIPE ignored: a client that hangs up is an error to handle, not a signal.
+        // SAFETY: restoring a signal's default disposition before any thread starts.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

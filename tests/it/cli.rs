@@ -502,3 +502,26 @@ fn setup_creates_the_first_admin_once() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The packaged configuration (`packaging/aduan.toml`, installed as /etc/aduan/aduan.toml) is
+/// the documented default with the installed data directory, and is valid.
+#[test]
+fn packaged_config_is_the_default_with_installed_paths() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let default = std::fs::read_to_string(format!("{root}/config/aduan.toml")).unwrap();
+    let packaged = std::fs::read_to_string(format!("{root}/packaging/aduan.toml")).unwrap();
+    assert_eq!(
+        packaged,
+        default.replace("dir = \"./data\"", "dir = \"/var/lib/aduan\""),
+        "regenerate: sed 's|^dir = \"./data\"$|dir = \"/var/lib/aduan\"|' config/aduan.toml > packaging/aduan.toml"
+    );
+    let (code, out) = aduan(
+        &[
+            "check-config",
+            "--config",
+            &format!("{root}/packaging/aduan.toml"),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}");
+}
