@@ -450,6 +450,20 @@ fn systemd_units_verify() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.status.success() && text.trim().is_empty(), "{text}");
+    // The hardening rates "OK" or better (systemd's exposure scale: below 5.0).
+    let out = Command::new(analyze)
+        .current_dir(&dir)
+        .args(["security", "--offline=true", "aduan.service"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let level: f64 = text
+        .lines()
+        .find_map(|l| l.split("Overall exposure level for aduan.service: ").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no exposure level: {text}"));
+    assert!(level < 5.0, "exposure {level}: {text}");
     let _ = std::fs::remove_dir_all(dir);
 }
 
