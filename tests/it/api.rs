@@ -1136,3 +1136,33 @@ async fn metrics_pass_promtool() {
     );
     app.stop().await;
 }
+
+/// Every metric the Grafana dashboard and the alert rules in `contrib/` use is one aduan
+/// exports (listed in the README's metrics catalogue), and the dashboard is valid JSON.
+#[test]
+fn contrib_uses_exported_metrics() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let dashboard = std::fs::read_to_string(format!("{root}/contrib/grafana/aduan.json")).unwrap();
+    let _: serde_json::Value = serde_json::from_str(&dashboard).expect("dashboard JSON");
+    let rules =
+        std::fs::read_to_string(format!("{root}/contrib/prometheus/aduan-alerts.yml")).unwrap();
+    for text in [&dashboard, &rules] {
+        let mut rest = text.as_str();
+        while let Some(i) = rest.find("aduan_") {
+            let name: String = rest[i..]
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .collect();
+            rest = &rest[i + name.len()..];
+            let base = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|s| name.strip_suffix(s))
+                .unwrap_or(&name);
+            assert!(
+                readme.contains(&format!("`{base}`")),
+                "{base} is used in contrib/ but not in the README's metrics catalogue"
+            );
+        }
+    }
+}
