@@ -211,7 +211,8 @@ pub async fn render(core: &Core) -> String {
                (SELECT COUNT(*) FROM outbox WHERE status = 'failed') AS failed, \
                (SELECT MIN(created_at) FROM outbox WHERE status IN ('queued', 'sending')) AS oldest, \
                (SELECT COUNT(*) FROM complaints WHERE is_open = 1) AS open, \
-               (SELECT COUNT(*) FROM complaints WHERE is_open = 1 AND due_at < $1) AS overdue",
+               (SELECT COUNT(*) FROM complaints WHERE is_open = 1 AND due_at < $1) AS overdue, \
+               (SELECT MAX(at) FROM backup_runs) AS last_backup",
         )
         .bind(now)
         .fetch_one(&core.db.pool)
@@ -222,10 +223,21 @@ pub async fn render(core: &Core) -> String {
             q.try_get::<Option<i64>, _>("oldest")?,
             q.try_get::<i64, _>("open")?,
             q.try_get::<i64, _>("overdue")?,
+            q.try_get::<Option<i64>, _>("last_backup")?,
         ))
     };
     let up = match gauges.await {
-        Ok((pending, failed, oldest, open, overdue)) => {
+        Ok((pending, failed, oldest, open, overdue, last_backup)) => {
+            if let Some(t) = last_backup {
+                let _ = writeln!(
+                    out,
+                    "# HELP aduan_backup_last_success_timestamp_seconds When `aduan backup` last \
+                     finished a copy of this register (Unix time).\n\
+                     # TYPE aduan_backup_last_success_timestamp_seconds gauge\n\
+                     aduan_backup_last_success_timestamp_seconds {}",
+                    t / 1000
+                );
+            }
             let age = oldest
                 .map(|o| (now - o).max(0) as f64 / 1000.0)
                 .unwrap_or(0.0);

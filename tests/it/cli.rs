@@ -310,7 +310,7 @@ fn backup_verify_and_restore_commands() {
     let (code, out) = aduan(&["migrate", "--dry-run"], &env);
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("0004 trust") && out.contains("0005 presence"),
+        out.contains("0004 trust") && out.contains("0006 backups"),
         "{out}"
     );
     let (code, out) = aduan(&["migrate"], &env);
@@ -324,7 +324,7 @@ fn backup_verify_and_restore_commands() {
     let (code, out) = aduan(&["backup", "--verify", file.to_str().unwrap()], &env);
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("a whole backup") && out.contains("schema 0005"),
+        out.contains("a whole backup") && out.contains("schema 0006"),
         "{out}"
     );
     let junk = dir.join("junk.aduan");
@@ -538,4 +538,56 @@ fn packaged_config_is_the_default_with_installed_paths() {
         &[],
     );
     assert_eq!(code, 0, "{out}");
+}
+
+/// Several offices on one server (`aduan@binjai`, `aduan@madiun`): one daemon each, with its own
+/// configuration, data directory and port; a complaint to one office is in its register only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_offices_on_one_server() {
+    let root = tmp("offices");
+    let mut daemons = Vec::new();
+    for (office, prefix) in [("binjai", "BJI"), ("madiun", "MDN")] {
+        let dir = root.join(office);
+        let url = format!("sqlite://{}/aduan.db", dir.display());
+        let d = crate::helpers::RealDaemon::spawn(
+            &url,
+            &[
+                ("ADUAN_OFFICE__REGISTER_PREFIX", prefix),
+                ("ADUAN_OFFICE__NAME", office),
+                ("ADUAN_WEB__SUBMIT_RATE_PER_MINUTE", "0"),
+            ],
+        )
+        .await;
+        daemons.push((office, prefix, url, d));
+    }
+    let http = reqwest::Client::new();
+    for (office, prefix, _, d) in &daemons {
+        let v: serde_json::Value = http
+            .post(d.url("/api/v1/complaints"))
+            .json(&serde_json::json!({"body": format!("aduan untuk {office}")}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            v["register_no"].as_str().unwrap().starts_with(prefix),
+            "{v}"
+        );
+    }
+    for (office, _, url, d) in daemons {
+        let db = aduan::db::Db::connect(&url, &Default::default())
+            .await
+            .unwrap();
+        let bodies: Vec<String> =
+            sqlx::query_scalar("SELECT body FROM messages WHERE direction = 'in'")
+                .fetch_all(&db.pool)
+                .await
+                .unwrap();
+        assert_eq!(bodies, vec![format!("aduan untuk {office}")]);
+        db.close().await;
+        d.stop().await;
+    }
+    let _ = std::fs::remove_dir_all(root);
 }
