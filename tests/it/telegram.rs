@@ -376,25 +376,32 @@ async fn telegram_bad_file_does_not_block(backend: Backend) {
 }
 both!(telegram_bad_file_does_not_block);
 
-/// Trust finding 13: an update the register refuses — as it is, without files and even raw —
-/// is not skipped: the offset stays before it until a copy is committed.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn telegram_refused_update_keeps_the_offset() {
-    use aduan_channel::{Channel, ChannelContext};
-    let bot = FakeBot::start().await;
-    let id = bot.push(text_update(7100, 1, "ditolak dulu"));
+/// The Telegram channel on its own (long polling `bot` with a 1 s timeout) into `ctx`'s sink.
+fn receive_alone(
+    bot: &FakeBot,
+    ctx: &aduan_channel::ChannelContext,
+) -> tokio::task::JoinHandle<Result<(), aduan_channel::ReceiveError>> {
+    use aduan_channel::Channel;
     let cfg: aduan_telegram::Config = toml::from_str(&format!(
         "token = \"{TOKEN}\"\napi_url = \"{}\"\npoll_timeout_secs = 1",
         bot.url
     ))
     .unwrap();
-    let ch = std::sync::Arc::new(aduan_telegram::TelegramChannel::new(cfg).unwrap());
+    let ch = aduan_telegram::TelegramChannel::new(cfg).unwrap();
+    let ctx = ctx.clone();
+    tokio::spawn(async move { ch.receive(ctx).await })
+}
+
+/// Trust finding 13: an update the register refuses — as it is, without files and even raw —
+/// is not skipped: the offset stays before it until a copy is committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_refused_update_keeps_the_offset() {
+    use aduan_channel::ChannelContext;
+    let bot = FakeBot::start().await;
+    let id = bot.push(text_update(7100, 1, "ditolak dulu"));
     let (ctx, sink) = ChannelContext::new_test();
     sink.reject_next(3);
-    let run = tokio::spawn({
-        let (ch, ctx) = (ch.clone(), ctx.clone());
-        async move { ch.receive(ctx).await }
-    });
+    let run = receive_alone(&bot, &ctx);
     // First round: all three copies refused — nothing registered, so the next getUpdates asks
     // for that update again.
     assert!(
@@ -424,23 +431,14 @@ async fn telegram_refused_update_keeps_the_offset() {
 /// offset only once that is stored — a failed write means the update is asked for again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn telegram_offset_moves_only_once_stored() {
-    use aduan_channel::{Channel, ChannelContext, InboundSink};
+    use aduan_channel::{ChannelContext, InboundSink};
     let bot = FakeBot::start().await;
     let id = bot.push(json!({"message": message(7200, 1, json!({"sticker": {
         "file_id": "st", "file_unique_id": "u", "width": 512, "height": 512,
         "is_animated": false, "is_video": false, "type": "regular"}}))}));
-    let cfg: aduan_telegram::Config = toml::from_str(&format!(
-        "token = \"{TOKEN}\"\napi_url = \"{}\"\npoll_timeout_secs = 1",
-        bot.url
-    ))
-    .unwrap();
-    let ch = std::sync::Arc::new(aduan_telegram::TelegramChannel::new(cfg).unwrap());
     let (ctx, sink) = ChannelContext::new_test();
     sink.fail_cursors(1);
-    let run = tokio::spawn({
-        let (ch, ctx) = (ch.clone(), ctx.clone());
-        async move { ch.receive(ctx).await }
-    });
+    let run = receive_alone(&bot, &ctx);
     assert!(
         eventually(15, || async {
             bot.state.lock().unwrap().offsets.len() >= 3
