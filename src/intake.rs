@@ -186,6 +186,9 @@ const MAX_MESSAGE_ID_BYTES: usize = 998;
 const MAX_REFERENCES: usize = 100;
 /// Longest `external_id` kept as it is; a longer one is replaced by its digest (still unique).
 const MAX_EXTERNAL_ID_BYTES: usize = 500;
+/// Register numbers a message may name that are looked up for threading (and listed in its
+/// flag): a text naming thousands would otherwise cost a query each.
+const MAX_MENTIONS: usize = 10;
 /// Longest subject and display name kept (characters).
 const MAX_SUBJECT_CHARS: usize = 1_000;
 const MAX_NAME_CHARS: usize = 200;
@@ -258,7 +261,7 @@ impl Prepared {
                 .into_iter()
                 .chain(find_register_numbers(&s.register_prefix, &text))
             {
-                if !reg_numbers.contains(&n) {
+                if !reg_numbers.contains(&n) && reg_numbers.len() < MAX_MENTIONS {
                     reg_numbers.push(n);
                 }
             }

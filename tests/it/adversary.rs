@@ -13,6 +13,7 @@ use sqlx::Row;
 
 use crate::both;
 use crate::helpers::*;
+use crate::intake::{email, sms};
 use crate::testchannel::ScriptedChannel;
 
 struct Rig {
@@ -34,17 +35,6 @@ async fn rig(backend: Backend, extra: &[(&str, &str)]) -> Option<Rig> {
     Some(Rig { app, email, sms })
 }
 
-fn sms(ext: &str, from: &str, text: &str) -> InboundMessage {
-    InboundMessage::new(ChannelKind::Sms, ext, Address::Phone(from.into()), text)
-}
-
-fn email(ext: &str, from: &str, subject: &str, text: &str) -> InboundMessage {
-    let mut m = InboundMessage::new(ChannelKind::Email, ext, Address::Email(from.into()), text);
-    m.subject = Some(subject.into());
-    m.hints.message_id = Some(format!("<{ext}@mail.example>"));
-    m
-}
-
 fn telegram(ext: &str, chat: i64, text: &str) -> InboundMessage {
     let mut m = InboundMessage::new(
         ChannelKind::Telegram,
@@ -54,6 +44,17 @@ fn telegram(ext: &str, chat: i64, text: &str) -> InboundMessage {
     );
     m.hints.conversation = Some(chat.to_string());
     m
+}
+
+/// Waits until every queued message was handed to its (scripted) channel.
+async fn all_sent(app: &App) {
+    wait_count(
+        app,
+        "SELECT COUNT(*) FROM outbox WHERE status <> 'sent'",
+        0,
+        15,
+    )
+    .await;
 }
 
 async fn status_of(app: &App, no: &str) -> String {
@@ -100,13 +101,7 @@ async fn address_hijack(backend: Backend) {
     let token = app.officer("kasi", Role::SectionHead).await;
     app.reply(&token, &victim, "Petugas yang bersangkutan sudah diperiksa")
         .await;
-    wait_count(
-        &app,
-        "SELECT COUNT(*) FROM outbox WHERE status <> 'sent'",
-        0,
-        15,
-    )
-    .await;
+    all_sent(&app).await;
     let to_attacker: Vec<String> = email
         .sent()
         .into_iter()
@@ -272,6 +267,14 @@ async fn threading_by_number_from_a_stranger(backend: Backend) {
     let mut m = email("e5", "budi@example.id", "Re: Izin", "lagi");
     m.hints.references = vec!["<e2@mail.example>".into()];
     assert_eq!(submit(core, m).await.unwrap().register_no, b.register_no);
+    // A text naming thousands of numbers costs ten look-ups, and its flag lists ten.
+    let many: String = (1..=2000).map(|i| format!("ADU-2026-{i:06} ")).collect();
+    let r = submit(core, sms("m1:many", "+6281299990000", &many))
+        .await
+        .unwrap();
+    assert_eq!(r.disposition, Disposition::Created);
+    let flag = flag_of(&app, &r.register_no).await;
+    assert_eq!(flag.matches("ADU-2026-").count(), 10, "{flag}");
     // A Telegram chat joins only its own complaint.
     let t = submit(core, telegram("tg:2", 555, "halo")).await.unwrap();
     let t2 = submit(core, telegram("tg:3", 555, "lanjut")).await.unwrap();
@@ -308,13 +311,7 @@ async fn email_reply_to_is_not_an_identity(backend: Backend) {
     let token = app.officer("kasi", Role::SectionHead).await;
     app.reply(&token, &r.register_no, "Sudah kami teruskan")
         .await;
-    wait_count(
-        &app,
-        "SELECT COUNT(*) FROM outbox WHERE status <> 'sent'",
-        0,
-        15,
-    )
-    .await;
+    all_sent(&app).await;
     let to: Vec<Address> = mail.sent().into_iter().map(|m| m.to).collect();
     assert_eq!(
         to,
@@ -368,13 +365,7 @@ async fn receipts_to_typed_addresses_carry_no_free_text(backend: Backend) {
                           "body": format!("Hadiah menanti {i}")}))
             .await;
     }
-    wait_count(
-        &app,
-        "SELECT COUNT(*) FROM outbox WHERE status <> 'sent'",
-        0,
-        15,
-    )
-    .await;
+    all_sent(&app).await;
     let sent = mail.sent();
     assert_eq!(sent.len(), 3, "receipts to one typed address are limited");
     for m in &sent {
@@ -397,13 +388,7 @@ async fn receipts_to_typed_addresses_carry_no_free_text(backend: Backend) {
         .unwrap();
     let token = app.officer("kasi", Role::SectionHead).await;
     app.reply(&token, &no, "Terima kasih").await;
-    wait_count(
-        &app,
-        "SELECT COUNT(*) FROM outbox WHERE status <> 'sent'",
-        0,
-        15,
-    )
-    .await;
+    all_sent(&app).await;
     let last = mail.sent().pop().unwrap();
     assert!(last.text.contains("Terima kasih"));
     assert!(!last.subject.contains("phish"), "{}", last.subject);

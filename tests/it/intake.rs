@@ -13,11 +13,11 @@ use crate::both;
 use crate::helpers::*;
 use crate::testchannel::ScriptedChannel;
 
-fn sms(ext: &str, from: &str, text: &str) -> InboundMessage {
+pub(crate) fn sms(ext: &str, from: &str, text: &str) -> InboundMessage {
     InboundMessage::new(ChannelKind::Sms, ext, Address::Phone(from.into()), text)
 }
 
-fn email(ext: &str, from: &str, subject: &str, text: &str) -> InboundMessage {
+pub(crate) fn email(ext: &str, from: &str, subject: &str, text: &str) -> InboundMessage {
     let mut m = InboundMessage::new(ChannelKind::Email, ext, Address::Email(from.into()), text);
     m.subject = Some(subject.into());
     m.hints.message_id = Some(format!("<{ext}@mail.example>"));
