@@ -9,10 +9,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use aduan_channel::{
-    Channel, ChannelContext, ChannelKind, Health, OutboundMessage, ReceiveError, SendError,
-    SendReceipt,
+    BuildContext, BuildError, Channel, ChannelContext, ChannelKind, ChannelSpec, Health,
+    OutboundMessage, Problem, ReceiveError, SendError, SendReceipt,
 };
 use async_trait::async_trait;
+use serde::Deserialize;
 
 use crate::config::Config;
 
@@ -21,46 +22,26 @@ pub struct Channels {
     map: BTreeMap<ChannelKind, Arc<dyn Channel>>,
 }
 
+/// What every channel is told when it is built.
+pub fn build_context(c: &Config) -> BuildContext {
+    BuildContext {
+        office_name: c.office.name.clone(),
+    }
+}
+
 impl Channels {
+    /// Builds every enabled channel of the configuration. `config::validate` has checked them;
+    /// a channel that still fails to build is logged and left out, not fatal.
     pub fn from_config(c: &Config) -> Channels {
+        let ctx = build_context(c);
         let mut ch = Channels::default();
-        for kind in ChannelKind::ALL {
-            let built: Option<Arc<dyn Channel>> = match kind {
-                ChannelKind::Web => c.channels.web.enabled.then(|| Arc::new(WebChannel) as _),
-                ChannelKind::Counter => c
-                    .channels
-                    .counter
-                    .enabled
-                    .then(|| Arc::new(CounterChannel) as _),
-                ChannelKind::Sms => c.channels.sms.clone().and_then(|cfg| {
-                    // `config::validate` has checked it; a failure here is logged, not fatal.
-                    aduan_sms::SmsChannel::new(cfg)
-                        .map(|ch| Arc::new(ch) as _)
-                        .map_err(|e| tracing::error!(error = %e, "SMS channel not started"))
-                        .ok()
-                }),
-                ChannelKind::Email => c.channels.email.clone().and_then(|cfg| {
-                    aduan_email::EmailChannel::new(cfg)
-                        .map(|ch| Arc::new(ch) as _)
-                        .map_err(|e| tracing::error!(error = %e, "email channel not started"))
-                        .ok()
-                }),
-                ChannelKind::Telegram => c.channels.telegram.clone().and_then(|mut cfg| {
-                    cfg.office_name.get_or_insert_with(|| c.office.name.clone());
-                    aduan_telegram::TelegramChannel::new(cfg)
-                        .map(|ch| Arc::new(ch) as _)
-                        .map_err(|e| tracing::error!(error = %e, "Telegram channel not started"))
-                        .ok()
-                }),
-                ChannelKind::Lapor => c.channels.lapor.clone().and_then(|cfg| {
-                    aduan_lapor::LaporChannel::new(cfg)
-                        .map(|ch| Arc::new(ch) as _)
-                        .map_err(|e| tracing::error!(error = %e, "LAPOR! channel not started"))
-                        .ok()
-                }),
-            };
-            if let Some(b) = built {
-                ch.map.insert(kind, b);
+        for section in c.channels.enabled() {
+            let spec = section.spec();
+            match spec.build(&ctx) {
+                Ok(built) => ch.insert(built),
+                Err(e) => {
+                    tracing::error!(channel = %spec.kind(), error = %e, "channel not started")
+                }
             }
         }
         ch
@@ -81,6 +62,62 @@ impl Channels {
 
     pub fn iter(&self) -> impl Iterator<Item = (&ChannelKind, &Arc<dyn Channel>)> {
         self.map.iter()
+    }
+}
+
+/// `[channels.web]`: the public form and API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebConfig {
+    pub enabled: bool,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig { enabled: true }
+    }
+}
+
+impl ChannelSpec for WebConfig {
+    fn kind(&self) -> ChannelKind {
+        ChannelKind::Web
+    }
+    fn enabled(&self) -> bool {
+        self.enabled
+    }
+    fn problems(&self) -> Vec<Problem> {
+        Vec::new()
+    }
+    fn build(&self, _ctx: &BuildContext) -> Result<Arc<dyn Channel>, BuildError> {
+        Ok(Arc::new(WebChannel))
+    }
+}
+
+/// `[channels.counter]`: the front-office counter.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CounterConfig {
+    pub enabled: bool,
+}
+
+impl Default for CounterConfig {
+    fn default() -> Self {
+        CounterConfig { enabled: true }
+    }
+}
+
+impl ChannelSpec for CounterConfig {
+    fn kind(&self) -> ChannelKind {
+        ChannelKind::Counter
+    }
+    fn enabled(&self) -> bool {
+        self.enabled
+    }
+    fn problems(&self) -> Vec<Problem> {
+        Vec::new()
+    }
+    fn build(&self, _ctx: &BuildContext) -> Result<Arc<dyn Channel>, BuildError> {
+        Ok(Arc::new(CounterChannel))
     }
 }
 

@@ -12,6 +12,7 @@ use sqlx::Row;
 use crate::config::{self, Config};
 use crate::state::Core;
 use crate::workflow::{Officer, Role};
+use aduan_channel::ChannelKind;
 
 #[derive(Parser)]
 #[command(
@@ -535,25 +536,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             as_officer,
         } => {
             let (cfg, base) = load_config(path)?;
-            anyhow::ensure!(
-                cfg.channels.lapor.is_some(),
-                "the LAPOR! channel is not configured ([channels.lapor])"
-            );
-            anyhow::ensure!(
-                aduan_lapor::valid_tracking_id(&tracking_id),
-                "`{tracking_id}` is not a LAPOR! tracking id (letters, digits, `-`)"
-            );
-            if let Some(l) = cfg.channels.lapor.clone() {
-                let ch = aduan_lapor::LaporChannel::new(l).map_err(anyhow::Error::msg)?;
-                ch.verify(&tracking_id).await.map_err(|e| {
-                    anyhow::anyhow!("LAPOR! report {tracking_id} cannot be linked: {e}")
-                })?;
-            }
+            let Some(lapor) = cfg.channels.get(ChannelKind::Lapor) else {
+                anyhow::bail!("the LAPOR! channel is not configured ([channels.lapor])");
+            };
+            let ch = lapor
+                .spec()
+                .build(&crate::channels::build_context(&cfg))
+                .map_err(anyhow::Error::msg)?;
             let core = Core::open(&cfg, base.as_deref()).await?;
             let officer = active_officer(&core, &as_officer).await?;
+            let link = ch
+                .link(&tracking_id, &officer.username)
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!("LAPOR! report {tracking_id} cannot be linked: {e}")
+                })?;
             let c = crate::intake::submit_as(
                 &core,
-                aduan_lapor::link_message(&tracking_id, &officer.username),
+                link,
                 Some((officer.id, officer.username.as_str())),
             )
             .await?;

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use aduan_channel::{ChannelKind, ChannelSpec};
 use chrono::{FixedOffset, NaiveDate};
 use serde::Deserialize;
 
@@ -413,40 +414,75 @@ fn default_deadline() -> u64 {
     10
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct ChannelsConfig {
-    #[serde(default)]
-    pub web: BuiltinChannelConfig,
-    #[serde(default)]
-    pub counter: BuiltinChannelConfig,
-    /// GSM modems (`[channels.sms]` with `[[channels.sms.modems]]`); off when absent.
-    #[serde(default)]
-    pub sms: Option<aduan_sms::Config>,
-    /// One IMAP mailbox and an SMTP server (`[channels.email]`); off when absent.
-    #[serde(default)]
-    pub email: Option<aduan_email::Config>,
-    /// A Telegram bot (`[channels.telegram]`); off when absent.
-    #[serde(default)]
-    pub telegram: Option<aduan_telegram::Config>,
-    /// SP4N-LAPOR! (`[channels.lapor]`); off when absent.
-    #[serde(default)]
-    pub lapor: Option<aduan_lapor::Config>,
-}
-
+/// One channel's section, `[channels.NAME]`: the channel crate's own config type. Adding a
+/// channel is one arm here (and its variant in `ChannelKind`); nothing else in the daemon
+/// names a channel's config.
 #[derive(Debug, Clone, Deserialize)]
-pub struct BuiltinChannelConfig {
-    #[serde(default = "yes")]
-    pub enabled: bool,
+#[serde(rename_all = "snake_case")]
+pub enum ChannelConfig {
+    /// The public form and API; on unless `enabled = false`.
+    Web(crate::channels::WebConfig),
+    /// The front-office counter; on unless `enabled = false`.
+    Counter(crate::channels::CounterConfig),
+    /// GSM modems (`[channels.sms]` with `[[channels.sms.modems]]`).
+    Sms(aduan_sms::Config),
+    /// One IMAP mailbox and an SMTP server.
+    Email(aduan_email::Config),
+    /// A Telegram bot.
+    Telegram(aduan_telegram::Config),
+    /// SP4N-LAPOR!.
+    Lapor(aduan_lapor::Config),
 }
 
-impl Default for BuiltinChannelConfig {
-    fn default() -> Self {
-        BuiltinChannelConfig { enabled: true }
+impl ChannelConfig {
+    /// What the daemon asks of every channel's config: its kind, its problems, its adapter.
+    pub fn spec(&self) -> &dyn ChannelSpec {
+        match self {
+            ChannelConfig::Web(c) => c,
+            ChannelConfig::Counter(c) => c,
+            ChannelConfig::Sms(c) => c,
+            ChannelConfig::Email(c) => c,
+            ChannelConfig::Telegram(c) => c,
+            ChannelConfig::Lapor(c) => c,
+        }
     }
 }
 
-fn yes() -> bool {
-    true
+/// `[channels]`: the sections present, by kind. The built-in `web` and `counter` are on when
+/// absent; every other channel is off unless its section is there.
+#[derive(Debug, Clone)]
+pub struct ChannelsConfig(BTreeMap<ChannelKind, ChannelConfig>);
+
+impl Default for ChannelsConfig {
+    fn default() -> Self {
+        ChannelsConfig::from_sections(Vec::new())
+    }
+}
+
+impl ChannelsConfig {
+    fn from_sections(sections: Vec<ChannelConfig>) -> ChannelsConfig {
+        let mut map: BTreeMap<ChannelKind, ChannelConfig> =
+            sections.into_iter().map(|c| (c.spec().kind(), c)).collect();
+        map.entry(ChannelKind::Web)
+            .or_insert_with(|| ChannelConfig::Web(Default::default()));
+        map.entry(ChannelKind::Counter)
+            .or_insert_with(|| ChannelConfig::Counter(Default::default()));
+        ChannelsConfig(map)
+    }
+
+    /// The section of a kind, when present (enabled or not).
+    pub fn get(&self, kind: ChannelKind) -> Option<&ChannelConfig> {
+        self.0.get(&kind)
+    }
+
+    /// The sections of the channels that are on.
+    pub fn enabled(&self) -> impl Iterator<Item = &ChannelConfig> {
+        self.0.values().filter(|c| c.spec().enabled())
+    }
+
+    pub fn is_enabled(&self, kind: ChannelKind) -> bool {
+        self.get(kind).is_some_and(|c| c.spec().enabled())
+    }
 }
 
 /// One thing wrong with a configuration: the key, what is wrong, and how to fix it.
@@ -579,7 +615,7 @@ pub fn load_text(mut out: Loaded, text: &str, env: &BTreeMap<String, String>) ->
     let outbox = section(root, "outbox", errors, warnings);
     let telemetry = section(root, "telemetry", errors, warnings);
     let shutdown = section(root, "shutdown", errors, warnings);
-    let channels = section(root, "channels", errors, warnings);
+    let channels = channels_section(root, errors, warnings);
     // Sections that failed stand in with their defaults, so the others are still validated.
     let failed: Vec<String> = out
         .errors
@@ -633,6 +669,62 @@ fn section<T: serde::de::DeserializeOwned>(
         .get(name)
         .cloned()
         .unwrap_or_else(|| toml::Value::Table(toml::Table::new()));
+    section_value(v, name, errors, warnings)
+}
+
+/// `[channels]`: each `[channels.NAME]` on its own as that channel's [`ChannelConfig`], so a
+/// mistake in one channel does not hide those in the others.
+fn channels_section(
+    root: &toml::Table,
+    errors: &mut Vec<Problem>,
+    warnings: &mut Vec<Problem>,
+) -> Option<ChannelsConfig> {
+    let table = match root.get("channels") {
+        None => toml::Table::new(),
+        Some(toml::Value::Table(t)) => t.clone(),
+        Some(_) => {
+            errors.push(problem(
+                "channels",
+                "must be a table of channel sections",
+                "write each channel as [channels.NAME]",
+            ));
+            return None;
+        }
+    };
+    let mut sections = Vec::new();
+    let mut ok = true;
+    for (name, v) in table {
+        if name.parse::<ChannelKind>().is_err() {
+            errors.push(problem(
+                &format!("channels.{name}"),
+                "is not a channel aduan knows",
+                format!(
+                    "channels are: {}",
+                    ChannelKind::iter()
+                        .map(ChannelKind::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+            ok = false;
+            continue;
+        }
+        let one = toml::Value::Table(toml::Table::from_iter([(name, v)]));
+        match section_value::<ChannelConfig>(one, "channels", errors, warnings) {
+            Some(c) => sections.push(c),
+            None => ok = false,
+        }
+    }
+    ok.then(|| ChannelsConfig::from_sections(sections))
+}
+
+/// [`section`] of a value already taken out of the tree.
+fn section_value<T: serde::de::DeserializeOwned>(
+    v: toml::Value,
+    name: &str,
+    errors: &mut Vec<Problem>,
+    warnings: &mut Vec<Problem>,
+) -> Option<T> {
     let mut unknown = Vec::new();
     let mut note = |p: serde_ignored::Path<'_>| unknown.push(format!("{name}.{p}"));
     let de = serde_ignored::Deserializer::new(v, &mut note);
@@ -932,40 +1024,14 @@ pub fn validate(cfg: &Config, base_dir: Option<&Path>) -> Vec<Problem> {
             "use 1000",
         ));
     }
-    if let Some(sms) = &cfg.channels.sms {
-        for (key, message) in sms.problems() {
-            p.push(problem(
-                &key,
-                message,
-                "see the [channels.sms] example in config/aduan.toml",
-            ));
-        }
-    }
-    if let Some(email) = &cfg.channels.email {
-        for (key, message) in email.problems() {
-            p.push(problem(
-                &key,
-                message,
-                "see the [channels.email] example in config/aduan.toml",
-            ));
-        }
-    }
-    if let Some(tg) = &cfg.channels.telegram {
-        for (key, message) in tg.problems() {
-            p.push(problem(
-                &key,
-                message,
-                "see the [channels.telegram] example in config/aduan.toml",
-            ));
-        }
-    }
-    if let Some(l) = &cfg.channels.lapor {
-        for (key, message) in l.problems() {
-            p.push(problem(
-                &key,
-                message,
-                "see the [channels.lapor] example in config/aduan.toml",
-            ));
+    for c in cfg.channels.enabled() {
+        let name = c.spec().kind().as_str();
+        for problem in c.spec().problems() {
+            p.push(Problem {
+                key: problem.key,
+                message: problem.message,
+                fix: format!("see the [channels.{name}] example in config/aduan.toml"),
+            });
         }
     }
     if !matches!(cfg.telemetry.format.as_str(), "text" | "json") {
@@ -1165,18 +1231,23 @@ mod tests {
         assert_eq!(keys, ["channels.email.imap.ca_file"], "{:?}", l.errors);
         assert!(l.warnings.is_empty(), "{:?}", l.warnings);
         let c = l.config.unwrap();
-        let email = c.channels.email.expect("email example");
+        let ch = |k| c.channels.get(k).expect("example section");
+        let ChannelConfig::Email(email) = ch(ChannelKind::Email) else {
+            panic!("email example")
+        };
         assert_eq!(email.imap.password.0, "123456");
         assert_eq!(email.imap.move_to.as_deref(), Some("Terdaftar"));
-        assert_eq!(c.channels.sms.expect("sms example").modems.len(), 1);
-        assert_eq!(
-            c.channels
-                .telegram
-                .expect("telegram example")
-                .poll_timeout_secs,
-            30
-        );
-        let lapor = c.channels.lapor.expect("lapor example");
+        let ChannelConfig::Sms(sms) = ch(ChannelKind::Sms) else {
+            panic!("sms example")
+        };
+        assert_eq!(sms.modems.len(), 1);
+        let ChannelConfig::Telegram(tg) = ch(ChannelKind::Telegram) else {
+            panic!("telegram example")
+        };
+        assert_eq!(tg.poll_timeout_secs, 30);
+        let ChannelConfig::Lapor(lapor) = ch(ChannelKind::Lapor) else {
+            panic!("lapor example")
+        };
         assert_eq!(lapor.institution_id, "678");
         assert_eq!(
             lapor.list_path.as_deref(),

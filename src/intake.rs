@@ -93,14 +93,17 @@ pub async fn submit_as(
         register_no = tracing::field::Empty,
     );
     let channel = msg.channel;
-    let lapor_link = lapor_notification(core, &msg);
+    // A message that announces another channel's conversation (a LAPOR! notification mail)
+    // links it in the message's own transaction: both or neither, so a failed link is retried
+    // with the message.
+    let announced = core
+        .channels
+        .iter()
+        .filter(|(kind, _)| **kind != channel)
+        .find_map(|(_, ch)| ch.link_announced(&msg));
     let r = async move {
         let prepared = Prepared::new(core, msg);
-        // A LAPOR! notification mail links its report in the mail's own transaction: both
-        // or neither, so a failed link is retried with the mail.
-        let link = lapor_link
-            .as_deref()
-            .map(|id| Prepared::new(core, aduan_lapor::link_message(id, "notification mail")));
+        let link = announced.map(|m| Prepared::new(core, m));
         let mut last = None;
         for _ in 0..3 {
             match try_submit(core, &prepared, link.as_ref(), officer).await {
@@ -130,25 +133,6 @@ pub async fn submit_as(
     .instrument(span)
     .await;
     r
-}
-
-/// A LAPOR! notification mail (from a configured sender, naming a tracking id) links that
-/// report when the LAPOR! channel runs.
-fn lapor_notification(core: &Core, msg: &InboundMessage) -> Option<String> {
-    let cfg = core.settings.lapor.as_ref()?;
-    if msg.channel != ChannelKind::Email || !core.channels.is_configured(ChannelKind::Lapor) {
-        return None;
-    }
-    let aduan_channel::Address::Email(from) = &msg.sender else {
-        return None;
-    };
-    if !cfg.is_notification_sender(from) {
-        return None;
-    }
-    msg.subject
-        .as_deref()
-        .and_then(aduan_lapor::tracking_id_in)
-        .or_else(|| aduan_lapor::tracking_id_in(&msg.text))
 }
 
 /// Removes NUL characters from every text field: PostgreSQL refuses them in `TEXT`, and no

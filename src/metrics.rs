@@ -1,6 +1,7 @@
 //! Counters for `/metrics` (Prometheus text format). Gauges that the register knows better
 //! (queue depth, open and overdue complaints) are read from it at scrape time.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -10,7 +11,6 @@ use sqlx::Row;
 use crate::db::now_ms;
 use crate::state::Core;
 
-const CHANNELS: usize = ChannelKind::ALL.len();
 const INTAKE_OUTCOMES: [&str; 4] = ["created", "threaded", "duplicate", "error"];
 const SEND_RESULTS: [&str; 3] = ["sent", "retry", "failed"];
 /// Upper bounds (seconds) of the request-duration histogram's buckets.
@@ -18,12 +18,18 @@ const DURATION_BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-/// Per-channel counters: intake outcomes and send results.
+/// One channel's counters: intake outcomes and send results.
 #[derive(Default)]
+struct ChannelCounters {
+    intake: [AtomicU64; 4],
+    send_attempts: AtomicU64,
+    sends: [AtomicU64; 3],
+}
+
+/// Counters since start: per channel (keyed by kind, made for every kind there is) and for the
+/// HTTP server.
 pub struct Metrics {
-    intake: [[AtomicU64; 4]; CHANNELS],
-    send_attempts: [AtomicU64; CHANNELS],
-    sends: [[AtomicU64; 3]; CHANNELS],
+    channels: BTreeMap<ChannelKind, ChannelCounters>,
     /// Request durations: a count per bucket (the last is +Inf), and the sum in microseconds.
     durations: [AtomicU64; DURATION_BUCKETS.len() + 1],
     duration_sum_us: AtomicU64,
@@ -34,32 +40,63 @@ pub struct Metrics {
     connections_refused: AtomicU64,
 }
 
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            channels: ChannelKind::iter()
+                .map(|k| (k, ChannelCounters::default()))
+                .collect(),
+            durations: Default::default(),
+            duration_sum_us: Default::default(),
+            acks_suppressed: Default::default(),
+            http_requests: Default::default(),
+            http_rejected: Default::default(),
+            connections_open: Default::default(),
+            connections_refused: Default::default(),
+        }
+    }
+}
+
 impl Metrics {
+    fn channel(&self, ch: ChannelKind) -> Option<&ChannelCounters> {
+        self.channels.get(&ch)
+    }
     pub fn intake(&self, ch: ChannelKind, d: Disposition) {
         let i = match d {
             Disposition::Created => 0,
             Disposition::Threaded => 1,
             Disposition::Duplicate => 2,
         };
-        self.intake[ch.index()][i].fetch_add(1, Relaxed);
+        if let Some(c) = self.channel(ch) {
+            c.intake[i].fetch_add(1, Relaxed);
+        }
     }
     pub fn intake_error(&self, ch: ChannelKind) {
-        self.intake[ch.index()][3].fetch_add(1, Relaxed);
+        if let Some(c) = self.channel(ch) {
+            c.intake[3].fetch_add(1, Relaxed);
+        }
     }
     pub fn ack_suppressed(&self) {
         self.acks_suppressed.fetch_add(1, Relaxed);
     }
     pub fn send_attempt(&self, ch: ChannelKind) {
-        self.send_attempts[ch.index()].fetch_add(1, Relaxed);
+        if let Some(c) = self.channel(ch) {
+            c.send_attempts.fetch_add(1, Relaxed);
+        }
     }
     pub fn sent(&self, ch: ChannelKind) {
-        self.sends[ch.index()][0].fetch_add(1, Relaxed);
+        self.send_result(ch, 0);
     }
     pub fn retried(&self, ch: ChannelKind) {
-        self.sends[ch.index()][1].fetch_add(1, Relaxed);
+        self.send_result(ch, 1);
     }
     pub fn failed(&self, ch: ChannelKind) {
-        self.sends[ch.index()][2].fetch_add(1, Relaxed);
+        self.send_result(ch, 2);
+    }
+    fn send_result(&self, ch: ChannelKind, i: usize) {
+        if let Some(c) = self.channel(ch) {
+            c.sends[i].fetch_add(1, Relaxed);
+        }
     }
     /// One HTTP request served in `d`.
     pub fn http_duration(&self, d: std::time::Duration) {
@@ -92,22 +129,27 @@ impl Metrics {
     }
     /// Calls to channels' `send`, all channels.
     pub fn send_attempts(&self) -> u64 {
-        self.send_attempts.iter().map(|c| c.load(Relaxed)).sum()
+        self.channels
+            .values()
+            .map(|c| c.send_attempts.load(Relaxed))
+            .sum()
     }
 }
 
+/// A counter family with a `channel` label and one more label taking `names`.
 fn table<const N: usize>(
     out: &mut String,
+    m: &Metrics,
     name: &str,
     help: &str,
     label: &str,
-    t: &[[AtomicU64; N]; CHANNELS],
+    pick: impl Fn(&ChannelCounters) -> &[AtomicU64; N],
     names: &[&str; N],
 ) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-    for ch in ChannelKind::ALL {
-        for (i, n) in names.iter().enumerate() {
-            let v = t[ch.index()][i].load(Relaxed);
+    for (ch, c) in &m.channels {
+        for (n, v) in names.iter().zip(pick(c)) {
+            let v = v.load(Relaxed);
             let _ = writeln!(out, "{name}{{channel=\"{ch}\",{label}=\"{n}\"}} {v}");
         }
     }
@@ -125,10 +167,11 @@ pub async fn render(core: &Core) -> String {
     };
     table(
         &mut out,
+        m,
         "aduan_intake_messages_total",
         "Inbound messages by channel and what the register did with them.",
         "outcome",
-        &m.intake,
+        |c| &c.intake,
         &INTAKE_OUTCOMES,
     );
     let _ = writeln!(
@@ -136,19 +179,20 @@ pub async fn render(core: &Core) -> String {
         "# HELP aduan_outbox_send_attempts_total Calls to a channel's send, by channel.\n\
          # TYPE aduan_outbox_send_attempts_total counter"
     );
-    for ch in ChannelKind::ALL {
+    for (ch, c) in &m.channels {
         let _ = writeln!(
             out,
             "aduan_outbox_send_attempts_total{{channel=\"{ch}\"}} {}",
-            m.send_attempts[ch.index()].load(Relaxed)
+            c.send_attempts.load(Relaxed)
         );
     }
     table(
         &mut out,
+        m,
         "aduan_outbox_sends_total",
         "Outcomes of sends by channel: sent, retry (transient failure), failed (parked).",
         "result",
-        &m.sends,
+        |c| &c.sends,
         &SEND_RESULTS,
     );
     counter(

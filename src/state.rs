@@ -30,8 +30,6 @@ pub struct Settings {
     pub max_text_chars: usize,
     pub ack_limit_per_hour: u32,
     pub outbox: config::OutboxConfig,
-    /// LAPOR! settings when that channel is configured (notification mails link reports).
-    pub lapor: Option<aduan_lapor::Config>,
 }
 
 impl Settings {
@@ -48,7 +46,6 @@ impl Settings {
             max_text_chars: c.intake.max_text_chars,
             ack_limit_per_hour: c.intake.ack_limit_per_hour,
             outbox: c.outbox.clone(),
-            lapor: c.channels.lapor.clone(),
         }
     }
 

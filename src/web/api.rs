@@ -571,13 +571,16 @@ pub async fn counter(
     register_submission(&st, msg, Some(&officer)).await
 }
 
-/// `POST /hooks/{channel}`: a provider's webhook call (Telegram). Answers 200 only after what
-/// it carried is committed, so the provider delivers again whatever failed.
+/// `GET|POST /hooks/{channel}`: a provider's call (a webhook push, a verification handshake).
+/// The channel judges the head (method, headers, query) before a byte of the body is read, and
+/// sets the body limit; a push is answered 200 only after what it carried is committed, so the
+/// provider delivers again whatever failed.
 pub async fn webhook(
     State(st): State<AppState>,
     Path(channel): Path<String>,
     req: Request,
 ) -> ApiResult<Response> {
+    use aduan_channel::{WebhookError, WebhookHead, WebhookReply, WebhookRequest};
     let kind: ChannelKind = channel
         .parse()
         .map_err(|_| ApiError::NotFound(format!("no channel `{channel}`")))?;
@@ -587,63 +590,48 @@ pub async fn webhook(
         .get(kind)
         .ok_or_else(|| ApiError::NotFound(format!("the {kind} channel is not configured")))?
         .clone();
-    let secret = req
-        .headers()
-        .get("x-telegram-bot-api-secret-token")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    // Channel and secret first; only then is the (small, capped) body read.
-    match ch.webhook_authorized(secret.as_deref()) {
-        Ok(()) => {}
-        Err(aduan_channel::WebhookError::NotSupported) => {
-            return Err(ApiError::NotFound(format!(
-                "the {kind} channel takes no webhook"
-            )))
+    let not_supported = || ApiError::NotFound(format!("the {kind} channel takes no webhook"));
+    let refused = |e: WebhookError| match e {
+        WebhookError::NotSupported => not_supported(),
+        WebhookError::BadSignature => ApiError::BadSignature(e.to_string()),
+        WebhookError::BadRequest(e) => ApiError::BadRequest(e),
+        WebhookError::Unauthorized => ApiError::Forbidden(e.to_string()),
+        WebhookError::Unavailable(e) => {
+            tracing::warn!(channel = %kind, error = %e, "webhook call not committed");
+            ApiError::Unavailable
         }
-        Err(_) => {
-            return Err(ApiError::Forbidden(
-                "wrong or missing webhook secret".into(),
-            ))
-        }
+    };
+    let (parts, body) = req.into_parts();
+    let head = WebhookHead {
+        method: &parts.method,
+        headers: &parts.headers,
+        query: parts.uri.query(),
+    };
+    ch.webhook_authorized(&head).map_err(refused)?;
+    let limit = ch.webhook_body_limit();
+    let too_large = || ApiError::TooLarge(format!("webhook body over {limit} bytes"));
+    if super::declares_more_than(&parts.headers, limit) {
+        return Err(too_large());
     }
-    if super::declares_more_than(req.headers(), super::WEBHOOK_BODY_LIMIT) {
-        return Err(ApiError::TooLarge(format!(
-            "webhook body over {} bytes",
-            super::WEBHOOK_BODY_LIMIT
-        )));
-    }
-    let body = axum::body::to_bytes(req.into_body(), super::WEBHOOK_BODY_LIMIT)
+    let body = axum::body::to_bytes(body, limit)
         .await
-        .map_err(|_| {
-            ApiError::TooLarge(format!(
-                "webhook body over {} bytes",
-                super::WEBHOOK_BODY_LIMIT
-            ))
-        })?;
-    let secret = secret.as_deref();
+        .map_err(|_| too_large())?;
     let sink = intake::sink(&st.core);
     match ch
-        .webhook(
-            &sink,
-            aduan_channel::WebhookRequest {
-                secret,
-                body: &body,
-            },
-        )
+        .webhook(&sink, WebhookRequest { head, body: &body })
         .await
+        .map_err(refused)?
     {
-        Ok(()) => Ok((StatusCode::OK, Json(json!({"ok": true}))).into_response()),
-        Err(aduan_channel::WebhookError::NotSupported) => Err(ApiError::NotFound(format!(
-            "the {kind} channel takes no webhook"
-        ))),
-        Err(aduan_channel::WebhookError::Unauthorized) => Err(ApiError::Forbidden(
-            "wrong or missing webhook secret".into(),
-        )),
-        Err(aduan_channel::WebhookError::BadRequest(e)) => Err(ApiError::BadRequest(e)),
-        Err(aduan_channel::WebhookError::Unavailable(e)) => {
-            tracing::warn!(channel = %kind, error = %e, "webhook call not committed");
-            Err(ApiError::Unavailable)
-        }
+        WebhookReply::Accepted => Ok((StatusCode::OK, Json(json!({"ok": true}))).into_response()),
+        WebhookReply::Text(t) => Ok((
+            StatusCode::OK,
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=utf-8",
+            )],
+            t,
+        )
+            .into_response()),
     }
 }
 
@@ -681,24 +669,19 @@ pub(super) async fn lapor_link_message(
         ));
     };
     let id = tracking_id.trim();
-    if !aduan_lapor::valid_tracking_id(id) {
-        return Err(ApiError::BadRequest(
-            "tracking_id: use the LAPOR! tracking id (letters, digits, `-`)".into(),
-        ));
-    }
-    match ch.check_link(id).await {
-        Ok(()) | Err(aduan_channel::LinkError::NotSupported) => {}
-        Err(aduan_channel::LinkError::Unknown(e)) => {
-            return Err(ApiError::Validation(format!(
-                "LAPOR! does not know report {id} ({e}); check the tracking id"
-            )))
+    ch.link(id, &officer.username).await.map_err(|e| match e {
+        aduan_channel::LinkError::NotSupported => {
+            ApiError::NotFound(format!("the {} channel links no reports", ch.kind()))
         }
-        Err(aduan_channel::LinkError::Unavailable(e)) => {
+        aduan_channel::LinkError::Invalid(e) => ApiError::BadRequest(format!("tracking_id: {e}")),
+        aduan_channel::LinkError::Unknown(e) => ApiError::Validation(format!(
+            "LAPOR! does not know report {id} ({e}); check the tracking id"
+        )),
+        aduan_channel::LinkError::Unavailable(e) => {
             tracing::warn!(report = %id, error = %e, "LAPOR! not reachable to verify a link");
-            return Err(ApiError::Busy);
+            ApiError::Busy
         }
-    }
-    Ok(aduan_lapor::link_message(id, &officer.username))
+    })
 }
 
 /// Registers what an officer entered (counter form, LAPOR! link) under their name.

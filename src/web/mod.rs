@@ -215,9 +215,15 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/kotak/lampiran/{id}",
         access: Access::Session(ALL_ROLES),
     },
-    // Provider webhooks: public, authenticated by the channel's shared secret.
+    // Provider webhooks: public, authenticated by the channel (a shared secret, a signature),
+    // and verification handshakes.
     RouteSpec {
         method: "POST",
+        path: "/hooks/{channel}",
+        access: Access::Public,
+    },
+    RouteSpec {
+        method: "GET",
         path: "/hooks/{channel}",
         access: Access::Public,
     },
@@ -274,7 +280,6 @@ pub fn declares_more_than(headers: &axum::http::HeaderMap, limit: usize) -> bool
 
 /// Body limits of the routes that are not complaint submissions.
 pub const LOGIN_BODY_LIMIT: usize = 4 * 1024;
-pub const WEBHOOK_BODY_LIMIT: usize = 64 * 1024;
 pub const OFFICER_BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn router(core: Shared, web: &crate::config::WebConfig) -> Router {
@@ -316,10 +321,7 @@ pub fn router(core: Shared, web: &crate::config::WebConfig) -> Router {
         .route("/api/v1/attachments/{id}", get(api::attachment))
         .route("/api/v1/counter", post(api::counter).layer(upload))
         .route("/api/v1/lapor", post(api::lapor_link))
-        .route(
-            "/hooks/{channel}",
-            post(api::webhook).layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT)),
-        )
+        .route("/hooks/{channel}", get(api::webhook).post(api::webhook))
         .route(
             "/aduan",
             get(ui::public_form).post(ui::public_submit).layer(upload),

@@ -527,7 +527,7 @@ pub async fn inbox(
         form method="get" action="/kotak" {
             select name="channel" aria-label="channel" {
                 option value="" { (lang.t("Semua kanal", "All channels")) }
-                @for k in aduan_channel::ChannelKind::ALL {
+                @for k in aduan_channel::ChannelKind::iter() {
                     option value=(k.as_str()) selected[sel("channel") == k.as_str()] { (k.as_str()) }
                 }
             }

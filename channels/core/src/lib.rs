@@ -19,13 +19,33 @@ use tokio_util::sync::CancellationToken;
 mod address;
 pub mod config;
 mod mask;
+mod spec;
 pub use address::{normalize_email, normalize_phone};
 pub use config::{is_loopback_host, Secret};
+pub use http;
 pub use mask::{mask_address, Masked};
+pub use spec::{BuildContext, BuildError, ChannelSpec, Problem};
 
-/// Every channel aduan knows. A closed set: adding a channel is adding a variant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+/// Every channel aduan knows. A closed set: adding a channel is adding a variant here and an
+/// arm in the daemon's `ChannelConfig`; every list of kinds ([`ChannelKind::iter`], the names,
+/// parsing) derives from this enum, so none can be forgotten.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    PartialOrd,
+    Ord,
+    strum::EnumIter,
+    strum::EnumCount,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ChannelKind {
     Email,
     Sms,
@@ -36,19 +56,13 @@ pub enum ChannelKind {
 }
 
 impl ChannelKind {
-    pub const ALL: [ChannelKind; 6] = [
-        ChannelKind::Email,
-        ChannelKind::Sms,
-        ChannelKind::Telegram,
-        ChannelKind::Lapor,
-        ChannelKind::Web,
-        ChannelKind::Counter,
-    ];
-
-    /// Position in [`ChannelKind::ALL`], for per-channel tables.
-    pub fn index(self) -> usize {
-        self as usize
+    /// Every kind, in declaration order.
+    pub fn iter() -> impl Iterator<Item = ChannelKind> + Clone {
+        <ChannelKind as strum::IntoEnumIterator>::iter()
     }
+
+    /// How many kinds there are.
+    pub const COUNT: usize = <ChannelKind as strum::EnumCount>::COUNT;
 
     /// Whether the channel proves who sent a message: an SMS sender number, a Telegram chat,
     /// an email `From`, a LAPOR! report. Only such a sender is a complainant's *identity*;
@@ -62,15 +76,9 @@ impl ChannelKind {
         }
     }
 
+    /// The name in config sections, URLs, the register and metrics labels.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ChannelKind::Email => "email",
-            ChannelKind::Sms => "sms",
-            ChannelKind::Telegram => "telegram",
-            ChannelKind::Lapor => "lapor",
-            ChannelKind::Web => "web",
-            ChannelKind::Counter => "counter",
-        }
+        self.into()
     }
 }
 
@@ -83,15 +91,14 @@ impl fmt::Display for ChannelKind {
 impl FromStr for ChannelKind {
     type Err = UnknownChannel;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ChannelKind::ALL
-            .into_iter()
+        ChannelKind::iter()
             .find(|k| k.as_str() == s)
             .ok_or_else(|| UnknownChannel(s.to_string()))
     }
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("unknown channel `{0}` (known: email, sms, telegram, lapor, web, counter)")]
+#[error("unknown channel `{0}` (known: {known})", known = ChannelKind::iter().map(ChannelKind::as_str).collect::<Vec<_>>().join(", "))]
 pub struct UnknownChannel(pub String);
 
 /// How a complaint reached the front office when it was typed in at the counter.
@@ -653,38 +660,63 @@ pub trait Channel: Send + Sync {
         Vec::new()
     }
 
-    /// Whether the provider knows a conversation an officer is about to link (a LAPOR! report
-    /// by its tracking id): asked before the link is registered, so a mistyped id is refused
-    /// with a clear error instead of being polled forever. Channels without links keep the
-    /// default.
-    async fn check_link(&self, _conversation: &str) -> Result<(), LinkError> {
+    /// The message that links a conversation an officer names (a LAPOR! report by its
+    /// tracking id) to the register, once the provider says it knows it: a mistyped id is
+    /// refused with a clear error instead of being polled forever. Channels without links keep
+    /// the default.
+    async fn link(
+        &self,
+        _conversation: &str,
+        _linked_by: &str,
+    ) -> Result<InboundMessage, LinkError> {
         Err(LinkError::NotSupported)
     }
 
-    /// Whether a webhook call with this shared secret may be read at all. The HTTP server asks
-    /// before it reads the body, so a stranger's call costs nothing; [`Channel::webhook`]
-    /// checks again. Channels without webhooks keep the default.
-    fn webhook_authorized(&self, _secret: Option<&str>) -> Result<(), WebhookError> {
+    /// A conversation of this channel that a message of *another* channel announces (a
+    /// LAPOR! notification mail naming its report), as the message that links it. The intake
+    /// registers the link in the announcing message's own transaction. Most channels keep the
+    /// default.
+    fn link_announced(&self, _msg: &InboundMessage) -> Option<InboundMessage> {
+        None
+    }
+
+    /// The largest webhook body this channel accepts; the HTTP server reads no more.
+    fn webhook_body_limit(&self) -> usize {
+        DEFAULT_WEBHOOK_BODY_LIMIT
+    }
+
+    /// Whether a webhook call with this head (method, headers, query) may be read at all. The
+    /// HTTP server asks before it reads the body, so a stranger's call costs nothing;
+    /// [`Channel::webhook`] checks again with the body (a signature over it, say). Channels
+    /// without webhooks keep the default.
+    fn webhook_authorized(&self, _head: &WebhookHead<'_>) -> Result<(), WebhookError> {
         Err(WebhookError::NotSupported)
     }
 
-    /// A push from the provider (a webhook call) that the daemon's HTTP server received for
-    /// this channel. Returns only after what it carried is committed, so the provider retries
-    /// whatever failed. Channels without webhooks keep the default.
+    /// A call from the provider (a webhook push, or a `GET` verification handshake) that the
+    /// daemon's HTTP server received for this channel. Returns only after what it carried is
+    /// committed, so the provider retries whatever failed. Channels without webhooks keep the
+    /// default.
     async fn webhook(
         &self,
         _sink: &Arc<dyn InboundSink>,
         _req: WebhookRequest<'_>,
-    ) -> Result<(), WebhookError> {
+    ) -> Result<WebhookReply, WebhookError> {
         Err(WebhookError::NotSupported)
     }
 }
+
+/// The body limit of a webhook call unless the channel says otherwise.
+pub const DEFAULT_WEBHOOK_BODY_LIMIT: usize = 64 * 1024;
 
 /// Why a conversation cannot be linked.
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
     #[error("this channel links no conversations")]
     NotSupported,
+    /// Not even the form of an id of this channel.
+    #[error("{0}")]
+    Invalid(String),
     /// The provider says it does not know it (or refuses it).
     #[error("{0}")]
     Unknown(String),
@@ -693,25 +725,96 @@ pub enum LinkError {
     Unavailable(String),
 }
 
-/// A webhook call as the HTTP server received it.
+/// What the HTTP server knows of a webhook call before it reads the body.
+#[derive(Debug, Clone, Copy)]
+pub struct WebhookHead<'a> {
+    pub method: &'a http::Method,
+    pub headers: &'a http::HeaderMap,
+    /// The raw query string, without the `?`.
+    pub query: Option<&'a str>,
+}
+
+impl WebhookHead<'_> {
+    /// A header's value, when present and visible ASCII.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The first value of a query parameter, percent-decoded.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        url_query_param(self.query?, name)
+    }
+}
+
+/// A webhook call as the HTTP server received it: its head and the body (at most
+/// [`Channel::webhook_body_limit`] bytes; empty for a `GET`).
 #[derive(Debug, Clone, Copy)]
 pub struct WebhookRequest<'a> {
-    /// The shared secret the provider sent (Telegram: `X-Telegram-Bot-Api-Secret-Token`).
-    pub secret: Option<&'a str>,
+    pub head: WebhookHead<'a>,
     pub body: &'a [u8],
+}
+
+/// What the HTTP server answers a webhook call that succeeded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookReply {
+    /// Committed: `200 {"ok":true}`.
+    Accepted,
+    /// A verification handshake: `200` with this plain text (the provider's challenge).
+    Text(String),
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
     #[error("this channel takes no webhook")]
     NotSupported,
+    /// A shared secret that is wrong or missing: `403`.
     #[error("wrong or missing webhook secret")]
     Unauthorized,
+    /// A signature over the body that does not verify: `401`.
+    #[error("webhook signature missing or wrong")]
+    BadSignature,
     #[error("unreadable webhook body: {0}")]
     BadRequest(String),
     /// Not committed; the provider should deliver it again.
     #[error("not registered now: {0}")]
     Unavailable(String),
+}
+
+/// `name`'s first value in a URL query string, percent- and `+`-decoded.
+fn url_query_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (percent_decode(k) == name).then(|| percent_decode(v))
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'+', _, _) => out.push(b' '),
+            (b'%', Some(h), Some(l)) => {
+                out.push(h << 4 | l);
+                i += 2;
+            }
+            (c, _, _) => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Compares two secrets in time that depends only on their lengths.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
 /// One Prometheus gauge sample.
@@ -737,9 +840,10 @@ mod tests {
 
     #[test]
     fn channel_kind_round_trips() {
-        for (i, k) in ChannelKind::ALL.into_iter().enumerate() {
-            assert_eq!(k.index(), i);
+        assert_eq!(ChannelKind::iter().count(), ChannelKind::COUNT);
+        for k in ChannelKind::iter() {
             assert_eq!(k.as_str().parse::<ChannelKind>().unwrap(), k);
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
         }
         assert!("fax".parse::<ChannelKind>().is_err());
     }
@@ -767,6 +871,21 @@ mod tests {
         assert!(!s.contains("1234567"), "{s}");
         let s = Address::Email("budi.santoso@example.go.id".into()).to_string();
         assert!(!s.contains("santoso"), "{s}");
+    }
+
+    #[test]
+    fn query_params_decode() {
+        let q = "hub.mode=subscribe&hub.verify_token=a%20b+c&hub.challenge=12%3&x=%E2%9C%93";
+        assert_eq!(url_query_param(q, "hub.mode").as_deref(), Some("subscribe"));
+        assert_eq!(
+            url_query_param(q, "hub.verify_token").as_deref(),
+            Some("a b c")
+        );
+        assert_eq!(url_query_param(q, "hub.challenge").as_deref(), Some("12%3"));
+        assert_eq!(url_query_param(q, "x").as_deref(), Some("\u{2713}"));
+        assert_eq!(url_query_param(q, "nope"), None);
+        assert_eq!(url_query_param("%", "%"), Some(String::new()));
+        assert!(ct_eq(b"abc", b"abc") && !ct_eq(b"abc", b"abd") && !ct_eq(b"ab", b"abc"));
     }
 
     #[tokio::test]

@@ -1,5 +1,6 @@
 //! `[channels.email]`: one mailbox read over IMAP, replies sent over SMTP.
 
+use aduan_channel::Problem;
 use serde::Deserialize;
 
 pub use aduan_channel::Secret;
@@ -160,19 +161,19 @@ fn default_pool() -> u32 {
 
 impl Config {
     /// Everything wrong with the section, as (key, message) pairs.
-    pub fn problems(&self) -> Vec<(String, String)> {
+    pub fn problems(&self) -> Vec<Problem> {
         let mut p = Vec::new();
         let k = |s: &str| format!("channels.email.{s}");
         if !valid_address(&self.address) {
-            p.push((k("address"), "is not an email address".into()));
+            p.push(Problem::new(k("address"), "is not an email address"));
         }
         if let Some(r) = &self.reply_to {
             if !valid_address(r) {
-                p.push((k("reply_to"), "is not an email address".into()));
+                p.push(Problem::new(k("reply_to"), "is not an email address"));
             }
         }
         if self.max_message_bytes < 64 * 1024 {
-            p.push((k("max_message_bytes"), "is below 64 KiB".into()));
+            p.push(Problem::new(k("max_message_bytes"), "is below 64 KiB"));
         }
         for (name, host, sec, user, pass) in [
             (
@@ -191,10 +192,10 @@ impl Config {
             ),
         ] {
             if host.trim().is_empty() {
-                p.push((k(&format!("{name}.host")), "is empty".into()));
+                p.push(Problem::new(k(&format!("{name}.host")), "is empty"));
             }
             if sec == Security::Plain && !aduan_channel::is_loopback_host(host) {
-                p.push((
+                p.push(Problem::new(
                     k(&format!("{name}.security")),
                     format!(
                         "`plain` sends the password unencrypted; allowed only to a server on this \
@@ -203,10 +204,10 @@ impl Config {
                 ));
             }
             if name == "imap" && user.is_empty() {
-                p.push((k("imap.username"), "is empty".into()));
+                p.push(Problem::new(k("imap.username"), "is empty"));
             }
             if (name == "imap" || !user.is_empty()) && pass.0.is_empty() {
-                p.push((
+                p.push(Problem::new(
                     k(&format!("{name}.password")),
                     format!(
                         "is empty (set ADUAN_CHANNELS__EMAIL__{}__PASSWORD)",
@@ -216,31 +217,37 @@ impl Config {
             }
         }
         if self.imap.mailbox.trim().is_empty() {
-            p.push((k("imap.mailbox"), "is empty".into()));
+            p.push(Problem::new(k("imap.mailbox"), "is empty"));
         }
         if self.imap.move_to.as_deref() == Some(self.imap.mailbox.as_str()) {
-            p.push((
+            p.push(Problem::new(
                 k("imap.move_to"),
-                "is the mailbox itself; use another folder or leave it unset".into(),
+                "is the mailbox itself; use another folder or leave it unset",
             ));
         }
         if !(60..=29 * 60).contains(&self.imap.idle_secs) {
-            p.push((k("imap.idle_secs"), "must be 60..=1740 (RFC 2177)".into()));
+            p.push(Problem::new(
+                k("imap.idle_secs"),
+                "must be 60..=1740 (RFC 2177)",
+            ));
         }
         if self.imap.poll_secs == 0 {
-            p.push((k("imap.poll_secs"), "must be positive".into()));
+            p.push(Problem::new(k("imap.poll_secs"), "must be positive"));
         }
         if self.imap.batch_bytes < 1024 * 1024 {
-            p.push((k("imap.batch_bytes"), "must be at least 1048576".into()));
+            p.push(Problem::new(
+                k("imap.batch_bytes"),
+                "must be at least 1048576",
+            ));
         }
         if !(1..=1000).contains(&self.imap.batch) {
-            p.push((k("imap.batch"), "must be 1..=1000".into()));
+            p.push(Problem::new(k("imap.batch"), "must be 1..=1000"));
         }
         if self.imap.timeout_secs == 0 || self.smtp.timeout_secs == 0 {
-            p.push((k("*.timeout_secs"), "must be positive".into()));
+            p.push(Problem::new(k("*.timeout_secs"), "must be positive"));
         }
         if self.smtp.pool_size == 0 {
-            p.push((k("smtp.pool_size"), "must be positive".into()));
+            p.push(Problem::new(k("smtp.pool_size"), "must be positive"));
         }
         for (key, f) in [
             ("imap.ca_file", &self.imap.ca_file),
@@ -248,7 +255,7 @@ impl Config {
         ] {
             if let Some(f) = f {
                 if let Err(e) = crate::tls::load_ca(f) {
-                    p.push((k(key), e));
+                    p.push(Problem::new(k(key), e));
                 }
             }
         }
@@ -309,7 +316,7 @@ mod tests {
             )
             .replace("password = \"rahasia\"", ""),
         );
-        let keys: Vec<String> = c.problems().into_iter().map(|(k, _)| k).collect();
+        let keys: Vec<String> = c.problems().into_iter().map(|p| p.key).collect();
         assert!(
             keys.contains(&"channels.email.imap.security".into()),
             "{keys:?}"
@@ -330,7 +337,7 @@ mod tests {
         let c = parse(&OK.replace("\"rahasia\"", "123456"));
         assert_eq!(c.imap.password.0, "123456");
         let c = parse(&OK.replace("pengaduan@dinas.go.id", "pengaduan at dinas"));
-        assert_eq!(c.problems()[0].0, "channels.email.address");
+        assert_eq!(c.problems()[0].key, "channels.email.address");
         assert!(toml::from_str::<Config>(&OK.replace("[smtp]", "[smtp]\nsecuirty = 1")).is_err());
     }
 

@@ -4,9 +4,10 @@
 //! watched with IDLE (or polled), each message parsed by [`mime::parse`] and committed before it
 //! is flagged or moved. Outbound: SMTP through a pooled lettre transport ([`smtp::Smtp`]).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use aduan_channel::{BuildContext, BuildError, ChannelSpec, Problem};
 use aduan_channel::{
     Channel, ChannelContext, ChannelKind, Gauge, Health, OutboundMessage, ReceiveError, SendError,
     SendReceipt,
@@ -21,6 +22,18 @@ pub mod smtp;
 pub mod tls;
 
 pub use config::{Config, Security};
+
+impl ChannelSpec for Config {
+    fn kind(&self) -> ChannelKind {
+        ChannelKind::Email
+    }
+    fn problems(&self) -> Vec<Problem> {
+        Config::problems(self)
+    }
+    fn build(&self, _ctx: &BuildContext) -> Result<Arc<dyn Channel>, BuildError> {
+        Ok(Arc::new(EmailChannel::new(self.clone())?))
+    }
+}
 
 pub struct EmailChannel {
     cfg: Config,
@@ -38,6 +51,9 @@ struct State {
 
 impl EmailChannel {
     pub fn new(cfg: Config) -> Result<EmailChannel, String> {
+        if let Some(p) = cfg.problems().into_iter().next() {
+            return Err(p.to_string());
+        }
         let tls = match cfg.imap.security {
             Security::Plain => None,
             _ => Some(tls::connector(cfg.imap.ca_file.as_deref())?),

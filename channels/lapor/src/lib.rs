@@ -9,13 +9,14 @@
 //! every send first re-reads the follow-ups and skips the post when ours (recognized by its
 //! reference line) is already there.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aduan_channel::{
     Address, Channel, ChannelContext, ChannelKind, Gauge, Health, InboundMessage, OutboundMessage,
     ReceiveError, Secret, SendError, SendReceipt, SinkError,
 };
+use aduan_channel::{BuildContext, BuildError, ChannelSpec, Problem};
 use async_trait::async_trait;
 use serde::Deserialize;
 use tracing::{debug, warn};
@@ -185,50 +186,53 @@ pub fn parse_offset(s: &str) -> Option<i32> {
 }
 
 impl Config {
-    pub fn problems(&self) -> Vec<(String, String)> {
+    pub fn problems(&self) -> Vec<Problem> {
         let mut p = Vec::new();
         let k = |s: &str| format!("channels.lapor.{s}");
         match url::Url::parse(&self.base_url) {
             Ok(u)
                 if u.scheme() == "https"
                     || u.host_str().is_some_and(aduan_channel::is_loopback_host) => {}
-            Ok(_) => p.push((
+            Ok(_) => p.push(Problem::new(
                 k("base_url"),
-                "must be https (http only for this host)".into(),
+                "must be https (http only for this host)",
             )),
-            Err(e) => p.push((k("base_url"), e.to_string())),
+            Err(e) => p.push(Problem::new(k("base_url"), e.to_string())),
         }
         if !self.auth_header.eq_ignore_ascii_case("auth")
             && !self.auth_header.eq_ignore_ascii_case("authorization")
         {
-            p.push((k("auth_header"), "use `auth` or `Authorization`".into()));
+            p.push(Problem::new(
+                k("auth_header"),
+                "use `auth` or `Authorization`",
+            ));
         }
         if self.secret.0.is_empty() {
-            p.push((
+            p.push(Problem::new(
                 k("secret"),
-                "is empty (set ADUAN_CHANNELS__LAPOR__SECRET)".into(),
+                "is empty (set ADUAN_CHANNELS__LAPOR__SECRET)",
             ));
         }
         if self.token.0.is_empty() {
-            p.push((
+            p.push(Problem::new(
                 k("token"),
-                "is empty (set ADUAN_CHANNELS__LAPOR__TOKEN)".into(),
+                "is empty (set ADUAN_CHANNELS__LAPOR__TOKEN)",
             ));
         }
         if self.user_id.trim().is_empty() {
-            p.push((k("user_id"), "is empty".into()));
+            p.push(Problem::new(k("user_id"), "is empty"));
         }
         if self.institution_id.trim().is_empty() {
-            p.push((k("institution_id"), "is empty".into()));
+            p.push(Problem::new(k("institution_id"), "is empty"));
         }
         if self.poll_secs == 0 || self.timeout_secs == 0 {
-            p.push((
+            p.push(Problem::new(
                 k("poll_secs"),
-                "poll_secs and timeout_secs must be positive".into(),
+                "poll_secs and timeout_secs must be positive",
             ));
         }
         if parse_offset(&self.utc_offset).is_none() {
-            p.push((k("utc_offset"), "use the form +07:00".into()));
+            p.push(Problem::new(k("utc_offset"), "use the form +07:00"));
         }
         p
     }
@@ -261,6 +265,18 @@ pub fn valid_tracking_id(id: &str) -> bool {
         && id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+impl ChannelSpec for Config {
+    fn kind(&self) -> ChannelKind {
+        ChannelKind::Lapor
+    }
+    fn problems(&self) -> Vec<Problem> {
+        Config::problems(self)
+    }
+    fn build(&self, _ctx: &BuildContext) -> Result<Arc<dyn Channel>, BuildError> {
+        Ok(Arc::new(LaporChannel::new(self.clone())?))
+    }
 }
 
 pub struct LaporChannel {
@@ -585,8 +601,37 @@ impl Channel for LaporChannel {
         Ok(())
     }
 
-    async fn check_link(&self, conversation: &str) -> Result<(), aduan_channel::LinkError> {
-        self.verify(conversation).await
+    async fn link(
+        &self,
+        conversation: &str,
+        linked_by: &str,
+    ) -> Result<InboundMessage, aduan_channel::LinkError> {
+        let id = conversation.trim();
+        if !valid_tracking_id(id) {
+            return Err(aduan_channel::LinkError::Invalid(
+                "use the LAPOR! tracking id (letters, digits, `-`)".into(),
+            ));
+        }
+        self.verify(id).await?;
+        Ok(link_message(id, linked_by))
+    }
+
+    fn link_announced(&self, msg: &InboundMessage) -> Option<InboundMessage> {
+        if msg.channel != ChannelKind::Email {
+            return None;
+        }
+        let Address::Email(from) = &msg.sender else {
+            return None;
+        };
+        if !self.cfg.is_notification_sender(from) {
+            return None;
+        }
+        let id = msg
+            .subject
+            .as_deref()
+            .and_then(tracking_id_in)
+            .or_else(|| tracking_id_in(&msg.text))?;
+        Some(link_message(&id, "notification mail"))
     }
 
     async fn send(&self, msg: &OutboundMessage) -> Result<SendReceipt, SendError> {
@@ -675,7 +720,7 @@ mod tests {
             "base_url = \"http://lapor.example\"\nauth_header = \"X\"\nuser_id = \"\"\ninstitution_id = \"1\"",
         )
         .unwrap();
-        let keys: Vec<_> = bad.problems().into_iter().map(|(k, _)| k).collect();
+        let keys: Vec<_> = bad.problems().into_iter().map(|p| p.key).collect();
         assert_eq!(
             keys,
             [

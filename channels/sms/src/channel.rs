@@ -11,6 +11,7 @@ use aduan_channel::{
     Gauge, Health, InboundMessage, Intent, OutboundMessage, ReceiveError, SendError, SendReceipt,
     SinkError, ThreadingHints,
 };
+use aduan_channel::{BuildContext, BuildError, ChannelSpec, Problem};
 use async_trait::async_trait;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -84,10 +85,10 @@ fn default_baud() -> u32 {
 
 impl Config {
     /// Every problem, as (key, message).
-    pub fn problems(&self) -> Vec<(String, String)> {
+    pub fn problems(&self) -> Vec<Problem> {
         let mut p = Vec::new();
         if self.modems.is_empty() {
-            p.push(("channels.sms.modems".into(), "no modem configured".into()));
+            p.push(Problem::new("channels.sms.modems", "no modem configured"));
         }
         let mut names = std::collections::HashSet::new();
         for (i, m) in self.modems.iter().enumerate() {
@@ -97,34 +98,49 @@ impl Config {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
             {
-                p.push((
+                p.push(Problem::new(
                     format!("channels.sms.modems[{i}].name"),
-                    "use letters, digits, - or _".into(),
+                    "use letters, digits, - or _",
                 ));
             }
             if !names.insert(m.name.clone()) {
-                p.push((
+                p.push(Problem::new(
                     format!("channels.sms.modems[{i}].name"),
                     format!("`{}` is used twice", m.name),
                 ));
             }
             if m.port.trim().is_empty() {
-                p.push((format!("channels.sms.modems[{i}].port"), "is empty".into()));
+                p.push(Problem::new(
+                    format!("channels.sms.modems[{i}].port"),
+                    "is empty",
+                ));
             }
         }
         if !(1..=24).contains(&self.validity_hours) {
-            p.push((
-                "channels.sms.validity_hours".into(),
-                "must be 1 to 24".into(),
+            p.push(Problem::new(
+                "channels.sms.validity_hours",
+                "must be 1 to 24",
             ));
         }
         if self.poll_secs == 0 || self.command_timeout_secs == 0 {
-            p.push((
-                "channels.sms.poll_secs".into(),
-                "intervals must be positive".into(),
+            p.push(Problem::new(
+                "channels.sms.poll_secs",
+                "intervals must be positive",
             ));
         }
         p
+    }
+}
+
+impl ChannelSpec for Config {
+    fn kind(&self) -> ChannelKind {
+        ChannelKind::Sms
+    }
+    fn problems(&self) -> Vec<Problem> {
+        Config::problems(self)
+    }
+    fn build(&self, _ctx: &BuildContext) -> Result<Arc<dyn Channel>, BuildError> {
+        Ok(Arc::new(SmsChannel::new(self.clone())?))
     }
 }
 
@@ -157,8 +173,8 @@ pub struct SmsChannel {
 
 impl SmsChannel {
     pub fn new(cfg: Config) -> Result<SmsChannel, String> {
-        if let Some((k, m)) = cfg.problems().into_iter().next() {
-            return Err(format!("{k}: {m}"));
+        if let Some(p) = cfg.problems().into_iter().next() {
+            return Err(p.to_string());
         }
         let modems = cfg
             .modems
@@ -950,11 +966,11 @@ mod tests {
         let c: Config = toml_like(vec![("a", "/dev/ttyUSB0"), ("a", "")]);
         let p = c.problems();
         assert!(
-            p.iter().any(|(k, _)| k == "channels.sms.modems[1].name"),
+            p.iter().any(|p| p.key == "channels.sms.modems[1].name"),
             "{p:?}"
         );
         assert!(
-            p.iter().any(|(k, _)| k == "channels.sms.modems[1].port"),
+            p.iter().any(|p| p.key == "channels.sms.modems[1].port"),
             "{p:?}"
         );
         assert!(SmsChannel::new(c).is_err());

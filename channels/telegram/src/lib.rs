@@ -12,8 +12,9 @@ use std::time::Duration;
 use aduan_channel::{
     Address, Attachment, Channel, ChannelContext, ChannelKind, Gauge, Health, InboundMessage,
     InboundSink, OutboundMessage, ReceiveError, Secret, SendError, SendReceipt, SinkError,
-    WebhookError, WebhookRequest,
+    WebhookError, WebhookHead, WebhookReply, WebhookRequest,
 };
+use aduan_channel::{BuildContext, BuildError, ChannelSpec, Problem};
 use async_trait::async_trait;
 use serde::Deserialize;
 use teloxide::net::Download;
@@ -70,34 +71,33 @@ fn default_max_file() -> u32 {
 }
 
 impl Config {
-    pub fn problems(&self) -> Vec<(String, String)> {
+    pub fn problems(&self) -> Vec<Problem> {
         let mut p = Vec::new();
         let t = &self.token.0;
         let valid = t
             .split_once(':')
             .is_some_and(|(id, rest)| id.parse::<u64>().is_ok() && rest.len() >= 20);
         if !valid {
-            p.push((
-                "channels.telegram.token".into(),
-                "missing or not a bot token (`123456:ABC…`; set ADUAN_CHANNELS__TELEGRAM__TOKEN)"
-                    .into(),
+            p.push(Problem::new(
+                "channels.telegram.token",
+                "missing or not a bot token (`123456:ABC…`; set ADUAN_CHANNELS__TELEGRAM__TOKEN)",
             ));
         }
         match url::Url::parse(&self.api_url) {
             Ok(u)
                 if u.scheme() == "https"
                     || u.host_str().is_some_and(aduan_channel::is_loopback_host) => {}
-            Ok(_) => p.push((
-                "channels.telegram.api_url".into(),
-                "must be https (http only for a server on this host)".into(),
+            Ok(_) => p.push(Problem::new(
+                "channels.telegram.api_url",
+                "must be https (http only for a server on this host)",
             )),
-            Err(e) => p.push(("channels.telegram.api_url".into(), e.to_string())),
+            Err(e) => p.push(Problem::new("channels.telegram.api_url", e.to_string())),
         }
         if let Some(w) = &self.webhook_url {
             if !url::Url::parse(w).is_ok_and(|u| u.scheme() == "https") {
-                p.push((
-                    "channels.telegram.webhook_url".into(),
-                    "must be an https URL (Telegram calls only https webhooks)".into(),
+                p.push(Problem::new(
+                    "channels.telegram.webhook_url",
+                    "must be an https URL (Telegram calls only https webhooks)",
                 ));
             }
             let sec = &self.webhook_secret.0;
@@ -107,27 +107,36 @@ impl Config {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
             {
-                p.push((
-                    "channels.telegram.webhook_secret".into(),
+                p.push(Problem::new(
+                    "channels.telegram.webhook_secret",
                     "required with webhook_url: 1-256 of A-Z a-z 0-9 _ - (set \
-                     ADUAN_CHANNELS__TELEGRAM__WEBHOOK_SECRET)"
-                        .into(),
+                     ADUAN_CHANNELS__TELEGRAM__WEBHOOK_SECRET)",
                 ));
             }
         }
         if !(1..=50).contains(&self.poll_timeout_secs) {
-            p.push((
-                "channels.telegram.poll_timeout_secs".into(),
-                "must be 1..=50".into(),
+            p.push(Problem::new(
+                "channels.telegram.poll_timeout_secs",
+                "must be 1..=50",
             ));
         }
         p
     }
 }
 
-/// Constant-time comparison of secrets.
-fn ct_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+impl ChannelSpec for Config {
+    fn kind(&self) -> ChannelKind {
+        ChannelKind::Telegram
+    }
+    fn problems(&self) -> Vec<Problem> {
+        Config::problems(self)
+    }
+    fn build(&self, ctx: &BuildContext) -> Result<Arc<dyn Channel>, BuildError> {
+        let mut cfg = self.clone();
+        cfg.office_name
+            .get_or_insert_with(|| ctx.office_name.clone());
+        Ok(Arc::new(TelegramChannel::new(cfg)?))
+    }
 }
 
 /// The cursor key of the update offset.
@@ -545,10 +554,14 @@ impl Channel for TelegramChannel {
         })
     }
 
-    fn webhook_authorized(&self, secret: Option<&str>) -> Result<(), WebhookError> {
+    fn webhook_authorized(&self, head: &WebhookHead<'_>) -> Result<(), WebhookError> {
         let expected = &self.cfg.webhook_secret.0;
-        let given = secret.unwrap_or("");
-        if self.cfg.webhook_url.is_none() || expected.is_empty() || !ct_eq(given, expected) {
+        let given = head.header("x-telegram-bot-api-secret-token").unwrap_or("");
+        if self.cfg.webhook_url.is_none()
+            || expected.is_empty()
+            || head.method != aduan_channel::http::Method::POST
+            || !aduan_channel::ct_eq(given.as_bytes(), expected.as_bytes())
+        {
             return Err(WebhookError::Unauthorized);
         }
         Ok(())
@@ -558,8 +571,8 @@ impl Channel for TelegramChannel {
         &self,
         sink: &Arc<dyn InboundSink>,
         req: WebhookRequest<'_>,
-    ) -> Result<(), WebhookError> {
-        self.webhook_authorized(req.secret)?;
+    ) -> Result<WebhookReply, WebhookError> {
+        self.webhook_authorized(&req.head)?;
         let u: teloxide::types::Update = serde_json::from_slice(req.body)
             .map_err(|e| WebhookError::BadRequest(e.to_string()))?;
         self.handle_update(sink, &u)
@@ -567,7 +580,7 @@ impl Channel for TelegramChannel {
             .map_err(WebhookError::Unavailable)?;
         // (The offset cursor a registered update carries is unused in webhook mode.)
         self.state().updates += 1;
-        Ok(())
+        Ok(WebhookReply::Accepted)
     }
 
     async fn health(&self) -> Health {
@@ -614,7 +627,7 @@ mod tests {
         assert!(c.problems().is_empty(), "{:?}", c.problems());
         assert!(!format!("{c:?}").contains("ABCDEF"));
         let c: Config = toml::from_str("token = \"x\"\napi_url = \"http://example.com\"").unwrap();
-        let keys: Vec<_> = c.problems().into_iter().map(|(k, _)| k).collect();
+        let keys: Vec<_> = c.problems().into_iter().map(|p| p.key).collect();
         assert_eq!(
             keys,
             ["channels.telegram.token", "channels.telegram.api_url"]
