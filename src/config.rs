@@ -432,6 +432,8 @@ pub enum ChannelConfig {
     Telegram(aduan_telegram::Config),
     /// SP4N-LAPOR!.
     Lapor(aduan_lapor::Config),
+    /// A WhatsApp Business number on the Cloud API.
+    Whatsapp(aduan_whatsapp::Config),
 }
 
 impl ChannelConfig {
@@ -444,6 +446,7 @@ impl ChannelConfig {
             ChannelConfig::Email(c) => c,
             ChannelConfig::Telegram(c) => c,
             ChannelConfig::Lapor(c) => c,
+            ChannelConfig::Whatsapp(c) => c,
         }
     }
 }

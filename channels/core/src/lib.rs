@@ -53,6 +53,7 @@ pub enum ChannelKind {
     Lapor,
     Web,
     Counter,
+    Whatsapp,
 }
 
 impl ChannelKind {
@@ -69,9 +70,11 @@ impl ChannelKind {
     /// addresses typed into the web form or at the counter are contacts of one complaint.
     pub fn proves_sender(self) -> bool {
         match self {
-            ChannelKind::Email | ChannelKind::Sms | ChannelKind::Telegram | ChannelKind::Lapor => {
-                true
-            }
+            ChannelKind::Email
+            | ChannelKind::Sms
+            | ChannelKind::Telegram
+            | ChannelKind::Lapor
+            | ChannelKind::Whatsapp => true,
             ChannelKind::Web | ChannelKind::Counter => false,
         }
     }
@@ -809,6 +812,33 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `STATUS ADU-2026-000042`, tolerant of case and spacing (`status adu 2026 42`,
+/// `Status: ADU-2026-000042`) → the register number; anything else is not a command.
+pub fn parse_status_command(text: &str) -> Option<String> {
+    let t = text.trim().to_ascii_uppercase();
+    let rest = t.strip_prefix("STATUS")?;
+    let rest = rest.trim_start_matches([' ', ':', '\t']);
+    let prefix: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
+    let tail = &rest[prefix.len()..];
+    if prefix.is_empty()
+        || !tail
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '-' || c == ' ')
+    {
+        return None;
+    }
+    let groups: Vec<&str> = tail.split(['-', ' ']).filter(|g| !g.is_empty()).collect();
+    let (year, seq) = match groups.as_slice() {
+        [y, s] => (*y, *s),
+        [all] if all.len() >= 5 => all.split_at(4),
+        _ => return None,
+    };
+    (year.len() == 4 && (1..=6).contains(&seq.len())).then(|| format!("{prefix}-{year}-{seq:0>6}"))
 }
 
 /// Compares two secrets in time that depends only on their lengths.

@@ -6,6 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use aduan_channel::parse_status_command;
 use aduan_channel::{
     normalize_phone, Address, Channel, ChannelContext, ChannelKind, DeliveryReport, DeliveryState,
     Gauge, Health, InboundMessage, Intent, OutboundMessage, ReceiveError, SendError, SendReceipt,
@@ -901,33 +902,6 @@ impl ModemTask {
             provider_id: format!("{}:{last}", self.cfg.name),
         })
     }
-}
-
-/// `STATUS ADU-2026-000042`, tolerant of case and spacing (`status adu 2026 42`,
-/// `Status: ADU-2026-000042`) → the register number; anything else is not a command.
-pub fn parse_status_command(text: &str) -> Option<String> {
-    let t = text.trim().to_ascii_uppercase();
-    let rest = t.strip_prefix("STATUS")?;
-    let rest = rest.trim_start_matches([' ', ':', '\t']);
-    let prefix: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_alphabetic())
-        .collect();
-    let tail = &rest[prefix.len()..];
-    if prefix.is_empty()
-        || !tail
-            .chars()
-            .all(|c| c.is_ascii_digit() || c == '-' || c == ' ')
-    {
-        return None;
-    }
-    let groups: Vec<&str> = tail.split(['-', ' ']).filter(|g| !g.is_empty()).collect();
-    let (year, seq) = match groups.as_slice() {
-        [y, s] => (*y, *s),
-        [all] if all.len() >= 5 => all.split_at(4),
-        _ => return None,
-    };
-    (year.len() == 4 && (1..=6).contains(&seq.len())).then(|| format!("{prefix}-{year}-{seq:0>6}"))
 }
 
 #[cfg(test)]
