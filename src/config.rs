@@ -1209,8 +1209,8 @@ mod tests {
             }
             text.push('\n');
         }
-        let dir = std::env::temp_dir().join(format!("aduan-cfg-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
         let path = dir.join("aduan.toml");
         std::fs::write(&path, &text).unwrap();
         std::fs::write(dir.join("holidays-id-2026.toml"), EMBEDDED_HOLIDAYS[0].1).unwrap();
@@ -1226,9 +1226,11 @@ mod tests {
                 ("ADUAN_CHANNELS__TELEGRAM__WEBHOOK_SECRET", "w_s-1"),
                 ("ADUAN_CHANNELS__LAPOR__SECRET", "s"),
                 ("ADUAN_CHANNELS__LAPOR__TOKEN", "3f6c2a9e-0b1d"),
+                ("ADUAN_CHANNELS__WHATSAPP__ACCESS_TOKEN", "EAAG"),
+                ("ADUAN_CHANNELS__WHATSAPP__APP_SECRET", "s"),
+                ("ADUAN_CHANNELS__WHATSAPP__VERIFY_TOKEN", "v"),
             ]),
         );
-        let _ = std::fs::remove_dir_all(&dir);
         // The example's CA file does not exist here: that, and only that, is reported.
         let keys: Vec<&str> = l.errors.iter().map(|p| p.key.as_str()).collect();
         assert_eq!(keys, ["channels.email.imap.ca_file"], "{:?}", l.errors);
@@ -1256,6 +1258,15 @@ mod tests {
             lapor.list_path.as_deref(),
             Some("complaints/institution?page=1")
         );
+        let ChannelConfig::Whatsapp(wa) = ch(ChannelKind::Whatsapp) else {
+            panic!("whatsapp example")
+        };
+        assert_eq!(wa.phone_number_id, "1098765432");
+        assert_eq!(wa.template_params, ["register_no", "text"]);
+        // Every channel has an example: none can be added without one.
+        for k in ChannelKind::iter() {
+            assert!(c.channels.get(k).is_some(), "no [channels.{k}] example");
+        }
     }
 
     #[test]
@@ -1280,8 +1291,8 @@ mod tests {
 
     #[test]
     fn every_problem_reported_at_once_and_unknown_keys_warned() {
-        let dir = std::env::temp_dir().join(format!("aduan-cfg-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
         let f = dir.join("bad.toml");
         std::fs::write(
             &f,
@@ -1317,8 +1328,8 @@ workers = 0
 
     #[test]
     fn type_errors_name_the_key_and_do_not_hide_other_problems() {
-        let dir = std::env::temp_dir().join(format!("aduan-cfg3-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
         let f = dir.join("types.toml");
         std::fs::write(
             &f,
@@ -1338,8 +1349,8 @@ workers = 0
 
     #[test]
     fn broken_toml_names_the_line() {
-        let dir = std::env::temp_dir().join(format!("aduan-cfg2-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
         let f = dir.join("broken.toml");
         std::fs::write(&f, "[office]\nname = \"x\"\nsla_working_days = = 3\n").unwrap();
         let l = load(Some(&f), &BTreeMap::new());

@@ -11,7 +11,9 @@ pub struct Config {
     pub api_url: String,
     /// The Graph API version in every path (`v21.0`).
     pub api_version: String,
-    /// The business phone number's id (Meta's "Phone number ID", digits).
+    /// The business phone number's id (Meta's "Phone number ID", digits; a TOML string, or
+    /// a number as an environment variable gives it).
+    #[serde(deserialize_with = "string_or_number")]
     pub phone_number_id: String,
     /// A system user's access token (`ADUAN_CHANNELS__WHATSAPP__ACCESS_TOKEN`).
     pub access_token: Secret,
@@ -35,6 +37,19 @@ pub struct Config {
     pub max_media_bytes: usize,
     /// Seconds an API call may take.
     pub timeout_secs: u64,
+}
+
+fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        S(String),
+        N(u64),
+    }
+    Ok(match Id::deserialize(d)? {
+        Id::S(s) => s,
+        Id::N(n) => n.to_string(),
+    })
 }
 
 impl Default for Config {

@@ -1,0 +1,513 @@
+//! The WhatsApp channel in the daemon against a local fake Graph API: Meta's verification
+//! handshake, signed webhook calls of every message kind into one complaint, redeliveries
+//! registered once (also across a restart), statuses as delivery reports, `STATUS` only to the
+//! complainant's own number, the 24-hour window and its template, rate limits, permanent
+//! errors, and the media cap and host rule.
+
+use aduan::db::Backend;
+use aduan::workflow::Role;
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::fakegraph::*;
+use crate::helpers::*;
+
+const CITIZEN: &str = "6281234567890";
+
+async fn start_wa(db_url: &str, g: &FakeGraph, extra: &[(&str, &str)]) -> App {
+    let mut env = g.env();
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    start_with_env(db_url, &env).await
+}
+
+/// POSTs a notification to `/hooks/whatsapp`, signed like Meta unless `sig` says otherwise.
+async fn deliver(app: &App, payload: &Value, sig: Option<&str>) -> u16 {
+    let body = serde_json::to_vec(payload).unwrap();
+    let mut r = app
+        .http
+        .post(app.url("/hooks/whatsapp"))
+        .header("content-type", "application/json");
+    match sig {
+        None => r = r.header("x-hub-signature-256", sign(&body)),
+        Some("") => {}
+        Some(s) => r = r.header("x-hub-signature-256", s),
+    }
+    r.body(body).send().await.unwrap().status().as_u16()
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+async fn wait_sent(g: &FakeGraph, want: usize) -> Vec<Value> {
+    let ok = eventually(20, || async { g.sent().len() >= want }).await;
+    let s = g.sent();
+    assert!(ok, "{} sent, want {want}: {s:#?}", s.len());
+    s
+}
+
+async fn first_register_no(app: &App) -> String {
+    use sqlx::Row;
+    sqlx::query("SELECT register_no FROM complaints ORDER BY id LIMIT 1")
+        .fetch_one(&app.core.db.pool)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap()
+}
+
+/// The handshake, signatures, every message kind, a redelivery, statuses, `STATUS`, and an
+/// officer's reply inside the window.
+async fn whatsapp_end_to_end(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let g = FakeGraph::start().await;
+    g.add_media("m-img", "image/jpeg", b"\xff\xd8\xff\xe0 JPEG foto jalan");
+    g.add_media("m-doc", "application/pdf", b"%PDF-1.4 surat kuasa");
+    g.add_media("m-aud", "audio/ogg; codecs=opus", b"OggS suara warga");
+    let app = start_wa(&db.url, &g, &[]).await;
+
+    // Meta's verification handshake: the challenge back for the right token only.
+    let hs = |token: &str| {
+        app.http.get(app.url(&format!(
+            "/hooks/whatsapp?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=1158201444"
+        )))
+    };
+    let r = hs(VERIFY_TOKEN).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "1158201444");
+    assert_eq!(hs("salah").send().await.unwrap().status(), 403);
+
+    // Unsigned or wrongly signed: 401, nothing registered.
+    let first = notification(
+        CITIZEN,
+        "Siti Aminah",
+        vec![text(
+            CITIZEN,
+            "wamid.IN1",
+            now(),
+            "Lampu jalan di Jl. Merdeka padam sejak seminggu.",
+        )],
+        vec![],
+    );
+    assert_eq!(deliver(&app, &first, Some("")).await, 401);
+    assert_eq!(deliver(&app, &first, Some("sha256=00ff")).await, 401);
+    let mut tampered = first.clone();
+    tampered["entry"][0]["id"] = json!("other");
+    let body = serde_json::to_vec(&first).unwrap();
+    let r = app
+        .http
+        .post(app.url("/hooks/whatsapp"))
+        .header("x-hub-signature-256", sign(&body))
+        .json(&tampered)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "a signature of another body");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM complaints").await, 0);
+
+    // Signed: registered, answered 200; a redelivery is 200 and registered once.
+    assert_eq!(deliver(&app, &first, None).await, 200);
+    assert_eq!(deliver(&app, &first, None).await, 200);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM complaints WHERE channel = 'whatsapp'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM messages WHERE direction = 'in'").await,
+        1
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM complainant_addresses WHERE address = 'phone:+6281234567890'"
+        )
+        .await,
+        1,
+        "the number is the complainant's identity, in the same form as SMS"
+    );
+    let no = first_register_no(&app).await;
+    let sent = wait_sent(&g, 1).await;
+    assert_eq!(sent[0]["to"], CITIZEN);
+    assert_eq!(sent[0]["type"], "text", "inside the window: free text");
+    assert_eq!(sent[0]["context"]["message_id"], "wamid.IN1");
+    assert!(
+        sent[0]["text"]["body"].as_str().unwrap().contains(&no),
+        "{}",
+        sent[0]
+    );
+
+    // Every other kind joins the same complaint.
+    let t = now();
+    let kinds = notification(
+        CITIZEN,
+        "Siti Aminah",
+        vec![
+            message(
+                CITIZEN,
+                "wamid.IN2",
+                t,
+                "image",
+                json!({"caption": "Ini fotonya", "mime_type": "image/jpeg", "sha256": "x", "id": "m-img"}),
+            ),
+            message(
+                CITIZEN,
+                "wamid.IN3",
+                t,
+                "document",
+                json!({"filename": "surat.pdf", "mime_type": "application/pdf", "sha256": "x", "id": "m-doc"}),
+            ),
+            message(
+                CITIZEN,
+                "wamid.IN4",
+                t,
+                "audio",
+                json!({"mime_type": "audio/ogg; codecs=opus", "sha256": "x", "id": "m-aud", "voice": true}),
+            ),
+            message(
+                CITIZEN,
+                "wamid.IN5",
+                t,
+                "location",
+                json!({"latitude": -7.6298, "longitude": 111.5239, "name": "Pasar Besar", "address": "Jl. Merdeka"}),
+            ),
+            message(
+                CITIZEN,
+                "wamid.IN6",
+                t,
+                "contacts",
+                json!([{"name": {"formatted_name": "Pak RT Budi"}, "phones": [{"phone": "+62 812-1111-2222", "type": "CELL"}]}]),
+            ),
+        ],
+        vec![],
+    );
+    assert_eq!(deliver(&app, &kinds, None).await, 200);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM complaints").await, 1);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM messages WHERE direction = 'in'").await,
+        6
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM attachments").await, 3);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM attachments WHERE filename = 'surat.pdf' AND content_type = 'application/pdf' AND size = 20").await,
+        1
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM messages WHERE body LIKE '%-7.6298, 111.5239%' AND body LIKE '%Pasar Besar%'").await, 1);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM messages WHERE body LIKE '%Pak RT Budi%'"
+        )
+        .await,
+        1
+    );
+    // A redelivery of a media message downloads nothing again.
+    let downloads = g.state.lock().unwrap().downloads;
+    assert_eq!(downloads, 3);
+    assert_eq!(deliver(&app, &kinds, None).await, 200);
+    assert_eq!(g.state.lock().unwrap().downloads, 3);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM messages WHERE direction = 'in'").await,
+        6
+    );
+
+    // Statuses of the receipt: delivered, then read; a failure of an unknown message is
+    // harmless.
+    let receipt_id = "wamid.OUT0001";
+    let st = notification(
+        CITIZEN,
+        "",
+        vec![],
+        vec![status(receipt_id, "delivered", CITIZEN, None)],
+    );
+    assert_eq!(deliver(&app, &st, None).await, 200);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM outbox WHERE receipt = 'wamid.OUT0001' AND delivery = 'delivered'").await, 1);
+    let st = notification(
+        CITIZEN,
+        "",
+        vec![],
+        vec![status("wamid.NOPE", "failed", CITIZEN, Some(131026))],
+    );
+    assert_eq!(deliver(&app, &st, None).await, 200);
+
+    // STATUS from the complainant's number: answered there; from a stranger: not.
+    let q = notification(
+        CITIZEN,
+        "Siti",
+        vec![text(CITIZEN, "wamid.IN7", now(), &format!("status {no}"))],
+        vec![],
+    );
+    assert_eq!(deliver(&app, &q, None).await, 200);
+    let stranger = "6289876543210";
+    let q2 = notification(
+        stranger,
+        "X",
+        vec![text(stranger, "wamid.X1", now(), &format!("STATUS {no}"))],
+        vec![],
+    );
+    assert_eq!(deliver(&app, &q2, None).await, 200);
+    let sent = wait_sent(&g, 2).await;
+    assert!(
+        sent.iter().any(|s| s["to"] == CITIZEN
+            && s["context"]["message_id"] == "wamid.IN7"
+            && s["text"]["body"].as_str().unwrap().contains(&no)),
+        "{sent:#?}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        g.sent().iter().all(|s| s["to"] != stranger),
+        "{:#?}",
+        g.sent()
+    );
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM complaints").await,
+        1,
+        "STATUS opens nothing"
+    );
+
+    // An officer's reply: text to the number, answering the citizen's last message.
+    let fo = app.officer("fo", Role::FrontOffice).await;
+    app.reply(
+        &fo,
+        &no,
+        "Petugas kami akan memperbaiki lampu jalan besok pagi.",
+    )
+    .await;
+    let ok = eventually(20, || async {
+        g.sent().iter().any(|s| {
+            s["text"]["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("besok pagi"))
+        })
+    })
+    .await;
+    assert!(ok, "{:#?}", g.sent());
+    let reply = g
+        .sent()
+        .into_iter()
+        .find(|s| {
+            s["text"]["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("besok pagi"))
+        })
+        .unwrap();
+    assert_eq!(reply["to"], CITIZEN);
+    assert_eq!(reply["type"], "text");
+    assert_eq!(g.state.lock().unwrap().unauthorized, 0);
+    let r = app.http.get(app.url("/readyz")).send().await.unwrap();
+    assert!(r.text().await.unwrap().contains("whatsapp"));
+    app.stop().await;
+    db.drop_db().await;
+}
+both!(whatsapp_end_to_end);
+
+/// The 24-hour rule: a citizen who wrote 30 hours ago gets the template (register number and
+/// the text as parameters); WhatsApp's 131047 switches a reply to the template; a rate limit
+/// is retried; 131026 fails the reply with WhatsApp's words.
+async fn whatsapp_window_and_errors(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let g = FakeGraph::start().await;
+    let app = start_wa(&db.url, &g, &[]).await;
+    let old = now() - 30 * 3600;
+    let m = notification(
+        CITIZEN,
+        "Budi",
+        vec![text(
+            CITIZEN,
+            "wamid.OLD",
+            old,
+            "Sampah tidak diangkut di RT 03.\nSudah dua minggu.",
+        )],
+        vec![],
+    );
+    assert_eq!(deliver(&app, &m, None).await, 200);
+    let no = first_register_no(&app).await;
+    let sent = wait_sent(&g, 1).await;
+    assert_eq!(
+        sent[0]["type"], "template",
+        "outside the window: {:#}",
+        sent[0]
+    );
+    assert_eq!(sent[0]["template"]["name"], "aduan_balasan");
+    assert_eq!(sent[0]["template"]["language"]["code"], "id");
+    let params = &sent[0]["template"]["components"][0]["parameters"];
+    assert_eq!(params[0]["text"], no.as_str());
+    let p1 = params[1]["text"].as_str().unwrap();
+    assert!(
+        !p1.contains('\n') && p1.contains(&no),
+        "one line, the receipt's text: {p1}"
+    );
+
+    // The citizen writes now: the window is open, but WhatsApp says 131047 → the template.
+    let m = notification(
+        CITIZEN,
+        "Budi",
+        vec![text(CITIZEN, "wamid.NEW", now(), "Mohon ditindaklanjuti.")],
+        vec![],
+    );
+    assert_eq!(deliver(&app, &m, None).await, 200);
+    let fo = app.officer("fo", Role::FrontOffice).await;
+    g.state.lock().unwrap().send_errors.push_back((400, 131047));
+    app.reply(&fo, &no, "Truk sampah dijadwalkan hari Kamis.")
+        .await;
+    let ok = eventually(20, || async {
+        g.sent()
+            .iter()
+            .any(|s| s["type"] == "template" && s.to_string().contains("Kamis"))
+    })
+    .await;
+    assert!(ok, "{:#?}", g.sent());
+    assert_eq!(g.state.lock().unwrap().refused[0].0, 131047);
+    assert_eq!(g.state.lock().unwrap().refused[0].1["type"], "text");
+
+    // A fresh message reopens the window; a rate limit is retried, then sent as text.
+    let m = notification(
+        CITIZEN,
+        "Budi",
+        vec![text(CITIZEN, "wamid.NEW2", now(), "Terima kasih.")],
+        vec![],
+    );
+    assert_eq!(deliver(&app, &m, None).await, 200);
+    g.state.lock().unwrap().send_errors.push_back((400, 130429));
+    app.reply(&fo, &no, "Balasan setelah batas laju.").await;
+    wait_count(&app, "SELECT COUNT(*) FROM outbox WHERE body LIKE '%batas laju%' AND status = 'sent' AND attempts = 2", 1, 20).await;
+    assert!(g
+        .sent()
+        .iter()
+        .any(|s| s["type"] == "text" && s.to_string().contains("batas laju")));
+
+    // Undeliverable: failed after one attempt, with WhatsApp's words.
+    g.state.lock().unwrap().send_errors.push_back((400, 131026));
+    app.reply(&fo, &no, "Balasan yang tak terkirim.").await;
+    wait_count(&app, "SELECT COUNT(*) FROM outbox WHERE body LIKE '%tak terkirim%' AND status = 'failed' AND attempts = 1 AND last_error LIKE '%131026%undeliverable%'", 1, 20).await;
+
+    // A failed status naming 131047 closes the window for that number: the next reply goes as
+    // the template without trying text first.
+    let st = notification(
+        CITIZEN,
+        "",
+        vec![],
+        vec![status("wamid.OUT0002", "failed", CITIZEN, Some(131047))],
+    );
+    assert_eq!(deliver(&app, &st, None).await, 200);
+    let refused_before = g.state.lock().unwrap().refused.len();
+    app.reply(&fo, &no, "Balasan sesudah jendela tertutup.")
+        .await;
+    let ok = eventually(20, || async {
+        g.sent()
+            .iter()
+            .any(|s| s["type"] == "template" && s.to_string().contains("jendela tertutup"))
+    })
+    .await;
+    assert!(ok, "{:#?}", g.sent());
+    assert_eq!(g.state.lock().unwrap().refused.len(), refused_before);
+    app.stop().await;
+    db.drop_db().await;
+}
+both!(whatsapp_window_and_errors);
+
+/// Media over the cap is not downloaded, media on a host the token may not go to is not
+/// fetched; both messages are registered and flagged. A redelivery after a restart (the
+/// daemon gone between commit and answer) is registered once and acknowledged once.
+async fn whatsapp_media_and_restart(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let g = FakeGraph::start().await;
+    g.add_media("m-big", "video/mp4", b"small body, big declared size");
+    g.state
+        .lock()
+        .unwrap()
+        .media
+        .get_mut("m-big")
+        .unwrap()
+        .declared_size = Some(50 * 1024 * 1024);
+    g.add_media("m-far", "image/jpeg", b"\xff\xd8 elsewhere");
+    g.state.lock().unwrap().media.get_mut("m-far").unwrap().url =
+        Some("https://files.example.net/m-far".into());
+    let app = start_wa(
+        &db.url,
+        &g,
+        &[("ADUAN_CHANNELS__WHATSAPP__MAX_MEDIA_BYTES", "1048576")],
+    )
+    .await;
+    let t = now();
+    let m = notification(
+        CITIZEN,
+        "Ani",
+        vec![
+            message(
+                CITIZEN,
+                "wamid.V1",
+                t,
+                "video",
+                json!({"mime_type": "video/mp4", "id": "m-big", "caption": "Video banjir"}),
+            ),
+            message(
+                CITIZEN,
+                "wamid.V2",
+                t,
+                "image",
+                json!({"mime_type": "image/jpeg", "id": "m-far"}),
+            ),
+        ],
+        vec![],
+    );
+    assert_eq!(deliver(&app, &m, None).await, 200);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM messages WHERE direction = 'in'").await,
+        2
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM attachments").await, 0);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM messages WHERE parse_error LIKE '%over the limit%'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM messages WHERE parse_error LIKE '%files.example.net%not an allowed media host%'").await, 1);
+    assert_eq!(g.state.lock().unwrap().downloads, 0);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM messages WHERE body = 'Video banjir'"
+        )
+        .await,
+        1
+    );
+
+    // Redelivery across a restart.
+    let again = notification(
+        CITIZEN,
+        "Ani",
+        vec![text(CITIZEN, "wamid.R1", now(), "Air masuk rumah warga.")],
+        vec![],
+    );
+    assert_eq!(deliver(&app, &again, None).await, 200);
+    wait_sent(&g, 1).await;
+    app.stop().await;
+    let app = start_wa(&db.url, &g, &[]).await;
+    assert_eq!(deliver(&app, &again, None).await, 200);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM messages WHERE external_id = 'wamid.R1'"
+        )
+        .await,
+        1
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(g.sent().len(), 1, "one receipt: {:#?}", g.sent());
+    app.stop().await;
+    db.drop_db().await;
+}
+both!(whatsapp_media_and_restart);
