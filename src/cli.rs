@@ -470,12 +470,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     overdue,
                     limit,
                 } => {
-                    let rows = sqlx::query(
-                        "SELECT register_no, channel, status, due_date, subject FROM complaints \
-                         WHERE ($1 = '' OR status = $1) AND ($2 = '' OR channel = $2) \
-                         AND ($3 = 0 OR (is_open = 1 AND answered_at IS NULL AND due_at < $4)) \
-                         ORDER BY received_at DESC, id DESC LIMIT $5",
-                    )
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT register_no, channel, status, due_date, subject FROM complaints c \
+                             WHERE ($1 = '' OR status = $1) AND ($2 = '' OR channel = $2) \
+                             AND ($3 = 0 OR {}) ORDER BY received_at DESC, id DESC LIMIT $5",
+                        crate::register::overdue_sql("$4")
+                    )))
                     .bind(status.unwrap_or_default())
                     .bind(channel.unwrap_or_default())
                     .bind(overdue as i64)

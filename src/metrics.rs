@@ -249,18 +249,20 @@ pub async fn render(core: &Core) -> String {
 
     let now = now_ms();
     let gauges = async {
-        let q = sqlx::query(
+        let sql = format!(
             "SELECT \
                (SELECT COUNT(*) FROM outbox WHERE status IN ('queued', 'sending')) AS pending, \
                (SELECT COUNT(*) FROM outbox WHERE status = 'failed') AS failed, \
                (SELECT MIN(created_at) FROM outbox WHERE status IN ('queued', 'sending')) AS oldest, \
                (SELECT COUNT(*) FROM complaints WHERE is_open = 1) AS open, \
-               (SELECT COUNT(*) FROM complaints WHERE is_open = 1 AND due_at < $1) AS overdue, \
+               (SELECT COUNT(*) FROM complaints c WHERE {overdue}) AS overdue, \
                (SELECT MAX(at) FROM backup_runs) AS last_backup",
-        )
-        .bind(now)
-        .fetch_one(&core.db.pool)
-        .await?;
+            overdue = crate::register::overdue_sql("$1")
+        );
+        let q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now)
+            .fetch_one(&core.db.pool)
+            .await?;
         Ok::<_, sqlx::Error>((
             q.try_get::<i64, _>("pending")?,
             q.try_get::<i64, _>("failed")?,
@@ -300,7 +302,7 @@ pub async fn render(core: &Core) -> String {
             );
             let _ = writeln!(
                 out,
-                "# HELP aduan_complaints_overdue Open complaints past their due time.\n# TYPE aduan_complaints_overdue gauge\naduan_complaints_overdue {overdue}"
+                "# HELP aduan_complaints_overdue Open complaints not answered yet and past their due time.\n# TYPE aduan_complaints_overdue gauge\naduan_complaints_overdue {overdue}"
             );
             1
         }

@@ -125,7 +125,12 @@ pub async fn compute(core: &Core, p: Period) -> sqlx::Result<Recap> {
                 hours.push((a - received).max(0) as f64 / 3_600_000.0);
             }
             None => {
-                if row.try_get::<i64, _>("is_open")? == 1 && due < now {
+                if crate::register::is_overdue(
+                    row.try_get::<i64, _>("is_open")? == 1,
+                    false,
+                    due,
+                    now,
+                ) {
                     r.overdue_open += 1;
                 }
             }

@@ -26,13 +26,22 @@ pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 
-/// Constant-time string comparison (tracking codes, tokens).
+/// "Overdue", the one definition every view uses (inbox, dashboard, API, CLI, recap,
+/// `/metrics`): open, not answered yet, and past its due time.
+pub fn is_overdue(is_open: bool, answered: bool, due_at: i64, now: i64) -> bool {
+    is_open && !answered && due_at < now
+}
+
+/// [`is_overdue`] in SQL over `complaints` aliased `c`, with the current time at `now` (a
+/// placeholder such as `$1`).
+pub fn overdue_sql(now: &str) -> String {
+    format!("(c.is_open = 1 AND c.answered_at IS NULL AND c.due_at < {now})")
+}
+
+/// Constant-time string comparison (tracking codes, tokens): `subtle`, through
+/// [`aduan_channel::ct_eq`].
 pub fn ct_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    aduan_channel::ct_eq(a.as_bytes(), b.as_bytes())
 }
 
 /// Takes the next number of the year's sequence: `ADU-2026-000042`.

@@ -1,5 +1,7 @@
 //! Logging, set up in one place. Text or JSON; `RUST_LOG` overrides the configured filter.
 //! Personal addresses are masked where they are logged (see `aduan_channel::mask_address`).
+//! Libraries that log through the `log` crate (rustls, async-imap, reqwest, mio-serial) are
+//! forwarded into the same subscriber (`tracing-log`) and filtered alike.
 
 use tracing_subscriber::EnvFilter;
 

@@ -759,7 +759,12 @@ pub async fn public_status(
 
 /// Open, unanswered and past its due date.
 pub fn is_overdue(c: &Complaint, now: i64) -> bool {
-    c.closed_at.is_none() && c.answered_at.is_none() && c.due_at < now
+    register::is_overdue(
+        c.closed_at.is_none(),
+        c.answered_at.is_some(),
+        c.due_at,
+        now,
+    )
 }
 
 /// `GET /api/v1/track/{register_no}?code=…`: status for whoever holds both.
@@ -854,8 +859,8 @@ pub async fn list(
                 add("c.channel = $?", Bind::S(ch.as_str().into()));
             }
             "overdue" => match v.as_str() {
-                "true" | "1" => add("c.is_open = 1 AND c.answered_at IS NULL AND c.due_at < $?", Bind::I(now)),
-                "false" | "0" => add("NOT (c.is_open = 1 AND c.answered_at IS NULL AND c.due_at < $?)", Bind::I(now)),
+                "true" | "1" => add(&register::overdue_sql("$?"), Bind::I(now)),
+                "false" | "0" => add(&format!("NOT {}", register::overdue_sql("$?")), Bind::I(now)),
                 _ => return Err(ApiError::Validation("`overdue` must be true or false".into())),
             },
             "assignee" => {

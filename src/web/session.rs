@@ -102,11 +102,7 @@ fn check_hash_in(blocks: &mut Vec<argon2::Block>, hash: &str, password: &str) ->
     Argon2::new(alg, version, params)
         .hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut blocks[..need])
         .is_ok()
-        && ct_eq_bytes(&out, expected.as_bytes())
-}
-
-fn ct_eq_bytes(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        && aduan_channel::ct_eq(&out, expected.as_bytes())
 }
 
 /// A job of the [`PasswordChecker`]: a stored hash, the password given, where to answer.

@@ -407,10 +407,8 @@ pub async fn inbox_rows(
         }
     }
     if q.get("overdue").is_some_and(|v| v == "1") {
-        sql.push_str(&format!(
-            " AND c.is_open = 1 AND c.answered_at IS NULL AND c.due_at < {}",
-            now_ms()
-        ));
+        sql.push_str(" AND ");
+        sql.push_str(&crate::register::overdue_sql(&now_ms().to_string()));
     }
     if let Some(me) = me {
         if let Some(a) = q.get("assignee").filter(|v| !v.is_empty()) {
@@ -561,7 +559,7 @@ pub async fn inbox(
                     @let open: i64 = r.try_get("is_open").unwrap_or(0);
                     @let answered: Option<i64> = r.try_get("answered_at").unwrap_or(None);
                     @let due_at: i64 = r.try_get("due_at").unwrap_or(i64::MAX);
-                    @let overdue = open == 1 && answered.is_none() && due_at < now;
+                    @let overdue = crate::register::is_overdue(open == 1, answered.is_some(), due_at, now);
                     @let no = r.try_get::<String, _>("register_no").unwrap_or_default();
                     tr class=[overdue.then_some("overdue")] {
                         td { (r.try_get::<String, _>("channel").unwrap_or_default()) }
@@ -1318,10 +1316,11 @@ pub async fn dashboard(
     )
     .fetch_all(pool)
     .await;
-    let overdue = sqlx::query(
-        "SELECT register_no, channel, subject, due_date FROM complaints \
-         WHERE is_open = 1 AND answered_at IS NULL AND due_at < $1 ORDER BY due_at LIMIT 50",
-    )
+    let overdue = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT register_no, channel, subject, due_date FROM complaints c \
+         WHERE {} ORDER BY due_at LIMIT 50",
+        crate::register::overdue_sql("$1")
+    )))
     .bind(now)
     .fetch_all(pool)
     .await;

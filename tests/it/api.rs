@@ -855,6 +855,64 @@ async fn attachments_and_list_filters(backend: Backend) {
 }
 both!(attachments_and_list_filters);
 
+/// One definition of "overdue": a complaint past its due time that was answered (and is still
+/// open) is overdue nowhere — not in the API, the inbox, the dashboard, nor `/metrics`.
+async fn overdue_is_one_definition(backend: Backend) {
+    let Some(app) = spawn_app(backend, &[]).await else {
+        return;
+    };
+    let kasi = app.officer("kasi", Role::SectionHead).await;
+    let (late, _) = app
+        .submit(json!({"body": "Izin usaha belum terbit", "email": "a@example.com"}))
+        .await;
+    let (answered, _) = app
+        .submit(json!({"body": "Jalan rusak di depan kantor", "email": "b@example.com"}))
+        .await;
+    sqlx::query("UPDATE complaints SET due_at = 1")
+        .execute(&app.core.db.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE complaints SET answered_at = 2 WHERE register_no = $1")
+        .bind(&answered)
+        .execute(&app.core.db.pool)
+        .await
+        .unwrap();
+    let listed: Value = app
+        .http
+        .get(app.url("/api/v1/complaints?overdue=true"))
+        .bearer_auth(&kasi)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["total"], 1);
+    assert_eq!(listed["items"][0]["register_no"], late.as_str());
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.lines().any(|l| l == "aduan_complaints_overdue 1"),
+        "{metrics}"
+    );
+    let recap = aduan::recap::compute(
+        &app.core,
+        aduan::recap::Period::parse(&chrono::Utc::now().format("%Y-%m").to_string()).unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(recap.overdue_open, 1);
+    app.stop().await;
+}
+both!(overdue_is_one_definition);
+
 async fn health_ready_metrics(backend: Backend) {
     let Some(app) = spawn_app(backend, &[]).await else {
         return;
