@@ -1,94 +1,19 @@
-//! `aduan bench`: the measurements recorded in BENCHMARKS.md.
+//! The measurements recorded in BENCHMARKS.md that need the register from inside (run by the
+//! dev-only `aduan-bench` binary, not shipped), and the fresh databases tests and benches use.
 //!
-//! `aduan bench intake` pushes N new complaints through the whole intake path (dedup, threading,
+//! `aduan-bench intake` pushes N new complaints through the whole intake path (dedup, threading,
 //! complainant, register number, complaint, thread entry, audit, receipt queued) and, in the
 //! same run on a fresh database of the same backend, inserts the same rows with plain
 //! one-transaction-per-message statements — the raw rate intake is compared with.
-//! `aduan bench idle-rss` starts `aduan serve` with the default config and reads its RSS.
+//! `aduan-bench idle-rss` starts `aduan serve` with the default config and reads its RSS.
 
-use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use aduan_channel::{Address, ChannelKind, InboundMessage, ThreadingHints};
-use clap::Subcommand;
 
 use crate::config;
 use crate::db::{now_ms, ConnectOptions, Db};
 use crate::state::Core;
-
-#[derive(Subcommand)]
-pub enum BenchCmd {
-    /// Intake throughput beside the raw insert rate.
-    Intake {
-        /// A PostgreSQL server URL (a fresh database is created on it and dropped after);
-        /// without it the bench runs on SQLite files in a temp directory.
-        #[arg(long)]
-        postgres: Option<String>,
-        #[arg(long, default_value_t = 5000)]
-        messages: usize,
-        /// Concurrent submitters (an adapter submits one at a time: 1).
-        #[arg(long, default_value_t = 1)]
-        concurrency: usize,
-        /// SQLite `synchronous`: full or normal.
-        #[arg(long, default_value = "full")]
-        sqlite_synchronous: String,
-    },
-    /// Inbox list and full-text search latency on a register seeded with N complaints.
-    Inbox {
-        #[arg(long)]
-        postgres: Option<String>,
-        #[arg(long, default_value_t = 100_000)]
-        complaints: usize,
-        /// Repetitions of each query.
-        #[arg(long, default_value_t = 100)]
-        queries: usize,
-    },
-    /// Resident memory of an idle `aduan serve` with the default config.
-    IdleRss {
-        #[arg(long, default_value_t = 5)]
-        settle_secs: u64,
-    },
-}
-
-pub async fn run(cmd: BenchCmd, cfg_path: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
-    crate::telemetry::init("text", "warn");
-    match cmd {
-        BenchCmd::Intake {
-            postgres,
-            messages,
-            concurrency,
-            sqlite_synchronous,
-        } => {
-            let full = sqlite_synchronous == "full";
-            let r = intake(
-                postgres.as_deref(),
-                messages,
-                concurrency.max(1),
-                full,
-                cfg_path,
-            )
-            .await?;
-            println!(
-                "backend={} messages={} concurrency={} sqlite_synchronous={} raw={:.0}/s intake={:.0}/s ratio={:.2}",
-                r.backend, messages, concurrency, sqlite_synchronous, r.raw_per_sec, r.intake_per_sec, r.intake_per_sec / r.raw_per_sec
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        BenchCmd::Inbox {
-            postgres,
-            complaints,
-            queries,
-        } => {
-            inbox(postgres.as_deref(), complaints, queries, cfg_path).await?;
-            Ok(ExitCode::SUCCESS)
-        }
-        BenchCmd::IdleRss { settle_secs } => {
-            let kb = idle_rss(settle_secs).await?;
-            println!("idle_rss_kib={kb} ({:.1} MiB)", kb as f64 / 1024.0);
-            Ok(ExitCode::SUCCESS)
-        }
-    }
-}
 
 pub struct IntakeResult {
     pub backend: &'static str,
@@ -320,10 +245,15 @@ pub async fn intake(
     result
 }
 
-/// Starts `aduan serve` (this binary) on the default config with a temp data dir and a free
+/// Starts `aduan serve` (the `aduan` binary beside this one) on the default config with a temp data dir and a free
 /// port, waits until it answers and settles, and returns its VmRSS in KiB.
 pub async fn idle_rss(settle_secs: u64) -> anyhow::Result<u64> {
-    let exe = std::env::current_exe()?;
+    let exe = std::env::current_exe()?.with_file_name("aduan");
+    anyhow::ensure!(
+        exe.exists(),
+        "{} not found: build it first (cargo build --release)",
+        exe.display()
+    );
     let dir = std::env::temp_dir().join(format!("aduan-rss-{}", std::process::id()));
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -496,7 +426,7 @@ pub async fn seed(core: &Core, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn inbox(
+pub async fn inbox(
     postgres: Option<&str>,
     n: usize,
     reps: usize,

@@ -98,11 +98,6 @@ enum Command {
         #[arg(long, global = true)]
         csv: bool,
     },
-    /// Benchmarks (see BENCHMARKS.md).
-    Bench {
-        #[command(subcommand)]
-        cmd: crate::bench::BenchCmd,
-    },
 }
 
 #[derive(Subcommand)]
@@ -592,7 +587,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             core.db.close().await;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { cmd } => crate::bench::run(cmd, path).await,
     }
 }
 
