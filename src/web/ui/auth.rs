@@ -1,0 +1,221 @@
+//! Login, logout and the password change.
+
+use super::*;
+
+fn login_form(lang: Lang, csrf: &str, error: Option<&str>) -> Markup {
+    page(
+        lang,
+        lang.t("Masuk", "Log in"),
+        None,
+        html! {
+            h1 { (lang.t("Masuk petugas", "Officer login")) }
+            @if let Some(e) = error { p.err role="alert" { (e) } }
+            form method="post" action="/masuk" {
+                input type="hidden" name="csrf" value=(csrf);
+                p { label { (lang.t("Nama pengguna", "User name")) br; input name="username" autocomplete="username" required; } }
+                p { label { (lang.t("Kata sandi", "Password")) br; input type="password" name="password" autocomplete="current-password" required; } }
+                button type="submit" { (lang.t("Masuk", "Log in")) }
+            }
+        },
+    )
+}
+
+/// `GET /masuk`.
+pub async fn login_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let lang = Lang::of(&headers, &q);
+    if let Ok(Some(_)) = session::from_headers(&st.core, &headers).await {
+        return Redirect::to("/kotak").into_response();
+    }
+    let csrf = session::token();
+    let cookie = session::set_cookie(
+        &st.core,
+        session::LOGIN_COOKIE,
+        &csrf,
+        Some(std::time::Duration::from_secs(3600)),
+    );
+    html_response(
+        StatusCode::OK,
+        lang,
+        login_form(lang, &csrf, None),
+        vec![cookie],
+    )
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /masuk`: the form's token must match its cookie (login CSRF); failures are throttled.
+pub async fn login_submit(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(q): Query<HashMap<String, String>>,
+    req: axum::extract::Request,
+) -> Response {
+    let headers = req.headers().clone();
+    let lang = Lang::of(&headers, &q);
+    // The double-submit cookie is checked before the body is read: a stranger without the
+    // login page's cookie costs nothing but this.
+    let expected = session::cookie(&headers, session::LOGIN_COOKIE)
+        .unwrap_or("")
+        .to_string();
+    if expected.is_empty() {
+        return forbidden(lang);
+    }
+    if crate::web::declares_more_than(&headers, crate::web::LOGIN_BODY_LIMIT) {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    let Ok(Form(f)) = Form::<LoginForm>::from_request(req, &st).await else {
+        return forbidden(lang);
+    };
+    if !crate::register::ct_eq(&expected, &f.csrf) {
+        return forbidden(lang);
+    }
+    let client = crate::web::api::client_ip(&st, peer, &headers).to_string();
+    match session::login(
+        &st.core,
+        &st.login_slots,
+        f.username.trim(),
+        &f.password,
+        &client,
+    )
+    .await
+    {
+        Ok((sid, _csrf)) => {
+            let mut r = Redirect::to("/kotak").into_response();
+            let c = session::set_cookie(&st.core, session::COOKIE, &sid, Some(session::LIFETIME));
+            r.headers_mut()
+                .append(header::SET_COOKIE, c.parse().unwrap());
+            r
+        }
+        Err(e) => {
+            let (code, msg) = match e {
+                session::LoginError::Wrong => (
+                    StatusCode::UNAUTHORIZED,
+                    lang.t(
+                        "Nama pengguna atau kata sandi salah.",
+                        "Wrong user name or password.",
+                    ),
+                ),
+                session::LoginError::Throttled => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    lang.t(
+                        "Terlalu banyak percobaan gagal. Coba lagi 15 menit lagi.",
+                        "Too many failed attempts. Try again in 15 minutes.",
+                    ),
+                ),
+                session::LoginError::Busy => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    lang.t(
+                        "Terlalu banyak percobaan masuk bersamaan. Coba lagi sebentar lagi.",
+                        "Too many logins at once. Try again shortly.",
+                    ),
+                ),
+                session::LoginError::Db(e) => {
+                    tracing::error!(error = %e, "login");
+                    (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        lang.t(
+                            "Register tidak dapat dihubungi.",
+                            "The register is unavailable.",
+                        ),
+                    )
+                }
+            };
+            html_response(code, lang, login_form(lang, &expected, Some(msg)), vec![])
+        }
+    }
+}
+
+/// `POST /keluar`.
+pub async fn logout(
+    State(st): State<AppState>,
+    CsrfForm {
+        session: s,
+        lang: _,
+        form: NoFields {},
+    }: CsrfForm<NoFields>,
+) -> Response {
+    if let Err(e) = session::logout(&st.core, &s).await {
+        tracing::error!(error = %e, "logout");
+    }
+    let mut r = Redirect::to("/masuk").into_response();
+    let c = session::set_cookie(&st.core, session::COOKIE, "", None);
+    r.headers_mut()
+        .append(header::SET_COOKIE, c.parse().unwrap());
+    r
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+}
+
+/// `POST /akun/sandi`: needs the current password; other sessions end.
+pub async fn change_password(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    CsrfForm {
+        session: s,
+        lang,
+        form: f,
+    }: CsrfForm<PasswordForm>,
+) -> Response {
+    let client = crate::web::api::client_ip(&st, peer, &headers).to_string();
+    let msg = match session::login(
+        &st.core,
+        &st.login_slots,
+        &s.officer.username,
+        &f.current,
+        &client,
+    )
+    .await
+    {
+        Err(_) => Err(lang.t(
+            "Kata sandi sekarang salah.",
+            "The current password is wrong.",
+        )),
+        Ok((sid, _)) => {
+            // The check made a session of its own: drop it again.
+            let _ = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+                .bind(crate::register::sha256_hex(sid.as_bytes()))
+                .execute(&st.core.db.write)
+                .await;
+            match session::set_password(&st.core.db, &s.officer.username, &f.new).await {
+                Ok(()) => Ok(()),
+                Err(_) => Err(lang.t(
+                    "Kata sandi baru minimal 10 karakter.",
+                    "The new password needs at least 10 characters.",
+                )),
+            }
+        }
+    };
+    match msg {
+        Ok(()) => Redirect::to("/masuk").into_response(),
+        Err(m) => html_response(
+            StatusCode::BAD_REQUEST,
+            lang,
+            page(
+                lang,
+                "aduan",
+                Some(&s),
+                html! { p.err role="alert" { (m) } a href="/kotak" { "←" } },
+            ),
+            vec![],
+        ),
+    }
+}

@@ -1,0 +1,349 @@
+//! One complaint (`/kotak/{register_no}`): the thread, attachments, audit trail, the SOP
+//! actions the officer may take, the reply box; and the actions, replies and retries posted from it.
+
+use super::*;
+
+/// `GET /kotak/{register_no}`: the thread (outbound with delivery state and a retry button),
+/// attachments, the audit trail, the actions the officer's role may take now, and the reply box
+/// naming where the reply goes.
+pub async fn complaint(
+    State(st): State<AppState>,
+    Extension(s): Extension<WebSession>,
+    axum::extract::Path(no): axum::extract::Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let lang = Lang::of(&headers, &q);
+    let notice = q
+        .get("pesan")
+        .and_then(|c| Notice::parse(c))
+        .map(|n| n.text(lang));
+    match complaint_page(&st, &s, &no, lang, notice).await {
+        Ok(Some(m)) => html_response(StatusCode::OK, lang, m, vec![]),
+        Ok(None) => html_response(
+            StatusCode::NOT_FOUND,
+            lang,
+            page(lang, "404", Some(&s), html! { h1 { "404" } p { (no) } }),
+            vec![],
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "complaint page");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
+async fn complaint_page(
+    st: &AppState,
+    s: &WebSession,
+    no: &str,
+    lang: Lang,
+    notice: Option<&str>,
+) -> sqlx::Result<Option<Markup>> {
+    let Some(c) = crate::register::complaint_by_no(&st.core.db.pool, no).await? else {
+        return Ok(None);
+    };
+    let msgs = sqlx::query(
+        "SELECT m.id, m.direction, m.channel, m.sender, m.subject, m.body, m.created_at, m.parse_error, \
+         o.id AS outbox_id, o.status AS out_status, o.delivery, o.last_error \
+         FROM messages m LEFT JOIN outbox o ON o.message_id = m.id \
+         WHERE m.complaint_id = $1 ORDER BY m.id",
+    )
+    .bind(c.id)
+    .fetch_all(&st.core.db.pool)
+    .await?;
+    let atts = sqlx::query(
+        "SELECT a.id, a.message_id, a.filename, a.size FROM attachments a \
+         JOIN messages m ON m.id = a.message_id WHERE m.complaint_id = $1 ORDER BY a.id",
+    )
+    .bind(c.id)
+    .fetch_all(&st.core.db.pool)
+    .await?;
+    let audit = sqlx::query(
+        "SELECT actor, action, from_status, to_status, note, at FROM audit WHERE complaint_id = $1 ORDER BY id",
+    )
+    .bind(c.id)
+    .fetch_all(&st.core.db.pool)
+    .await?;
+    let officers = sqlx::query(
+        "SELECT username, display_name FROM officers WHERE active = 1 ORDER BY username",
+    )
+    .fetch_all(&st.core.db.pool)
+    .await?;
+    let actions: Vec<crate::workflow::Action> = crate::workflow::Action::ALL
+        .into_iter()
+        .filter(|a| a.allowed(s.officer.role) && a.transition().0.contains(&c.status.as_str()))
+        .collect();
+    // Where a reply goes: the complaint's channel and, for web and counter complaints, the
+    // email addresses and phone numbers the complainant left (where those channels run).
+    let (targets, served) = {
+        let mut conn = st.core.db.pool.acquire().await?;
+        (
+            crate::register::reply_targets(&mut conn, &st.core, &c).await?,
+            crate::presence::served(&mut conn, &st.core).await?,
+        )
+    };
+    let body = html! {
+        h1 { (c.register_no) " — " (c.subject) }
+        @if let Some(n) = notice { p role="status" { (n) } }
+        p { (lang.t("Kanal", "Channel")) ": " (c.channel) " · Status: " strong { (c.status) }
+            " · " (lang.t("Batas waktu", "Due")) ": " (c.due_date) }
+        h2 { (lang.t("Percakapan", "Thread")) }
+        @for m in &msgs {
+            @let id: i64 = m.try_get("id").unwrap_or(0);
+            @let dir: String = m.try_get("direction").unwrap_or_default();
+            article.msg {
+                p { strong { (if dir == "in" { lang.t("Masuk", "In") } else { lang.t("Keluar", "Out") }) }
+                    " · " (m.try_get::<String, _>("channel").unwrap_or_default())
+                    " · " (fmt_time(st, m.try_get("created_at").unwrap_or(0)))
+                    @if let Ok(Some(st_)) = m.try_get::<Option<String>, _>("out_status") {
+                        @let ch_kind = m.try_get::<String, _>("channel").ok().and_then(|c| c.parse::<aduan_channel::ChannelKind>().ok());
+                        " · " span.delivery { (st_) @if let Ok(Some(d)) = m.try_get::<Option<String>, _>("delivery") { " / " (d) } }
+                        @if st_ == "queued" {
+                            @if let Some(k) = ch_kind.filter(|k| !served.is_live(*k)) {
+                                " · " span.waiting { (lang.t("menunggu kanal", "waiting for channel")) " " (k.as_str()) }
+                            }
+                        }
+                        @if st_ == "failed" {
+                            @let oid: i64 = m.try_get("outbox_id").unwrap_or(0);
+                            " "
+                            form.inline method="post" action=(format!("/kotak/keluar/{oid}/ulang")) {
+                                input type="hidden" name="csrf" value=(s.csrf);
+                                input type="hidden" name="register_no" value=(c.register_no);
+                                button type="submit" { (lang.t("Kirim ulang", "Retry")) }
+                            }
+                        }
+                    }
+                }
+                @if let Ok(Some(e)) = m.try_get::<Option<String>, _>("last_error") { p.err { (e) } }
+                @if let Ok(Some(e)) = m.try_get::<Option<String>, _>("parse_error") { p.err { (e) } }
+                pre style="white-space:pre-wrap" { (m.try_get::<String, _>("body").unwrap_or_default()) }
+                @for a in atts.iter().filter(|a| a.try_get::<i64, _>("message_id").ok() == Some(id)) {
+                    p { a href=(format!("/kotak/lampiran/{}", a.try_get::<i64, _>("id").unwrap_or(0))) {
+                        (a.try_get::<String, _>("filename").unwrap_or_default()) }
+                        " (" (a.try_get::<i64, _>("size").unwrap_or(0)) " B)" }
+                }
+            }
+        }
+        @if !actions.is_empty() {
+            h2 { (lang.t("Tindakan", "Actions")) }
+            @for a in &actions {
+                form method="post" action=(format!("/kotak/{}/aksi", c.register_no)) {
+                    input type="hidden" name="csrf" value=(s.csrf);
+                    input type="hidden" name="action" value=(a.as_str());
+                    @if a.needs_note() { input name="note" required placeholder=(lang.t("Catatan", "Note")); " " }
+                    @if *a == crate::workflow::Action::Dispose {
+                        select name="assignee" {
+                            @for o in &officers {
+                                option value=(o.try_get::<String, _>("username").unwrap_or_default()) {
+                                    (o.try_get::<String, _>("display_name").unwrap_or_default()) }
+                            }
+                        }
+                        " "
+                    }
+                    button type="submit" name="do" value=(a.as_str()) { (a.as_str()) }
+                }
+            }
+        }
+        h2 { (lang.t("Balas", "Reply")) }
+        p.targets { (lang.t("Balasan dikirim melalui", "The reply goes through"))
+            @for (i, (kind, to)) in targets.iter().enumerate() {
+                (if i == 0 { " " } else { lang.t(" dan ", " and ") })
+                strong { (kind.as_str()) } " → "
+                @match kind {
+                    aduan_channel::ChannelKind::Web => (lang.t("halaman lacak", "the tracking page")),
+                    aduan_channel::ChannelKind::Counter => (lang.t("diserahkan di loket", "handed over at the counter")),
+                    _ => (to.to_string()),
+                }
+            }
+        }
+        form method="post" action=(format!("/kotak/{}/balas", c.register_no)) {
+            input type="hidden" name="csrf" value=(s.csrf);
+            textarea name="text" rows="4" cols="60" required {}
+            br;
+            button type="submit" { (lang.t("Kirim balasan", "Send reply")) }
+        }
+        h2 { (lang.t("Jejak audit", "Audit trail")) }
+        table { tbody {
+            @for a in &audit {
+                tr {
+                    td { (fmt_time(st, a.try_get("at").unwrap_or(0))) }
+                    td { (a.try_get::<String, _>("actor").unwrap_or_default()) }
+                    td { (a.try_get::<String, _>("action").unwrap_or_default()) }
+                    td { (a.try_get::<Option<String>, _>("from_status").unwrap_or(None).unwrap_or_default())
+                         " → " (a.try_get::<Option<String>, _>("to_status").unwrap_or(None).unwrap_or_default()) }
+                    td { (a.try_get::<String, _>("note").unwrap_or_default()) }
+                }
+            }
+        } }
+    };
+    Ok(Some(page(lang, &c.register_no, Some(s), body)))
+}
+
+#[derive(Deserialize)]
+pub struct ActionForm {
+    action: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    assignee: Option<String>,
+}
+
+/// The notices a complaint page shows after an officer's post: a fixed set, named in the
+/// redirect by code. A link cannot put other text on an officer's screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Notice {
+    ActionDone,
+    ReplyQueued,
+    Retried,
+    NothingToRetry,
+}
+
+impl Notice {
+    const ALL: [Notice; 4] = [
+        Notice::ActionDone,
+        Notice::ReplyQueued,
+        Notice::Retried,
+        Notice::NothingToRetry,
+    ];
+
+    fn code(self) -> &'static str {
+        match self {
+            Notice::ActionDone => "tindakan",
+            Notice::ReplyQueued => "balasan",
+            Notice::Retried => "ulang",
+            Notice::NothingToRetry => "tidak-ada",
+        }
+    }
+
+    fn parse(code: &str) -> Option<Notice> {
+        Notice::ALL.into_iter().find(|n| n.code() == code)
+    }
+
+    fn text(self, lang: Lang) -> &'static str {
+        match self {
+            Notice::ActionDone => lang.t("Tindakan tercatat.", "Action recorded."),
+            Notice::ReplyQueued => lang.t("Balasan diantrekan.", "Reply queued."),
+            Notice::Retried => lang.t("Dikirim ulang.", "Queued again."),
+            Notice::NothingToRetry => lang.t("Tidak ada yang dikirim ulang.", "Nothing to retry."),
+        }
+    }
+}
+
+fn back(no: &str, n: Notice) -> Response {
+    let no: String = no
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    Redirect::to(&format!("/kotak/{no}?pesan={}", n.code())).into_response()
+}
+
+fn action_error(lang: Lang, s: &WebSession, e: crate::workflow::ActionError) -> Response {
+    use crate::workflow::ActionError as E;
+    let code = match &e {
+        E::NotFound(_) => StatusCode::NOT_FOUND,
+        E::Forbidden { .. } => StatusCode::FORBIDDEN,
+        E::WrongStatus { .. } => StatusCode::CONFLICT,
+        E::Invalid(_) => StatusCode::BAD_REQUEST,
+        E::Db(_) => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    html_response(
+        code,
+        lang,
+        page(
+            lang,
+            "aduan",
+            Some(s),
+            html! { p.err role="alert" { (e.to_string()) } },
+        ),
+        vec![],
+    )
+}
+
+/// `POST /kotak/{register_no}/aksi`: one SOP action; the role is checked again by the workflow.
+pub async fn action(
+    State(st): State<AppState>,
+    axum::extract::Path(no): axum::extract::Path<String>,
+    CsrfForm {
+        session: s,
+        lang,
+        form: f,
+    }: CsrfForm<ActionForm>,
+) -> Response {
+    let Ok(action) = serde_json::from_value::<crate::workflow::Action>(serde_json::Value::String(
+        f.action.clone(),
+    )) else {
+        return html_response(
+            StatusCode::BAD_REQUEST,
+            lang,
+            page(lang, "400", Some(&s), html! { p.err { "unknown action" } }),
+            vec![],
+        );
+    };
+    let req = crate::workflow::ActionRequest {
+        action,
+        note: f.note,
+        assignee: f.assignee.filter(|a| !a.is_empty()),
+    };
+    match crate::workflow::apply(&st.core, &s.officer, &no, &req).await {
+        Ok(_) => {
+            st.core.outbox_wake.notify_waiters();
+            back(&no, Notice::ActionDone)
+        }
+        Err(e) => action_error(lang, &s, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ReplyForm {
+    #[serde(default)]
+    text: String,
+}
+
+/// `POST /kotak/{register_no}/balas`.
+pub async fn reply(
+    State(st): State<AppState>,
+    axum::extract::Path(no): axum::extract::Path<String>,
+    CsrfForm {
+        session: s,
+        lang,
+        form: f,
+    }: CsrfForm<ReplyForm>,
+) -> Response {
+    match crate::workflow::reply(&st.core, &s.officer, &no, &f.text, &[]).await {
+        Ok(_) => {
+            st.core.outbox_wake.notify_waiters();
+            back(&no, Notice::ReplyQueued)
+        }
+        Err(e) => action_error(lang, &s, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RetryForm {
+    #[serde(default)]
+    register_no: String,
+}
+
+/// `POST /kotak/keluar/{id}/ulang`: a failed reply back into the queue (roles: the route table).
+pub async fn retry(
+    State(st): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    CsrfForm {
+        session: s,
+        lang: _,
+        form: f,
+    }: CsrfForm<RetryForm>,
+) -> Response {
+    match crate::outbox::retry_failed(&st.core, id, Some(s.officer.id), &s.officer.username).await {
+        Ok(true) => {
+            st.core.outbox_wake.notify_waiters();
+            back(&f.register_no, Notice::Retried)
+        }
+        Ok(false) => back(&f.register_no, Notice::NothingToRetry),
+        Err(e) => {
+            tracing::error!(error = %e, "retry");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}

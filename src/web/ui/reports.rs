@@ -1,0 +1,213 @@
+//! The recap (`/kotak/rekap`, CSV) and the dashboard (`/kotak/dasbor`).
+
+use super::*;
+
+fn period_of(st: &AppState, q: &HashMap<String, String>) -> Option<crate::recap::Period> {
+    match q.get("periode").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        Some(p) => crate::recap::Period::parse(p),
+        None => {
+            let today = crate::sla::local_date(chrono::Utc::now(), st.core.settings.offset);
+            crate::recap::Period::month(
+                chrono::Datelike::year(&today),
+                chrono::Datelike::month(&today),
+            )
+        }
+    }
+}
+
+/// `GET /kotak/rekap?periode=2026-11` (or a day, `2026-11-22`): the printable recap.
+pub async fn recap_page(
+    State(st): State<AppState>,
+    Extension(s): Extension<WebSession>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let lang = Lang::of(&headers, &q);
+    let Some(p) = period_of(&st, &q) else {
+        return html_response(
+            StatusCode::BAD_REQUEST,
+            lang,
+            page(
+                lang,
+                "400",
+                Some(&s),
+                html! {
+                p.err { (lang.t("Periode: YYYY-MM atau YYYY-MM-DD", "Period: YYYY-MM or YYYY-MM-DD")) } },
+            ),
+            vec![],
+        );
+    };
+    let r = match crate::recap::compute(&st.core, p).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "recap");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    let h = |v: Option<f64>| v.map(|h| format!("{h:.1}")).unwrap_or_else(|| "-".into());
+    let body = html! {
+        h1 { (lang.t("Rekapitulasi pengaduan", "Complaint recap")) " " (p.label()) }
+        p { (st.core.settings.office_name) }
+        form method="get" action="/kotak/rekap" {
+            input name="periode" value=(p.label()) placeholder="2026-11 / 2026-11-22";
+            " " button type="submit" { (lang.t("Tampilkan", "Show")) }
+            " " a href=(format!("/kotak/rekap.csv?periode={}", p.label())) { "CSV" }
+        }
+        table #recap {
+            tr { th { (lang.t("Diterima", "Received")) } td #received { (r.received) } }
+            tr { th { (lang.t("Dijawab", "Answered")) } td #answered { (r.answered) } }
+            tr { th { (lang.t("Dijawab tepat waktu", "Answered in time")) } td #in_time { (r.answered_in_time) } }
+            tr { th { (lang.t("Dijawab terlambat", "Answered late")) } td #late { (r.answered_late) } }
+            tr { th { (lang.t("Terbuka melewati batas", "Open and overdue")) } td #overdue { (r.overdue_open) } }
+            tr { th { (lang.t("Median waktu jawab (jam)", "Median time to answer (h)")) } td #median { (h(r.median_hours)) } }
+            tr { th { (lang.t("P90 waktu jawab (jam)", "P90 time to answer (h)")) } td #p90 { (h(r.p90_hours)) } }
+        }
+        h2 { (lang.t("Per kanal", "Per channel")) }
+        (PreEscaped(crate::recap::svg(&r)))
+        table { @for (k, v) in &r.by_channel { tr { th { (k) } td data-channel=(k) { (v) } } } }
+        h2 { (lang.t("Per status", "Per status")) }
+        table { @for (k, v) in &r.by_status { tr { th { (k) } td data-status=(k) { (v) } } } }
+    };
+    html_response(
+        StatusCode::OK,
+        lang,
+        page(lang, &p.label(), Some(&s), body),
+        vec![],
+    )
+}
+
+/// `GET /kotak/rekap.csv?periode=…`.
+pub async fn recap_csv(
+    State(st): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(p) = period_of(&st, &q) else {
+        return (StatusCode::BAD_REQUEST, "periode: YYYY-MM or YYYY-MM-DD").into_response();
+    };
+    match crate::recap::compute(&st.core, p).await {
+        Ok(r) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"rekap-{}.csv\"", p.label()),
+                ),
+            ],
+            crate::recap::csv(&p, &r),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "recap csv");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
+/// `GET /kotak/dasbor`: open complaints by channel and status, the overdue list, and each
+/// channel's health (adapter state, last message received, oldest waiting reply, gauges).
+pub async fn dashboard(
+    State(st): State<AppState>,
+    Extension(s): Extension<WebSession>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let lang = Lang::of(&headers, &q);
+    let now = now_ms();
+    let pool = &st.core.db.pool;
+    let counts = sqlx::query(
+        "SELECT channel, status, COUNT(*) AS n FROM complaints WHERE is_open = 1 GROUP BY channel, status ORDER BY channel, status",
+    )
+    .fetch_all(pool)
+    .await;
+    let overdue = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT register_no, channel, subject, due_date FROM complaints c \
+         WHERE {} ORDER BY due_at LIMIT 50",
+        crate::register::overdue_sql("$1")
+    )))
+    .bind(now)
+    .fetch_all(pool)
+    .await;
+    let last_in = sqlx::query(
+        "SELECT channel, MAX(created_at) AS at FROM messages WHERE direction = 'in' GROUP BY channel",
+    )
+    .fetch_all(pool)
+    .await;
+    let waiting = sqlx::query(
+        "SELECT channel, MIN(created_at) AS at, COUNT(*) AS n FROM outbox WHERE status <> 'sent' AND status <> 'failed' GROUP BY channel",
+    )
+    .fetch_all(pool)
+    .await;
+    let (Ok(counts), Ok(overdue), Ok(last_in), Ok(waiting)) = (counts, overdue, last_in, waiting)
+    else {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
+    let by = |rows: &[sqlx::any::AnyRow], ch: &str, col: &str| -> Option<i64> {
+        rows.iter()
+            .find(|r| r.try_get::<String, _>("channel").ok().as_deref() == Some(ch))
+            .and_then(|r| r.try_get::<Option<i64>, _>(col).ok().flatten())
+    };
+    let mut health = Vec::new();
+    for (kind, ch) in st.core.channels.iter() {
+        health.push((kind.as_str(), ch.health().await, ch.gauges()));
+    }
+    let unserved = match st.core.db.pool.acquire().await {
+        Ok(mut conn) => crate::presence::waiting_unserved(&mut conn, &st.core)
+            .await
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    let body = html! {
+        h1 { (lang.t("Dasbor", "Dashboard")) }
+        h2 { (lang.t("Pengaduan terbuka", "Open complaints")) }
+        table #open_counts {
+            tr { th { (lang.t("Kanal", "Channel")) } th { "Status" } th { (lang.t("Jumlah", "Count")) } }
+            @for r in &counts {
+                tr { td { (r.try_get::<String, _>("channel").unwrap_or_default()) }
+                     td { (r.try_get::<String, _>("status").unwrap_or_default()) }
+                     td { (r.try_get::<i64, _>("n").unwrap_or(0)) } }
+            }
+        }
+        h2 { (lang.t("Melewati batas waktu", "Overdue")) " (" (overdue.len()) ")" }
+        table #overdue {
+            @for r in &overdue {
+                @let no = r.try_get::<String, _>("register_no").unwrap_or_default();
+                tr.overdue { td { a href=(format!("/kotak/{no}")) { (no) } }
+                     td { (r.try_get::<String, _>("channel").unwrap_or_default()) }
+                     td { (r.try_get::<String, _>("subject").unwrap_or_default()) }
+                     td { (r.try_get::<String, _>("due_date").unwrap_or_default()) } }
+            }
+        }
+        @if !unserved.is_empty() {
+            h2 { (lang.t("Balasan menunggu kanal yang tidak berjalan", "Replies waiting for a channel no daemon runs")) }
+            ul #unserved {
+                @for (k, n) in &unserved {
+                    li.err data-channel=(k.as_str()) { (lang.t("menunggu kanal", "waiting for channel")) " " (k.as_str()) ": " (n) }
+                }
+            }
+        }
+        h2 { (lang.t("Kesehatan kanal", "Channel health")) }
+        table #health {
+            tr { th { (lang.t("Kanal", "Channel")) } th { "" } th { (lang.t("Pesan masuk terakhir", "Last message in")) }
+                 th { (lang.t("Balasan menunggu (tertua)", "Replies waiting (oldest)")) } th { (lang.t("Ukuran", "Gauges")) } }
+            @for (kind, h, gauges) in &health {
+                tr data-channel=(kind) {
+                    td { (kind) }
+                    td { @if h.ready { "✔ " } @else { span.err { "✘ " } } (h.detail) }
+                    td { @if let Some(t) = by(&last_in, kind, "at") { (fmt_time(&st, t)) } @else { "-" } }
+                    td { @if let Some(n) = by(&waiting, kind, "n") {
+                            (n) " (" (((now - by(&waiting, kind, "at").unwrap_or(now)) / 60_000)) " " (lang.t("menit", "min")) ")"
+                         } @else { "0" } }
+                    td { @for g in gauges {
+                            (g.name) @for (k, v) in &g.labels { " " (k) "=" (v) } ": " (g.value) br;
+                         } }
+                }
+            }
+        }
+    };
+    html_response(
+        StatusCode::OK,
+        lang,
+        page(lang, lang.t("Dasbor", "Dashboard"), Some(&s), body),
+        vec![],
+    )
+}
