@@ -11,6 +11,7 @@ mod pages;
 mod ratelimit;
 pub mod server;
 pub mod session;
+mod submission;
 pub mod ui;
 
 use std::sync::Arc;
@@ -276,6 +277,33 @@ pub fn declares_more_than(headers: &axum::http::HeaderMap, limit: usize) -> bool
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .is_some_and(|n| n > limit as u64 + SLACK)
+}
+
+/// The client's address: the peer, or — behind `trusted_proxy_hops` proxies of the office's
+/// own — the `X-Forwarded-For` entry the outermost of them appended (that many from the
+/// right). Entries further left are whatever the client sent and are never trusted.
+pub(crate) fn client_ip(
+    st: &AppState,
+    peer: std::net::SocketAddr,
+    headers: &axum::http::HeaderMap,
+) -> std::net::IpAddr {
+    if st.trust_forwarded_for {
+        let entries: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect();
+        if let Some(ip) = entries
+            .len()
+            .checked_sub(st.trusted_proxy_hops.max(1))
+            .and_then(|i| entries[i].parse().ok())
+        {
+            return ip;
+        }
+    }
+    peer.ip()
 }
 
 /// Body limits of the routes that are not complaint submissions.

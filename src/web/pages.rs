@@ -84,7 +84,7 @@ pub async fn track_page(
     if q.code.as_deref().is_some_and(|c| !c.is_empty())
         && !st
             .track_limiter
-            .check(super::api::client_ip(&st, peer, &headers))
+            .check(super::client_ip(&st, peer, &headers))
     {
         st.core.metrics.http_rejected();
         return (

@@ -81,7 +81,7 @@ pub async fn login_submit(
     if !crate::register::ct_eq(&expected, &f.csrf) {
         return forbidden(lang);
     }
-    let client = crate::web::api::client_ip(&st, peer, &headers).to_string();
+    let client = crate::web::client_ip(&st, peer, &headers).to_string();
     match session::login(
         &st.core,
         &st.login_slots,
@@ -175,7 +175,7 @@ pub async fn change_password(
         form: f,
     }: CsrfForm<PasswordForm>,
 ) -> Response {
-    let client = crate::web::api::client_ip(&st, peer, &headers).to_string();
+    let client = crate::web::client_ip(&st, peer, &headers).to_string();
     let msg = match session::login(
         &st.core,
         &st.login_slots,

@@ -87,7 +87,7 @@ pub async fn public_submit(
     {
         return forbidden(lang);
     }
-    match crate::web::api::submit_form(&st, peer, req, &token).await {
+    match crate::web::submission::submit_form(&st, peer, req, &token).await {
         Ok(c) => {
             let track = st.core.settings.track_url(&c.register_no);
             let body = html! {
@@ -194,10 +194,11 @@ pub async fn counter_lapor_submit(
         form: f,
     }: CsrfForm<LaporLinkForm>,
 ) -> Response {
-    let linked = match crate::web::api::lapor_link_message(&st, &s.officer, &f.tracking_id).await {
-        Ok(msg) => crate::web::api::submit_as_officer(&st, &s.officer, msg).await,
-        Err(e) => Err(e),
-    };
+    let linked =
+        match crate::web::submission::lapor_link_message(&st, &s.officer, &f.tracking_id).await {
+            Ok(msg) => crate::web::submission::submit_as_officer(&st, &s.officer, msg).await,
+            Err(e) => Err(e),
+        };
     match linked {
         Ok(c) => Redirect::to(&format!("/kotak/{}", c.register_no)).into_response(),
         Err(e) => {
@@ -223,7 +224,7 @@ pub async fn counter_submit(
         return forbidden(lang);
     }
     let form_token = q.get("form").cloned().unwrap_or_default();
-    match crate::web::api::submit_counter_form(&st, &s.officer, req, &form_token).await {
+    match crate::web::submission::submit_counter_form(&st, &s.officer, req, &form_token).await {
         Ok(c) => Redirect::to(&format!("/kotak/{}", c.register_no)).into_response(),
         Err(e) => html_response(
             e.status(),

@@ -1,0 +1,410 @@
+//! Complaints over the API: submit (public), counter intake and LAPOR! links (officers), list,
+//! show, actions, replies, attachments.
+
+use super::*;
+
+/// `POST /api/v1/complaints`: the web channel.
+pub async fn submit(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> ApiResult<Response> {
+    if !st.core.channels.is_configured(ChannelKind::Web) {
+        return Err(ApiError::NotFound("the web channel is disabled".into()));
+    }
+    let headers = req.headers().clone();
+    if !st.limiter.check(client_ip(&st, peer, &headers)) {
+        st.core.metrics.http_rejected();
+        return Err(ApiError::RateLimited);
+    }
+    let Form {
+        fields,
+        files,
+        _slot,
+    } = read_form(&st, req).await?;
+    let sub: Submission = parse_fields(fields)?;
+    let mut msg = to_inbound(&st, ChannelKind::Web, sub, files)?;
+    msg.external_id = external_id(&headers, "web", &msg)?;
+    register_submission(&st, msg, None).await
+}
+
+/// `POST /api/v1/counter`: the front office types in a complaint.
+pub async fn counter(
+    State(st): State<AppState>,
+    Extension(officer): Extension<Officer>,
+    req: Request,
+) -> ApiResult<Response> {
+    if !st.core.channels.is_configured(ChannelKind::Counter) {
+        return Err(ApiError::NotFound("the counter channel is disabled".into()));
+    }
+    let headers = req.headers().clone();
+    let Form {
+        fields,
+        files,
+        _slot,
+    } = read_form(&st, req).await?;
+    let mut msg = counter_inbound(&st, parse_fields(fields)?, files)?;
+    msg.external_id = external_id(&headers, "counter", &msg)?;
+    register_submission(&st, msg, Some(&officer)).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaporLink {
+    tracking_id: String,
+}
+
+/// `POST /api/v1/lapor` `{"tracking_id": …}`: links a LAPOR! report to the register (a new
+/// complaint on the `lapor` channel that the LAPOR! adapter then keeps in sync). Linking the
+/// same report again answers 200 with the same register number.
+pub async fn lapor_link(
+    State(st): State<AppState>,
+    Extension(officer): Extension<Officer>,
+    req: Request,
+) -> ApiResult<Response> {
+    let Form { fields, .. } = read_form(&st, req).await?;
+    let body: LaporLink = parse_fields(fields)?;
+    let msg = lapor_link_message(&st, &officer, &body.tracking_id).await?;
+    register_submission(&st, msg, Some(&officer)).await
+}
+
+/// Open, unanswered and past its due date.
+pub fn is_overdue(c: &Complaint, now: i64) -> bool {
+    register::is_overdue(
+        c.closed_at.is_none(),
+        c.answered_at.is_some(),
+        c.due_at,
+        now,
+    )
+}
+
+fn complaint_json(c: &Complaint, now: i64) -> Value {
+    let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut v {
+        m.insert("overdue".into(), json!(is_overdue(c, now)));
+        m.insert("received".into(), json!(ms_to_rfc3339(c.received_at)));
+    }
+    v
+}
+
+/// `GET /api/v1/complaints`: filters `status`, `channel`, `overdue`, `assignee`, `q`;
+/// pagination `page` (from 1) and `per_page` (1-200).
+pub async fn list(
+    State(st): State<AppState>,
+    Extension(officer): Extension<Officer>,
+    Query(params): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let mut conds: Vec<String> = Vec::new();
+    let mut binds: Vec<Bind> = Vec::new();
+    let mut search_q = String::new(); // the words searched for, if any
+    let mut page = 1i64;
+    let mut per_page = 50i64;
+    let now = now_ms();
+    for (k, v) in &params {
+        let mut add = |cond: &str, b: Bind| {
+            binds.push(b);
+            conds.push(cond.replace("$?", &format!("${}", binds.len())));
+        };
+        match k.as_str() {
+            "status" => {
+                if !workflow::STATUSES.contains(&v.as_str()) {
+                    return Err(ApiError::Validation(format!("unknown status `{v}` (one of {})", workflow::STATUSES.join(", "))));
+                }
+                add("c.status = $?", Bind::S(v.clone()));
+            }
+            "channel" => {
+                let ch: ChannelKind = v.parse().map_err(|e: aduan_channel::UnknownChannel| ApiError::Validation(e.to_string()))?;
+                add("c.channel = $?", Bind::S(ch.as_str().into()));
+            }
+            "overdue" => match v.as_str() {
+                "true" | "1" => add(&register::overdue_sql("$?"), Bind::I(now)),
+                "false" | "0" => add(&format!("NOT {}", register::overdue_sql("$?")), Bind::I(now)),
+                _ => return Err(ApiError::Validation("`overdue` must be true or false".into())),
+            },
+            "assignee" => {
+                if v == "me" {
+                    add("c.assignee_id = $?", Bind::I(officer.id));
+                } else {
+                    add("c.assignee_id = (SELECT id FROM officers WHERE username = $?)", Bind::S(v.clone()));
+                }
+            }
+            "q" => {
+                if let Some((cond, value)) = register::text_search(st.core.db.backend, 0, v) {
+                    add(&cond.replace("$0", "$?"), Bind::S(value));
+                    search_q = v.clone();
+                }
+            }
+            "page" => {
+                page = v.parse().ok().filter(|p| (1..=1_000_000).contains(p)).ok_or_else(|| ApiError::Validation("`page` must be a number from 1 to 1000000".into()))?
+            }
+            "per_page" => {
+                per_page = v
+                    .parse()
+                    .ok()
+                    .filter(|p| (1..=200).contains(p))
+                    .ok_or_else(|| ApiError::Validation("`per_page` must be a number from 1 to 200".into()))?
+            }
+            other => {
+                return Err(ApiError::Validation(format!(
+                    "unknown parameter `{other}` (status, channel, overdue, assignee, q, page, per_page)"
+                )))
+            }
+        }
+    }
+    let where_ = if conds.is_empty() {
+        "1 = 1".to_string()
+    } else {
+        conds.join(" AND ")
+    };
+    let pool = &st.core.db.pool;
+    let offset = (page - 1) * per_page;
+    let select = format!(
+        "SELECT {COMPLAINT_COLUMNS} FROM complaints c JOIN complainants p ON p.id = c.complainant_id"
+    );
+    let order = format!("ORDER BY c.received_at DESC, c.id DESC LIMIT {per_page} OFFSET {offset}");
+    // A search PostgreSQL can answer from its GIN index alone (see `register::few_matches`).
+    let few = if !search_q.is_empty() && st.core.db.backend == crate::db::Backend::Postgres {
+        register::few_matches(pool, &search_q, &where_, &binds).await?
+    } else {
+        None
+    };
+    let (total, rows) = match few {
+        Some(ids) if ids.is_empty() => (0, Vec::new()),
+        Some(ids) => {
+            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+            let sql = format!("{select} WHERE c.id IN ({}) {order}", list.join(", "));
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(pool)
+                .await?;
+            (ids.len() as i64, rows)
+        }
+        None => {
+            let count_sql = format!("SELECT COUNT(*) AS n FROM complaints c WHERE {where_}");
+            let list_sql = format!("{select} WHERE {where_} {order}");
+            let total: i64 =
+                register::bind_all(sqlx::query(sqlx::AssertSqlSafe(count_sql)), &binds)
+                    .fetch_one(pool)
+                    .await?
+                    .try_get("n")?;
+            let rows = register::bind_all(sqlx::query(sqlx::AssertSqlSafe(list_sql)), &binds)
+                .fetch_all(pool)
+                .await?;
+            (total, rows)
+        }
+    };
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|r| Complaint::from_row(r).map(|c| complaint_json(&c, now)))
+        .collect::<Result<_, _>>()?;
+    Ok(Json(
+        json!({ "page": page, "per_page": per_page, "total": total, "items": items }),
+    ))
+}
+
+/// `GET /api/v1/complaints/{register_no}`: the whole thread, attachments, audit and outbox.
+pub async fn show(
+    State(st): State<AppState>,
+    Path(register_no): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let pool = &st.core.db.pool;
+    let c = register::complaint_by_no(pool, &register_no)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("complaint {register_no} not found")))?;
+    let msgs = sqlx::query(
+        "SELECT id, direction, channel, sender, subject, body, raw_sha256, provider_message_id, \
+         auto_generated, parse_error, created_at FROM messages WHERE complaint_id = $1 ORDER BY id",
+    )
+    .bind(c.id)
+    .fetch_all(pool)
+    .await?;
+    let atts = sqlx::query(
+        "SELECT a.id, a.message_id, a.filename, a.content_type, a.size, a.sha256 FROM attachments a \
+         JOIN messages m ON m.id = a.message_id WHERE m.complaint_id = $1 ORDER BY a.id",
+    )
+    .bind(c.id)
+    .fetch_all(pool)
+    .await?;
+    let outbox = sqlx::query(
+        "SELECT id, message_id, channel, recipient, kind, status, attempts, last_error, receipt, delivery, \
+         created_at, sent_at, next_attempt_at FROM outbox WHERE complaint_id = $1 ORDER BY id",
+    )
+    .bind(c.id)
+    .fetch_all(pool)
+    .await?;
+    let audit = sqlx::query(
+        "SELECT actor, action, from_status, to_status, note, at FROM audit WHERE complaint_id = $1 ORDER BY id",
+    )
+    .bind(c.id)
+    .fetch_all(pool)
+    .await?;
+    let mut thread = Vec::new();
+    for m in &msgs {
+        let id: i64 = m.try_get("id")?;
+        let attachments: Vec<Value> = atts
+            .iter()
+            .filter(|a| a.try_get::<i64, _>("message_id").ok() == Some(id))
+            .map(|a| {
+                json!({
+                    "id": a.try_get::<i64, _>("id").unwrap_or_default(),
+                    "filename": a.try_get::<String, _>("filename").unwrap_or_default(),
+                    "content_type": a.try_get::<String, _>("content_type").unwrap_or_default(),
+                    "size": a.try_get::<i64, _>("size").unwrap_or_default(),
+                    "sha256": a.try_get::<String, _>("sha256").unwrap_or_default(),
+                })
+            })
+            .collect();
+        let delivery = outbox
+            .iter()
+            .find(|o| o.try_get::<i64, _>("message_id").ok() == Some(id))
+            .map(|o| {
+                json!({
+                    "outbox_id": o.try_get::<i64, _>("id").unwrap_or_default(),
+                    "status": o.try_get::<String, _>("status").unwrap_or_default(),
+                    "delivery": opt_str(o, "delivery"),
+                })
+            });
+        thread.push(json!({
+            "id": id,
+            "direction": m.try_get::<String, _>("direction")?,
+            "channel": m.try_get::<String, _>("channel")?,
+            "from_or_to": m.try_get::<String, _>("sender")?,
+            "subject": m.try_get::<String, _>("subject")?,
+            "body": m.try_get::<String, _>("body")?,
+            "raw_sha256": opt_str(m, "raw_sha256"),
+            "provider_message_id": opt_str(m, "provider_message_id"),
+            "auto_generated": m.try_get::<i64, _>("auto_generated")? != 0,
+            "parse_error": opt_str(m, "parse_error"),
+            "at": ms_to_rfc3339(m.try_get("created_at")?),
+            "attachments": attachments,
+            "outbox": delivery,
+        }));
+    }
+    let outbox: Vec<Value> = outbox.iter().map(outbox_json).collect();
+    let audit: Vec<Value> = audit
+        .iter()
+        .map(|a| {
+            json!({
+                "actor": a.try_get::<String, _>("actor").unwrap_or_default(),
+                "action": a.try_get::<String, _>("action").unwrap_or_default(),
+                "from": opt_str(a, "from_status"),
+                "to": opt_str(a, "to_status"),
+                "note": a.try_get::<String, _>("note").unwrap_or_default(),
+                "at": ms_to_rfc3339(a.try_get("at").unwrap_or(0)),
+            })
+        })
+        .collect();
+    let mut body = complaint_json(&c, now_ms());
+    if let Value::Object(m) = &mut body {
+        m.insert("tracking_code".into(), json!(c.tracking_code));
+        m.insert("thread".into(), Value::Array(thread));
+        m.insert("outbox".into(), Value::Array(outbox));
+        m.insert("audit".into(), Value::Array(audit));
+    }
+    Ok(Json(body))
+}
+
+/// `POST /api/v1/complaints/{register_no}/actions`.
+pub async fn action(
+    State(st): State<AppState>,
+    Extension(officer): Extension<Officer>,
+    Path(register_no): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let req: ActionRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::Validation(format!(
+            "{e} (actions: {})",
+            workflow::Action::ALL
+                .iter()
+                .map(|a| a.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
+    let c = workflow::apply(&st.core, &officer, &register_no, &req).await?;
+    Ok(Json(complaint_json(&c, now_ms())))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplyBody {
+    text: String,
+}
+
+/// `POST /api/v1/complaints/{register_no}/replies`: JSON `{"text": …}` or multipart with files.
+pub async fn reply(
+    State(st): State<AppState>,
+    Extension(officer): Extension<Officer>,
+    Path(register_no): Path<String>,
+    req: Request,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let Form {
+        fields,
+        files,
+        _slot,
+    } = read_form(&st, req).await?;
+    let body: ReplyBody = parse_fields(fields)?;
+    let ids = workflow::reply(&st.core, &officer, &register_no, &body.text, &files).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "queued": ids }))))
+}
+
+/// `GET /api/v1/attachments/{id}`: served as a download with an inert content type.
+pub async fn attachment(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let id = parse_id(&id, "attachment")?;
+    let row = sqlx::query(
+        "SELECT a.filename, a.content_type, b.data FROM attachments a JOIN blobs b ON b.sha256 = a.sha256 WHERE a.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&st.core.db.pool)
+    .await?
+    .ok_or_else(|| ApiError::NotFound(format!("attachment {id} not found")))?;
+    let filename: String = row.try_get("filename")?;
+    let ct: String = row.try_get("content_type")?;
+    let data: Vec<u8> = row.try_get("data")?;
+    let safe_ct = match ct.to_ascii_lowercase().as_str() {
+        c @ ("image/png" | "image/jpeg" | "image/gif" | "image/webp" | "application/pdf"
+        | "audio/ogg" | "audio/mpeg") => c.to_string(),
+        c if c.starts_with("text/plain") => "text/plain; charset=utf-8".into(),
+        _ => "application/octet-stream".into(),
+    };
+    let ascii: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = filename
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let mut resp = data.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&safe_ct)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
+    Ok(resp)
+}

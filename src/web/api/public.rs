@@ -1,0 +1,100 @@
+//! What a citizen may see of their complaint with its tracking code.
+
+use super::*;
+
+#[derive(Deserialize)]
+pub struct TrackQuery {
+    code: Option<String>,
+}
+
+/// What the public may see of a complaint: status, dates and published replies.
+pub struct PublicStatus {
+    pub register_no: String,
+    pub status: String,
+    pub status_text: String,
+    pub received_at: String,
+    pub due_date: String,
+    pub overdue: bool,
+    /// (time, text) of each reply published on the tracking page.
+    pub replies: Vec<(String, String)>,
+}
+
+/// The public status of a complaint, for whoever holds its register number and tracking code;
+/// `None` when they do not match (the same answer as for a number that does not exist).
+pub async fn public_status(
+    st: &AppState,
+    register_no: &str,
+    code: &str,
+) -> ApiResult<Option<PublicStatus>> {
+    let Some(c) =
+        register::complaint_by_no(&st.core.db.pool, &register_no.trim().to_ascii_uppercase())
+            .await?
+    else {
+        return Ok(None);
+    };
+    if !ct_eq(&c.tracking_code, &code.trim().to_ascii_uppercase()) {
+        return Ok(None);
+    }
+    let rows = sqlx::query(
+        "SELECT m.created_at, m.body FROM messages m JOIN outbox o ON o.message_id = m.id \
+         WHERE m.complaint_id = $1 AND m.public = 1 AND o.status = 'sent' ORDER BY m.id",
+    )
+    .bind(c.id)
+    .fetch_all(&st.core.db.pool)
+    .await?;
+    let replies = rows
+        .iter()
+        .map(|r| {
+            (
+                ms_to_rfc3339(r.try_get("created_at").unwrap_or(0)),
+                r.try_get::<String, _>("body").unwrap_or_default(),
+            )
+        })
+        .collect();
+    Ok(Some(PublicStatus {
+        status_text: st.core.templates.status_text(&c.lang, &c.status),
+        received_at: ms_to_rfc3339(c.received_at),
+        overdue: is_overdue(&c, now_ms()),
+        register_no: c.register_no,
+        status: c.status,
+        due_date: c.due_date,
+        replies,
+    }))
+}
+
+/// `GET /api/v1/track/{register_no}?code=…`: status for whoever holds both.
+pub async fn track(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(register_no): Path<String>,
+    Query(q): Query<TrackQuery>,
+) -> ApiResult<Json<Value>> {
+    if !st.track_limiter.check(client_ip(&st, peer, &headers)) {
+        st.core.metrics.http_rejected();
+        return Err(ApiError::RateLimited);
+    }
+    let code = q
+        .code
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| ApiError::BadRequest("the tracking code is required: ?code=…".into()))?;
+    let s = public_status(&st, &register_no, &code)
+        .await?
+        .ok_or_else(|| {
+            ApiError::NotFound("no complaint with this register number and tracking code".into())
+        })?;
+    let replies: Vec<Value> = s
+        .replies
+        .iter()
+        .map(|(at, text)| json!({ "at": at, "text": text }))
+        .collect();
+    Ok(Json(json!({
+        "register_no": s.register_no,
+        "status": s.status,
+        "status_text": s.status_text,
+        "received_at": s.received_at,
+        "due_date": s.due_date,
+        "overdue": s.overdue,
+        "replies": replies,
+    })))
+}
