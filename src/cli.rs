@@ -204,7 +204,10 @@ fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<(Config, Option
     let loaded = config::load(path, &config::process_env());
     let warnings = loaded.warnings.clone();
     let (cfg, base, _) = loaded.into_result()?;
-    crate::telemetry::init(&cfg.telemetry.format, &cfg.telemetry.level);
+    crate::telemetry::init(
+        cfg.telemetry.format == config::LogFormat::Json,
+        &cfg.telemetry.level,
+    );
     for w in warnings {
         tracing::warn!(key = %w.key, "{} ({})", w.message, w.fix);
     }

@@ -55,106 +55,89 @@ pub struct Config {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
 pub struct OfficeConfig {
     /// The office's name, used in replies.
     pub name: String,
     /// Register number prefix: `ADU` gives `ADU-2026-000042`.
-    #[serde(default = "default_prefix")]
     pub register_prefix: String,
     /// The office's offset from UTC (`+07:00` WIB, `+08:00` WITA, `+09:00` WIT).
-    #[serde(default = "default_offset")]
     pub utc_offset: String,
     /// Default reply language: `id` or `en`.
-    #[serde(default = "default_lang")]
     pub language: String,
     /// Service standard (*baku mutu*) for a whole complaint, in working days.
-    #[serde(default = "default_sla")]
     pub sla_working_days: u32,
     /// Holiday lists (TOML with `[[holiday]]` and `[[cuti_bersama]]`), relative to the config
     /// file; the shipped `holidays-id-2026.toml` is always available by name.
-    #[serde(default)]
     pub holiday_files: Vec<String>,
     /// Further non-working days (regional holidays), `YYYY-MM-DD`.
-    #[serde(default)]
     pub extra_holidays: Vec<String>,
     /// Domain part of the Message-IDs aduan generates.
-    #[serde(default = "default_msgid_domain")]
     pub message_id_domain: String,
     /// Public base URL of the tracking page, used in receipts.
-    #[serde(default = "default_public_url")]
     pub public_url: String,
     /// Directory with `id.toml`/`en.toml` reply templates overriding the shipped ones.
-    #[serde(default)]
     pub templates_dir: Option<String>,
 }
 
 impl Default for OfficeConfig {
     fn default() -> Self {
         OfficeConfig {
-            name: "DPMPTSP".into(),
-            register_prefix: default_prefix(),
-            utc_offset: default_offset(),
-            language: default_lang(),
-            sla_working_days: default_sla(),
+            // Required: an empty name is a configuration problem (see `validate`).
+            name: String::new(),
+            register_prefix: "ADU".into(),
+            utc_offset: "+07:00".into(),
+            language: "id".into(),
+            sla_working_days: 7,
             holiday_files: Vec::new(),
             extra_holidays: Vec::new(),
-            message_id_domain: default_msgid_domain(),
-            public_url: default_public_url(),
+            message_id_domain: "aduan.localhost".into(),
+            public_url: "http://127.0.0.1:8080".into(),
             templates_dir: None,
         }
     }
 }
 
-fn default_prefix() -> String {
-    "ADU".into()
-}
-fn default_offset() -> String {
-    "+07:00".into()
-}
-fn default_lang() -> String {
-    "id".into()
-}
-fn default_sla() -> u32 {
-    7
-}
-fn default_msgid_domain() -> String {
-    "aduan.localhost".into()
-}
-fn default_public_url() -> String {
-    "http://127.0.0.1:8080".into()
-}
-
 #[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
 pub struct DataConfig {
     /// Where the embedded SQLite register lives.
-    #[serde(default = "default_data_dir")]
-    pub dir: String,
+    pub dir: PathBuf,
 }
 
 impl Default for DataConfig {
     fn default() -> Self {
         DataConfig {
-            dir: default_data_dir(),
+            dir: PathBuf::from("./data"),
         }
     }
 }
 
-fn default_data_dir() -> String {
-    "./data".into()
+/// SQLite `synchronous`: `full` (every commit survives power loss; the default) or `normal`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    Full,
+    Normal,
+}
+
+/// How logs are written: `text` or `json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
 pub struct DatabaseConfig {
     /// `sqlite://path/aduan.db` or `postgres://user@host/db`. Empty: SQLite under the data dir.
-    #[serde(default)]
     pub url: Secret,
-    #[serde(default = "default_max_conn")]
     pub max_connections: u32,
     /// SQLite `synchronous`: `full` (every commit survives power loss; the default) or `normal`.
-    #[serde(default = "default_sync")]
-    pub sqlite_synchronous: String,
+    pub sqlite_synchronous: Synchronous,
     /// Seconds to wait for a connection at start before giving up with an error.
-    #[serde(default = "default_connect_timeout")]
     pub connect_timeout_secs: u64,
 }
 
@@ -162,256 +145,150 @@ impl Default for DatabaseConfig {
     fn default() -> Self {
         DatabaseConfig {
             url: Secret::default(),
-            max_connections: default_max_conn(),
-            sqlite_synchronous: default_sync(),
-            connect_timeout_secs: default_connect_timeout(),
+            max_connections: 8,
+            sqlite_synchronous: Synchronous::Full,
+            connect_timeout_secs: 10,
         }
     }
 }
 
-fn default_max_conn() -> u32 {
-    8
-}
-fn default_sync() -> String {
-    "full".into()
-}
-fn default_connect_timeout() -> u64 {
-    10
-}
-
 #[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
 pub struct WebConfig {
-    pub listen: String,
+    pub listen: std::net::SocketAddr,
     /// Public submissions per client address per minute; `0` turns the limit off.
-    #[serde(default = "default_rate")]
     pub submit_rate_per_minute: u32,
     /// Public tracking look-ups per client address per minute; `0` turns the limit off.
-    #[serde(default = "default_track_rate")]
     pub track_rate_per_minute: u32,
     /// Largest request body of a complaint submission (JSON or multipart, attachments
     /// included), bytes. Other routes have small fixed limits (login 4 KiB, webhooks 64 KiB,
     /// officer forms 1 MiB).
-    #[serde(default = "default_body")]
     pub max_body_bytes: usize,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
-    #[serde(default)]
     pub trust_forwarded_for: bool,
     /// How many proxies of yours append to `X-Forwarded-For`: the client address is the entry
     /// the outermost of them appended (this many from the right).
-    #[serde(default = "default_hops")]
     pub trusted_proxy_hops: usize,
     /// Open connections at most; further ones are closed at once.
-    #[serde(default = "default_max_connections")]
     pub max_connections: usize,
     /// Open connections from one client address at most (not applied with
     /// `trust_forwarded_for`, where every connection comes from the proxy).
-    #[serde(default = "default_max_per_address")]
     pub max_connections_per_address: usize,
     /// Seconds a client has to send a request's headers, also on an idle kept-alive connection
     /// (which is then closed).
-    #[serde(default = "default_header_timeout")]
     pub header_timeout_secs: u64,
     /// Seconds a request body may pause between two pieces.
-    #[serde(default = "default_body_idle")]
     pub body_idle_timeout_secs: u64,
     /// Seconds a whole request may take, body included (answered 408 after).
-    #[serde(default = "default_request_timeout")]
     pub request_timeout_secs: u64,
     /// Complaint submissions whose bodies are read at the same time; others wait for a slot
     /// (up to 10 s, then 503). Bounds memory under many parallel uploads.
-    #[serde(default = "default_uploads")]
     pub max_concurrent_uploads: usize,
 }
 
 impl Default for WebConfig {
     fn default() -> Self {
         WebConfig {
-            listen: "127.0.0.1:8080".into(),
-            submit_rate_per_minute: default_rate(),
-            track_rate_per_minute: default_track_rate(),
-            max_body_bytes: default_body(),
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+            submit_rate_per_minute: 10,
+            track_rate_per_minute: 30,
+            max_body_bytes: 25 * 1024 * 1024,
             trust_forwarded_for: false,
-            trusted_proxy_hops: default_hops(),
-            max_connections: default_max_connections(),
-            max_connections_per_address: default_max_per_address(),
-            header_timeout_secs: default_header_timeout(),
-            body_idle_timeout_secs: default_body_idle(),
-            request_timeout_secs: default_request_timeout(),
-            max_concurrent_uploads: default_uploads(),
+            trusted_proxy_hops: 1,
+            max_connections: 1024,
+            max_connections_per_address: 64,
+            header_timeout_secs: 10,
+            body_idle_timeout_secs: 20,
+            request_timeout_secs: 300,
+            max_concurrent_uploads: 4,
         }
     }
 }
 
-fn default_track_rate() -> u32 {
-    30
-}
-fn default_hops() -> usize {
-    1
-}
-fn default_max_connections() -> usize {
-    1024
-}
-fn default_max_per_address() -> usize {
-    64
-}
-fn default_header_timeout() -> u64 {
-    10
-}
-fn default_body_idle() -> u64 {
-    20
-}
-fn default_request_timeout() -> u64 {
-    300
-}
-fn default_uploads() -> usize {
-    4
-}
-fn default_rate() -> u32 {
-    10
-}
-fn default_body() -> usize {
-    25 * 1024 * 1024
-}
-
 #[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
 pub struct IntakeConfig {
     /// Largest single attachment, bytes. Larger ones are refused with a clear error.
-    #[serde(default = "default_attach")]
     pub max_attachment_bytes: usize,
     /// Automatic acknowledgements to one sender per hour; further ones are registered silently.
-    #[serde(default = "default_ack_limit")]
     pub ack_limit_per_hour: u32,
     /// Longest complaint text kept, characters.
-    #[serde(default = "default_max_text")]
     pub max_text_chars: usize,
 }
 
 impl Default for IntakeConfig {
     fn default() -> Self {
         IntakeConfig {
-            max_attachment_bytes: default_attach(),
-            ack_limit_per_hour: default_ack_limit(),
-            max_text_chars: default_max_text(),
+            max_attachment_bytes: 10 * 1024 * 1024,
+            ack_limit_per_hour: 5,
+            max_text_chars: 50_000,
         }
     }
 }
 
-fn default_attach() -> usize {
-    10 * 1024 * 1024
-}
-fn default_ack_limit() -> u32 {
-    5
-}
-fn default_max_text() -> usize {
-    50_000
-}
-
 #[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
 pub struct OutboxConfig {
     /// How often an idle dispatcher looks for due rows, milliseconds.
-    #[serde(default = "default_poll")]
     pub poll_interval_ms: u64,
     /// How long a claimed row is ours; longer than any send can take.
-    #[serde(default = "default_lease")]
     pub lease_secs: u64,
     /// Attempts before a transiently failing row is parked as `failed`.
-    #[serde(default = "default_attempts")]
     pub max_attempts: u32,
     /// First retry delay, milliseconds; doubles each attempt, with jitter.
-    #[serde(default = "default_backoff_base")]
     pub backoff_base_ms: u64,
     /// Longest retry delay, seconds.
-    #[serde(default = "default_backoff_max")]
     pub backoff_max_secs: u64,
     /// Concurrent sends.
-    #[serde(default = "default_workers")]
     pub workers: usize,
     /// How often a daemon tells the register which channels it runs, seconds. A channel not
     /// heard of for three of these counts as not running (its replies wait, visibly).
-    #[serde(default = "default_heartbeat")]
     pub heartbeat_secs: u64,
-}
-
-fn default_heartbeat() -> u64 {
-    15
 }
 
 impl Default for OutboxConfig {
     fn default() -> Self {
         OutboxConfig {
-            heartbeat_secs: default_heartbeat(),
-            poll_interval_ms: default_poll(),
-            lease_secs: default_lease(),
-            max_attempts: default_attempts(),
-            backoff_base_ms: default_backoff_base(),
-            backoff_max_secs: default_backoff_max(),
-            workers: default_workers(),
+            heartbeat_secs: 15,
+            poll_interval_ms: 1000,
+            lease_secs: 120,
+            max_attempts: 10,
+            backoff_base_ms: 5000,
+            backoff_max_secs: 3600,
+            workers: 2,
         }
     }
 }
 
-fn default_poll() -> u64 {
-    1000
-}
-fn default_lease() -> u64 {
-    120
-}
-fn default_attempts() -> u32 {
-    10
-}
-fn default_backoff_base() -> u64 {
-    5000
-}
-fn default_backoff_max() -> u64 {
-    3600
-}
-fn default_workers() -> usize {
-    2
-}
-
 #[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
 pub struct TelemetryConfig {
     /// `text` or `json`.
-    #[serde(default = "default_format")]
-    pub format: String,
+    pub format: LogFormat,
     /// A tracing filter (`info`, `aduan=debug,sqlx=warn`); `RUST_LOG` wins when set.
-    #[serde(default = "default_level")]
     pub level: String,
 }
 
 impl Default for TelemetryConfig {
     fn default() -> Self {
         TelemetryConfig {
-            format: default_format(),
-            level: default_level(),
+            format: LogFormat::Text,
+            level: "info".into(),
         }
     }
 }
 
-fn default_format() -> String {
-    "text".into()
-}
-fn default_level() -> String {
-    "info".into()
-}
-
 #[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
 pub struct ShutdownConfig {
     /// Seconds in-flight work gets to finish after SIGTERM/SIGINT.
-    #[serde(default = "default_deadline")]
     pub deadline_secs: u64,
 }
 
 impl Default for ShutdownConfig {
     fn default() -> Self {
-        ShutdownConfig {
-            deadline_secs: default_deadline(),
-        }
+        ShutdownConfig { deadline_secs: 10 }
     }
-}
-
-fn default_deadline() -> u64 {
-    10
 }
 
 /// One channel's section, `[channels.NAME]`: the channel crate's own config type. Adding a
@@ -645,6 +522,8 @@ pub fn load_text(mut out: Loaded, text: &str, env: &BTreeMap<String, String>) ->
     if failed.is_empty() {
         out.config = Some(cfg);
     }
+    // Reported by key, so an operator reads each section's problems together.
+    out.errors.sort_by(|a, b| a.key.cmp(&b.key));
     out
 }
 
@@ -927,20 +806,6 @@ pub fn validate(cfg: &Config, base_dir: Option<&Path>) -> Vec<Problem> {
             "use 8",
         ));
     }
-    if !matches!(cfg.database.sqlite_synchronous.as_str(), "full" | "normal") {
-        p.push(problem(
-            "database.sqlite_synchronous",
-            format!("`{}` is not supported", cfg.database.sqlite_synchronous),
-            "use `full` or `normal`",
-        ));
-    }
-    if cfg.web.listen.parse::<std::net::SocketAddr>().is_err() {
-        p.push(problem(
-            "web.listen",
-            format!("`{}` is not an address:port", cfg.web.listen),
-            "use e.g. 127.0.0.1:8080",
-        ));
-    }
     for (key, v, fix) in [
         (
             "web.trusted_proxy_hops",
@@ -1037,13 +902,6 @@ pub fn validate(cfg: &Config, base_dir: Option<&Path>) -> Vec<Problem> {
             });
         }
     }
-    if !matches!(cfg.telemetry.format.as_str(), "text" | "json") {
-        p.push(problem(
-            "telemetry.format",
-            format!("`{}` is not supported", cfg.telemetry.format),
-            "use `text` or `json`",
-        ));
-    }
     if tracing_subscriber::EnvFilter::try_new(&cfg.telemetry.level).is_err() {
         p.push(problem(
             "telemetry.level",
@@ -1097,7 +955,7 @@ impl Config {
     pub fn database_url(&self) -> String {
         let url = self.database.url.expose();
         if url.is_empty() {
-            let dir = Path::new(&self.data.dir);
+            let dir = self.data.dir.as_path();
             format!("sqlite://{}", dir.join("aduan.db").display())
         } else {
             url.to_string()
@@ -1186,7 +1044,7 @@ mod tests {
         assert!(l.errors.is_empty(), "{:?}", l.errors);
         assert!(l.warnings.is_empty(), "{:?}", l.warnings);
         let c = l.config.unwrap();
-        assert_eq!(c.web.listen, "127.0.0.1:8080");
+        assert_eq!(c.web.listen.to_string(), "127.0.0.1:8080");
         assert!(c.database_url().starts_with("sqlite://"));
     }
 
@@ -1283,8 +1141,8 @@ mod tests {
         );
         let c = l.config.unwrap();
         assert_eq!(c.database_url(), "postgres://x@127.0.0.1/db");
-        assert_eq!(c.web.listen, "127.0.0.1:9999");
-        assert_eq!(c.data.dir, "/tmp/aduan-x");
+        assert_eq!(c.web.listen.to_string(), "127.0.0.1:9999");
+        assert_eq!(c.data.dir, Path::new("/tmp/aduan-x"));
         assert_eq!(c.outbox.max_attempts, 3);
         assert_eq!(c.office.register_prefix, "PGD");
     }

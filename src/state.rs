@@ -120,7 +120,7 @@ impl Core {
             &ConnectOptions {
                 max_connections: c.database.max_connections,
                 connect_timeout: std::time::Duration::from_secs(c.database.connect_timeout_secs),
-                sqlite_synchronous_full: c.database.sqlite_synchronous == "full",
+                sqlite_synchronous_full: c.database.sqlite_synchronous == config::Synchronous::Full,
                 ..Default::default()
             },
         )

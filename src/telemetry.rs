@@ -6,7 +6,7 @@
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber (once; later calls are ignored).
-pub fn init(format: &str, level: &str) {
+pub fn init(json: bool, level: &str) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
@@ -14,7 +14,7 @@ pub fn init(format: &str, level: &str) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     // Under systemd the journal stamps every line itself.
-    let _ = match (format == "json", crate::systemd::logs_to_journal()) {
+    let _ = match (json, crate::systemd::logs_to_journal()) {
         (true, _) => builder
             .json()
             .flatten_event(true)

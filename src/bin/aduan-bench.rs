@@ -59,7 +59,7 @@ enum BenchCmd {
 }
 
 async fn run(cmd: BenchCmd, cfg_path: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
-    aduan::telemetry::init("text", "warn");
+    aduan::telemetry::init(false, "warn");
     match cmd {
         BenchCmd::Intake {
             postgres,
