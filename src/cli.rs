@@ -468,27 +468,31 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     overdue,
                     limit,
                 } => {
-                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "SELECT register_no, channel, status, due_date, subject FROM complaints c \
-                             WHERE ($1 = '' OR status = $1) AND ($2 = '' OR channel = $2) \
-                             AND ($3 = 0 OR {}) ORDER BY received_at DESC, id DESC LIMIT $5",
-                        crate::register::overdue_sql("$4")
-                    )))
-                    .bind(status.unwrap_or_default())
-                    .bind(channel.unwrap_or_default())
-                    .bind(overdue as i64)
-                    .bind(crate::db::now_ms())
-                    .bind(limit)
-                    .fetch_all(&db.pool)
-                    .await?;
-                    for r in rows {
+                    if let Some(s) = &status {
+                        anyhow::ensure!(
+                            crate::workflow::STATUSES.contains(&s.as_str()),
+                            "unknown status `{s}` (one of {})",
+                            crate::workflow::STATUSES.join(", ")
+                        );
+                    }
+                    let filter = crate::register::ComplaintFilter {
+                        channel: channel.as_deref().map(str::parse).transpose()?,
+                        status,
+                        overdue: overdue.then_some(true),
+                        now: crate::db::now_ms(),
+                        ..Default::default()
+                    };
+                    let page = crate::register::Page {
+                        number: 1,
+                        size: limit.clamp(1, 1000),
+                        count: false,
+                    };
+                    let listing = crate::register::list_complaints(&db, &filter, page).await?;
+                    for l in listing.items {
+                        let c = l.complaint;
                         println!(
                             "{:<18} {:<8} {:<16} due {} {}",
-                            r.try_get::<String, _>("register_no")?,
-                            r.try_get::<String, _>("channel")?,
-                            r.try_get::<String, _>("status")?,
-                            r.try_get::<String, _>("due_date")?,
-                            r.try_get::<String, _>("subject")?
+                            c.register_no, c.channel, c.status, c.due_date, c.subject
                         );
                     }
                 }

@@ -730,13 +730,24 @@ async fn search_many_and_few_matches(backend: Backend) {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         let core = app.core.clone();
+        // The page's 50, and the next page's first when there is a next page.
         async move {
-            aduan::web::ui::inbox_rows(&core, &q, None)
-                .await
-                .unwrap()
+            let page = aduan::web::ui::inbox_rows(&core, &q, None).await.unwrap();
+            let mut nos: Vec<String> = page
+                .items
                 .iter()
-                .map(|r| sqlx::Row::try_get::<String, _>(r, "register_no").unwrap())
-                .collect::<Vec<String>>()
+                .map(|l| l.complaint.register_no.clone())
+                .collect();
+            if page.has_next {
+                let mut next_q = q.clone();
+                let n: i64 = q.get("page").map_or(1, |p| p.parse().unwrap());
+                next_q.insert("page".into(), (n + 1).to_string());
+                let next = aduan::web::ui::inbox_rows(&core, &next_q, None)
+                    .await
+                    .unwrap();
+                nos.push(next.items[0].complaint.register_no.clone());
+            }
+            nos
         }
     };
     let oracle = |cond: &str| {
@@ -808,10 +819,13 @@ async fn search_many_and_few_matches(backend: Backend) {
     if backend == Backend::Postgres {
         // The two plans are both taken: a rare word through the GIN bitmap, common words not.
         let few = |q: &'static str| {
-            let pool = app.core.db.pool.clone();
+            let core = app.core.clone();
             async move {
-                let (cond, v) = aduan::register::text_search(Backend::Postgres, 1, q).unwrap();
-                aduan::register::few_matches(&pool, q, &cond, &[aduan::register::Bind::S(v)])
+                let f = aduan::register::ComplaintFilter {
+                    text: Some(q.to_string()),
+                    ..Default::default()
+                };
+                aduan::register::few_matches(&core.db, q, &f)
                     .await
                     .unwrap()
                     .map(|ids| ids.len())

@@ -94,46 +94,39 @@ pub async fn list(
     Extension(officer): Extension<Officer>,
     Query(params): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
-    let mut conds: Vec<String> = Vec::new();
-    let mut binds: Vec<Bind> = Vec::new();
-    let mut search_q = String::new(); // the words searched for, if any
+    let now = now_ms();
+    let mut f = register::ComplaintFilter {
+        now,
+        ..Default::default()
+    };
     let mut page = 1i64;
     let mut per_page = 50i64;
-    let now = now_ms();
     for (k, v) in &params {
-        let mut add = |cond: &str, b: Bind| {
-            binds.push(b);
-            conds.push(cond.replace("$?", &format!("${}", binds.len())));
-        };
         match k.as_str() {
             "status" => {
                 if !workflow::STATUSES.contains(&v.as_str()) {
                     return Err(ApiError::Validation(format!("unknown status `{v}` (one of {})", workflow::STATUSES.join(", "))));
                 }
-                add("c.status = $?", Bind::S(v.clone()));
+                f.status = Some(v.clone());
             }
             "channel" => {
-                let ch: ChannelKind = v.parse().map_err(|e: aduan_channel::UnknownChannel| ApiError::Validation(e.to_string()))?;
-                add("c.channel = $?", Bind::S(ch.as_str().into()));
+                f.channel = Some(v.parse().map_err(|e: aduan_channel::UnknownChannel| ApiError::Validation(e.to_string()))?);
             }
-            "overdue" => match v.as_str() {
-                "true" | "1" => add(&register::overdue_sql("$?"), Bind::I(now)),
-                "false" | "0" => add(&format!("NOT {}", register::overdue_sql("$?")), Bind::I(now)),
-                _ => return Err(ApiError::Validation("`overdue` must be true or false".into())),
-            },
+            "overdue" => {
+                f.overdue = Some(match v.as_str() {
+                    "true" | "1" => true,
+                    "false" | "0" => false,
+                    _ => return Err(ApiError::Validation("`overdue` must be true or false".into())),
+                })
+            }
             "assignee" => {
-                if v == "me" {
-                    add("c.assignee_id = $?", Bind::I(officer.id));
+                f.assignee = Some(if v == "me" {
+                    register::Assignee::Id(officer.id)
                 } else {
-                    add("c.assignee_id = (SELECT id FROM officers WHERE username = $?)", Bind::S(v.clone()));
-                }
+                    register::Assignee::Username(v.clone())
+                });
             }
-            "q" => {
-                if let Some((cond, value)) = register::text_search(st.core.db.backend, 0, v) {
-                    add(&cond.replace("$0", "$?"), Bind::S(value));
-                    search_q = v.clone();
-                }
-            }
+            "q" => f.text = Some(v.clone()),
             "page" => {
                 page = v.parse().ok().filter(|p| (1..=1_000_000).contains(p)).ok_or_else(|| ApiError::Validation("`page` must be a number from 1 to 1000000".into()))?
             }
@@ -151,53 +144,23 @@ pub async fn list(
             }
         }
     }
-    let where_ = if conds.is_empty() {
-        "1 = 1".to_string()
-    } else {
-        conds.join(" AND ")
-    };
-    let pool = &st.core.db.pool;
-    let offset = (page - 1) * per_page;
-    let select = format!(
-        "SELECT {COMPLAINT_COLUMNS} FROM complaints c JOIN complainants p ON p.id = c.complainant_id"
-    );
-    let order = format!("ORDER BY c.received_at DESC, c.id DESC LIMIT {per_page} OFFSET {offset}");
-    // A search PostgreSQL can answer from its GIN index alone (see `register::few_matches`).
-    let few = if !search_q.is_empty() && st.core.db.backend == crate::db::Backend::Postgres {
-        register::few_matches(pool, &search_q, &where_, &binds).await?
-    } else {
-        None
-    };
-    let (total, rows) = match few {
-        Some(ids) if ids.is_empty() => (0, Vec::new()),
-        Some(ids) => {
-            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-            let sql = format!("{select} WHERE c.id IN ({}) {order}", list.join(", "));
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .fetch_all(pool)
-                .await?;
-            (ids.len() as i64, rows)
-        }
-        None => {
-            let count_sql = format!("SELECT COUNT(*) AS n FROM complaints c WHERE {where_}");
-            let list_sql = format!("{select} WHERE {where_} {order}");
-            let total: i64 =
-                register::bind_all(sqlx::query(sqlx::AssertSqlSafe(count_sql)), &binds)
-                    .fetch_one(pool)
-                    .await?
-                    .try_get("n")?;
-            let rows = register::bind_all(sqlx::query(sqlx::AssertSqlSafe(list_sql)), &binds)
-                .fetch_all(pool)
-                .await?;
-            (total, rows)
-        }
-    };
-    let items: Vec<Value> = rows
+    let listing = register::list_complaints(
+        &st.core.db,
+        &f,
+        register::Page {
+            number: page,
+            size: per_page,
+            count: true,
+        },
+    )
+    .await?;
+    let items: Vec<Value> = listing
+        .items
         .iter()
-        .map(|r| Complaint::from_row(r).map(|c| complaint_json(&c, now)))
-        .collect::<Result<_, _>>()?;
+        .map(|l| complaint_json(&l.complaint, now))
+        .collect();
     Ok(Json(
-        json!({ "page": page, "per_page": per_page, "total": total, "items": items }),
+        json!({ "page": page, "per_page": per_page, "total": listing.total.unwrap_or(0), "items": items }),
     ))
 }
 

@@ -19,7 +19,7 @@ use super::submission::*;
 use super::{client_ip, ApiError, AppState};
 use crate::db::{now_ms, opt_str};
 use crate::intake;
-use crate::register::{self, ct_eq, Bind, Complaint, COMPLAINT_COLUMNS};
+use crate::register::{self, ct_eq, Complaint};
 use crate::workflow::{self, ActionRequest, Officer};
 
 mod complaints;

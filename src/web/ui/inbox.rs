@@ -2,132 +2,71 @@
 
 use super::*;
 
-/// The inbox page's rows: the most recently registered first, 50, filtered by `channel`, `status` and full-text `q`.
-/// Public for the benchmark (`aduan bench inbox`).
-pub async fn inbox_rows(
-    core: &crate::state::Core,
+/// The filter the inbox page's query asks for: `channel`, `status`, full-text `q`, `overdue`,
+/// `assignee` (`me` or a user name) and `antrian=saya` ("my queue": what the officer's role can
+/// act on now, or what is assigned to them).
+pub fn inbox_filter(
     q: &HashMap<String, String>,
     me: Option<&crate::workflow::Officer>,
-) -> sqlx::Result<Vec<sqlx::any::AnyRow>> {
-    use crate::db::Backend;
-    use crate::register::Bind;
-    const COLUMNS: &str = "c.register_no, c.channel, c.subject, c.status, c.received_at, \
-         c.due_date, c.due_at, c.is_open, c.answered_at, p.name AS complainant, \
-         o.display_name AS assignee";
-    const JOINS: &str = "JOIN complainants p ON p.id = c.complainant_id \
-         LEFT JOIN officers o ON o.id = c.assignee_id";
-    let mut sql = String::from("1 = 1");
-    let mut binds: Vec<Bind> = Vec::new();
-    let mut searched = false;
-    // SQLite: a search drives the query from FTS5, which hands out its matches newest first
-    // and stops after the page (an `IN (…)` of all matches costs 130 ms for a word in every
-    // one of 1M complaints, this 28 ms). CROSS JOIN keeps that loop order.
-    let mut from = "complaints c".to_string();
-    let mut order = "c.id";
-    if let Some(ch) = q.get("channel").filter(|v| !v.is_empty()) {
-        binds.push(Bind::S(ch.clone()));
-        sql.push_str(&format!(" AND c.channel = ${}", binds.len()));
-    }
-    if let Some(status) = q.get("status").filter(|v| !v.is_empty()) {
-        binds.push(Bind::S(status.clone()));
-        sql.push_str(&format!(" AND c.status = ${}", binds.len()));
-    }
-    if let Some((cond, value)) = q
-        .get("q")
-        .and_then(|v| crate::register::text_search(core.db.backend, binds.len() + 1, v))
-    {
-        binds.push(Bind::S(value));
-        searched = true;
-        if core.db.backend == Backend::Sqlite {
-            from = format!(
-                "(SELECT rowid AS id FROM complaints_fts WHERE complaints_fts MATCH ${} \
-                 ORDER BY rowid DESC) f CROSS JOIN complaints c ON c.id = f.id",
-                binds.len()
-            );
-            order = "f.id";
-        } else {
-            sql.push_str(" AND ");
-            sql.push_str(&cond);
-        }
-    }
-    if q.get("overdue").is_some_and(|v| v == "1") {
-        sql.push_str(" AND ");
-        sql.push_str(&crate::register::overdue_sql(&now_ms().to_string()));
-    }
+    now: i64,
+) -> crate::register::ComplaintFilter {
+    use crate::register::{Assignee, ComplaintFilter};
+    let given = |k: &str| q.get(k).filter(|v| !v.is_empty());
+    let mut f = ComplaintFilter {
+        channel: given("channel").and_then(|c| c.parse().ok()),
+        status: given("status").cloned(),
+        overdue: (q.get("overdue").map(String::as_str) == Some("1")).then_some(true),
+        text: given("q").cloned(),
+        now,
+        ..Default::default()
+    };
     if let Some(me) = me {
-        if let Some(a) = q.get("assignee").filter(|v| !v.is_empty()) {
-            let id = if a == "me" {
-                me.id.to_string()
+        f.assignee = given("assignee").map(|a| {
+            if a == "me" {
+                Assignee::Id(me.id)
             } else {
-                String::new()
-            };
-            if id.is_empty() {
-                binds.push(Bind::S(a.clone()));
-                sql.push_str(&format!(
-                    " AND c.assignee_id = (SELECT id FROM officers WHERE username = ${})",
-                    binds.len()
-                ));
-            } else {
-                sql.push_str(&format!(" AND c.assignee_id = {id}"));
+                Assignee::Username(a.clone())
             }
-        }
-        // "My queue": what the officer's role can act on now, or what is assigned to them.
+        });
         if q.get("antrian").is_some_and(|v| v == "saya") {
             let statuses: Vec<&str> = crate::workflow::Action::ALL
                 .into_iter()
                 .filter(|a| a.allowed(me.role))
                 .flat_map(|a| a.transition().0.iter().copied())
                 .collect();
-            let list: Vec<String> = crate::workflow::STATUSES
+            let mine = crate::workflow::STATUSES
                 .iter()
+                .copied()
                 .filter(|s| statuses.contains(s))
-                .map(|s| format!("'{s}'"))
                 .collect();
-            let in_list = if list.is_empty() {
-                "''".to_string()
-            } else {
-                list.join(", ")
-            };
-            sql.push_str(&format!(
-                " AND c.is_open = 1 AND (c.status IN ({in_list}) OR c.assignee_id = {})",
-                me.id
-            ));
+            f.queue = Some((me.id, mine));
         }
     }
-    let page: i64 = q
+    f
+}
+
+/// The inbox page's rows: the most recently registered first, 50 a page (`page`), filtered as
+/// [`inbox_filter`] says. Public for the benchmark (`aduan-bench inbox`).
+pub async fn inbox_rows(
+    core: &crate::state::Core,
+    q: &HashMap<String, String>,
+    me: Option<&crate::workflow::Officer>,
+) -> sqlx::Result<crate::register::Listing> {
+    let page = q
         .get("page")
         .and_then(|p| p.parse().ok())
         .filter(|p| (1..=100_000).contains(p))
         .unwrap_or(1);
-    let offset = usize::try_from((page - 1) * 50).unwrap_or(0);
-    let pool = &core.db.pool;
-    if searched && core.db.backend == Backend::Postgres {
-        if let Some(ids) =
-            crate::register::few_matches(pool, q.get("q").map_or("", |v| v), &sql, &binds).await?
-        {
-            // One row more than a page tells whether there is a next one.
-            let page_ids: Vec<String> = ids
-                .iter()
-                .skip(offset)
-                .take(51)
-                .map(i64::to_string)
-                .collect();
-            if page_ids.is_empty() {
-                return Ok(Vec::new());
-            }
-            let sql = format!(
-                "SELECT {COLUMNS} FROM complaints c {JOINS} WHERE c.id IN ({}) ORDER BY c.id DESC",
-                page_ids.join(", ")
-            );
-            return sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await;
-        }
-    }
-    let sql = format!(
-        "SELECT {COLUMNS} FROM {from} {JOINS} WHERE {sql} ORDER BY {order} DESC LIMIT 51 OFFSET {offset}"
-    );
-    crate::register::bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &binds)
-        .fetch_all(pool)
-        .await
+    crate::register::list_complaints(
+        &core.db,
+        &inbox_filter(q, me, now_ms()),
+        crate::register::Page {
+            number: page,
+            size: 50,
+            count: false,
+        },
+    )
+    .await
 }
 
 /// `GET /kotak`: every channel in one list, newest first; filters by channel, status and text.
@@ -139,15 +78,14 @@ pub async fn inbox(
 ) -> Response {
     let lang = Lang::of(&headers, &q);
     let now = now_ms();
-    let mut rows = match inbox_rows(&st.core, &q, Some(&s.officer)).await {
+    let listing = match inbox_rows(&st.core, &q, Some(&s.officer)).await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "inbox");
             return StatusCode::SERVICE_UNAVAILABLE.into_response();
         }
     };
-    let has_next = rows.len() > 50;
-    rows.truncate(50);
+    let has_next = listing.has_next;
     let page_no: i64 = q
         .get("page")
         .and_then(|p| p.parse().ok())
@@ -199,21 +137,18 @@ pub async fn inbox(
                 th { (lang.t("Batas waktu", "Due")) }
             } }
             tbody {
-                @for r in &rows {
-                    @let open: i64 = r.try_get("is_open").unwrap_or(0);
-                    @let answered: Option<i64> = r.try_get("answered_at").unwrap_or(None);
-                    @let due_at: i64 = r.try_get("due_at").unwrap_or(i64::MAX);
-                    @let overdue = crate::register::is_overdue(open == 1, answered.is_some(), due_at, now);
-                    @let no = r.try_get::<String, _>("register_no").unwrap_or_default();
+                @for l in &listing.items {
+                    @let c = &l.complaint;
+                    @let overdue = crate::register::is_overdue(c.closed_at.is_none(), c.answered_at.is_some(), c.due_at, now);
                     tr class=[overdue.then_some("overdue")] {
-                        td { (r.try_get::<String, _>("channel").unwrap_or_default()) }
-                        td { a href=(format!("/kotak/{no}")) { (no) } }
-                        td { (r.try_get::<String, _>("complainant").unwrap_or_default()) }
-                        td { (r.try_get::<String, _>("subject").unwrap_or_default()) }
-                        td { (r.try_get::<String, _>("status").unwrap_or_default()) }
-                        td { (r.try_get::<Option<String>, _>("assignee").unwrap_or(None).unwrap_or_default()) }
-                        td { (fmt_time(&st, r.try_get("received_at").unwrap_or(0))) }
-                        td { (r.try_get::<String, _>("due_date").unwrap_or_default()) @if overdue { " ⚠" } }
+                        td { (c.channel) }
+                        td { a href=(format!("/kotak/{}", c.register_no)) { (c.register_no) } }
+                        td { (c.complainant_name) }
+                        td { (c.subject) }
+                        td { (c.status) }
+                        td { (l.assignee_name.as_deref().unwrap_or_default()) }
+                        td { (fmt_time(&st, c.received_at)) }
+                        td { (c.due_date) @if overdue { " ⚠" } }
                     }
                 }
             }

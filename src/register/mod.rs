@@ -12,6 +12,9 @@ use crate::db::{now_ms, opt_str, Tx};
 use crate::state::Core;
 use crate::templates::{Kind, Vars};
 
+mod query;
+pub use query::*;
+
 /// Unambiguous characters for tracking codes (no 0/O, 1/I/L).
 const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 
@@ -32,10 +35,20 @@ pub fn is_overdue(is_open: bool, answered: bool, due_at: i64, now: i64) -> bool 
     is_open && !answered && due_at < now
 }
 
-/// [`is_overdue`] in SQL over `complaints` aliased `c`, with the current time at `now` (a
-/// placeholder such as `$1`).
+/// [`is_overdue`] in SQL over `complaints` aliased `c`: the condition around the time.
+const OVERDUE_SQL: (&str, &str) = (
+    "(c.is_open = 1 AND c.answered_at IS NULL AND c.due_at < ",
+    ")",
+);
+
+/// [`is_overdue`] in SQL, with the current time at `now` (a placeholder such as `$1`).
 pub fn overdue_sql(now: &str) -> String {
-    format!("(c.is_open = 1 AND c.answered_at IS NULL AND c.due_at < {now})")
+    format!("{}{now}{}", OVERDUE_SQL.0, OVERDUE_SQL.1)
+}
+
+/// [`is_overdue`] pushed onto a query being built, the time bound.
+fn overdue_sql_bound(qb: &mut QueryBuilder, now: i64) {
+    qb.push(OVERDUE_SQL.0).push_bind(now).push(OVERDUE_SQL.1);
 }
 
 /// Constant-time string comparison (tracking codes, tokens): `subtle`, through
@@ -152,6 +165,12 @@ pub const COMPLAINT_COLUMNS: &str = "c.id, c.register_no, c.tracking_code, c.com
      p.name AS complainant_name, c.channel, c.medium, c.reply_to, c.subject, c.status, \
      c.assignee_id, c.lang, c.auto_generated, c.flagged, c.draft_answer, c.received_at, \
      c.due_date, c.due_at, c.answered_at, c.closed_at, c.updated_at";
+
+impl sqlx::FromRow<'_, AnyRow> for Complaint {
+    fn from_row(r: &AnyRow) -> sqlx::Result<Complaint> {
+        Complaint::from_row(r)
+    }
+}
 
 impl Complaint {
     pub fn from_row(r: &AnyRow) -> sqlx::Result<Complaint> {
@@ -489,98 +508,21 @@ pub fn fold(s: &str) -> String {
         .to_lowercase()
 }
 
-/// A value for a `$n` placeholder of a query built from filters.
-#[derive(Debug, Clone)]
-pub enum Bind {
-    S(String),
-    I(i64),
+/// [`text_search`] pushed onto a query being built, its value bound.
+fn text_query(qb: &mut QueryBuilder, backend: crate::db::Backend, q: &str) {
+    if let Some((cond, value)) = text_search(backend, 0, q) {
+        let (before, after) = cond.split_once("$0").unwrap_or((&cond, ""));
+        qb.push(before)
+            .push_bind(value)
+            .push(after);
+    }
 }
 
-/// Binds `binds` to `$1…$n` of `q`, in order.
-pub fn bind_all<'q>(
-    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
-    binds: &[Bind],
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
-    for b in binds {
-        q = match b {
-            Bind::S(s) => q.bind(s.clone()),
-            Bind::I(i) => q.bind(*i),
-        };
-    }
-    q
-}
-
-/// How many matches of a search still count as "few" (see [`few_matches`]).
-pub const FEW_MATCHES: usize = 2_000;
-
-/// PostgreSQL only: the ids of the complaints matching `where_sql` (conditions on `c`, among
-/// them the full-text search for `q`), newest first, when `q` has a rare word and at most
-/// [`FEW_MATCHES`] complaints match; `None` otherwise (then the caller runs its usual query).
-///
-/// Why: for "the newest 50 that match", the planner walks the id index backwards and tests
-/// each row whenever it believes matches are common — and for a word missing from its
-/// statistics (a number, a name) it guesses 0.5–2 % of the table. When the true matches are
-/// few and old, that walk reads most of the table (235 ms at 1M complaints). A word missing
-/// from the statistics' most common elements is rare, so here the GIN index answers first,
-/// through a bitmap scan that stops after `FEW_MATCHES + 1` rows. Searches made only of common
-/// words skip this step: their matches are dense and the index walk finds 50 at once, while
-/// building their bitmap would cost tens of milliseconds.
-pub async fn few_matches(
-    pool: &sqlx::AnyPool,
-    q: &str,
-    where_sql: &str,
-    binds: &[Bind],
-) -> sqlx::Result<Option<Vec<i64>>> {
-    let mut words = search_words(q);
-    let Some(last) = words.pop() else {
-        return Ok(None);
-    };
-    // A short prefix stands for many words: never "rare".
-    let prefix = if last.chars().count() >= 3 {
-        last
-    } else {
-        String::new()
-    };
-    let rare: bool = sqlx::query_scalar(
-        "SELECT COALESCE(( \
-           SELECT NOT (string_to_array($1, ' ') <@ m) \
-             OR ($2 <> '' AND NOT EXISTS (SELECT 1 FROM unnest(m) e WHERE starts_with(e, $2))) \
-           FROM (SELECT most_common_elems::text::text[] AS m FROM pg_stats \
-                 WHERE schemaname = current_schema() AND tablename = 'complaints' \
-                 AND attname = 'search_tsv') s), true)",
-    )
-    .bind(words.join(" "))
-    .bind(prefix)
-    .fetch_one(pool)
-    .await?;
-    if !rare {
-        return Ok(None);
-    }
-    let mut tx = pool.begin().await?;
-    // Scoped to this transaction: only bitmap scans (GIN, and B-trees combined with it).
-    sqlx::query(
-        "SELECT set_config('enable_seqscan', 'off', true), \
-         set_config('enable_indexscan', 'off', true)",
-    )
-    .execute(&mut *tx)
-    .await?;
-    let sql = format!(
-        "SELECT c.id FROM complaints c WHERE {where_sql} LIMIT {}",
-        FEW_MATCHES + 1
-    );
-    let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds)
-        .fetch_all(&mut *tx)
-        .await?;
-    tx.rollback().await?;
-    if rows.len() > FEW_MATCHES {
-        return Ok(None);
-    }
-    let mut ids = rows
-        .iter()
-        .map(|r| r.try_get::<i64, _>(0))
-        .collect::<sqlx::Result<Vec<i64>>>()?;
-    ids.sort_unstable_by(|a, b| b.cmp(a));
-    Ok(Some(ids))
+/// The FTS5 match expression of a search (SQLite).
+fn fts_match(q: &str) -> String {
+    text_search(crate::db::Backend::Sqlite, 0, q)
+        .map(|(_, v)| v)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

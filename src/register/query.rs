@@ -1,0 +1,336 @@
+//! The one query over complaints: [`ComplaintFilter`] and [`list_complaints`], used by the
+//! inbox page, the API and the CLI, built with `sqlx::QueryBuilder` (every value bound).
+//!
+//! Full-text searches keep the plans the inbox benchmark measured at 1M complaints: on SQLite
+//! the FTS5 match drives the query (newest first, stopping after the page); on PostgreSQL a
+//! search with a rare word is answered from the GIN index first ([`few_matches`]).
+
+use aduan_channel::ChannelKind;
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::{Any, Row};
+
+use super::{overdue_sql_bound, search_words, text_query, Complaint, COMPLAINT_COLUMNS};
+use crate::db::{Backend, Db};
+
+/// A query being built with every value bound, numbered `$1…$n`: what `sqlx::QueryBuilder`
+/// would be, but `QueryBuilder` writes `?` placeholders, which PostgreSQL refuses
+/// (sqlx issue #3000), so the register builds its own.
+pub struct QueryBuilder {
+    sql: String,
+    args: Vec<Arg>,
+}
+
+/// A value bound to a placeholder.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+impl From<String> for Arg {
+    fn from(s: String) -> Arg {
+        Arg::Text(s)
+    }
+}
+
+impl From<i64> for Arg {
+    fn from(i: i64) -> Arg {
+        Arg::Int(i)
+    }
+}
+
+impl QueryBuilder {
+    pub fn new(sql: impl Into<String>) -> QueryBuilder {
+        QueryBuilder {
+            sql: sql.into(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Appends SQL text (never a value).
+    pub fn push(&mut self, sql: impl AsRef<str>) -> &mut Self {
+        self.sql.push_str(sql.as_ref());
+        self
+    }
+
+    /// Appends a placeholder and binds `v` to it.
+    pub fn push_bind(&mut self, v: impl Into<Arg>) -> &mut Self {
+        self.args.push(v.into());
+        self.sql.push_str(&format!("${}", self.args.len()));
+        self
+    }
+
+    /// The query, its values bound.
+    pub fn build(&self) -> sqlx::query::Query<'_, Any, AnyArguments> {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(self.sql.clone()));
+        for a in &self.args {
+            q = match a {
+                Arg::Text(s) => q.bind(s.clone()),
+                Arg::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }
+
+    /// The query mapping rows to `T`.
+    pub fn build_query_as<T>(&self) -> sqlx::query::QueryAs<'_, Any, T, AnyArguments>
+    where
+        T: for<'r> sqlx::FromRow<'r, AnyRow>,
+    {
+        let mut q = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(self.sql.clone()));
+        for a in &self.args {
+            q = match a {
+                Arg::Text(s) => q.bind(s.clone()),
+                Arg::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }
+}
+
+/// Whose complaints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assignee {
+    /// An officer by id.
+    Id(i64),
+    /// An officer by user name.
+    Username(String),
+}
+
+/// Which complaints. Every field narrows; the default is all of them.
+#[derive(Debug, Clone, Default)]
+pub struct ComplaintFilter {
+    pub channel: Option<ChannelKind>,
+    /// One of `workflow::STATUSES` (checked by the caller).
+    pub status: Option<String>,
+    /// Overdue ([`super::is_overdue`]) or not.
+    pub overdue: Option<bool>,
+    pub assignee: Option<Assignee>,
+    /// "My queue": open, and in one of these statuses or assigned to this officer.
+    pub queue: Option<(i64, Vec<&'static str>)>,
+    /// Full-text search (words; the last also as a prefix).
+    pub text: Option<String>,
+    /// The register's time, for "overdue".
+    pub now: i64,
+}
+
+/// Which page, newest first.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    /// 1-based.
+    pub number: i64,
+    pub size: i64,
+    /// Count every match too (costs a second query).
+    pub count: bool,
+}
+
+/// A complaint as lists show it: the complaint and its assignee's name.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Listed {
+    #[sqlx(flatten)]
+    pub complaint: Complaint,
+    pub assignee_name: Option<String>,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub items: Vec<Listed>,
+    /// Every match, when the page asked for a count.
+    pub total: Option<i64>,
+    /// Whether a further page has matches.
+    pub has_next: bool,
+}
+
+const FROM_JOINS: &str = "JOIN complainants p ON p.id = c.complainant_id \
+     LEFT JOIN officers o ON o.id = c.assignee_id";
+
+impl ComplaintFilter {
+    fn search(&self) -> Option<&str> {
+        self.text.as_deref().filter(|t| !search_words(t).is_empty())
+    }
+
+    /// ` AND …` for every condition but the SQLite full-text one (which drives the query).
+    fn push_conditions(&self, qb: &mut QueryBuilder, backend: Backend, with_text: bool) {
+        if let Some(ch) = self.channel {
+            qb.push(" AND c.channel = ")
+                .push_bind(ch.as_str().to_string());
+        }
+        if let Some(s) = &self.status {
+            qb.push(" AND c.status = ").push_bind(s.clone());
+        }
+        match self.overdue {
+            Some(true) => {
+                qb.push(" AND ");
+                overdue_sql_bound(qb, self.now);
+            }
+            Some(false) => {
+                qb.push(" AND NOT ");
+                overdue_sql_bound(qb, self.now);
+            }
+            None => {}
+        }
+        match &self.assignee {
+            Some(Assignee::Id(id)) => {
+                qb.push(" AND c.assignee_id = ").push_bind(*id);
+            }
+            Some(Assignee::Username(u)) => {
+                qb.push(" AND c.assignee_id = (SELECT id FROM officers WHERE username = ")
+                    .push_bind(u.clone())
+                    .push(")");
+            }
+            None => {}
+        }
+        if let Some((me, statuses)) = &self.queue {
+            qb.push(" AND c.is_open = 1 AND (c.assignee_id = ")
+                .push_bind(*me);
+            for s in statuses {
+                qb.push(" OR c.status = ").push_bind(s.to_string());
+            }
+            qb.push(")");
+        }
+        if with_text {
+            if let Some(t) = self.search() {
+                qb.push(" AND ");
+                text_query(qb, backend, t);
+            }
+        }
+    }
+}
+
+/// The complaints `f` selects, newest first, one page.
+pub async fn list_complaints(db: &Db, f: &ComplaintFilter, page: Page) -> sqlx::Result<Listing> {
+    let backend = db.backend;
+    let pool = &db.pool;
+    let size = page.size.clamp(1, 1000);
+    let offset = (page.number.max(1) - 1) * size;
+    let columns = format!("{COMPLAINT_COLUMNS}, o.display_name AS assignee_name");
+    let search = f.search();
+    if let (Some(q), Backend::Postgres) = (search, backend) {
+        if let Some(ids) = few_matches(db, q, f).await? {
+            let page_ids: Vec<i64> = ids
+                .iter()
+                .skip(offset as usize)
+                .take(size as usize + 1)
+                .copied()
+                .collect();
+            let mut items = Vec::new();
+            if !page_ids.is_empty() {
+                let mut qb = QueryBuilder::new(format!(
+                    "SELECT {columns} FROM complaints c {FROM_JOINS} WHERE c.id IN ("
+                ));
+                let list: Vec<String> = page_ids.iter().map(i64::to_string).collect();
+                qb.push(list.join(", ")).push(") ORDER BY c.id DESC");
+                items = qb.build_query_as::<Listed>().fetch_all(pool).await?;
+            }
+            let has_next = items.len() as i64 > size;
+            items.truncate(size as usize);
+            return Ok(Listing {
+                items,
+                total: page.count.then_some(ids.len() as i64),
+                has_next,
+            });
+        }
+    }
+    // SQLite: a search drives the query from FTS5, which hands out its matches newest first
+    // and stops after the page (an `IN (…)` of all matches costs 130 ms for a word in every
+    // one of 1M complaints, this 28 ms). CROSS JOIN keeps that loop order.
+    let fts = matches!((search, backend), (Some(_), Backend::Sqlite));
+    let mut qb = QueryBuilder::new(format!("SELECT {columns} FROM "));
+    if let (true, Some(q)) = (fts, search) {
+        qb.push("(SELECT rowid AS id FROM complaints_fts WHERE complaints_fts MATCH ")
+            .push_bind(super::fts_match(q))
+            .push(" ORDER BY rowid DESC) f CROSS JOIN complaints c ON c.id = f.id ");
+    } else {
+        qb.push("complaints c ");
+    }
+    qb.push(FROM_JOINS).push(" WHERE 1 = 1");
+    f.push_conditions(&mut qb, backend, !fts);
+    qb.push(if fts {
+        " ORDER BY f.id DESC"
+    } else {
+        " ORDER BY c.id DESC"
+    })
+    // Literal numbers (ours), so PostgreSQL plans for the real limit.
+    .push(format!(" LIMIT {} OFFSET {offset}", size + 1));
+    let mut items = qb.build_query_as::<Listed>().fetch_all(pool).await?;
+    let has_next = items.len() as i64 > size;
+    items.truncate(size as usize);
+    let total = if page.count {
+        let mut qb = QueryBuilder::new("SELECT COUNT(*) FROM complaints c WHERE 1 = 1");
+        f.push_conditions(&mut qb, backend, true);
+        Some(qb.build().fetch_one(pool).await?.try_get::<i64, _>(0)?)
+    } else {
+        None
+    };
+    Ok(Listing {
+        items,
+        total,
+        has_next,
+    })
+}
+
+/// How many matches of a search still count as "few" (see [`few_matches`]).
+pub const FEW_MATCHES: usize = 2_000;
+
+/// PostgreSQL only: the ids of the complaints `f` selects, newest first, when its search has a
+/// rare word and at most [`FEW_MATCHES`] complaints match; `None` otherwise (then the usual
+/// query runs).
+///
+/// Why: for "the newest 50 that match", the planner walks the id index backwards and tests
+/// each row whenever it believes matches are common — and for a word missing from its
+/// statistics (a number, a name) it guesses 0.5–2 % of the table. When the true matches are
+/// few and old, that walk reads most of the table (235 ms at 1M complaints). A word missing
+/// from the statistics' most common elements is rare, so here the GIN index answers first,
+/// through a bitmap scan that stops after `FEW_MATCHES + 1` rows. Searches made only of common
+/// words keep the usual plan.
+pub async fn few_matches(db: &Db, q: &str, f: &ComplaintFilter) -> sqlx::Result<Option<Vec<i64>>> {
+    let pool = &db.pool;
+    let mut words = search_words(q);
+    let Some(last) = words.pop() else {
+        return Ok(None);
+    };
+    // A short prefix stands for many words: never "rare".
+    let prefix = if last.chars().count() >= 3 {
+        last
+    } else {
+        String::new()
+    };
+    let rare: bool = sqlx::query_scalar(
+        "SELECT COALESCE(( \
+           SELECT NOT (string_to_array($1, ' ') <@ m) \
+             OR ($2 <> '' AND NOT EXISTS (SELECT 1 FROM unnest(m) e WHERE starts_with(e, $2))) \
+           FROM (SELECT most_common_elems::text::text[] AS m FROM pg_stats \
+                 WHERE schemaname = current_schema() AND tablename = 'complaints' \
+                 AND attname = 'search_tsv') s), true)",
+    )
+    .bind(words.join(" "))
+    .bind(prefix)
+    .fetch_one(pool)
+    .await?;
+    if !rare {
+        return Ok(None);
+    }
+    let mut tx = pool.begin().await?;
+    // Scoped to this transaction: only bitmap scans (GIN, and B-trees combined with it).
+    sqlx::query(
+        "SELECT set_config('enable_seqscan', 'off', true), \
+         set_config('enable_indexscan', 'off', true)",
+    )
+    .execute(&mut *tx)
+    .await?;
+    let mut qb = QueryBuilder::new("SELECT c.id FROM complaints c WHERE 1 = 1");
+    f.push_conditions(&mut qb, Backend::Postgres, true);
+    qb.push(format!(" LIMIT {}", FEW_MATCHES + 1));
+    let rows: Vec<AnyRow> = qb.build().fetch_all(&mut *tx).await?;
+    tx.rollback().await?;
+    if rows.len() > FEW_MATCHES {
+        return Ok(None);
+    }
+    let mut ids = rows
+        .iter()
+        .map(|r| r.try_get::<i64, _>(0))
+        .collect::<sqlx::Result<Vec<i64>>>()?;
+    ids.sort_unstable_by(|a, b| b.cmp(a));
+    Ok(Some(ids))
+}
