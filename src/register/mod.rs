@@ -512,9 +512,7 @@ pub fn fold(s: &str) -> String {
 fn text_query(qb: &mut QueryBuilder, backend: crate::db::Backend, q: &str) {
     if let Some((cond, value)) = text_search(backend, 0, q) {
         let (before, after) = cond.split_once("$0").unwrap_or((&cond, ""));
-        qb.push(before)
-            .push_bind(value)
-            .push(after);
+        qb.push(before).push_bind(value).push(after);
     }
 }
 
