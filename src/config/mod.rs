@@ -28,25 +28,9 @@ pub const EMBEDDED_HOLIDAYS: &[(&str, &str)] = &[(
     include_str!("../../config/holidays-id-2026.toml"),
 )];
 
-/// A secret string: never printed by `Debug` or `Display`.
-#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+/// Secrets (`database.url`) are the one `Secret` of aduan: never printed, read through
+/// `expose`.
+pub use aduan_channel::Secret;
 
 #[derive(Debug, Clone)]
 pub struct Config {

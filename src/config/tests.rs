@@ -119,7 +119,7 @@ fn commented_channel_examples_are_valid() {
     let ChannelConfig::Email(email) = ch(ChannelKind::Email) else {
         panic!("email example")
     };
-    assert_eq!(email.imap.password.0, "123456");
+    assert_eq!(email.imap.password.expose(), "123456");
     assert_eq!(email.imap.move_to.as_deref(), Some("Terdaftar"));
     let ChannelConfig::Sms(sms) = ch(ChannelKind::Sms) else {
         panic!("sms example")

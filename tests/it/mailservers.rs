@@ -239,7 +239,7 @@ impl Dovecot {
             port: Some(self.port),
             security: Security::Plain,
             username: USER.into(),
-            password: Secret(PASSWORD.into()),
+            password: Secret::new(PASSWORD),
             mailbox: mailbox.into(),
             move_to: None,
             idle_secs: 60,

@@ -7,22 +7,43 @@ use serde::{Deserialize, Deserializer};
 
 /// A password, token or key: deserialized from a string (or a number, as an all-digit value
 /// from the environment arrives), never printed — not even by `Debug`.
-#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+/// Held in a `secrecy::SecretString` (zeroed when dropped); read only through
+/// [`Secret::expose`]. The one secret type of aduan: channel crates and the daemon's own
+/// config (`database.url`) use it alike.
+#[derive(Clone, Deserialize)]
 #[serde(from = "StringOrNumber")]
-pub struct Secret(pub String);
+pub struct Secret(secrecy::SecretString);
 
 impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(secrecy::SecretString::from(s.into()))
+    }
     pub fn expose(&self) -> &str {
-        &self.0
+        use secrecy::ExposeSecret;
+        self.0.expose_secret()
     }
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.expose().is_empty()
     }
 }
 
+impl Default for Secret {
+    fn default() -> Secret {
+        Secret::new("")
+    }
+}
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Secret) -> bool {
+        crate::ct_eq(self.expose().as_bytes(), other.expose().as_bytes())
+    }
+}
+
+impl Eq for Secret {}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
+        f.write_str(if self.is_empty() { "\"\"" } else { "\"***\"" })
     }
 }
 
@@ -35,7 +56,7 @@ enum StringOrNumber {
 
 impl From<StringOrNumber> for Secret {
     fn from(v: StringOrNumber) -> Secret {
-        Secret(string_of(v))
+        Secret::new(string_of(v))
     }
 }
 

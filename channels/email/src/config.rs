@@ -206,7 +206,7 @@ impl Config {
             if name == "imap" && user.is_empty() {
                 p.push(Problem::new(k("imap.username"), "is empty"));
             }
-            if (name == "imap" || !user.is_empty()) && pass.0.is_empty() {
+            if (name == "imap" || !user.is_empty()) && pass.expose().is_empty() {
                 p.push(Problem::new(
                     k(&format!("{name}.password")),
                     format!(
@@ -335,7 +335,7 @@ mod tests {
     #[test]
     fn numeric_password_and_bad_values() {
         let c = parse(&OK.replace("\"rahasia\"", "123456"));
-        assert_eq!(c.imap.password.0, "123456");
+        assert_eq!(c.imap.password.expose(), "123456");
         let c = parse(&OK.replace("pengaduan@dinas.go.id", "pengaduan at dinas"));
         assert_eq!(c.problems()[0].key, "channels.email.address");
         assert!(toml::from_str::<Config>(&OK.replace("[smtp]", "[smtp]\nsecuirty = 1")).is_err());

@@ -136,7 +136,7 @@ pub async fn connect(cfg: &ImapConfig, tls: Option<&TlsConnector>) -> Result<Ses
     };
     let session = within(t, async {
         client
-            .login(&cfg.username, &cfg.password.0)
+            .login(&cfg.username, &cfg.password.expose())
             .await
             .map_err(|(e, _)| e)
     })

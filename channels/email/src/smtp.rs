@@ -47,7 +47,10 @@ impl Smtp {
                     .idle_timeout(Duration::from_secs(60)),
             );
         if !s.username.is_empty() {
-            b = b.credentials(Credentials::new(s.username.clone(), s.password.0.clone()));
+            b = b.credentials(Credentials::new(
+                s.username.clone(),
+                s.password.expose().to_string(),
+            ));
         }
         let from = Mailbox::new(
             cfg.display_name.clone(),

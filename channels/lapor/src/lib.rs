@@ -207,13 +207,13 @@ impl Config {
                 "use `auth` or `Authorization`",
             ));
         }
-        if self.secret.0.is_empty() {
+        if self.secret.expose().is_empty() {
             p.push(Problem::new(
                 k("secret"),
                 "is empty (set ADUAN_CHANNELS__LAPOR__SECRET)",
             ));
         }
-        if self.token.0.is_empty() {
+        if self.token.expose().is_empty() {
             p.push(Problem::new(
                 k("token"),
                 "is empty (set ADUAN_CHANNELS__LAPOR__TOKEN)",
@@ -297,8 +297,8 @@ impl LaporChannel {
         let api = Api::new(
             &cfg.base_url,
             &cfg.auth_header,
-            &cfg.secret.0,
-            &cfg.token.0,
+            cfg.secret.expose(),
+            cfg.token.expose(),
             Duration::from_secs(cfg.timeout_secs),
             parse_offset(&cfg.utc_offset).unwrap_or(7 * 3600),
         )?;

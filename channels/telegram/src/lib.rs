@@ -73,7 +73,7 @@ fn default_max_file() -> u32 {
 impl Config {
     pub fn problems(&self) -> Vec<Problem> {
         let mut p = Vec::new();
-        let t = &self.token.0;
+        let t = &self.token.expose();
         let valid = t
             .split_once(':')
             .is_some_and(|(id, rest)| id.parse::<u64>().is_ok() && rest.len() >= 20);
@@ -100,7 +100,7 @@ impl Config {
                     "must be an https URL (Telegram calls only https webhooks)",
                 ));
             }
-            let sec = &self.webhook_secret.0;
+            let sec = &self.webhook_secret.expose();
             if sec.is_empty()
                 || sec.len() > 256
                 || !sec
@@ -178,7 +178,7 @@ impl TelegramChannel {
             .timeout(Duration::from_secs(cfg.poll_timeout_secs + 15))
             .build()
             .map_err(|e| format!("HTTP client: {e}"))?;
-        let bot = Bot::with_client(cfg.token.0.clone(), client).set_api_url(url);
+        let bot = Bot::with_client(cfg.token.expose().to_string(), client).set_api_url(url);
         Ok(TelegramChannel {
             cfg,
             bot,
@@ -353,7 +353,7 @@ impl TelegramChannel {
             let r = self
                 .bot
                 .set_webhook(parsed)
-                .secret_token(self.cfg.webhook_secret.0.clone())
+                .secret_token(self.cfg.webhook_secret.expose().to_string())
                 .await;
             match r {
                 Ok(_) => {
@@ -555,7 +555,7 @@ impl Channel for TelegramChannel {
     }
 
     fn webhook_authorized(&self, head: &WebhookHead<'_>) -> Result<(), WebhookError> {
-        let expected = &self.cfg.webhook_secret.0;
+        let expected = &self.cfg.webhook_secret.expose();
         let given = head.header("x-telegram-bot-api-secret-token").unwrap_or("");
         if self.cfg.webhook_url.is_none()
             || expected.is_empty()

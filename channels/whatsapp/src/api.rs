@@ -97,7 +97,7 @@ impl Api {
             base,
             version: cfg.api_version.clone(),
             phone_id: cfg.phone_number_id.clone(),
-            token: cfg.access_token.0.clone(),
+            token: cfg.access_token.expose().to_string(),
             media_hosts: cfg
                 .media_hosts
                 .iter()

@@ -13,7 +13,7 @@ pub struct Config {
     pub api_version: String,
     /// The business phone number's id (Meta's "Phone number ID", digits; a TOML string, or
     /// a number as an environment variable gives it).
-    #[serde(deserialize_with = "string_or_number")]
+    #[serde(deserialize_with = "aduan_channel::config::string_or_number")]
     pub phone_number_id: String,
     /// A system user's access token (`ADUAN_CHANNELS__WHATSAPP__ACCESS_TOKEN`).
     pub access_token: Secret,
@@ -37,19 +37,6 @@ pub struct Config {
     pub max_media_bytes: usize,
     /// Seconds an API call may take.
     pub timeout_secs: u64,
-}
-
-fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Id {
-        S(String),
-        N(u64),
-    }
-    Ok(match Id::deserialize(d)? {
-        Id::S(s) => s,
-        Id::N(n) => n.to_string(),
-    })
 }
 
 impl Default for Config {
@@ -104,7 +91,7 @@ impl Config {
             ("app_secret", &self.app_secret, "APP_SECRET"),
             ("verify_token", &self.verify_token, "VERIFY_TOKEN"),
         ] {
-            if s.0.trim().is_empty() {
+            if s.expose().trim().is_empty() {
                 p.push(Problem::new(
                     k(key),
                     format!("is missing (set ADUAN_CHANNELS__WHATSAPP__{env})"),

@@ -106,7 +106,8 @@ impl WhatsappChannel {
         else {
             return false;
         };
-        let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(self.cfg.app_secret.0.as_bytes())
+        let Ok(mut mac) =
+            Hmac::<sha2::Sha256>::new_from_slice(self.cfg.app_secret.expose().as_bytes())
         else {
             return false;
         };
@@ -411,7 +412,10 @@ impl Channel for WhatsappChannel {
         if head.method == Method::GET {
             let token = head.query_param("hub.verify_token").unwrap_or_default();
             let ok = head.query_param("hub.mode").as_deref() == Some("subscribe")
-                && aduan_channel::ct_eq(token.as_bytes(), self.cfg.verify_token.0.as_bytes());
+                && aduan_channel::ct_eq(
+                    token.as_bytes(),
+                    self.cfg.verify_token.expose().as_bytes(),
+                );
             return if ok {
                 Ok(())
             } else {

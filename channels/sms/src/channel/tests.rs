@@ -293,7 +293,7 @@ mod supervisor_tests {
         for (pin, good) in [("9876", false), ("1234", true)] {
             let sim = ModemSim::start(&dir, &format!("ttyPIN{pin}")).unwrap();
             sim.require_pin("1234");
-            let cfg = one_modem(&sim, Some(aduan_channel::Secret(pin.into())));
+            let cfg = one_modem(&sim, Some(aduan_channel::Secret::new(pin)));
             let ch = Arc::new(SmsChannel::new(cfg).unwrap());
             let (ctx, _sink) = ChannelContext::new_test();
             let stop = ctx.shutdown.clone();
