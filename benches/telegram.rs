@@ -67,19 +67,7 @@ async fn run_one(server: Option<&str>) -> anyhow::Result<(Duration, usize)> {
 }
 
 async fn run() -> anyhow::Result<()> {
-    let mut backends: Vec<(&str, Option<String>)> = vec![("sqlite", None)];
-    let pg = std::env::var("ADUAN_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    if tokio::time::timeout(
-        Duration::from_secs(3),
-        tokio::net::TcpStream::connect("127.0.0.1:5432"),
-    )
-    .await
-    .is_ok_and(|r| r.is_ok())
-    {
-        backends.push(("postgres", Some(pg)));
-    }
-    for (name, server) in backends {
+    for (name, server) in aduan::bench::backends().await {
         for round in 1..=2 {
             let (dt, n) = run_one(server.as_deref()).await?;
             println!(

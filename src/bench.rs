@@ -21,6 +21,24 @@ pub struct IntakeResult {
     pub intake_per_sec: f64,
 }
 
+/// The registers a channel benchmark runs on: SQLite, and PostgreSQL (`ADUAN_TEST_POSTGRES`,
+/// default the local server) when it answers.
+pub async fn backends() -> Vec<(&'static str, Option<String>)> {
+    let mut backends: Vec<(&str, Option<String>)> = vec![("sqlite", None)];
+    let pg = std::env::var("ADUAN_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    if tokio::time::timeout(
+        Duration::from_secs(3),
+        tokio::net::TcpStream::connect("127.0.0.1:5432"),
+    )
+    .await
+    .is_ok_and(|r| r.is_ok())
+    {
+        backends.push(("postgres", Some(pg)));
+    }
+    backends
+}
+
 /// A fresh database for a bench or test: a SQLite file in a temp dir, or a new PostgreSQL
 /// database on the given server. Dropped with [`FreshDb::drop_db`].
 pub struct FreshDb {

@@ -241,6 +241,17 @@ pub async fn scalar(db: &Db, sql: &'static str) -> i64 {
 }
 
 /// `SELECT COUNT(*) …` as a number.
+/// The register number of the first complaint registered.
+pub async fn first_register_no(app: &App) -> String {
+    use sqlx::Row;
+    sqlx::query("SELECT register_no FROM complaints ORDER BY id LIMIT 1")
+        .fetch_one(&app.core.db.pool)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap()
+}
+
 pub async fn count(app: &App, sql: &str) -> i64 {
     use sqlx::Row;
     sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))

@@ -40,16 +40,6 @@ async fn wait_sent(
     s
 }
 
-async fn register_no(app: &App) -> String {
-    use sqlx::Row;
-    sqlx::query("SELECT register_no FROM complaints ORDER BY id LIMIT 1")
-        .fetch_one(&app.core.db.pool)
-        .await
-        .unwrap()
-        .try_get(0)
-        .unwrap()
-}
-
 /// Text, a follow-up, a photo with caption, a document, the sender's own contact, an edit,
 /// `/status`, `/start` and an officer's long reply.
 async fn telegram_end_to_end(backend: Backend) {
@@ -77,7 +67,7 @@ async fn telegram_end_to_end(backend: Backend) {
         20,
     )
     .await;
-    let no = register_no(&app).await;
+    let no = first_register_no(&app).await;
     let sent = wait_sent(&bot, 1, 20).await;
     assert_eq!(sent[0].0, "sendmessage");
     assert_eq!(sent[0].1, chat);

@@ -46,16 +46,6 @@ async fn wait_sent(g: &FakeGraph, want: usize) -> Vec<Value> {
     s
 }
 
-async fn first_register_no(app: &App) -> String {
-    use sqlx::Row;
-    sqlx::query("SELECT register_no FROM complaints ORDER BY id LIMIT 1")
-        .fetch_one(&app.core.db.pool)
-        .await
-        .unwrap()
-        .try_get(0)
-        .unwrap()
-}
-
 /// The handshake, signatures, every message kind, a redelivery, statuses, `STATUS`, and an
 /// officer's reply inside the window.
 async fn whatsapp_end_to_end(backend: Backend) {

@@ -285,12 +285,26 @@ pub async fn action(
         note: f.note,
         assignee: f.assignee.filter(|a| !a.is_empty()),
     };
-    match crate::workflow::apply(&st.core, &s.officer, &no, &req).await {
+    let done = crate::workflow::apply(&st.core, &s.officer, &no, &req).await;
+    after_change(&st, lang, &s, &no, done, Notice::ActionDone)
+}
+
+/// Back to the complaint with `notice` when the change was made (the outbox woken for what it
+/// queued), else the reason on a page.
+fn after_change<T>(
+    st: &AppState,
+    lang: Lang,
+    s: &WebSession,
+    no: &str,
+    done: Result<T, crate::workflow::ActionError>,
+    notice: Notice,
+) -> Response {
+    match done {
         Ok(_) => {
             st.core.outbox_wake.notify_waiters();
-            back(&no, Notice::ActionDone)
+            back(no, notice)
         }
-        Err(e) => action_error(lang, &s, e),
+        Err(e) => action_error(lang, s, e),
     }
 }
 
@@ -310,13 +324,8 @@ pub async fn reply(
         form: f,
     }: CsrfForm<ReplyForm>,
 ) -> Response {
-    match crate::workflow::reply(&st.core, &s.officer, &no, &f.text, &[]).await {
-        Ok(_) => {
-            st.core.outbox_wake.notify_waiters();
-            back(&no, Notice::ReplyQueued)
-        }
-        Err(e) => action_error(lang, &s, e),
-    }
+    let done = crate::workflow::reply(&st.core, &s.officer, &no, &f.text, &[]).await;
+    after_change(&st, lang, &s, &no, done, Notice::ReplyQueued)
 }
 
 #[derive(Deserialize)]

@@ -3,6 +3,16 @@
 
 use super::*;
 
+/// A streamed form's headers, query and page language, taken before its body is read.
+fn request_head(req: &axum::extract::Request) -> (HeaderMap, HashMap<String, String>, Lang) {
+    let headers = req.headers().clone();
+    let q: HashMap<String, String> = Query::try_from_uri(req.uri())
+        .map(|Query(q)| q)
+        .unwrap_or_default();
+    let lang = Lang::of(&headers, &q);
+    (headers, q, lang)
+}
+
 /// The fields the public and the counter form share.
 fn complaint_fields(lang: Lang, name: &str, body: &str, file: &str) -> Markup {
     html! {
@@ -71,11 +81,7 @@ pub async fn public_submit(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     req: axum::extract::Request,
 ) -> Response {
-    let headers = req.headers().clone();
-    let q: HashMap<String, String> = Query::try_from_uri(req.uri())
-        .map(|Query(q)| q)
-        .unwrap_or_default();
-    let lang = Lang::of(&headers, &q);
+    let (headers, q, lang) = request_head(&req);
     // Cookie and URL token are compared before anything of the body is read; the rate limit
     // and the upload slot come next (in `submit_form`), then the body is streamed.
     let Some(token) = session::cookie(&headers, FORM_COOKIE).map(str::to_string) else {
@@ -214,11 +220,7 @@ pub async fn counter_submit(
     Extension(s): Extension<WebSession>,
     req: axum::extract::Request,
 ) -> Response {
-    let headers = req.headers().clone();
-    let q: HashMap<String, String> = Query::try_from_uri(req.uri())
-        .map(|Query(q)| q)
-        .unwrap_or_default();
-    let lang = Lang::of(&headers, &q);
+    let (_, q, lang) = request_head(&req);
     // The CSRF token rides in the URL, checked before the body is streamed.
     if !s.csrf_ok(q.get("csrf").map(String::as_str)) {
         return forbidden(lang);
