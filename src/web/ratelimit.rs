@@ -1,42 +1,36 @@
-//! Per-client-address limit on public submissions: a fixed one-minute window per address.
+//! Per-client-address limits on public requests (submissions, tracking look-ups): `governor`'s
+//! keyed GCRA limiter — a burst of `per_minute`, refilled at that rate — with the table of
+//! addresses pruned when it grows past 10,000.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::Instant;
+use std::num::NonZeroU32;
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+/// How many addresses are tracked before stale ones are dropped.
+const MAX_TRACKED: usize = 10_000;
 
 pub struct Limiter {
-    per_minute: u32,
-    start: Instant,
-    windows: Mutex<HashMap<IpAddr, (u64, u32)>>,
+    inner: Option<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
 impl Limiter {
     /// `per_minute == 0` turns the limit off.
     pub fn new(per_minute: u32) -> Limiter {
         Limiter {
-            per_minute,
-            start: Instant::now(),
-            windows: Mutex::new(HashMap::new()),
+            inner: NonZeroU32::new(per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n))),
         }
     }
 
     /// Counts one request from `ip`; false when it is over the limit.
     pub fn check(&self, ip: IpAddr) -> bool {
-        if self.per_minute == 0 {
+        let Some(l) = &self.inner else {
             return true;
+        };
+        if l.len() > MAX_TRACKED {
+            l.retain_recent();
         }
-        let minute = self.start.elapsed().as_secs() / 60;
-        let mut w = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        if w.len() > 10_000 {
-            w.retain(|_, (m, _)| *m == minute);
-        }
-        let e = w.entry(ip).or_insert((minute, 0));
-        if e.0 != minute {
-            *e = (minute, 0);
-        }
-        e.1 += 1;
-        e.1 <= self.per_minute
+        l.check_key(&ip).is_ok()
     }
 }
 
@@ -54,5 +48,14 @@ mod tests {
         assert!(l.check(b));
         let off = Limiter::new(0);
         assert!((0..100).all(|_| off.check(a)));
+    }
+
+    #[test]
+    fn many_addresses_each_get_their_own_limit() {
+        let l = Limiter::new(1);
+        for i in 0..(MAX_TRACKED as u32 + 500) {
+            assert!(l.check(IpAddr::from(i.to_be_bytes())));
+        }
+        assert!(!l.check(IpAddr::from(7u32.to_be_bytes())), "still limited");
     }
 }
