@@ -17,7 +17,7 @@ pub mod ui;
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{header, Method};
+use axum::http::{header, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -25,6 +25,7 @@ use axum::Router;
 use sqlx::Row;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use api::ms_to_rfc3339;
 pub use error::ApiError;
@@ -390,6 +391,19 @@ pub fn router(core: Shared, web: &crate::config::WebConfig) -> Router {
             std::time::Duration::from_secs(web.request_timeout_secs),
         ))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
+        // Every answer: never framed, never sniffed, no referrer to other sites.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
         .with_state(state)
 }
 

@@ -917,6 +917,14 @@ async fn health_ready_metrics(backend: Backend) {
     let Some(app) = spawn_app(backend, &[]).await else {
         return;
     };
+    let h = app.http.get(app.url("/healthz")).send().await.unwrap();
+    for (name, want) in [
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "same-origin"),
+    ] {
+        assert_eq!(h.headers()[name], want, "{name} on every answer");
+    }
     assert_eq!(
         app.http
             .get(app.url("/healthz"))

@@ -361,10 +361,7 @@ pub async fn attachment(State(st): State<AppState>, Path(id): Path<String>) -> A
     )) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
+    // (`X-Content-Type-Options: nosniff` is on every answer: `web::router`.)
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("sandbox; default-src 'none'"),

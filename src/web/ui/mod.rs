@@ -111,7 +111,6 @@ fn html_response(code: StatusCode, lang: Lang, m: Markup, extra: Vec<String>) ->
         header::CONTENT_TYPE,
         "text/html; charset=utf-8".parse().unwrap(),
     );
-    h.insert("x-frame-options", "DENY".parse().unwrap());
     h.insert(
         "content-security-policy",
         "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'"
