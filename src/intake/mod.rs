@@ -1,0 +1,337 @@
+//! The intake pipeline: one inbound message, one transaction. Dedup on (channel, external_id);
+//! thread onto an open complaint when a hint matches; otherwise open a complaint with a
+//! register number and a working-day due date and queue its receipt. The caller (an adapter,
+//! through [`RegisterSink`]) learns the outcome only after commit.
+
+use std::sync::Arc;
+
+use aduan_channel::{
+    Attachment, ChannelKind, Committed, DeliveryReport, Disposition, InboundMessage, InboundSink,
+    Intent, SinkError,
+};
+use async_trait::async_trait;
+use chrono::Datelike;
+use sqlx::Row;
+use tracing::{info, warn, Instrument};
+
+use crate::db::{is_unique_violation, now_ms, opt_str, Tx};
+use crate::register::{self, Complaint, Outgoing, COMPLAINT_COLUMNS};
+use crate::state::{Core, Shared};
+use crate::templates::Kind;
+
+mod prepare;
+mod sink;
+mod thread;
+
+use prepare::*;
+pub use sink::*;
+use thread::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+/// Truncates to `max` characters on a char boundary.
+fn truncate_chars(s: &str, max: usize) -> (&str, bool) {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => (&s[..i], true),
+        None => (s, false),
+    }
+}
+
+/// Registers one inbound message. Retries on a concurrent insert of the same key.
+pub async fn submit(core: &Core, msg: InboundMessage) -> Result<Committed, IntakeError> {
+    submit_as(core, msg, None).await
+}
+
+/// [`submit`], with the officer who typed the message in (counter intake) named in the audit.
+pub async fn submit_as(
+    core: &Core,
+    msg: InboundMessage,
+    officer: Option<(i64, &str)>,
+) -> Result<Committed, IntakeError> {
+    // Addresses are masked by `Address`'s `Display`.
+    let contacts = msg
+        .contacts
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let span = tracing::info_span!(
+        "intake",
+        channel = %msg.channel,
+        external_id = %msg.external_id,
+        from = %msg.sender,
+        contacts = %contacts,
+        register_no = tracing::field::Empty,
+    );
+    let channel = msg.channel;
+    // A message that announces another channel's conversation (a LAPOR! notification mail)
+    // links it in the message's own transaction: both or neither, so a failed link is retried
+    // with the message.
+    let announced = core
+        .channels
+        .iter()
+        .filter(|(kind, _)| **kind != channel)
+        .find_map(|(_, ch)| ch.link_announced(&msg));
+    let r = async move {
+        let prepared = Prepared::new(core, msg);
+        let link = announced.map(|m| Prepared::new(core, m));
+        let mut last = None;
+        for _ in 0..3 {
+            match try_submit(core, &prepared, link.as_ref(), officer).await {
+                Ok(c) => {
+                    tracing::Span::current().record("register_no", c.register_no.as_str());
+                    core.metrics.intake(channel, c.disposition);
+                    if c.disposition != Disposition::Duplicate {
+                        core.outbox_wake.notify_waiters();
+                        info!(disposition = ?c.disposition, "registered");
+                    }
+                    return Ok(c);
+                }
+                Err(e) if is_unique_violation(&e) => {
+                    last = Some(e);
+                    continue;
+                }
+                Err(e) => {
+                    core.metrics.intake_error(channel);
+                    warn!(error = %e, "intake failed");
+                    return Err(e.into());
+                }
+            }
+        }
+        core.metrics.intake_error(channel);
+        Err(last.expect("loop ran").into())
+    }
+    .instrument(span)
+    .await;
+    r
+}
+
+fn join_notes(notes: &[String]) -> Option<String> {
+    (!notes.is_empty()).then(|| notes.join("; "))
+}
+
+/// One transaction: the message, and the LAPOR! link it carries (a notification mail).
+async fn try_submit(
+    core: &Core,
+    p: &Prepared,
+    link: Option<&Prepared>,
+    officer: Option<(i64, &str)>,
+) -> sqlx::Result<Committed> {
+    let now = now_ms();
+    let mut tx = core.db.begin().await?;
+    let c = register_in(core, &mut tx, p, officer, now).await?;
+    if let Some(l) = link.filter(|_| c.disposition != Disposition::Duplicate) {
+        let linked = register_in(core, &mut tx, l, None, now).await?;
+        info!(register_no = %linked.register_no, "LAPOR! report linked from a notification mail");
+    }
+    tx.commit().await?;
+    Ok(c)
+}
+
+/// Registers one message in the caller's transaction.
+async fn register_in(
+    core: &Core,
+    tx: &mut Tx,
+    p: &Prepared,
+    officer: Option<(i64, &str)>,
+    now: i64,
+) -> sqlx::Result<Committed> {
+    let msg = &p.msg;
+    // 1. One look-up: was it registered before, and who is the proven sender.
+    let found = lookup(tx, p).await?;
+    if let Some((key, value)) = &msg.cursor {
+        register::store_cursor(&mut **tx, msg.channel, key, value, now).await?;
+    }
+    if let Some((register_no, tracking_code)) = found.duplicate {
+        return Ok(Committed {
+            register_no,
+            tracking_code,
+            disposition: Disposition::Duplicate,
+        });
+    }
+    if let Intent::StatusQuery { register_no } = &msg.intent {
+        return status_query(core, tx, p, found.complainant, register_no, now).await;
+    }
+    // 2. The complainant: the one this proven identity belongs to, else a new one.
+    let complainant_id = resolve_complainant(tx, p, found.complainant, now).await?;
+    // 3. Thread onto an open complaint of this complainant, or open one.
+    let thread = find_thread(core, tx, p, complainant_id).await?;
+    let mut notes = p.notes.clone();
+    let mentioned: Vec<&str> = p
+        .reg_numbers
+        .iter()
+        .map(String::as_str)
+        .filter(|n| thread.as_ref().is_none_or(|c| c.register_no != *n))
+        .collect();
+    if thread.is_none() && !mentioned.is_empty() {
+        notes.push(format!(
+            "mentions {} (not joined: another sender's, closed or unknown complaint)",
+            mentioned.join(", ")
+        ));
+    }
+    let flag = join_notes(&notes);
+    let disposition = if thread.is_some() {
+        Disposition::Threaded
+    } else {
+        Disposition::Created
+    };
+    let c = match thread {
+        Some(c) => c,
+        None => create_complaint(core, tx, p, complainant_id, flag.clone(), now).await?,
+    };
+    // 4. The thread entry, its attachments, raw source and the contacts it gave.
+    let raw_sha = match &msg.raw {
+        Some(raw) => Some(register::store_blob(tx, raw).await?),
+        None => None,
+    };
+    let mrow = sqlx::query(
+        "INSERT INTO messages (complaint_id, direction, channel, external_id, sender, subject, body, \
+         raw_sha256, provider_message_id, auto_generated, parse_error, created_at) \
+         VALUES ($1, 'in', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    )
+    .bind(c.id)
+    .bind(msg.channel.as_str())
+    .bind(&msg.external_id)
+    .bind(msg.sender.to_key())
+    .bind(msg.subject.clone().unwrap_or_default())
+    .bind(&p.text)
+    .bind(raw_sha)
+    .bind(msg.hints.message_id.clone())
+    .bind(msg.auto_generated as i64)
+    .bind(flag.clone())
+    .bind(msg.received_at.timestamp_millis())
+    .fetch_one(&mut **tx)
+    .await?;
+    if !p.attachments.is_empty() {
+        let message_id: i64 = mrow.try_get("id")?;
+        register::store_attachments(tx, message_id, &p.attachments).await?;
+    }
+    for k in &p.contacts {
+        sqlx::query(
+            "INSERT INTO complaint_contacts (complaint_id, address) VALUES ($1, $2) \
+             ON CONFLICT (complaint_id, address) DO NOTHING",
+        )
+        .bind(c.id)
+        .bind(k)
+        .execute(&mut **tx)
+        .await?;
+    }
+    match disposition {
+        Disposition::Created => {
+            let (oid, actor) = officer.map_or((None, "system"), |(id, name)| (Some(id), name));
+            let mut note = match msg.medium {
+                Some(m) => format!("via {} ({})", msg.channel, m.as_str()),
+                None => format!("via {}", msg.channel),
+            };
+            if let Some(f) = &flag {
+                note.push_str("; flagged: ");
+                note.push_str(f);
+            }
+            register::audit(
+                tx,
+                Some(c.id),
+                oid,
+                actor,
+                "register",
+                None,
+                Some("registered"),
+                &note,
+            )
+            .await?;
+            acknowledge(core, tx, &c, p, now).await?;
+        }
+        Disposition::Threaded => {
+            let reopened = c.status == "incomplete" && !msg.auto_generated;
+            // The complainant answered the request to complete: back to the front office.
+            // A flag from this message is kept; follow-ups extend the search text (up to a
+            // cap that keeps PostgreSQL's tsvector within its limit).
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE complaints SET status = CASE WHEN $2 = 1 THEN 'registered' ELSE status END, \
+                 flagged = COALESCE($3, flagged), \
+                 search_text = CASE WHEN length(search_text) < {MAX_SEARCH_CHARS} \
+                   THEN search_text || ' ' || $4 ELSE search_text END, updated_at = $5 \
+                 WHERE id = $1"
+            )))
+            .bind(c.id)
+            .bind(reopened as i64)
+            .bind(flag.clone())
+            .bind(search_fragment(&p.text))
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+            let mut note = format!("message via {}", msg.channel);
+            // LAPOR!'s status changes and dispositions belong in the audit trail itself.
+            if msg.channel == ChannelKind::Lapor {
+                note.push_str(": ");
+                note.push_str(&first_line(&p.text));
+            }
+            if let Some(f) = &flag {
+                note.push_str("; flagged: ");
+                note.push_str(f);
+            }
+            let (from, to) = if reopened {
+                (Some(c.status.as_str()), Some("registered"))
+            } else {
+                (None, None)
+            };
+            register::audit(
+                tx,
+                Some(c.id),
+                None,
+                "system",
+                "message_received",
+                from,
+                to,
+                &note,
+            )
+            .await?;
+        }
+        Disposition::Duplicate => unreachable!("returned above"),
+    }
+    Ok(Committed {
+        register_no: c.register_no,
+        tracking_code: c.tracking_code,
+        disposition,
+    })
+}
+
+pub fn first_line(text: &str) -> String {
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    truncate_chars(line, 120).0.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_register_numbers_anywhere() {
+        assert_eq!(
+            find_register_numbers("ADU", "Re: [ADU-2026-000042] jalan rusak"),
+            vec!["ADU-2026-000042"]
+        );
+        assert_eq!(
+            find_register_numbers("ADU", "bls adu-2026-000042 dan ADU-2025-000001."),
+            vec!["ADU-2026-000042", "ADU-2025-000001"]
+        );
+        assert!(find_register_numbers("ADU", "XADU-2026-000042").is_empty());
+        assert!(find_register_numbers("ADU", "ADU-2026-0000421").is_empty());
+        assert!(find_register_numbers("ADU", "ADU-26-000042").is_empty());
+        assert!(find_register_numbers("ADU", "ADU-2026-00004").is_empty());
+        assert!(find_register_numbers("ADU", "ADU-").is_empty());
+    }
+
+    #[test]
+    fn first_line_skips_blank_lines() {
+        assert_eq!(first_line("\n\n  Jalan rusak \nlagi"), "Jalan rusak");
+        assert_eq!(first_line(""), "");
+    }
+}
