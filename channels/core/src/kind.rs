@@ -1,0 +1,107 @@
+//! The channels aduan knows, and how a complaint reached the counter.
+
+use super::*;
+
+/// Every channel aduan knows. A closed set: adding a channel is adding a variant here and an
+/// arm in the daemon's `ChannelConfig`; every list of kinds ([`ChannelKind::iter`], the names,
+/// parsing) derives from this enum, so none can be forgotten.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    PartialOrd,
+    Ord,
+    strum::EnumIter,
+    strum::EnumCount,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum ChannelKind {
+    Email,
+    Sms,
+    Telegram,
+    Lapor,
+    Web,
+    Counter,
+    Whatsapp,
+}
+
+impl ChannelKind {
+    /// Every kind, in declaration order.
+    pub fn iter() -> impl Iterator<Item = ChannelKind> + Clone {
+        <ChannelKind as strum::IntoEnumIterator>::iter()
+    }
+
+    /// How many kinds there are.
+    pub const COUNT: usize = <ChannelKind as strum::EnumCount>::COUNT;
+
+    /// Whether the channel proves who sent a message: an SMS sender number, a Telegram chat,
+    /// an email `From`, a LAPOR! report. Only such a sender is a complainant's *identity*;
+    /// addresses typed into the web form or at the counter are contacts of one complaint.
+    pub fn proves_sender(self) -> bool {
+        match self {
+            ChannelKind::Email
+            | ChannelKind::Sms
+            | ChannelKind::Telegram
+            | ChannelKind::Lapor
+            | ChannelKind::Whatsapp => true,
+            ChannelKind::Web | ChannelKind::Counter => false,
+        }
+    }
+
+    /// The name in config sections, URLs, the register and metrics labels.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+impl fmt::Display for ChannelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ChannelKind {
+    type Err = UnknownChannel;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ChannelKind::iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| UnknownChannel(s.to_string()))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown channel `{0}` (known: {known})", known = ChannelKind::iter().map(ChannelKind::as_str).collect::<Vec<_>>().join(", "))]
+pub struct UnknownChannel(pub String);
+
+/// How a complaint reached the front office when it was typed in at the counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CounterMedium {
+    /// *datang langsung*: the complainant came to the counter.
+    WalkIn,
+    Telephone,
+    /// *surat*: a paper letter.
+    Letter,
+    Fax,
+    /// *kotak pengaduan*: a slip from the complaint box.
+    ComplaintBox,
+}
+
+impl CounterMedium {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CounterMedium::WalkIn => "walk_in",
+            CounterMedium::Telephone => "telephone",
+            CounterMedium::Letter => "letter",
+            CounterMedium::Fax => "fax",
+            CounterMedium::ComplaintBox => "complaint_box",
+        }
+    }
+}
