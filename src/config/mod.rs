@@ -152,7 +152,7 @@ pub struct WebConfig {
     /// Public tracking look-ups per client address per minute; `0` turns the limit off.
     pub track_rate_per_minute: u32,
     /// Largest request body of a complaint submission (JSON or multipart, attachments
-    /// included), bytes. Other routes have small fixed limits (login 4 KiB, webhooks 64 KiB,
+    /// included), bytes. Other routes have small fixed limits (login 4 KiB, webhooks the channel's (64 KiB; WhatsApp 1 MiB),
     /// officer forms 1 MiB).
     pub max_body_bytes: usize,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
