@@ -82,6 +82,9 @@ pub(super) const MAX_MENTIONS: usize = 10;
 pub(super) const MAX_SUBJECT_CHARS: usize = 1_000;
 
 pub(super) const MAX_NAME_CHARS: usize = 200;
+/// An attachment's name as officers see it, characters; its type, bytes.
+pub(super) const MAX_FILENAME_CHARS: usize = 255;
+pub(super) const MAX_CONTENT_TYPE_BYTES: usize = 127;
 
 /// The search text of a complaint stops growing past this many characters (PostgreSQL's
 /// tsvector holds at most 1 MB; follow-ups beyond it stay in the thread, unsearched).
@@ -198,6 +201,18 @@ pub(super) fn cap_fields(msg: &mut InboundMessage, notes: &mut Vec<String>) {
                 *x = t.to_string();
                 notes.push(format!("{field} longer than {max} characters was cut"));
             }
+        }
+    }
+    for a in &mut msg.attachments {
+        let (t, cut) = truncate_chars(&a.filename, MAX_FILENAME_CHARS);
+        if cut {
+            a.filename = t.to_string();
+            notes.push(format!(
+                "an attachment name longer than {MAX_FILENAME_CHARS} characters was cut"
+            ));
+        }
+        if a.content_type.len() > MAX_CONTENT_TYPE_BYTES {
+            a.content_type = "application/octet-stream".into();
         }
     }
     if msg

@@ -449,6 +449,11 @@ async fn oversized_fields_are_capped_alike(backend: Backend) {
     m.hints.message_id = Some(format!("<{}@example.id>", "x".repeat(3000)));
     m.hints.references = vec![format!("<{}@example.id>", "y".repeat(3000))];
     m.external_id = format!("ext-{}", "z".repeat(3000));
+    m.attachments.push(aduan_channel::Attachment {
+        filename: format!("{}.pdf", "n".repeat(100_000)),
+        content_type: format!("application/{}", "x".repeat(100_000)),
+        data: b"%PDF-1.4".to_vec(),
+    });
     let r = submit(core, m.clone()).await.unwrap();
     assert_eq!(r.disposition, Disposition::Created);
     // The same message again is recognized (its long key is kept as a digest).
@@ -469,6 +474,16 @@ async fn oversized_fields_are_capped_alike(backend: Backend) {
     let flag: String = row.try_get(2).unwrap();
     assert!(flag.contains("subject longer than 1000"), "{flag}");
     assert!(flag.contains("message id longer than"), "{flag}");
+    assert!(flag.contains("attachment name longer than 255"), "{flag}");
+    let att = sqlx::query("SELECT length(filename), content_type FROM attachments")
+        .fetch_one(&core.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(att.try_get::<i64, _>(0).unwrap(), 255);
+    assert_eq!(
+        att.try_get::<String, _>(1).unwrap(),
+        "application/octet-stream"
+    );
     // A long conversation: follow-ups of distinct words beyond the search text's cap.
     let mut words = 0u64;
     for i in 0..120 {

@@ -95,6 +95,53 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn refused_messages_are_kept_without_files_then_raw() {
+        let (ctx, sink) = ChannelContext::new_test();
+        let mut m = InboundMessage::new(ChannelKind::Sms, "r1", Address::None, "x".repeat(5000));
+        m.attachments.push(Attachment {
+            filename: "a.bin".into(),
+            content_type: "application/octet-stream".into(),
+            data: vec![1; 10],
+        });
+        m.hints.conversation = Some("c".into());
+        m.cursor = Some(("k".into(), "v".into()));
+        // Refused once: registered without its files, flagged.
+        sink.reject_next(1);
+        assert!(submit_keeping_raw(ctx.sink.as_ref(), m.clone(), None)
+            .await
+            .unwrap()
+            .is_some());
+        let got = sink.messages().pop().unwrap();
+        assert!(got.attachments.is_empty() && got.text.len() == 5000);
+        assert!(got.parse_error.unwrap().contains("without files"));
+        // Refused twice: only the raw source, text cut, conversation and cursor kept.
+        m.external_id = "r2".into();
+        sink.reject_next(2);
+        let raw = vec![7u8; 300 * 1024];
+        assert!(submit_keeping_raw(ctx.sink.as_ref(), m.clone(), Some(raw))
+            .await
+            .unwrap()
+            .is_some());
+        let got = sink.messages().pop().unwrap();
+        assert_eq!(got.text.chars().count(), 1000);
+        assert_eq!(got.raw.unwrap().len(), 256 * 1024);
+        assert_eq!(got.hints.conversation.as_deref(), Some("c"));
+        assert_eq!(got.cursor, Some(("k".into(), "v".into())));
+        assert!(got.parse_error.unwrap().contains("raw source is kept"));
+        // Refused three times: nothing, said so; a register that is down is an error.
+        m.external_id = "r3".into();
+        sink.reject_next(3);
+        assert!(submit_keeping_raw(ctx.sink.as_ref(), m.clone(), None)
+            .await
+            .unwrap()
+            .is_none());
+        sink.fail_next(1);
+        assert!(submit_keeping_raw(ctx.sink.as_ref(), m, None)
+            .await
+            .is_err());
+    }
+
+    #[tokio::test]
     async fn memory_sink_dedups_and_fails_on_demand() {
         let (ctx, sink) = ChannelContext::new_test();
         let m = InboundMessage::new(ChannelKind::Sms, "a", Address::None, "x");

@@ -210,3 +210,56 @@ impl InboundSink for MemorySink {
         Ok(out)
     }
 }
+
+/// Longest text of a message kept only as its raw source, characters.
+const RAW_ONLY_TEXT_CHARS: usize = 1000;
+/// Largest raw source kept with such a message, bytes.
+const RAW_ONLY_BYTES: usize = 256 * 1024;
+
+/// Submits `msg`, and if the register refuses it as it is ([`SinkError::Rejected`]), again
+/// without its files, then as its raw source only (`raw`, else the message's own; its text cut
+/// to 1,000 characters, the raw to 256 KiB) — each flagged with the reason — so that a source
+/// message is registered rather than dropped. The channel, external id, sender, conversation
+/// and cursor are kept. `Ok(None)`: refused even raw; `Err` only when the register is
+/// unavailable (the adapter must not acknowledge the source).
+pub async fn submit_keeping_raw(
+    sink: &dyn InboundSink,
+    msg: InboundMessage,
+    raw: Option<Vec<u8>>,
+) -> Result<Option<Committed>, SinkError> {
+    let refused = match sink.submit(msg.clone()).await {
+        Err(SinkError::Rejected(e)) => e,
+        other => return other.map(Some),
+    };
+    let mut bare = msg.clone();
+    bare.attachments.clear();
+    bare.parse_error = Some(format!(
+        "register refused the message ({refused}); registered without files"
+    ));
+    let mut raw_only = InboundMessage::new(
+        msg.channel,
+        msg.external_id.clone(),
+        msg.sender.clone(),
+        msg.text
+            .chars()
+            .take(RAW_ONLY_TEXT_CHARS)
+            .collect::<String>(),
+    );
+    raw_only.hints.conversation = msg.hints.conversation.clone();
+    raw_only.cursor = msg.cursor.clone();
+    raw_only.raw = raw
+        .or(msg.raw)
+        .map(|r| r[..r.len().min(RAW_ONLY_BYTES)].to_vec());
+    raw_only.parse_error = Some(format!(
+        "register refused the message ({refused}); the raw source is kept"
+    ));
+    for attempt in [bare, raw_only] {
+        match sink.submit(attempt).await {
+            Err(SinkError::Rejected(e)) => {
+                tracing::warn!(channel = %msg.channel, error = %e, "message refused by the register")
+            }
+            other => return other.map(Some),
+        }
+    }
+    Ok(None)
+}

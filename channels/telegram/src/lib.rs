@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use aduan_channel::{
     Address, Attachment, Channel, ChannelContext, ChannelKind, Gauge, Health, InboundMessage,
-    InboundSink, OutboundMessage, ReceiveError, Secret, SendError, SendReceipt, SinkError,
-    WebhookError, WebhookHead, WebhookReply, WebhookRequest,
+    InboundSink, OutboundMessage, ReceiveError, Secret, SendError, SendReceipt, WebhookError,
+    WebhookHead, WebhookReply, WebhookRequest,
 };
 use aduan_channel::{BuildContext, BuildError, ChannelSpec, Problem};
 use async_trait::async_trait;
@@ -292,47 +292,20 @@ impl TelegramChannel {
                 self.fetch_files(u.id.0 as i32, &mut msg, files).await?;
                 // The next offset rides in the message's own transaction.
                 msg.cursor = Some((CURSOR.to_string(), (u.id.0 as i64 + 1).to_string()));
-                let refused = match sink.submit(*msg.clone()).await {
-                    Ok(c) => {
-                        debug!(register_no = %c.register_no, disposition = ?c.disposition, "telegram message registered");
-                        return Ok(true);
-                    }
-                    Err(SinkError::Unavailable(e)) => return Err(format!("register: {e}")),
-                    Err(SinkError::Rejected(e)) => e,
-                };
                 // Refused as it is: without its files, then as the raw update. Only a
                 // committed copy moves the offset past it; a register that is down keeps it.
-                let mut m = *msg;
-                m.attachments.clear();
-                m.parse_error = Some(format!(
-                    "register refused the message ({refused}); registered without files"
-                ));
-                let raw = serde_json::to_vec(u).unwrap_or_default();
-                let mut bare = InboundMessage::new(
-                    ChannelKind::Telegram,
-                    m.external_id.clone(),
-                    m.sender.clone(),
-                    m.text.chars().take(1000).collect::<String>(),
-                );
-                bare.hints.conversation = m.hints.conversation.clone();
-                bare.cursor = m.cursor.clone();
-                bare.raw = Some(raw[..raw.len().min(256 * 1024)].to_vec());
-                bare.parse_error = Some(format!(
-                    "register refused the message ({refused}); the raw update is kept"
-                ));
-                for attempt in [m, bare] {
-                    match sink.submit(attempt).await {
-                        Ok(_) => return Ok(true),
-                        Err(SinkError::Unavailable(e)) => return Err(format!("register: {e}")),
-                        Err(SinkError::Rejected(e)) => {
-                            warn!(error = %e, update = u.id.0, "update refused by the register")
-                        }
+                let raw = serde_json::to_vec(u).ok();
+                return match aduan_channel::submit_keeping_raw(sink.as_ref(), *msg, raw).await {
+                    Ok(Some(c)) => {
+                        debug!(register_no = %c.register_no, disposition = ?c.disposition, "telegram message registered");
+                        Ok(true)
                     }
-                }
-                return Err(format!(
-                    "update {} refused by the register even raw: {refused}",
-                    u.id.0
-                ));
+                    Ok(None) => Err(format!(
+                        "update {} refused by the register even raw",
+                        u.id.0
+                    )),
+                    Err(e) => Err(format!("register: {e}")),
+                };
             }
         }
         Ok(false)

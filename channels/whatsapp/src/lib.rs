@@ -20,7 +20,7 @@ use aduan_channel::{
     normalize_phone, parse_status_command, Address, Attachment, BuildContext, BuildError, Channel,
     ChannelContext, ChannelKind, ChannelSpec, DeliveryReport, DeliveryState, Health,
     InboundMessage, InboundSink, Intent, OutboundMessage, Problem, ReceiveError, SendError,
-    SendReceipt, SinkError, WebhookError, WebhookHead, WebhookReply, WebhookRequest,
+    SendReceipt, WebhookError, WebhookHead, WebhookReply, WebhookRequest,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -46,6 +46,9 @@ pub const MAX_TEXT: usize = 4096;
 const MAX_PARAM: usize = 900;
 /// The largest webhook body read (Meta batches at most a few hundred updates).
 const WEBHOOK_BODY_LIMIT: usize = 1024 * 1024;
+
+/// Numbers whose last message (or closed window) this daemon keeps in memory at most.
+const MAX_REMEMBERED: usize = 10_000;
 
 /// The register cursor that holds when a number last wrote.
 fn window_key(e164: &str) -> String {
@@ -248,55 +251,38 @@ impl WhatsappChannel {
         if !problems.is_empty() {
             msg.parse_error = Some(problems.join("; "));
         }
-        let refused = match sink.submit(msg.clone()).await {
-            Ok(_) => {
-                self.saw(e164.as_deref(), when);
-                return Ok(());
-            }
-            Err(SinkError::Unavailable(e)) => return Err(WebhookError::Unavailable(e)),
-            Err(SinkError::Rejected(e)) => e,
-        };
         // Refused as it is: without its files, then as the raw message only.
-        let mut bare = msg.clone();
-        bare.attachments.clear();
-        bare.parse_error = Some(format!(
-            "register refused the message ({refused}); registered without files"
-        ));
-        let mut raw_only = InboundMessage::new(
-            ChannelKind::Whatsapp,
-            &m.id,
-            msg.sender.clone(),
-            msg.text.chars().take(1000).collect::<String>(),
-        );
-        raw_only.hints.conversation = msg.hints.conversation.clone();
-        raw_only.cursor = msg.cursor.clone();
-        raw_only.raw = msg
-            .raw
-            .as_ref()
-            .map(|r| r[..r.len().min(256 * 1024)].to_vec());
-        raw_only.parse_error = Some(format!(
-            "register refused the message ({refused}); the raw message is kept"
-        ));
-        for attempt in [bare, raw_only] {
-            match sink.submit(attempt).await {
-                Ok(_) => {
-                    self.saw(e164.as_deref(), when);
-                    return Ok(());
-                }
-                Err(SinkError::Unavailable(e)) => return Err(WebhookError::Unavailable(e)),
-                Err(SinkError::Rejected(e)) => warn!(error = %e, "WhatsApp message refused"),
+        match aduan_channel::submit_keeping_raw(sink.as_ref(), msg, None).await {
+            Ok(Some(_)) => self.saw(e164.as_deref(), when),
+            // Nothing the register takes: answering an error would only make Meta redeliver
+            // it for days. Logged for the operator.
+            Ok(None) => {
+                warn!(id = %m.id, "WhatsApp message refused by the register even raw; dropped")
             }
+            Err(e) => return Err(WebhookError::Unavailable(e.to_string())),
         }
-        // Nothing the register takes: answering an error would only make Meta redeliver it
-        // for days. Logged for the operator.
-        warn!(id = %m.id, "WhatsApp message refused by the register even raw; dropped");
         Ok(())
+    }
+
+    /// WhatsApp said this number is outside its window (131047).
+    fn close(&self, e164: &str) {
+        let mut st = self.state();
+        if st.closed.len() >= MAX_REMEMBERED {
+            // Forgetting only costs a refused text (131047) before the template.
+            st.closed.clear();
+        }
+        st.closed.insert(e164.to_string());
     }
 
     /// A number wrote at `when`: its window is open from then.
     fn saw(&self, e164: Option<&str>, when: DateTime<Utc>) {
         if let Some(e) = e164 {
             let mut st = self.state();
+            // Bounded: numbers whose window has passed are read from the register again.
+            if st.windows.len() >= MAX_REMEMBERED {
+                let cutoff = Utc::now() - WINDOW;
+                st.windows.retain(|_, t| *t > cutoff);
+            }
             st.closed.remove(e);
             let w = st.windows.entry(e.to_string()).or_insert(when);
             *w = (*w).max(when);
@@ -319,7 +305,7 @@ impl WhatsappChannel {
             .and_then(|r| normalize_phone(&format!("+{r}")));
         if s.errors.iter().any(|(c, _)| *c == 131047) {
             if let Some(r) = &recipient {
-                self.state().closed.insert(r.clone());
+                self.close(r);
             }
         }
         let detail = if s.errors.is_empty() {
@@ -383,7 +369,7 @@ impl Channel for WhatsappChannel {
             match self.send_free(to, msg).await {
                 Err(ApiError::Reengage(why)) => {
                     info!(to = %msg.to, reason = %why, "outside the window: sending the template");
-                    self.state().closed.insert(e164.clone());
+                    self.close(e164);
                     self.send_template(to, msg).await
                 }
                 other => other,
