@@ -155,7 +155,7 @@ enum OfficerCmd {
 enum ComplaintsCmd {
     List {
         #[arg(long)]
-        status: Option<String>,
+        status: Option<crate::workflow::Status>,
         #[arg(long)]
         channel: Option<String>,
         /// Only open complaints past their due date.
@@ -468,13 +468,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     overdue,
                     limit,
                 } => {
-                    if let Some(s) = &status {
-                        anyhow::ensure!(
-                            crate::workflow::STATUSES.contains(&s.as_str()),
-                            "unknown status `{s}` (one of {})",
-                            crate::workflow::STATUSES.join(", ")
-                        );
-                    }
                     let filter = crate::register::ComplaintFilter {
                         channel: channel.as_deref().map(str::parse).transpose()?,
                         status,

@@ -289,6 +289,37 @@ pub fn opt_str(row: &AnyRow, col: &str) -> Option<String> {
     row.try_get::<Option<String>, _>(col).ok().flatten()
 }
 
+/// A column holding the stored name of a closed set (a status, a channel, a language),
+/// parsed; a name the set does not know is a decode error naming the column.
+pub fn parsed<T>(row: &AnyRow, col: &str) -> sqlx::Result<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    use sqlx::Row;
+    let text: String = row.try_get(col)?;
+    text.parse().map_err(|e| sqlx::Error::ColumnDecode {
+        index: col.to_string(),
+        source: Box::new(e),
+    })
+}
+
+/// [`parsed`] for a nullable column.
+pub fn opt_parsed<T>(row: &AnyRow, col: &str) -> sqlx::Result<Option<T>>
+where
+    T: std::str::FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    opt_str(row, col)
+        .map(|text| {
+            text.parse().map_err(|e| sqlx::Error::ColumnDecode {
+                index: col.to_string(),
+                source: Box::new(e),
+            })
+        })
+        .transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

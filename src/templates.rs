@@ -4,7 +4,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use aduan_channel::Lang;
 use serde::Deserialize;
+
+use crate::workflow::Status;
 
 const ID: &str = include_str!("../config/templates/id.toml");
 const EN: &str = include_str!("../config/templates/en.toml");
@@ -49,7 +52,7 @@ struct Set {
     status: Template,
     rejected: Template,
     forwarded: Template,
-    statuses: HashMap<String, String>,
+    statuses: HashMap<Status, String>,
 }
 
 impl Set {
@@ -106,25 +109,24 @@ impl Templates {
         Templates::load(None).expect("shipped templates parse")
     }
 
-    fn set(&self, lang: &str) -> &Set {
-        if lang == "en" {
-            &self.en
-        } else {
-            &self.id
+    fn set(&self, lang: Lang) -> &Set {
+        match lang {
+            Lang::Id => &self.id,
+            Lang::En => &self.en,
         }
     }
 
     /// Renders a template: (subject, body).
-    pub fn render(&self, lang: &str, kind: Kind, v: &Vars<'_>) -> (String, String) {
+    pub fn render(&self, lang: Lang, kind: Kind, v: &Vars<'_>) -> (String, String) {
         let t = self.set(lang).get(kind);
         (fill(&t.subject, v), fill(t.body.trim_end(), v))
     }
 
     /// A status in words for complainants.
-    pub fn status_text(&self, lang: &str, status: &str) -> String {
+    pub fn status_text(&self, lang: Lang, status: Status) -> String {
         self.set(lang)
             .statuses
-            .get(status)
+            .get(&status)
             .cloned()
             .unwrap_or_else(|| status.to_string())
     }
@@ -191,15 +193,30 @@ mod tests {
             text: "{register_no} stays literal",
             ..Default::default()
         };
-        for lang in ["id", "en"] {
+        for lang in [Lang::Id, Lang::En] {
             let (s, b) = t.render(lang, Kind::Receipt, &v);
             assert!(s.contains("[ADU-2026-000042]"), "{s}");
             assert!(b.contains("K7QX2M9P"), "{b}");
         }
-        let (_, b) = t.render("id", Kind::Answer, &v);
+        let (_, b) = t.render(Lang::Id, Kind::Answer, &v);
         assert!(b.contains("{register_no} stays literal"), "{b}");
         assert!(b.starts_with("Yth. Bapak/Ibu"), "{b}");
-        assert_eq!(t.status_text("id", "closed"), "selesai");
-        assert_eq!(t.status_text("en", "closed"), "closed");
+        assert_eq!(t.status_text(Lang::Id, Status::Closed), "selesai");
+        assert_eq!(t.status_text(Lang::En, Status::Closed), "closed");
+    }
+
+    #[test]
+    fn every_status_has_words_in_both_shipped_languages() {
+        let t = Templates::builtin();
+        for lang in [Lang::Id, Lang::En] {
+            for s in Status::iter() {
+                assert!(t.set(lang).statuses.contains_key(&s), "{lang} {s}");
+            }
+        }
+        let bad = ID.replace("[statuses]", "[statuses]\nfinished = \"x\"");
+        assert!(
+            toml::from_str::<Set>(&bad).is_err(),
+            "an unknown status is refused"
+        );
     }
 }

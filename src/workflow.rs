@@ -63,24 +63,73 @@ impl FromStr for Role {
     }
 }
 
-/// Statuses a complaint moves through.
-pub const STATUSES: &[&str] = &[
-    "registered",
-    "incomplete",
-    "verified",
-    "disposed",
-    "field_reviewed",
-    "answer_drafted",
-    "answer_approved",
-    "answered",
-    "closed",
-    "rejected",
-    "forwarded",
-];
+/// The statuses a complaint moves through, as stored in the register (`snake_case`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::EnumIter,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Status {
+    Registered,
+    Incomplete,
+    Verified,
+    Disposed,
+    FieldReviewed,
+    AnswerDrafted,
+    AnswerApproved,
+    Answered,
+    Closed,
+    Rejected,
+    Forwarded,
+}
 
-/// Statuses after which a complaint is no longer open (new messages open a new complaint).
-pub fn is_final(status: &str) -> bool {
-    matches!(status, "closed" | "rejected" | "forwarded")
+impl Status {
+    /// Every status, in the order of the procedure.
+    pub fn iter() -> impl Iterator<Item = Status> + Clone {
+        <Status as strum::IntoEnumIterator>::iter()
+    }
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// Whether the complaint is no longer open (new messages open a new complaint).
+    pub fn is_final(self) -> bool {
+        matches!(self, Status::Closed | Status::Rejected | Status::Forwarded)
+    }
+
+    /// The stored names, for messages that list them.
+    pub fn names() -> String {
+        Status::iter()
+            .map(Status::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Status {
+    type Err = aduan_channel::UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Status::iter().find(|v| v.as_str() == s).ok_or_else(|| {
+            aduan_channel::UnknownValue::new("status", s, Status::iter().map(Status::as_str))
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,25 +200,33 @@ impl Action {
     }
 
     /// Statuses the action may be taken from, and the status it leads to.
-    pub fn transition(self) -> (&'static [&'static str], &'static str) {
+    pub fn transition(self) -> (&'static [Status], Status) {
+        use Status::*;
         match self {
-            Action::ReturnIncomplete => (&["registered", "verified"], "incomplete"),
-            Action::Verify => (&["registered"], "verified"),
-            Action::Dispose => (&["verified", "field_reviewed", "disposed"], "disposed"),
-            Action::RecordFieldReview => (&["verified", "disposed"], "field_reviewed"),
+            Action::ReturnIncomplete => (&[Registered, Verified], Incomplete),
+            Action::Verify => (&[Registered], Verified),
+            Action::Dispose => (&[Verified, FieldReviewed, Disposed], Disposed),
+            Action::RecordFieldReview => (&[Verified, Disposed], FieldReviewed),
             Action::DraftAnswer => (
-                &["verified", "disposed", "field_reviewed", "answer_drafted"],
-                "answer_drafted",
+                &[Verified, Disposed, FieldReviewed, AnswerDrafted],
+                AnswerDrafted,
             ),
-            Action::Approve => (&["answer_drafted"], "answer_approved"),
-            Action::SendAnswer => (&["answer_approved"], "answered"),
-            Action::Close => (&["answered", "incomplete"], "closed"),
-            Action::Reject => (
-                &["registered", "incomplete", "verified", "disposed"],
-                "rejected",
-            ),
-            Action::Forward => (&["registered", "verified", "disposed"], "forwarded"),
+            Action::Approve => (&[AnswerDrafted], AnswerApproved),
+            Action::SendAnswer => (&[AnswerApproved], Answered),
+            Action::Close => (&[Answered, Incomplete], Closed),
+            Action::Reject => (&[Registered, Incomplete, Verified, Disposed], Rejected),
+            Action::Forward => (&[Registered, Verified, Disposed], Forwarded),
         }
+    }
+
+    /// The statuses [`Action::transition`] allows it from, named.
+    fn allowed_from(self) -> String {
+        self.transition()
+            .0
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Actions that need a note (the reason, the disposition, the review, the answer).
@@ -217,7 +274,7 @@ pub enum ActionError {
     #[error("cannot {action} a complaint that is {status} (allowed from: {allowed})")]
     WrongStatus {
         action: &'static str,
-        status: String,
+        status: Status,
         allowed: String,
     },
     #[error("{0}")]
@@ -253,11 +310,11 @@ pub async fn apply(
         .await?
         .ok_or_else(|| ActionError::NotFound(register_no.to_string()))?;
     let (from, to) = action.transition();
-    if !from.contains(&c.status.as_str()) {
+    if !from.contains(&c.status) {
         return Err(ActionError::WrongStatus {
             action: action.as_str(),
-            status: c.status.clone(),
-            allowed: from.join(", "),
+            status: c.status,
+            allowed: action.allowed_from(),
         });
     }
     let now = now_ms();
@@ -283,7 +340,7 @@ pub async fn apply(
             "there is no approved answer to send".into(),
         ));
     }
-    let open = !is_final(to);
+    let open = !to.is_final();
     let changed = sqlx::query(
         "UPDATE complaints SET status = $2, is_open = $3, assignee_id = $4, draft_answer = $5, \
          answered_at = CASE WHEN $6 = 1 THEN $7 ELSE answered_at END, \
@@ -291,25 +348,27 @@ pub async fn apply(
          WHERE id = $1 AND status = $8",
     )
     .bind(c.id)
-    .bind(to)
+    .bind(to.as_str())
     .bind(open as i64)
     .bind(assignee_id)
     .bind(draft.clone())
     .bind((action == Action::SendAnswer) as i64)
     .bind(now)
-    .bind(&c.status)
+    .bind(c.status.as_str())
     .execute(&mut *tx)
     .await?;
     // Another officer moved it between our read and this write: theirs stands.
     if changed.rows_affected() == 0 {
-        let now_status = register::complaint_by_no(&mut *tx, register_no)
+        let Some(now_status) = register::complaint_by_no(&mut *tx, register_no)
             .await?
             .map(|c| c.status)
-            .unwrap_or_default();
+        else {
+            return Err(ActionError::NotFound(register_no.to_string()));
+        };
         return Err(ActionError::WrongStatus {
             action: action.as_str(),
             status: now_status,
-            allowed: from.join(", "),
+            allowed: action.allowed_from(),
         });
     }
     let audit_note = match (action, &req.assignee) {
@@ -322,8 +381,8 @@ pub async fn apply(
         Some(officer.id),
         &officer.username,
         action.as_str(),
-        Some(&c.status),
-        Some(to),
+        Some(c.status.as_str()),
+        Some(to.as_str()),
         &audit_note,
     )
     .await?;
@@ -427,14 +486,27 @@ mod tests {
     #[test]
     fn every_action_leads_somewhere_known_from_known_statuses() {
         for a in Action::ALL {
-            let (from, to) = a.transition();
-            assert!(STATUSES.contains(&to), "{a:?}");
+            let (from, _) = a.transition();
             for f in from {
-                assert!(STATUSES.contains(f), "{a:?} from {f}");
-                assert!(!is_final(f), "{a:?} leaves a final status {f}");
+                assert!(!f.is_final(), "{a:?} leaves a final status {f}");
             }
             assert!(a.allowed(Role::Admin), "admin may {a:?}");
         }
+    }
+
+    #[test]
+    fn statuses_round_trip_through_their_stored_names() {
+        for s in Status::iter() {
+            assert_eq!(s.as_str().parse::<Status>().unwrap(), s);
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        assert_eq!(Status::AnswerDrafted.as_str(), "answer_drafted");
+        assert!("done".parse::<Status>().is_err());
+        let finals: Vec<_> = Status::iter().filter(|s| s.is_final()).collect();
+        assert_eq!(
+            finals,
+            [Status::Closed, Status::Rejected, Status::Forwarded]
+        );
     }
 
     #[test]
@@ -464,12 +536,12 @@ mod tests {
             Action::SendAnswer,
             Action::Close,
         ];
-        let mut status = "registered";
+        let mut status = Status::Registered;
         for a in path {
             let (from, to) = a.transition();
             assert!(from.contains(&status), "{a:?} from {status}");
             status = to;
         }
-        assert_eq!(status, "closed");
+        assert_eq!(status, Status::Closed);
     }
 }

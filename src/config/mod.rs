@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use aduan_channel::{ChannelKind, ChannelSpec};
+use aduan_channel::{ChannelKind, ChannelSpec, Lang};
 use chrono::{FixedOffset, NaiveDate};
 use serde::Deserialize;
 
@@ -55,7 +55,7 @@ pub struct OfficeConfig {
     /// The office's offset from UTC (`+07:00` WIB, `+08:00` WITA, `+09:00` WIT).
     pub utc_offset: String,
     /// Default reply language: `id` or `en`.
-    pub language: String,
+    pub language: Lang,
     /// Service standard (*baku mutu*) for a whole complaint, in working days.
     pub sla_working_days: u32,
     /// Holiday lists (TOML with `[[holiday]]` and `[[cuti_bersama]]`), relative to the config
@@ -78,7 +78,7 @@ impl Default for OfficeConfig {
             name: String::new(),
             register_prefix: "ADU".into(),
             utc_offset: "+07:00".into(),
-            language: "id".into(),
+            language: Lang::Id,
             sla_working_days: 7,
             holiday_files: Vec::new(),
             extra_holidays: Vec::new(),

@@ -28,13 +28,6 @@ pub fn validate(cfg: &Config, base_dir: Option<&Path>) -> Vec<Problem> {
             "use `+07:00` (WIB), `+08:00` (WITA) or `+09:00` (WIT)",
         ));
     }
-    if !matches!(cfg.office.language.as_str(), "id" | "en") {
-        p.push(problem(
-            "office.language",
-            format!("`{}` is not supported", cfg.office.language),
-            "use `id` or `en`",
-        ));
-    }
     if cfg.office.sla_working_days == 0 || cfg.office.sla_working_days > 365 {
         p.push(problem(
             "office.sla_working_days",

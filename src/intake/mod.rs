@@ -18,6 +18,7 @@ use crate::db::{is_unique_violation, now_ms, opt_str, Tx};
 use crate::register::{self, Complaint, Outgoing, COMPLAINT_COLUMNS};
 use crate::state::{Core, Shared};
 use crate::templates::Kind;
+use crate::workflow::Status;
 
 mod prepare;
 mod sink;
@@ -238,14 +239,14 @@ async fn register_in(
                 actor,
                 "register",
                 None,
-                Some("registered"),
+                Some(Status::Registered.as_str()),
                 &note,
             )
             .await?;
             acknowledge(core, tx, &c, p, now).await?;
         }
         Disposition::Threaded => {
-            let reopened = c.status == "incomplete" && !msg.auto_generated;
+            let reopened = c.status == Status::Incomplete && !msg.auto_generated;
             // The complainant answered the request to complete: back to the front office.
             // A flag from this message is kept; follow-ups extend the search text (up to a
             // cap that keeps PostgreSQL's tsvector within its limit).
@@ -274,7 +275,7 @@ async fn register_in(
                 note.push_str(f);
             }
             let (from, to) = if reopened {
-                (Some(c.status.as_str()), Some("registered"))
+                (Some(c.status.as_str()), Some(Status::Registered.as_str()))
             } else {
                 (None, None)
             };

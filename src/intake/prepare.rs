@@ -50,7 +50,6 @@ pub(super) fn strip_nuls(msg: &mut InboundMessage) {
         .subject
         .iter_mut()
         .chain(msg.display_name.iter_mut())
-        .chain(msg.lang.iter_mut())
         .chain(msg.parse_error.iter_mut())
         .chain(msg.hints.message_id.iter_mut())
         .chain(msg.hints.conversation.iter_mut())

@@ -255,11 +255,7 @@ pub(super) async fn create_complaint(
         .clone()
         .filter(|x| !x.trim().is_empty())
         .unwrap_or_else(|| first_line(&p.text));
-    let lang = msg
-        .lang
-        .clone()
-        .filter(|l| l == "id" || l == "en")
-        .unwrap_or_else(|| s.language.clone());
+    let lang = msg.lang.unwrap_or(s.language);
     let name = msg.display_name.clone().unwrap_or_default();
     let search = format!(
         "{} {} {} {}",
@@ -274,11 +270,11 @@ pub(super) async fn create_complaint(
         tracking_code: register::tracking_code(),
         complainant_id,
         complainant_name: name,
-        channel: msg.channel.as_str().to_string(),
-        medium: msg.medium.map(|m| m.as_str().to_string()),
+        channel: msg.channel,
+        medium: msg.medium,
         reply_to: msg.sender.to_key(),
         subject,
-        status: "registered".into(),
+        status: Status::Registered,
         assignee_id: None,
         lang,
         auto_generated: msg.auto_generated,
@@ -301,13 +297,13 @@ pub(super) async fn create_complaint(
     .bind(&c.register_no)
     .bind(&c.tracking_code)
     .bind(complainant_id)
-    .bind(&c.channel)
-    .bind(c.medium.clone())
+    .bind(c.channel.as_str())
+    .bind(c.medium.map(|m| m.as_str()))
     .bind(&c.reply_to)
     .bind(msg.hints.conversation.clone())
     .bind(&c.subject)
-    .bind(&c.status)
-    .bind(&c.lang)
+    .bind(c.status.as_str())
+    .bind(c.lang.as_str())
     .bind(c.auto_generated as i64)
     .bind(c.flagged.clone())
     .bind(c.received_at)

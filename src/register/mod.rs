@@ -1,16 +1,17 @@
 //! The register: complaints, their threads, attachments, outbox rows and audit trail. Plain
 //! functions over a transaction; every write of one logical step happens in one transaction.
 
-use aduan_channel::{Address, Attachment, ChannelKind};
+use aduan_channel::{Address, Attachment, ChannelKind, CounterMedium, Lang};
 use rand::Rng;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::db::{now_ms, opt_str, Tx};
+use crate::db::{now_ms, opt_parsed, opt_str, parsed, Tx};
 use crate::state::Core;
 use crate::templates::{Kind, Vars};
+use crate::workflow::Status;
 
 mod query;
 pub use query::*;
@@ -142,14 +143,14 @@ pub struct Complaint {
     pub tracking_code: String,
     pub complainant_id: i64,
     pub complainant_name: String,
-    pub channel: String,
-    pub medium: Option<String>,
+    pub channel: ChannelKind,
+    pub medium: Option<CounterMedium>,
     /// Masked in JSON output only where the caller masks it; officers see the address.
     pub reply_to: String,
     pub subject: String,
-    pub status: String,
+    pub status: Status,
     pub assignee_id: Option<i64>,
-    pub lang: String,
+    pub lang: Lang,
     pub auto_generated: bool,
     pub flagged: Option<String>,
     pub draft_answer: Option<String>,
@@ -180,13 +181,13 @@ impl Complaint {
             tracking_code: r.try_get("tracking_code")?,
             complainant_id: r.try_get("complainant_id")?,
             complainant_name: r.try_get("complainant_name")?,
-            channel: r.try_get("channel")?,
-            medium: opt_str(r, "medium"),
+            channel: parsed(r, "channel")?,
+            medium: opt_parsed(r, "medium")?,
             reply_to: r.try_get("reply_to")?,
             subject: r.try_get("subject")?,
-            status: r.try_get("status")?,
+            status: parsed(r, "status")?,
             assignee_id: r.try_get("assignee_id")?,
-            lang: r.try_get("lang")?,
+            lang: parsed(r, "lang")?,
             auto_generated: r.try_get::<i64, _>("auto_generated")? != 0,
             flagged: opt_str(r, "flagged"),
             draft_answer: opt_str(r, "draft_answer"),
@@ -200,7 +201,7 @@ impl Complaint {
     }
 
     pub fn channel_kind(&self) -> Option<ChannelKind> {
-        self.channel.parse().ok()
+        Some(self.channel)
     }
 }
 
@@ -321,7 +322,7 @@ pub async fn enqueue(
     known_refs: Option<&[String]>,
 ) -> sqlx::Result<Vec<i64>> {
     let s = &core.settings;
-    let status = core.templates.status_text(&c.lang, &c.status);
+    let status = core.templates.status_text(c.lang, c.status);
     let track_url = s.track_url(&c.register_no);
     let vars = Vars {
         office: &s.office_name,
@@ -338,15 +339,11 @@ pub async fn enqueue(
             out.subject
         },
     };
-    let (subject, body) = core.templates.render(&c.lang, out.kind, &vars);
+    let (subject, body) = core.templates.render(c.lang, out.kind, &vars);
     // An address typed into the public form may be anyone's: what the office sends there
     // carries no free text of the submitter's but the (single-line, capped) name — not the
     // subject they typed.
-    let generic = if c.lang == "en" {
-        "Your complaint"
-    } else {
-        "Pengaduan Anda"
-    };
+    let generic = c.lang.pick("Pengaduan Anda", "Your complaint");
     let typed = Vars {
         subject: if out.subject.is_empty() {
             generic
@@ -355,11 +352,11 @@ pub async fn enqueue(
         },
         ..vars
     };
-    let (typed_subject, typed_body) = core.templates.render(&c.lang, out.kind, &typed);
+    let (typed_subject, typed_body) = core.templates.render(c.lang, out.kind, &typed);
     let now = now_ms();
     let mut ids = Vec::with_capacity(targets.len());
     for (channel, to) in targets {
-        let (subject, body) = if c.channel == "web" && *channel != ChannelKind::Web {
+        let (subject, body) = if c.channel == ChannelKind::Web && *channel != ChannelKind::Web {
             (&typed_subject, &typed_body)
         } else {
             (&subject, &body)

@@ -6,6 +6,8 @@
 //! search with a rare word is answered from the GIN index first ([`few_matches`]).
 
 use aduan_channel::ChannelKind;
+
+use crate::workflow::Status;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{Any, Row};
 
@@ -101,13 +103,12 @@ pub enum Assignee {
 #[derive(Debug, Clone, Default)]
 pub struct ComplaintFilter {
     pub channel: Option<ChannelKind>,
-    /// One of `workflow::STATUSES` (checked by the caller).
-    pub status: Option<String>,
+    pub status: Option<Status>,
     /// Overdue ([`super::is_overdue`]) or not.
     pub overdue: Option<bool>,
     pub assignee: Option<Assignee>,
     /// "My queue": open, and in one of these statuses or assigned to this officer.
-    pub queue: Option<(i64, Vec<&'static str>)>,
+    pub queue: Option<(i64, Vec<Status>)>,
     /// Full-text search (words; the last also as a prefix).
     pub text: Option<String>,
     /// The register's time, for "overdue".
@@ -156,8 +157,9 @@ impl ComplaintFilter {
             qb.push(" AND c.channel = ")
                 .push_bind(ch.as_str().to_string());
         }
-        if let Some(s) = &self.status {
-            qb.push(" AND c.status = ").push_bind(s.clone());
+        if let Some(s) = self.status {
+            qb.push(" AND c.status = ")
+                .push_bind(s.as_str().to_string());
         }
         match self.overdue {
             Some(true) => {
@@ -185,7 +187,7 @@ impl ComplaintFilter {
             qb.push(" AND c.is_open = 1 AND (c.assignee_id = ")
                 .push_bind(*me);
             for s in statuses {
-                qb.push(" OR c.status = ").push_bind(s.to_string());
+                qb.push(" OR c.status = ").push_bind(s.as_str().to_string());
             }
             qb.push(")");
         }

@@ -96,15 +96,15 @@ pub async fn track_page(
     let lang = q
         .lang
         .as_deref()
-        .unwrap_or(&st.core.settings.language)
-        .to_string();
-    let w = if lang == "en" { &EN } else { &ID };
+        .and_then(|l| l.parse::<aduan_channel::Lang>().ok())
+        .unwrap_or(st.core.settings.language);
+    let w = lang.pick(&ID, &EN);
     let no = esc(&register_no);
     let form = format!(
         "<form method=\"get\"><label>{} <input name=\"code\" autocomplete=\"off\" required></label>\
          <input type=\"hidden\" name=\"lang\" value=\"{}\"> <button>{}</button></form>",
         w.code,
-        esc(&lang),
+        lang.as_str(),
         w.show
     );
     let (status, body) = match q.code.as_deref().filter(|c| !c.is_empty()) {
@@ -124,7 +124,7 @@ pub async fn track_page(
          <title>{} {no}</title><style>body{{font-family:sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}}\
          .err{{color:#a00}}blockquote{{white-space:pre-wrap;border-left:3px solid #ccc;margin:0 0 1rem;padding-left:1rem}}</style>\
          </head><body><h1>{} <code>{no}</code></h1>{body}</body></html>",
-        esc(&lang),
+        lang.as_str(),
         w.title,
         w.title
     );

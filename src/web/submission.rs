@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use aduan_channel::{
     normalize_email, normalize_phone, Address, Attachment, ChannelKind, CounterMedium, Disposition,
-    InboundMessage,
+    InboundMessage, Lang,
 };
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Request};
@@ -113,12 +113,9 @@ pub(crate) fn to_inbound(
     };
     let lang = match s.lang.as_deref() {
         None | Some("") => None,
-        Some(l @ ("id" | "en")) => Some(l.to_string()),
-        Some(l) => {
-            return Err(ApiError::Validation(format!(
-                "`lang` must be `id` or `en`, not `{l}`"
-            )))
-        }
+        Some(l) => Some(l.parse::<Lang>().map_err(|_| {
+            ApiError::Validation(format!("`lang` must be `id` or `en`, not `{l}`"))
+        })?),
     };
     let contacts: Vec<Address> = email
         .map(Address::Email)

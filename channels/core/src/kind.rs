@@ -81,8 +81,11 @@ impl FromStr for ChannelKind {
 pub struct UnknownChannel(pub String);
 
 /// How a complaint reached the front office when it was typed in at the counter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::EnumIter, strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum CounterMedium {
     /// *datang langsung*: the complainant came to the counter.
     WalkIn,
@@ -95,13 +98,121 @@ pub enum CounterMedium {
 }
 
 impl CounterMedium {
+    /// Every medium, in declaration order.
+    pub fn iter() -> impl Iterator<Item = CounterMedium> + Clone {
+        <CounterMedium as strum::IntoEnumIterator>::iter()
+    }
+
+    /// The stored name.
     pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+impl fmt::Display for CounterMedium {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for CounterMedium {
+    type Err = UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        CounterMedium::iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| {
+                UnknownValue::new(
+                    "medium",
+                    s,
+                    CounterMedium::iter().map(CounterMedium::as_str),
+                )
+            })
+    }
+}
+
+/// The language a complainant is answered in, and officer pages are shown in. One type for
+/// the register, the templates, the channels and the pages; Bahasa Indonesia by default.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::EnumIter,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    Id,
+    En,
+}
+
+impl Lang {
+    /// `id` or `en`, as stored and as in `?lang=`.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// The text for this language out of an Indonesian/English pair.
+    pub fn pick<T>(self, id: T, en: T) -> T {
         match self {
-            CounterMedium::WalkIn => "walk_in",
-            CounterMedium::Telephone => "telephone",
-            CounterMedium::Letter => "letter",
-            CounterMedium::Fax => "fax",
-            CounterMedium::ComplaintBox => "complaint_box",
+            Lang::Id => id,
+            Lang::En => en,
+        }
+    }
+
+    /// A language tag as a client sends it (`en`, `en-US`, `id_ID`): English for any `en`
+    /// tag, Bahasa Indonesia otherwise.
+    pub fn from_tag(tag: &str) -> Lang {
+        if tag.trim().to_ascii_lowercase().starts_with("en") {
+            Lang::En
+        } else {
+            Lang::Id
+        }
+    }
+}
+
+impl fmt::Display for Lang {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Lang {
+    type Err = UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        <Lang as strum::IntoEnumIterator>::iter()
+            .find(|l| l.as_str() == s)
+            .ok_or_else(|| UnknownValue::new("language", s, ["id", "en"]))
+    }
+}
+
+/// A stored or typed value that names no variant of a closed set.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("unknown {what} `{value}` (one of {known})")]
+pub struct UnknownValue {
+    pub what: &'static str,
+    pub value: String,
+    /// The names the set knows, comma-separated.
+    pub known: String,
+}
+
+impl UnknownValue {
+    pub fn new<'a>(
+        what: &'static str,
+        value: &str,
+        known: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
+        UnknownValue {
+            what,
+            value: value.chars().take(64).collect(),
+            known: known.into_iter().collect::<Vec<_>>().join(", "),
         }
     }
 }

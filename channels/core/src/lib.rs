@@ -55,6 +55,26 @@ mod tests {
     }
 
     #[test]
+    fn domain_values_round_trip_through_their_stored_names() {
+        for m in CounterMedium::iter() {
+            assert_eq!(m.as_str().parse::<CounterMedium>().unwrap(), m);
+            assert_eq!(serde_json::to_value(m).unwrap(), m.as_str());
+        }
+        assert_eq!(CounterMedium::ComplaintBox.as_str(), "complaint_box");
+        for l in [Lang::Id, Lang::En] {
+            assert_eq!(l.as_str().parse::<Lang>().unwrap(), l);
+            assert_eq!(serde_json::to_value(l).unwrap(), l.as_str());
+        }
+        assert_eq!(Lang::default(), Lang::Id);
+        assert_eq!(Lang::from_tag("en-US"), Lang::En);
+        assert_eq!(Lang::from_tag(" EN_gb"), Lang::En);
+        assert_eq!(Lang::from_tag("id-ID"), Lang::Id);
+        assert_eq!(Lang::from_tag("jv"), Lang::Id);
+        let e = "jawa".parse::<Lang>().unwrap_err().to_string();
+        assert_eq!(e, "unknown language `jawa` (one of id, en)");
+    }
+
+    #[test]
     fn address_keys_round_trip() {
         for a in [
             Address::Email("Budi@Example.go.id".into()),

@@ -105,8 +105,8 @@ pub struct InboundMessage {
     pub auto_generated: bool,
     /// Counter intake only: how the complaint reached the office.
     pub medium: Option<CounterMedium>,
-    /// Preferred language of replies (`id` or `en`), when the channel knows it.
-    pub lang: Option<String>,
+    /// Preferred language of replies, when the channel knows it.
+    pub lang: Option<Lang>,
     /// The raw source (a whole MIME message, a PDU), kept content-addressed for officers.
     pub raw: Option<Vec<u8>>,
     /// Set by an adapter that could not fully parse the source: the message is registered and

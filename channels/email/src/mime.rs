@@ -3,7 +3,7 @@
 //! threading headers, and whether a robot sent it. Never panics and never fails: what cannot
 //! be read is stored raw and flagged.
 
-use aduan_channel::{normalize_email, Address, Attachment, ChannelKind, InboundMessage};
+use aduan_channel::{normalize_email, Address, Attachment, ChannelKind, InboundMessage, Lang};
 use chrono::{DateTime, Utc};
 use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
@@ -143,10 +143,8 @@ pub fn parse(raw: &[u8], own_address: &str, received_at: Option<DateTime<Utc>>) 
     if !problems.is_empty() {
         msg.parse_error = Some(problems.join("; "));
     }
-    if let Some(lang) = m.header_raw("Content-Language") {
-        if lang.trim().to_ascii_lowercase().starts_with("en") {
-            msg.lang = Some("en".into());
-        }
+    if let Some(Lang::En) = m.header_raw("Content-Language").map(Lang::from_tag) {
+        msg.lang = Some(Lang::En);
     }
     Parsed { msg, bounce_of }
 }

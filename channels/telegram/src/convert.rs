@@ -2,7 +2,7 @@
 //! caption, photo, document, voice, location, contact, edits), a command to answer, or nothing.
 //! Pure: files are named here and fetched by the channel.
 
-use aduan_channel::{normalize_phone, Address, ChannelKind, InboundMessage, Intent};
+use aduan_channel::{normalize_phone, Address, ChannelKind, InboundMessage, Intent, Lang};
 use teloxide::types::{FileId, Message, Update, UpdateKind};
 
 /// A file the message carries, to fetch through `getFile` (or note, when too large).
@@ -27,12 +27,6 @@ pub enum Action {
     Ignore(&'static str),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    Id,
-    En,
-}
-
 /// `chat:message`: Telegram message ids are per chat.
 pub fn message_key(chat: i64, message: i32) -> String {
     format!("{chat}:{message}")
@@ -48,15 +42,12 @@ pub fn convert(u: &Update, allow_groups: bool) -> Action {
         return Action::Ignore("group chat");
     }
     let chat = m.chat.id.0;
-    let lang = match m
+    let lang = m
         .from
         .as_ref()
         .and_then(|f| f.language_code.as_deref())
-        .map(|l| l.to_ascii_lowercase())
-    {
-        Some(l) if l.starts_with("en") => Lang::En,
-        _ => Lang::Id,
-    };
+        .map(Lang::from_tag)
+        .unwrap_or_default();
     let text = m.text().or(m.caption()).unwrap_or("").trim().to_string();
     if !edited {
         if let Some(cmd) = command(&text) {
@@ -236,7 +227,7 @@ fn base(m: &Message, chat: i64, lang: Lang, edited: bool) -> InboundMessage {
         msg.hints.references = vec![message_key(chat, r.id.0)];
     }
     if lang == Lang::En {
-        msg.lang = Some("en".into());
+        msg.lang = Some(Lang::En);
     }
     msg
 }

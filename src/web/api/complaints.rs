@@ -104,10 +104,7 @@ pub async fn list(
     for (k, v) in &params {
         match k.as_str() {
             "status" => {
-                if !workflow::STATUSES.contains(&v.as_str()) {
-                    return Err(ApiError::Validation(format!("unknown status `{v}` (one of {})", workflow::STATUSES.join(", "))));
-                }
-                f.status = Some(v.clone());
+                f.status = Some(v.parse().map_err(|e: aduan_channel::UnknownValue| ApiError::Validation(e.to_string()))?);
             }
             "channel" => {
                 f.channel = Some(v.parse().map_err(|e: aduan_channel::UnknownChannel| ApiError::Validation(e.to_string()))?);

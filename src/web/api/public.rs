@@ -10,7 +10,7 @@ pub struct TrackQuery {
 /// What the public may see of a complaint: status, dates and published replies.
 pub struct PublicStatus {
     pub register_no: String,
-    pub status: String,
+    pub status: crate::workflow::Status,
     pub status_text: String,
     pub received_at: String,
     pub due_date: String,
@@ -52,7 +52,7 @@ pub async fn public_status(
         })
         .collect();
     Ok(Some(PublicStatus {
-        status_text: st.core.templates.status_text(&c.lang, &c.status),
+        status_text: st.core.templates.status_text(c.lang, c.status),
         received_at: ms_to_rfc3339(c.received_at),
         overdue: is_overdue(&c, now_ms()),
         register_no: c.register_no,

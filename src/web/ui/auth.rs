@@ -5,16 +5,16 @@ use super::*;
 fn login_form(lang: Lang, csrf: &str, error: Option<&str>) -> Markup {
     page(
         lang,
-        lang.t("Masuk", "Log in"),
+        lang.pick("Masuk", "Log in"),
         None,
         html! {
-            h1 { (lang.t("Masuk petugas", "Officer login")) }
+            h1 { (lang.pick("Masuk petugas", "Officer login")) }
             @if let Some(e) = error { p.err role="alert" { (e) } }
             form method="post" action="/masuk" {
                 input type="hidden" name="csrf" value=(csrf);
-                p { label { (lang.t("Nama pengguna", "User name")) br; input name="username" autocomplete="username" required; } }
-                p { label { (lang.t("Kata sandi", "Password")) br; input type="password" name="password" autocomplete="current-password" required; } }
-                button type="submit" { (lang.t("Masuk", "Log in")) }
+                p { label { (lang.pick("Nama pengguna", "User name")) br; input name="username" autocomplete="username" required; } }
+                p { label { (lang.pick("Kata sandi", "Password")) br; input type="password" name="password" autocomplete="current-password" required; } }
+                button type="submit" { (lang.pick("Masuk", "Log in")) }
             }
         },
     )
@@ -26,7 +26,7 @@ pub async fn login_page(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let lang = Lang::of(&headers, &q);
+    let lang = page_lang(&headers, &q);
     if let Ok(Some(_)) = session::from_headers(&st.core, &headers).await {
         return Redirect::to("/kotak").into_response();
     }
@@ -63,7 +63,7 @@ pub async fn login_submit(
     req: axum::extract::Request,
 ) -> Response {
     let headers = req.headers().clone();
-    let lang = Lang::of(&headers, &q);
+    let lang = page_lang(&headers, &q);
     // The double-submit cookie is checked before the body is read: a stranger without the
     // login page's cookie costs nothing but this.
     let expected = session::cookie(&headers, session::LOGIN_COOKIE)
@@ -102,21 +102,21 @@ pub async fn login_submit(
             let (code, msg) = match e {
                 session::LoginError::Wrong => (
                     StatusCode::UNAUTHORIZED,
-                    lang.t(
+                    lang.pick(
                         "Nama pengguna atau kata sandi salah.",
                         "Wrong user name or password.",
                     ),
                 ),
                 session::LoginError::Throttled => (
                     StatusCode::TOO_MANY_REQUESTS,
-                    lang.t(
+                    lang.pick(
                         "Terlalu banyak percobaan gagal. Coba lagi 15 menit lagi.",
                         "Too many failed attempts. Try again in 15 minutes.",
                     ),
                 ),
                 session::LoginError::Busy => (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    lang.t(
+                    lang.pick(
                         "Terlalu banyak percobaan masuk bersamaan. Coba lagi sebentar lagi.",
                         "Too many logins at once. Try again shortly.",
                     ),
@@ -125,7 +125,7 @@ pub async fn login_submit(
                     tracing::error!(error = %e, "login");
                     (
                         StatusCode::SERVICE_UNAVAILABLE,
-                        lang.t(
+                        lang.pick(
                             "Register tidak dapat dihubungi.",
                             "The register is unavailable.",
                         ),
@@ -185,7 +185,7 @@ pub async fn change_password(
     )
     .await
     {
-        Err(_) => Err(lang.t(
+        Err(_) => Err(lang.pick(
             "Kata sandi sekarang salah.",
             "The current password is wrong.",
         )),
@@ -197,7 +197,7 @@ pub async fn change_password(
                 .await;
             match session::set_password(&st.core.db, &s.officer.username, &f.new).await {
                 Ok(()) => Ok(()),
-                Err(_) => Err(lang.t(
+                Err(_) => Err(lang.pick(
                     "Kata sandi baru minimal 10 karakter.",
                     "The new password needs at least 10 characters.",
                 )),

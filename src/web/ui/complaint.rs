@@ -13,7 +13,7 @@ pub async fn complaint(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let lang = Lang::of(&headers, &q);
+    let lang = page_lang(&headers, &q);
     let notice = q
         .get("pesan")
         .and_then(|c| Notice::parse(c))
@@ -72,7 +72,7 @@ async fn complaint_page(
     .await?;
     let actions: Vec<crate::workflow::Action> = crate::workflow::Action::ALL
         .into_iter()
-        .filter(|a| a.allowed(s.officer.role) && a.transition().0.contains(&c.status.as_str()))
+        .filter(|a| a.allowed(s.officer.role) && a.transition().0.contains(&c.status))
         .collect();
     // Where a reply goes: the complaint's channel and, for web and counter complaints, the
     // email addresses and phone numbers the complainant left (where those channels run).
@@ -86,14 +86,14 @@ async fn complaint_page(
     let body = html! {
         h1 { (c.register_no) " — " (c.subject) }
         @if let Some(n) = notice { p role="status" { (n) } }
-        p { (lang.t("Kanal", "Channel")) ": " (c.channel) " · Status: " strong { (c.status) }
-            " · " (lang.t("Batas waktu", "Due")) ": " (c.due_date) }
-        h2 { (lang.t("Percakapan", "Thread")) }
+        p { (lang.pick("Kanal", "Channel")) ": " (c.channel) " · Status: " strong { (c.status) }
+            " · " (lang.pick("Batas waktu", "Due")) ": " (c.due_date) }
+        h2 { (lang.pick("Percakapan", "Thread")) }
         @for m in &msgs {
             @let id: i64 = m.try_get("id").unwrap_or(0);
             @let dir: String = m.try_get("direction").unwrap_or_default();
             article.msg {
-                p { strong { (if dir == "in" { lang.t("Masuk", "In") } else { lang.t("Keluar", "Out") }) }
+                p { strong { (if dir == "in" { lang.pick("Masuk", "In") } else { lang.pick("Keluar", "Out") }) }
                     " · " (m.try_get::<String, _>("channel").unwrap_or_default())
                     " · " (fmt_time(st, m.try_get("created_at").unwrap_or(0)))
                     @if let Ok(Some(st_)) = m.try_get::<Option<String>, _>("out_status") {
@@ -101,7 +101,7 @@ async fn complaint_page(
                         " · " span.delivery { (st_) @if let Ok(Some(d)) = m.try_get::<Option<String>, _>("delivery") { " / " (d) } }
                         @if st_ == "queued" {
                             @if let Some(k) = ch_kind.filter(|k| !served.is_live(*k)) {
-                                " · " span.waiting { (lang.t("menunggu kanal", "waiting for channel")) " " (k.as_str()) }
+                                " · " span.waiting { (lang.pick("menunggu kanal", "waiting for channel")) " " (k.as_str()) }
                             }
                         }
                         @if st_ == "failed" {
@@ -110,7 +110,7 @@ async fn complaint_page(
                             form.inline method="post" action=(format!("/kotak/keluar/{oid}/ulang")) {
                                 input type="hidden" name="csrf" value=(s.csrf);
                                 input type="hidden" name="register_no" value=(c.register_no);
-                                button type="submit" { (lang.t("Kirim ulang", "Retry")) }
+                                button type="submit" { (lang.pick("Kirim ulang", "Retry")) }
                             }
                         }
                     }
@@ -126,12 +126,12 @@ async fn complaint_page(
             }
         }
         @if !actions.is_empty() {
-            h2 { (lang.t("Tindakan", "Actions")) }
+            h2 { (lang.pick("Tindakan", "Actions")) }
             @for a in &actions {
                 form method="post" action=(format!("/kotak/{}/aksi", c.register_no)) {
                     input type="hidden" name="csrf" value=(s.csrf);
                     input type="hidden" name="action" value=(a.as_str());
-                    @if a.needs_note() { input name="note" required placeholder=(lang.t("Catatan", "Note")); " " }
+                    @if a.needs_note() { input name="note" required placeholder=(lang.pick("Catatan", "Note")); " " }
                     @if *a == crate::workflow::Action::Dispose {
                         select name="assignee" {
                             @for o in &officers {
@@ -145,14 +145,14 @@ async fn complaint_page(
                 }
             }
         }
-        h2 { (lang.t("Balas", "Reply")) }
-        p.targets { (lang.t("Balasan dikirim melalui", "The reply goes through"))
+        h2 { (lang.pick("Balas", "Reply")) }
+        p.targets { (lang.pick("Balasan dikirim melalui", "The reply goes through"))
             @for (i, (kind, to)) in targets.iter().enumerate() {
-                (if i == 0 { " " } else { lang.t(" dan ", " and ") })
+                (if i == 0 { " " } else { lang.pick(" dan ", " and ") })
                 strong { (kind.as_str()) } " → "
                 @match kind {
-                    aduan_channel::ChannelKind::Web => (lang.t("halaman lacak", "the tracking page")),
-                    aduan_channel::ChannelKind::Counter => (lang.t("diserahkan di loket", "handed over at the counter")),
+                    aduan_channel::ChannelKind::Web => (lang.pick("halaman lacak", "the tracking page")),
+                    aduan_channel::ChannelKind::Counter => (lang.pick("diserahkan di loket", "handed over at the counter")),
                     _ => (to.to_string()),
                 }
             }
@@ -161,9 +161,9 @@ async fn complaint_page(
             input type="hidden" name="csrf" value=(s.csrf);
             textarea name="text" rows="4" cols="60" required {}
             br;
-            button type="submit" { (lang.t("Kirim balasan", "Send reply")) }
+            button type="submit" { (lang.pick("Kirim balasan", "Send reply")) }
         }
-        h2 { (lang.t("Jejak audit", "Audit trail")) }
+        h2 { (lang.pick("Jejak audit", "Audit trail")) }
         table { tbody {
             @for a in &audit {
                 tr {
@@ -222,10 +222,12 @@ impl Notice {
 
     fn text(self, lang: Lang) -> &'static str {
         match self {
-            Notice::ActionDone => lang.t("Tindakan tercatat.", "Action recorded."),
-            Notice::ReplyQueued => lang.t("Balasan diantrekan.", "Reply queued."),
-            Notice::Retried => lang.t("Dikirim ulang.", "Queued again."),
-            Notice::NothingToRetry => lang.t("Tidak ada yang dikirim ulang.", "Nothing to retry."),
+            Notice::ActionDone => lang.pick("Tindakan tercatat.", "Action recorded."),
+            Notice::ReplyQueued => lang.pick("Balasan diantrekan.", "Reply queued."),
+            Notice::Retried => lang.pick("Dikirim ulang.", "Queued again."),
+            Notice::NothingToRetry => {
+                lang.pick("Tidak ada yang dikirim ulang.", "Nothing to retry.")
+            }
         }
     }
 }

@@ -9,7 +9,7 @@ fn request_head(req: &axum::extract::Request) -> (HeaderMap, HashMap<String, Str
     let q: HashMap<String, String> = Query::try_from_uri(req.uri())
         .map(|Query(q)| q)
         .unwrap_or_default();
-    let lang = Lang::of(&headers, &q);
+    let lang = page_lang(&headers, &q);
     (headers, q, lang)
 }
 
@@ -18,8 +18,8 @@ fn complaint_fields(lang: Lang, name: &str, body: &str, file: &str) -> Markup {
     html! {
         p { label { (name) br; input name="name" maxlength="200"; } }
         p { label { "Email" br; input type="email" name="email" maxlength="254"; } }
-        p { label { (lang.t("Nomor HP", "Mobile number")) br; input type="tel" name="phone" maxlength="32"; } }
-        p { label { (lang.t("Perihal", "Subject")) br; input name="subject" maxlength="300"; } }
+        p { label { (lang.pick("Nomor HP", "Mobile number")) br; input type="tel" name="phone" maxlength="32"; } }
+        p { label { (lang.pick("Perihal", "Subject")) br; input name="subject" maxlength="300"; } }
         p { label { (body) br; textarea name="body" rows="8" cols="60" required {} } }
         p { label { (file) br; input type="file" name="file"; } }
     }
@@ -31,22 +31,22 @@ const FORM_COOKIE: &str = "aduan_form";
 fn complaint_form(st: &AppState, lang: Lang, token: &str, error: Option<&str>) -> Markup {
     page(
         lang,
-        lang.t("Sampaikan pengaduan", "Submit a complaint"),
+        lang.pick("Sampaikan pengaduan", "Submit a complaint"),
         None,
         html! {
-            h1 { (lang.t("Sampaikan pengaduan", "Submit a complaint")) " — " (st.core.settings.office_name) }
+            h1 { (lang.pick("Sampaikan pengaduan", "Submit a complaint")) " — " (st.core.settings.office_name) }
             @if let Some(e) = error { p.err role="alert" { (e) } }
             // The token rides in the URL too, so it is checked before the body is read.
-            form method="post" action=(format!("/aduan?t={token}&lang={}", lang.code())) enctype="multipart/form-data" {
+            form method="post" action=(format!("/aduan?t={token}&lang={}", lang.as_str())) enctype="multipart/form-data" {
                 input type="hidden" name="csrf" value=(token);
-                input type="hidden" name="lang" value=(lang.code());
+                input type="hidden" name="lang" value=(lang.as_str());
                 (complaint_fields(
                     lang,
-                    lang.t("Nama (boleh dikosongkan)", "Name (optional)"),
-                    lang.t("Isi pengaduan", "Your complaint"),
-                    lang.t("Lampiran", "Attachment"),
+                    lang.pick("Nama (boleh dikosongkan)", "Name (optional)"),
+                    lang.pick("Isi pengaduan", "Your complaint"),
+                    lang.pick("Lampiran", "Attachment"),
                 ))
-                button type="submit" { (lang.t("Kirim", "Send")) }
+                button type="submit" { (lang.pick("Kirim", "Send")) }
             }
         },
     )
@@ -58,7 +58,7 @@ pub async fn public_form(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let lang = Lang::of(&headers, &q);
+    let lang = page_lang(&headers, &q);
     let token = session::token();
     let c = session::set_cookie(
         &st.core,
@@ -97,10 +97,10 @@ pub async fn public_submit(
         Ok(c) => {
             let track = st.core.settings.track_url(&c.register_no);
             let body = html! {
-                h1 { (lang.t("Pengaduan diterima", "Complaint received")) }
-                p { (lang.t("Nomor register", "Register number")) ": " strong #register_no { (c.register_no) } }
-                p { (lang.t("Kode pelacakan", "Tracking code")) ": " strong #tracking_code { (c.tracking_code) } }
-                p { (lang.t("Simpan keduanya untuk melacak pengaduan Anda:", "Keep both to track your complaint:")) " "
+                h1 { (lang.pick("Pengaduan diterima", "Complaint received")) }
+                p { (lang.pick("Nomor register", "Register number")) ": " strong #register_no { (c.register_no) } }
+                p { (lang.pick("Kode pelacakan", "Tracking code")) ": " strong #tracking_code { (c.tracking_code) } }
+                p { (lang.pick("Simpan keduanya untuk melacak pengaduan Anda:", "Keep both to track your complaint:")) " "
                     a href=(format!("{track}?code={}", c.tracking_code)) { (track) } }
             };
             html_response(
@@ -134,32 +134,32 @@ fn counter_form(lang: Lang, s: &WebSession, lapor: bool, error: Option<&str>) ->
     ];
     page(
         lang,
-        lang.t("Loket pengaduan", "Counter intake"),
+        lang.pick("Loket pengaduan", "Counter intake"),
         Some(s),
         html! {
-            h1 { (lang.t("Loket pengaduan", "Counter intake")) }
+            h1 { (lang.pick("Loket pengaduan", "Counter intake")) }
             @if let Some(e) = error { p.err role="alert" { (e) } }
             @let form_token = session::token();
             form method="post" action=(format!("/kotak/loket?csrf={}&form={form_token}", s.csrf)) enctype="multipart/form-data" {
                 input type="hidden" name="csrf" value=(s.csrf);
                 input type="hidden" name="form" value=(form_token);
-                p { label { (lang.t("Cara penyampaian", "Medium")) br;
-                    select name="medium" { @for (v, id, en) in media { option value=(v) { (lang.t(id, en)) } } } } }
+                p { label { (lang.pick("Cara penyampaian", "Medium")) br;
+                    select name="medium" { @for (v, id, en) in media { option value=(v) { (lang.pick(id, en)) } } } } }
                 (complaint_fields(
                     lang,
-                    lang.t("Nama", "Name"),
-                    lang.t("Isi pengaduan", "Complaint"),
-                    lang.t("Lampiran (pindaian surat, foto)", "Attachment (scanned letter, photo)"),
+                    lang.pick("Nama", "Name"),
+                    lang.pick("Isi pengaduan", "Complaint"),
+                    lang.pick("Lampiran (pindaian surat, foto)", "Attachment (scanned letter, photo)"),
                 ))
-                button type="submit" { (lang.t("Daftarkan", "Register")) }
+                button type="submit" { (lang.pick("Daftarkan", "Register")) }
             }
             @if lapor {
-                h2 { (lang.t("Tautkan laporan LAPOR!", "Link a LAPOR! report")) }
+                h2 { (lang.pick("Tautkan laporan LAPOR!", "Link a LAPOR! report")) }
                 form method="post" action="/kotak/loket/lapor" {
                     input type="hidden" name="csrf" value=(s.csrf);
-                    p { label { (lang.t("Nomor tracking LAPOR!", "LAPOR! tracking id")) br;
+                    p { label { (lang.pick("Nomor tracking LAPOR!", "LAPOR! tracking id")) br;
                         input name="tracking_id" required pattern="[A-Za-z0-9-]{1,64}" inputmode="latin"; } }
-                    button type="submit" { (lang.t("Tautkan", "Link")) }
+                    button type="submit" { (lang.pick("Tautkan", "Link")) }
                 }
             }
         },
@@ -179,7 +179,7 @@ pub async fn counter_page(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let lang = Lang::of(&headers, &q);
+    let lang = page_lang(&headers, &q);
     let form = counter_form(lang, &s, lapor_on(&st), None);
     html_response(StatusCode::OK, lang, form, vec![])
 }

@@ -1,6 +1,7 @@
 //! The unified inbox (`/kotak`): filters, paging, each role's queue.
 
 use super::*;
+use crate::workflow::Status;
 
 /// The filter the inbox page's query asks for: `channel`, `status`, full-text `q`, `overdue`,
 /// `assignee` (`me` or a user name) and `antrian=saya` ("my queue": what the officer's role can
@@ -14,7 +15,7 @@ pub fn inbox_filter(
     let given = |k: &str| q.get(k).filter(|v| !v.is_empty());
     let mut f = ComplaintFilter {
         channel: given("channel").and_then(|c| c.parse().ok()),
-        status: given("status").cloned(),
+        status: given("status").and_then(|s| s.parse().ok()),
         overdue: (q.get("overdue").map(String::as_str) == Some("1")).then_some(true),
         text: given("q").cloned(),
         now,
@@ -29,16 +30,12 @@ pub fn inbox_filter(
             }
         });
         if q.get("antrian").is_some_and(|v| v == "saya") {
-            let statuses: Vec<&str> = crate::workflow::Action::ALL
+            let statuses: Vec<Status> = crate::workflow::Action::ALL
                 .into_iter()
                 .filter(|a| a.allowed(me.role))
                 .flat_map(|a| a.transition().0.iter().copied())
                 .collect();
-            let mine = crate::workflow::STATUSES
-                .iter()
-                .copied()
-                .filter(|s| statuses.contains(s))
-                .collect();
+            let mine = Status::iter().filter(|s| statuses.contains(s)).collect();
             f.queue = Some((me.id, mine));
         }
     }
@@ -76,7 +73,7 @@ pub async fn inbox(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let lang = Lang::of(&headers, &q);
+    let lang = page_lang(&headers, &q);
     let now = now_ms();
     let listing = match inbox_rows(&st.core, &q, Some(&s.officer)).await {
         Ok(r) => r,
@@ -103,38 +100,38 @@ pub async fn inbox(
     };
     let sel = |k: &str| q.get(k).cloned().unwrap_or_default();
     let body = html! {
-        h1 { (lang.t("Kotak masuk", "Inbox")) }
+        h1 { (lang.pick("Kotak masuk", "Inbox")) }
         form method="get" action="/kotak" {
             select name="channel" aria-label="channel" {
-                option value="" { (lang.t("Semua kanal", "All channels")) }
+                option value="" { (lang.pick("Semua kanal", "All channels")) }
                 @for k in aduan_channel::ChannelKind::iter() {
                     option value=(k.as_str()) selected[sel("channel") == k.as_str()] { (k.as_str()) }
                 }
             }
             " "
             select name="status" aria-label="status" {
-                option value="" { (lang.t("Semua status", "All statuses")) }
-                @for s in crate::workflow::STATUSES {
-                    option value=(s) selected[sel("status") == *s] { (s) }
+                option value="" { (lang.pick("Semua status", "All statuses")) }
+                @for s in Status::iter() {
+                    option value=(s) selected[sel("status") == s.as_str()] { (s) }
                 }
             }
             " "
-            input type="search" name="q" value=(sel("q")) placeholder=(lang.t("Cari…", "Search…"));
+            input type="search" name="q" value=(sel("q")) placeholder=(lang.pick("Cari…", "Search…"));
             " "
-            label { input type="checkbox" name="overdue" value="1" checked[sel("overdue") == "1"]; (lang.t(" terlambat", " overdue")) }
+            label { input type="checkbox" name="overdue" value="1" checked[sel("overdue") == "1"]; (lang.pick(" terlambat", " overdue")) }
             " "
-            label { input type="checkbox" name="assignee" value="me" checked[sel("assignee") == "me"]; (lang.t(" ditugaskan ke saya", " assigned to me")) }
+            label { input type="checkbox" name="assignee" value="me" checked[sel("assignee") == "me"]; (lang.pick(" ditugaskan ke saya", " assigned to me")) }
             " "
-            button type="submit" { (lang.t("Saring", "Filter")) }
+            button type="submit" { (lang.pick("Saring", "Filter")) }
             " "
-            a href="/kotak?antrian=saya" { (lang.t("Antrean saya", "My queue")) }
+            a href="/kotak?antrian=saya" { (lang.pick("Antrean saya", "My queue")) }
         }
         table {
             thead { tr {
-                th { (lang.t("Kanal", "Channel")) } th { (lang.t("Nomor register", "Register no.")) }
-                th { (lang.t("Pengadu", "Complainant")) } th { (lang.t("Perihal", "Subject")) }
-                th { "Status" } th { (lang.t("Petugas", "Assignee")) } th { (lang.t("Diterima", "Received")) }
-                th { (lang.t("Batas waktu", "Due")) }
+                th { (lang.pick("Kanal", "Channel")) } th { (lang.pick("Nomor register", "Register no.")) }
+                th { (lang.pick("Pengadu", "Complainant")) } th { (lang.pick("Perihal", "Subject")) }
+                th { "Status" } th { (lang.pick("Petugas", "Assignee")) } th { (lang.pick("Diterima", "Received")) }
+                th { (lang.pick("Batas waktu", "Due")) }
             } }
             tbody {
                 @for l in &listing.items {
@@ -154,24 +151,24 @@ pub async fn inbox(
             }
         }
         p.pages {
-            @if page_no > 1 { a rel="prev" href=(link(page_no - 1)) { "← " (lang.t("Sebelumnya", "Previous")) } " " }
-            (lang.t("Halaman", "Page")) " " (page_no)
-            @if has_next { " " a rel="next" href=(link(page_no + 1)) { (lang.t("Berikutnya", "Next")) " →" } }
+            @if page_no > 1 { a rel="prev" href=(link(page_no - 1)) { "← " (lang.pick("Sebelumnya", "Previous")) } " " }
+            (lang.pick("Halaman", "Page")) " " (page_no)
+            @if has_next { " " a rel="next" href=(link(page_no + 1)) { (lang.pick("Berikutnya", "Next")) " →" } }
         }
         details {
-            summary { (lang.t("Ganti kata sandi", "Change password")) }
+            summary { (lang.pick("Ganti kata sandi", "Change password")) }
             form method="post" action="/akun/sandi" {
                 input type="hidden" name="csrf" value=(s.csrf);
-                p { label { (lang.t("Kata sandi sekarang", "Current password")) br; input type="password" name="current" autocomplete="current-password" required; } }
-                p { label { (lang.t("Kata sandi baru (min. 10)", "New password (min. 10)")) br; input type="password" name="new" autocomplete="new-password" minlength="10" required; } }
-                button type="submit" { (lang.t("Simpan", "Save")) }
+                p { label { (lang.pick("Kata sandi sekarang", "Current password")) br; input type="password" name="current" autocomplete="current-password" required; } }
+                p { label { (lang.pick("Kata sandi baru (min. 10)", "New password (min. 10)")) br; input type="password" name="new" autocomplete="new-password" minlength="10" required; } }
+                button type="submit" { (lang.pick("Simpan", "Save")) }
             }
         }
     };
     html_response(
         StatusCode::OK,
         lang,
-        page(lang, lang.t("Kotak masuk", "Inbox"), Some(&s), body),
+        page(lang, lang.pick("Kotak masuk", "Inbox"), Some(&s), body),
         vec![],
     )
 }

@@ -31,35 +31,19 @@ pub use forms::*;
 pub use inbox::*;
 pub use reports::*;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    Id,
-    En,
-}
+pub use aduan_channel::Lang;
 
-impl Lang {
-    fn of(headers: &HeaderMap, q: &HashMap<String, String>) -> Lang {
-        let v = q
-            .get("lang")
-            .map(String::as_str)
-            .or_else(|| session::cookie(headers, "aduan_lang"));
-        if v == Some("en") {
-            Lang::En
-        } else {
-            Lang::Id
-        }
-    }
-    fn t(self, id: &'static str, en: &'static str) -> &'static str {
-        match self {
-            Lang::Id => id,
-            Lang::En => en,
-        }
-    }
-    fn code(self) -> &'static str {
-        match self {
-            Lang::Id => "id",
-            Lang::En => "en",
-        }
+/// The page language: `?lang=` first, then the `aduan_lang` cookie; Bahasa Indonesia unless
+/// either says `en`.
+fn page_lang(headers: &HeaderMap, q: &HashMap<String, String>) -> Lang {
+    let v = q
+        .get("lang")
+        .map(String::as_str)
+        .or_else(|| session::cookie(headers, "aduan_lang"));
+    if v == Some("en") {
+        Lang::En
+    } else {
+        Lang::Id
     }
 }
 
@@ -73,7 +57,7 @@ input,select,button{font:inherit;padding:.3rem}@media(max-width:40rem){td:nth-ch
 fn page(lang: Lang, title: &str, who: Option<&WebSession>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
-        html lang=(lang.code()) {
+        html lang=(lang.as_str()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -84,16 +68,16 @@ fn page(lang: Lang, title: &str, who: Option<&WebSession>, body: Markup) -> Mark
                 header {
                     strong { "aduan" }
                     @if let Some(s) = who {
-                        a href="/kotak" { (lang.t("Kotak masuk", "Inbox")) }
-                        a href="/kotak/dasbor" { (lang.t("Dasbor", "Dashboard")) }
-                        a href="/kotak/rekap" { (lang.t("Rekap", "Recap")) }
+                        a href="/kotak" { (lang.pick("Kotak masuk", "Inbox")) }
+                        a href="/kotak/dasbor" { (lang.pick("Dasbor", "Dashboard")) }
+                        a href="/kotak/rekap" { (lang.pick("Rekap", "Recap")) }
                         @if matches!(s.officer.role, crate::workflow::Role::FrontOffice | crate::workflow::Role::Admin) {
-                            a href="/kotak/loket" { (lang.t("Loket", "Counter")) }
+                            a href="/kotak/loket" { (lang.pick("Loket", "Counter")) }
                         }
                         span { (s.officer.display_name) " (" (s.officer.role.as_str()) ")" }
                         form.inline method="post" action="/keluar" {
                             input type="hidden" name="csrf" value=(s.csrf);
-                            button type="submit" { (lang.t("Keluar", "Log out")) }
+                            button type="submit" { (lang.pick("Keluar", "Log out")) }
                         }
                     }
                     a href="?lang=id" { "ID" } a href="?lang=en" { "EN" }
@@ -123,7 +107,7 @@ fn html_response(code: StatusCode, lang: Lang, m: Markup, extra: Vec<String>) ->
             h.append(header::SET_COOKIE, v);
         }
     }
-    if let Ok(v) = format!("aduan_lang={}; Path=/; SameSite=Lax", lang.code()).parse() {
+    if let Ok(v) = format!("aduan_lang={}; Path=/; SameSite=Lax", lang.as_str()).parse() {
         h.append(header::SET_COOKIE, v);
     }
     r
@@ -137,7 +121,7 @@ fn forbidden(lang: Lang) -> Response {
             lang,
             "403",
             None,
-            html! { h1 { "403" } p { (lang.t("Formulir kedaluwarsa atau tidak sah; muat ulang halaman.", "The form expired or is not valid; reload the page.")) } },
+            html! { h1 { "403" } p { (lang.pick("Formulir kedaluwarsa atau tidak sah; muat ulang halaman.", "The form expired or is not valid; reload the page.")) } },
         ),
         vec![],
     )
@@ -162,7 +146,7 @@ impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
             #[serde(default)]
             csrf: String,
         }
-        let lang = Lang::of(req.headers(), &HashMap::new());
+        let lang = page_lang(req.headers(), &HashMap::new());
         let Some(session) = req.extensions().get::<WebSession>().cloned() else {
             return Err(forbidden(lang));
         };
@@ -182,7 +166,7 @@ impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
                     lang,
                     "400",
                     Some(&session),
-                    html! { p.err role="alert" { (lang.t("Isian formulir tidak terbaca.", "The form could not be read.")) } },
+                    html! { p.err role="alert" { (lang.pick("Isian formulir tidak terbaca.", "The form could not be read.")) } },
                 ),
                 vec![],
             ));

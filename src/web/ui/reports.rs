@@ -22,7 +22,7 @@ pub async fn recap_page(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let lang = Lang::of(&headers, &q);
+    let lang = page_lang(&headers, &q);
     let Some(p) = period_of(&st, &q) else {
         return html_response(
             StatusCode::BAD_REQUEST,
@@ -32,7 +32,7 @@ pub async fn recap_page(
                 "400",
                 Some(&s),
                 html! {
-                p.err { (lang.t("Periode: YYYY-MM atau YYYY-MM-DD", "Period: YYYY-MM or YYYY-MM-DD")) } },
+                p.err { (lang.pick("Periode: YYYY-MM atau YYYY-MM-DD", "Period: YYYY-MM or YYYY-MM-DD")) } },
             ),
             vec![],
         );
@@ -46,26 +46,26 @@ pub async fn recap_page(
     };
     let h = |v: Option<f64>| v.map(|h| format!("{h:.1}")).unwrap_or_else(|| "-".into());
     let body = html! {
-        h1 { (lang.t("Rekapitulasi pengaduan", "Complaint recap")) " " (p.label()) }
+        h1 { (lang.pick("Rekapitulasi pengaduan", "Complaint recap")) " " (p.label()) }
         p { (st.core.settings.office_name) }
         form method="get" action="/kotak/rekap" {
             input name="periode" value=(p.label()) placeholder="2026-11 / 2026-11-22";
-            " " button type="submit" { (lang.t("Tampilkan", "Show")) }
+            " " button type="submit" { (lang.pick("Tampilkan", "Show")) }
             " " a href=(format!("/kotak/rekap.csv?periode={}", p.label())) { "CSV" }
         }
         table #recap {
-            tr { th { (lang.t("Diterima", "Received")) } td #received { (r.received) } }
-            tr { th { (lang.t("Dijawab", "Answered")) } td #answered { (r.answered) } }
-            tr { th { (lang.t("Dijawab tepat waktu", "Answered in time")) } td #in_time { (r.answered_in_time) } }
-            tr { th { (lang.t("Dijawab terlambat", "Answered late")) } td #late { (r.answered_late) } }
-            tr { th { (lang.t("Terbuka melewati batas", "Open and overdue")) } td #overdue { (r.overdue_open) } }
-            tr { th { (lang.t("Median waktu jawab (jam)", "Median time to answer (h)")) } td #median { (h(r.median_hours)) } }
-            tr { th { (lang.t("P90 waktu jawab (jam)", "P90 time to answer (h)")) } td #p90 { (h(r.p90_hours)) } }
+            tr { th { (lang.pick("Diterima", "Received")) } td #received { (r.received) } }
+            tr { th { (lang.pick("Dijawab", "Answered")) } td #answered { (r.answered) } }
+            tr { th { (lang.pick("Dijawab tepat waktu", "Answered in time")) } td #in_time { (r.answered_in_time) } }
+            tr { th { (lang.pick("Dijawab terlambat", "Answered late")) } td #late { (r.answered_late) } }
+            tr { th { (lang.pick("Terbuka melewati batas", "Open and overdue")) } td #overdue { (r.overdue_open) } }
+            tr { th { (lang.pick("Median waktu jawab (jam)", "Median time to answer (h)")) } td #median { (h(r.median_hours)) } }
+            tr { th { (lang.pick("P90 waktu jawab (jam)", "P90 time to answer (h)")) } td #p90 { (h(r.p90_hours)) } }
         }
-        h2 { (lang.t("Per kanal", "Per channel")) }
+        h2 { (lang.pick("Per kanal", "Per channel")) }
         (PreEscaped(crate::recap::svg(&r)))
         table { @for (k, v) in &r.by_channel { tr { th { (k) } td data-channel=(k) { (v) } } } }
-        h2 { (lang.t("Per status", "Per status")) }
+        h2 { (lang.pick("Per status", "Per status")) }
         table { @for (k, v) in &r.by_status { tr { th { (k) } td data-status=(k) { (v) } } } }
     };
     html_response(
@@ -111,7 +111,7 @@ pub async fn dashboard(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let lang = Lang::of(&headers, &q);
+    let lang = page_lang(&headers, &q);
     let now = now_ms();
     let pool = &st.core.db.pool;
     let counts = sqlx::query(
@@ -157,17 +157,17 @@ pub async fn dashboard(
         Err(_) => Vec::new(),
     };
     let body = html! {
-        h1 { (lang.t("Dasbor", "Dashboard")) }
-        h2 { (lang.t("Pengaduan terbuka", "Open complaints")) }
+        h1 { (lang.pick("Dasbor", "Dashboard")) }
+        h2 { (lang.pick("Pengaduan terbuka", "Open complaints")) }
         table #open_counts {
-            tr { th { (lang.t("Kanal", "Channel")) } th { "Status" } th { (lang.t("Jumlah", "Count")) } }
+            tr { th { (lang.pick("Kanal", "Channel")) } th { "Status" } th { (lang.pick("Jumlah", "Count")) } }
             @for r in &counts {
                 tr { td { (r.try_get::<String, _>("channel").unwrap_or_default()) }
                      td { (r.try_get::<String, _>("status").unwrap_or_default()) }
                      td { (r.try_get::<i64, _>("n").unwrap_or(0)) } }
             }
         }
-        h2 { (lang.t("Melewati batas waktu", "Overdue")) " (" (overdue.len()) ")" }
+        h2 { (lang.pick("Melewati batas waktu", "Overdue")) " (" (overdue.len()) ")" }
         table #overdue {
             @for r in &overdue {
                 @let no = r.try_get::<String, _>("register_no").unwrap_or_default();
@@ -178,24 +178,24 @@ pub async fn dashboard(
             }
         }
         @if !unserved.is_empty() {
-            h2 { (lang.t("Balasan menunggu kanal yang tidak berjalan", "Replies waiting for a channel no daemon runs")) }
+            h2 { (lang.pick("Balasan menunggu kanal yang tidak berjalan", "Replies waiting for a channel no daemon runs")) }
             ul #unserved {
                 @for (k, n) in &unserved {
-                    li.err data-channel=(k.as_str()) { (lang.t("menunggu kanal", "waiting for channel")) " " (k.as_str()) ": " (n) }
+                    li.err data-channel=(k.as_str()) { (lang.pick("menunggu kanal", "waiting for channel")) " " (k.as_str()) ": " (n) }
                 }
             }
         }
-        h2 { (lang.t("Kesehatan kanal", "Channel health")) }
+        h2 { (lang.pick("Kesehatan kanal", "Channel health")) }
         table #health {
-            tr { th { (lang.t("Kanal", "Channel")) } th { "" } th { (lang.t("Pesan masuk terakhir", "Last message in")) }
-                 th { (lang.t("Balasan menunggu (tertua)", "Replies waiting (oldest)")) } th { (lang.t("Ukuran", "Gauges")) } }
+            tr { th { (lang.pick("Kanal", "Channel")) } th { "" } th { (lang.pick("Pesan masuk terakhir", "Last message in")) }
+                 th { (lang.pick("Balasan menunggu (tertua)", "Replies waiting (oldest)")) } th { (lang.pick("Ukuran", "Gauges")) } }
             @for (kind, h, gauges) in &health {
                 tr data-channel=(kind) {
                     td { (kind) }
                     td { @if h.ready { "✔ " } @else { span.err { "✘ " } } (h.detail) }
                     td { @if let Some(t) = by(&last_in, kind, "at") { (fmt_time(&st, t)) } @else { "-" } }
                     td { @if let Some(n) = by(&waiting, kind, "n") {
-                            (n) " (" (((now - by(&waiting, kind, "at").unwrap_or(now)) / 60_000)) " " (lang.t("menit", "min")) ")"
+                            (n) " (" (((now - by(&waiting, kind, "at").unwrap_or(now)) / 60_000)) " " (lang.pick("menit", "min")) ")"
                          } @else { "0" } }
                     td { @for g in gauges {
                             (g.name) @for (k, v) in &g.labels { " " (k) "=" (v) } ": " (g.value) br;
@@ -207,7 +207,7 @@ pub async fn dashboard(
     html_response(
         StatusCode::OK,
         lang,
-        page(lang, lang.t("Dasbor", "Dashboard"), Some(&s), body),
+        page(lang, lang.pick("Dasbor", "Dashboard"), Some(&s), body),
         vec![],
     )
 }
