@@ -237,7 +237,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let existing = crate::officers::list(&db).await?;
             if let Some(a) = existing
                 .iter()
-                .find(|o| o.role == Role::Admin.as_str() && o.active)
+                .find(|o| o.role == Role::Admin && o.active)
             {
                 println!(
                     "an administrator exists already ({}); nothing to do",
@@ -592,22 +592,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// An active officer by username, for commands run on an officer's behalf.
 async fn active_officer(core: &Core, username: &str) -> anyhow::Result<Officer> {
-    let row = sqlx::query(
-        "SELECT id, username, display_name, role FROM officers WHERE username = $1 AND active = 1",
-    )
-    .bind(username)
-    .fetch_optional(&core.db.pool)
-    .await?
-    .with_context(|| format!("no active officer `{username}`"))?;
-    Ok(Officer {
-        id: row.try_get("id")?,
-        username: row.try_get("username")?,
-        display_name: row.try_get("display_name")?,
-        role: row
-            .try_get::<String, _>("role")?
-            .parse()
-            .map_err(anyhow::Error::msg)?,
-    })
+    crate::register::officers::active_by_username(&core.db, username)
+        .await?
+        .with_context(|| format!("no active officer `{username}`"))
 }
 
 /// One line of standard input, without its line ending.

@@ -10,7 +10,7 @@ pub mod daemon;
 pub mod db;
 pub mod intake;
 pub mod metrics;
-pub mod officers;
+pub use register::officers;
 pub mod outbox;
 pub mod presence;
 pub mod recap;

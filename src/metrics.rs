@@ -6,7 +6,6 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use aduan_channel::{ChannelKind, Disposition};
-use sqlx::Row;
 
 use crate::db::now_ms;
 use crate::state::Core;
@@ -249,27 +248,14 @@ pub async fn render(core: &Core) -> String {
 
     let now = now_ms();
     let gauges = async {
-        let sql = format!(
-            "SELECT \
-               (SELECT COUNT(*) FROM outbox WHERE status IN ('queued', 'sending')) AS pending, \
-               (SELECT COUNT(*) FROM outbox WHERE status = 'failed') AS failed, \
-               (SELECT MIN(created_at) FROM outbox WHERE status IN ('queued', 'sending')) AS oldest, \
-               (SELECT COUNT(*) FROM complaints WHERE is_open = 1) AS open, \
-               (SELECT COUNT(*) FROM complaints c WHERE {overdue}) AS overdue, \
-               (SELECT MAX(at) FROM backup_runs) AS last_backup",
-            overdue = crate::register::overdue_sql("$1")
-        );
-        let q = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(now)
-            .fetch_one(&core.db.pool)
-            .await?;
+        let g = crate::register::reports::gauges(&core.db, now).await?;
         Ok::<_, sqlx::Error>((
-            q.try_get::<i64, _>("pending")?,
-            q.try_get::<i64, _>("failed")?,
-            q.try_get::<Option<i64>, _>("oldest")?,
-            q.try_get::<i64, _>("open")?,
-            q.try_get::<i64, _>("overdue")?,
-            q.try_get::<Option<i64>, _>("last_backup")?,
+            g.pending,
+            g.failed,
+            g.oldest,
+            g.open,
+            g.overdue,
+            g.last_backup,
         ))
     };
     let up = match gauges.await {

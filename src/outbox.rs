@@ -11,15 +11,13 @@
 
 use std::time::Duration;
 
-use aduan_channel::{Address, Attachment, ChannelKind, OutboundMessage, SendError};
+use aduan_channel::{Address, ChannelKind, OutboundMessage, SendError};
 use rand::Rng;
-use sqlx::any::AnyRow;
-use sqlx::Row;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn, Instrument};
 
-use crate::db::{now_ms, Backend};
-use crate::register;
+use crate::db::now_ms;
+use crate::register::{self, outbox::Claimed};
 use crate::state::Core;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,75 +42,13 @@ pub enum Outcome {
     },
 }
 
-struct Claimed {
-    id: i64,
-    complaint_id: i64,
-    message_id: i64,
-    channel: String,
-    recipient: String,
-    subject: String,
-    body: String,
-    provider_msg_id: String,
-    refs: String,
-    automatic: bool,
-    attempts: i64,
-}
-
-impl Claimed {
-    fn from_row(r: &AnyRow) -> sqlx::Result<Claimed> {
-        Ok(Claimed {
-            id: r.try_get("id")?,
-            complaint_id: r.try_get("complaint_id")?,
-            message_id: r.try_get("message_id")?,
-            channel: r.try_get("channel")?,
-            recipient: r.try_get("recipient")?,
-            subject: r.try_get("subject")?,
-            body: r.try_get("body")?,
-            provider_msg_id: r.try_get("provider_msg_id")?,
-            refs: r.try_get("refs")?,
-            automatic: r.try_get::<i64, _>("automatic")? != 0,
-            attempts: r.try_get("attempts")?,
-        })
-    }
-}
-
-const RETURNING: &str =
-    "RETURNING id, complaint_id, message_id, channel, recipient, subject, body, \
-                         provider_msg_id, refs, automatic, attempts";
-
 async fn claim(core: &Core, owner: &str) -> sqlx::Result<Option<Claimed>> {
     let now = now_ms();
     let lease_until = now + (core.settings.outbox.lease_secs as i64) * 1000;
-    let lock = match core.db.backend {
-        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
     // Only rows of channels this daemon runs: with several daemons on one register, a modem
     // or mailbox attached to one of them is sent through by that one alone.
-    let channels: Vec<String> = core
-        .channels
-        .iter()
-        .map(|(k, _)| format!("'{}'", k.as_str()))
-        .collect();
-    if channels.is_empty() {
-        return Ok(None);
-    }
-    let channels = channels.join(", ");
-    let sql = format!(
-        "UPDATE outbox SET status = 'sending', lease_owner = $1, lease_until = $2, \
-         next_attempt_at = $2, attempts = attempts + 1 \
-         WHERE id = (SELECT id FROM outbox WHERE status IN ('queued', 'sending') \
-                     AND next_attempt_at <= $3 AND channel IN ({channels}) \
-                     ORDER BY next_attempt_at, id LIMIT 1 {lock}) \
-         AND status IN ('queued', 'sending') AND next_attempt_at <= $3 {RETURNING}"
-    );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(owner)
-        .bind(lease_until)
-        .bind(now)
-        .fetch_optional(&core.db.write)
-        .await?;
-    row.map(|r| Claimed::from_row(&r)).transpose()
+    let channels: Vec<ChannelKind> = core.channels.iter().map(|(k, _)| *k).collect();
+    register::outbox::claim(&core.db, owner, &channels, now, lease_until).await
 }
 
 /// The delay before attempt `attempts + 1`: base·2^(attempts−1), capped, with "equal jitter"
@@ -138,17 +74,9 @@ pub async fn dispatch_one(core: &Core, owner: &str) -> sqlx::Result<Outcome> {
 }
 
 async fn deliver(core: &Core, owner: &str, row: Claimed) -> sqlx::Result<Outcome> {
-    let register_no: String = sqlx::query("SELECT register_no FROM complaints WHERE id = $1")
-        .bind(row.complaint_id)
-        .fetch_one(&core.db.pool)
-        .await?
-        .try_get("register_no")?;
+    let register_no = register::outbox::register_no_of(&core.db, row.complaint_id).await?;
     tracing::Span::current().record("register_no", register_no.as_str());
-    let kind: Option<ChannelKind> = row.channel.parse().ok();
-    // Rows name a known channel (written by `register::enqueue`); count an unknown one as web.
-    let metric_channel = kind.unwrap_or(ChannelKind::Web);
-    let channel = kind.and_then(|k| core.channels.get(k).cloned());
-    let result = match channel {
+    let result = match core.channels.get(row.channel).cloned() {
         None => Err(SendError::Transient {
             message: format!("channel {} is not configured in this daemon", row.channel),
             retry_after: None,
@@ -156,15 +84,16 @@ async fn deliver(core: &Core, owner: &str, row: Claimed) -> sqlx::Result<Outcome
         Some(ch) => {
             let msg = OutboundMessage {
                 outbox_id: row.id,
-                channel: kind.expect("parsed"),
+                channel: row.channel,
                 to: Address::from_key(&row.recipient),
                 register_no,
                 subject: row.subject.clone(),
                 text: row.body.clone(),
-                attachments: load_attachments(core, row.message_id).await?,
+                attachments: register::outbox::message_attachments(&core.db, row.message_id)
+                    .await?,
                 message_id: row.provider_msg_id.clone(),
                 references: serde_json::from_str(&row.refs).unwrap_or_default(),
-                automatic: row.automatic,
+                automatic: row.automatic != 0,
             };
             core.metrics.send_attempt(msg.channel);
             // A send that outlives half the lease is abandoned as transient, so no other
@@ -182,22 +111,13 @@ async fn deliver(core: &Core, owner: &str, row: Claimed) -> sqlx::Result<Outcome
     let s = &core.settings.outbox;
     match result {
         Ok(receipt) => {
-            let n = sqlx::query(
-                "UPDATE outbox SET status = 'sent', receipt = $3, sent_at = $4, lease_owner = NULL, \
-                 lease_until = NULL, last_error = NULL WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",
-            )
-            .bind(row.id)
-            .bind(owner)
-            .bind(&receipt.provider_id)
-            .bind(now)
-            .execute(&core.db.write)
-            .await?
-            .rows_affected();
-            if n == 0 {
+            if !register::outbox::mark_sent(&core.db, row.id, owner, &receipt.provider_id, now)
+                .await?
+            {
                 warn!("lease lost before the send was recorded");
                 return Ok(Outcome::LeaseLost { outbox_id: row.id });
             }
-            core.metrics.sent(metric_channel);
+            core.metrics.sent(row.channel);
             info!(receipt = %receipt.provider_id, "sent");
             Ok(Outcome::Sent { outbox_id: row.id })
         }
@@ -210,21 +130,10 @@ async fn deliver(core: &Core, owner: &str, row: Claimed) -> sqlx::Result<Outcome
                 delay = delay.max(r);
             }
             let at = now + delay.as_millis() as i64;
-            let n = sqlx::query(
-                "UPDATE outbox SET status = 'queued', next_attempt_at = $3, last_error = $4, \
-                 lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",
-            )
-            .bind(row.id)
-            .bind(owner)
-            .bind(at)
-            .bind(&message)
-            .execute(&core.db.write)
-            .await?
-            .rows_affected();
-            if n == 0 {
+            if !register::outbox::mark_retry(&core.db, row.id, owner, at, &message).await? {
                 return Ok(Outcome::LeaseLost { outbox_id: row.id });
             }
-            core.metrics.retried(metric_channel);
+            core.metrics.retried(row.channel);
             warn!(error = %message, retry_in_ms = delay.as_millis() as u64, "transient send failure");
             Ok(Outcome::RetryAt {
                 outbox_id: row.id,
@@ -239,17 +148,7 @@ async fn deliver(core: &Core, owner: &str, row: Claimed) -> sqlx::Result<Outcome
                 SendError::Permanent(m) => m.clone(),
             };
             let mut tx = core.db.begin().await?;
-            let n = sqlx::query(
-                "UPDATE outbox SET status = 'failed', last_error = $3, lease_owner = NULL, lease_until = NULL \
-                 WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",
-            )
-            .bind(row.id)
-            .bind(owner)
-            .bind(&message)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if n == 0 {
+            if !register::outbox::mark_failed(&mut tx, row.id, owner, &message).await? {
                 tx.rollback().await?;
                 return Ok(Outcome::LeaseLost { outbox_id: row.id });
             }
@@ -265,30 +164,11 @@ async fn deliver(core: &Core, owner: &str, row: Claimed) -> sqlx::Result<Outcome
             )
             .await?;
             tx.commit().await?;
-            core.metrics.failed(metric_channel);
+            core.metrics.failed(row.channel);
             warn!(error = %message, "send failed; parked for an officer");
             Ok(Outcome::Failed { outbox_id: row.id })
         }
     }
-}
-
-async fn load_attachments(core: &Core, message_id: i64) -> sqlx::Result<Vec<Attachment>> {
-    let rows = sqlx::query(
-        "SELECT a.filename, a.content_type, b.data FROM attachments a JOIN blobs b ON b.sha256 = a.sha256 \
-         WHERE a.message_id = $1 ORDER BY a.id",
-    )
-    .bind(message_id)
-    .fetch_all(&core.db.pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Attachment {
-                filename: r.try_get("filename")?,
-                content_type: r.try_get("content_type")?,
-                data: r.try_get("data")?,
-            })
-        })
-        .collect()
 }
 
 /// Puts a failed row back in the queue (an officer's retry).
@@ -299,19 +179,10 @@ pub async fn retry_failed(
     actor: &str,
 ) -> sqlx::Result<bool> {
     let mut tx = core.db.begin().await?;
-    let row = sqlx::query(
-        "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = $2, last_error = NULL \
-         WHERE id = $1 AND status = 'failed' RETURNING complaint_id",
-    )
-    .bind(outbox_id)
-    .bind(now_ms())
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(row) = row else {
+    let Some(cid) = register::outbox::requeue_failed(&mut tx, outbox_id, now_ms()).await? else {
         tx.rollback().await?;
         return Ok(false);
     };
-    let cid: i64 = row.try_get("complaint_id")?;
     register::audit(
         &mut tx,
         Some(cid),

@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate, TimeZone};
-use sqlx::Row;
 
 use crate::db::now_ms;
 use crate::state::Core;
@@ -93,28 +92,16 @@ pub async fn compute(core: &Core, p: Period) -> sqlx::Result<Recap> {
             .map(|t| t.timestamp_millis())
             .unwrap_or(0)
     };
-    let rows = sqlx::query(
-        "SELECT channel, status, is_open, due_at, received_at, answered_at FROM complaints \
-         WHERE received_at >= $1 AND received_at < $2",
-    )
-    .bind(ms(p.from))
-    .bind(ms(p.to))
-    .fetch_all(&core.db.pool)
-    .await?;
+    let rows = crate::register::reports::received_between(&core.db, ms(p.from), ms(p.to)).await?;
     let now = now_ms();
     let mut r = Recap::default();
     let mut hours = Vec::new();
     for row in &rows {
         r.received += 1;
-        *r.by_channel
-            .entry(row.try_get::<String, _>("channel")?)
-            .or_default() += 1;
-        *r.by_status
-            .entry(row.try_get::<String, _>("status")?)
-            .or_default() += 1;
-        let due: i64 = row.try_get("due_at")?;
-        let received: i64 = row.try_get("received_at")?;
-        match row.try_get::<Option<i64>, _>("answered_at")? {
+        *r.by_channel.entry(row.channel.clone()).or_default() += 1;
+        *r.by_status.entry(row.status.clone()).or_default() += 1;
+        let (due, received) = (row.due_at, row.received_at);
+        match row.answered_at {
             Some(a) => {
                 r.answered += 1;
                 if a <= due {
@@ -125,12 +112,7 @@ pub async fn compute(core: &Core, p: Period) -> sqlx::Result<Recap> {
                 hours.push((a - received).max(0) as f64 / 3_600_000.0);
             }
             None => {
-                if crate::register::is_overdue(
-                    row.try_get::<i64, _>("is_open")? == 1,
-                    false,
-                    due,
-                    now,
-                ) {
+                if crate::register::is_overdue(row.is_open == 1, false, due, now) {
                     r.overdue_open += 1;
                 }
             }

@@ -6,7 +6,6 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 
 use crate::db::now_ms;
 use crate::register::{self, Complaint, Outgoing};
@@ -50,6 +49,8 @@ impl fmt::Display for Role {
         f.write_str(self.as_str())
     }
 }
+
+aduan_channel::try_from_string!(Role);
 
 impl FromStr for Role {
     type Err = String;
@@ -257,11 +258,12 @@ pub struct ActionRequest {
 }
 
 /// The officer taking an action.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Officer {
     pub id: i64,
     pub username: String,
     pub display_name: String,
+    #[sqlx(try_from = "String")]
     pub role: Role,
 }
 
@@ -323,12 +325,10 @@ pub async fn apply(
         let who = req.assignee.as_deref().ok_or_else(|| {
             ActionError::Invalid("`assignee` (an officer's username) is required to dispose".into())
         })?;
-        let row = sqlx::query("SELECT id FROM officers WHERE username = $1 AND active = 1")
-            .bind(who)
-            .fetch_optional(&mut *tx)
+        let id = register::officers::active_id(&mut tx, who)
             .await?
             .ok_or_else(|| ActionError::Invalid(format!("no active officer `{who}`")))?;
-        assignee_id = Some(row.try_get("id")?);
+        assignee_id = Some(id);
     }
     let draft = if action == Action::DraftAnswer {
         Some(note.to_string())

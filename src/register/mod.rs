@@ -13,7 +13,12 @@ use crate::state::Core;
 use crate::templates::{Kind, Vars};
 use crate::workflow::Status;
 
+mod case;
+pub mod officers;
+pub mod outbox;
 mod query;
+pub mod reports;
+pub use case::*;
 pub use query::*;
 
 /// Unambiguous characters for tracking codes (no 0/O, 1/I/L).

@@ -22,7 +22,6 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use sqlx::Row;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -30,7 +29,6 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub use api::ms_to_rfc3339;
 pub use error::ApiError;
 
-use crate::register::sha256_hex;
 use crate::state::Shared;
 use crate::workflow::{Officer, Role};
 
@@ -483,20 +481,7 @@ async fn authorize(State(st): State<AppState>, mut req: Request, next: Next) -> 
 
 /// The active officer holding this token (tokens are stored as sha256 digests).
 pub async fn officer_by_token(core: &Shared, token: &str) -> sqlx::Result<Option<Officer>> {
-    let row = sqlx::query(
-        "SELECT id, username, display_name, role FROM officers WHERE token_hash = $1 AND active = 1",
-    )
-    .bind(sha256_hex(token.as_bytes()))
-    .fetch_optional(&core.db.pool)
-    .await?;
-    let Some(r) = row else { return Ok(None) };
-    let role: String = r.try_get("role")?;
-    Ok(role.parse::<Role>().ok().map(|role| Officer {
-        id: r.try_get("id").unwrap_or_default(),
-        username: r.try_get("username").unwrap_or_default(),
-        display_name: r.try_get("display_name").unwrap_or_default(),
-        role,
-    }))
+    crate::register::officers::active_by_token(&core.db, token).await
 }
 
 /// Serves until `shutdown` is cancelled, then lets in-flight requests finish; connections are

@@ -166,90 +166,58 @@ pub async fn show(
     State(st): State<AppState>,
     Path(register_no): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let pool = &st.core.db.pool;
-    let c = register::complaint_by_no(pool, &register_no)
+    let c = register::complaint_by_no(&st.core.db.pool, &register_no)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("complaint {register_no} not found")))?;
-    let msgs = sqlx::query(
-        "SELECT id, direction, channel, sender, subject, body, raw_sha256, provider_message_id, \
-         auto_generated, parse_error, created_at FROM messages WHERE complaint_id = $1 ORDER BY id",
-    )
-    .bind(c.id)
-    .fetch_all(pool)
-    .await?;
-    let atts = sqlx::query(
-        "SELECT a.id, a.message_id, a.filename, a.content_type, a.size, a.sha256 FROM attachments a \
-         JOIN messages m ON m.id = a.message_id WHERE m.complaint_id = $1 ORDER BY a.id",
-    )
-    .bind(c.id)
-    .fetch_all(pool)
-    .await?;
-    let outbox = sqlx::query(
-        "SELECT id, message_id, channel, recipient, kind, status, attempts, last_error, receipt, delivery, \
-         created_at, sent_at, next_attempt_at FROM outbox WHERE complaint_id = $1 ORDER BY id",
-    )
-    .bind(c.id)
-    .fetch_all(pool)
-    .await?;
-    let audit = sqlx::query(
-        "SELECT actor, action, from_status, to_status, note, at FROM audit WHERE complaint_id = $1 ORDER BY id",
-    )
-    .bind(c.id)
-    .fetch_all(pool)
-    .await?;
-    let mut thread = Vec::new();
-    for m in &msgs {
-        let id: i64 = m.try_get("id")?;
-        let attachments: Vec<Value> = atts
-            .iter()
-            .filter(|a| a.try_get::<i64, _>("message_id").ok() == Some(id))
-            .map(|a| {
-                json!({
-                    "id": a.try_get::<i64, _>("id").unwrap_or_default(),
-                    "filename": a.try_get::<String, _>("filename").unwrap_or_default(),
-                    "content_type": a.try_get::<String, _>("content_type").unwrap_or_default(),
-                    "size": a.try_get::<i64, _>("size").unwrap_or_default(),
-                    "sha256": a.try_get::<String, _>("sha256").unwrap_or_default(),
+    let file = register::case_file(&st.core.db, c.id).await?;
+    let thread: Vec<Value> = file
+        .messages
+        .iter()
+        .map(|m| {
+            let attachments: Vec<Value> = file
+                .attachments_of(m.id)
+                .map(|a| {
+                    json!({
+                        "id": a.id,
+                        "filename": a.filename,
+                        "content_type": a.content_type,
+                        "size": a.size,
+                        "sha256": a.sha256,
+                    })
                 })
-            })
-            .collect();
-        let delivery = outbox
-            .iter()
-            .find(|o| o.try_get::<i64, _>("message_id").ok() == Some(id))
-            .map(|o| {
-                json!({
-                    "outbox_id": o.try_get::<i64, _>("id").unwrap_or_default(),
-                    "status": o.try_get::<String, _>("status").unwrap_or_default(),
-                    "delivery": opt_str(o, "delivery"),
-                })
+                .collect();
+            let delivery = file.delivery_of(m.id).map(|o| {
+                json!({ "outbox_id": o.id, "status": o.status, "delivery": o.delivery })
             });
-        thread.push(json!({
-            "id": id,
-            "direction": m.try_get::<String, _>("direction")?,
-            "channel": m.try_get::<String, _>("channel")?,
-            "from_or_to": m.try_get::<String, _>("sender")?,
-            "subject": m.try_get::<String, _>("subject")?,
-            "body": m.try_get::<String, _>("body")?,
-            "raw_sha256": opt_str(m, "raw_sha256"),
-            "provider_message_id": opt_str(m, "provider_message_id"),
-            "auto_generated": m.try_get::<i64, _>("auto_generated")? != 0,
-            "parse_error": opt_str(m, "parse_error"),
-            "at": ms_to_rfc3339(m.try_get("created_at")?),
-            "attachments": attachments,
-            "outbox": delivery,
-        }));
-    }
-    let outbox: Vec<Value> = outbox.iter().map(outbox_json).collect();
-    let audit: Vec<Value> = audit
+            json!({
+                "id": m.id,
+                "direction": m.direction,
+                "channel": m.channel,
+                "from_or_to": m.sender,
+                "subject": m.subject,
+                "body": m.body,
+                "raw_sha256": m.raw_sha256,
+                "provider_message_id": m.provider_message_id,
+                "auto_generated": m.auto_generated != 0,
+                "parse_error": m.parse_error,
+                "at": ms_to_rfc3339(m.created_at),
+                "attachments": attachments,
+                "outbox": delivery,
+            })
+        })
+        .collect();
+    let outbox: Vec<Value> = file.outbox.iter().map(outbox_json).collect();
+    let audit: Vec<Value> = file
+        .audit
         .iter()
         .map(|a| {
             json!({
-                "actor": a.try_get::<String, _>("actor").unwrap_or_default(),
-                "action": a.try_get::<String, _>("action").unwrap_or_default(),
-                "from": opt_str(a, "from_status"),
-                "to": opt_str(a, "to_status"),
-                "note": a.try_get::<String, _>("note").unwrap_or_default(),
-                "at": ms_to_rfc3339(a.try_get("at").unwrap_or(0)),
+                "actor": a.actor,
+                "action": a.action,
+                "from": a.from_status,
+                "to": a.to_status,
+                "note": a.note,
+                "at": ms_to_rfc3339(a.at),
             })
         })
         .collect();

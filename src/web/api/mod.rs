@@ -17,7 +17,7 @@ use sqlx::Row;
 
 use super::submission::*;
 use super::{client_ip, ApiError, AppState};
-use crate::db::{now_ms, opt_str};
+use crate::db::now_ms;
 use crate::intake;
 use crate::register::{self, ct_eq, Complaint};
 use crate::workflow::{self, ActionRequest, Officer};

@@ -1,22 +1,27 @@
 //! The outbox for officers: failed and waiting replies, retry.
 
 use super::*;
+use crate::register::outbox::{OutboxRow, OutboxStatus};
 
-pub(super) fn outbox_json(o: &sqlx::any::AnyRow) -> Value {
-    json!({
-        "id": o.try_get::<i64, _>("id").unwrap_or_default(),
-        "channel": o.try_get::<String, _>("channel").unwrap_or_default(),
-        "recipient": o.try_get::<String, _>("recipient").unwrap_or_default(),
-        "kind": o.try_get::<String, _>("kind").unwrap_or_default(),
-        "status": o.try_get::<String, _>("status").unwrap_or_default(),
-        "attempts": o.try_get::<i64, _>("attempts").unwrap_or_default(),
-        "last_error": opt_str(o, "last_error"),
-        "receipt": opt_str(o, "receipt"),
-        "delivery": opt_str(o, "delivery"),
-        "created_at": ms_to_rfc3339(o.try_get("created_at").unwrap_or(0)),
-        "sent_at": o.try_get::<Option<i64>, _>("sent_at").ok().flatten().map(ms_to_rfc3339),
-        "next_attempt_at": ms_to_rfc3339(o.try_get("next_attempt_at").unwrap_or(0)),
-    })
+pub(super) fn outbox_json(o: &OutboxRow) -> Value {
+    let mut v = json!({
+        "id": o.id,
+        "channel": o.channel,
+        "recipient": o.recipient,
+        "kind": o.kind,
+        "status": o.status,
+        "attempts": o.attempts,
+        "last_error": o.last_error,
+        "receipt": o.receipt,
+        "delivery": o.delivery,
+        "created_at": ms_to_rfc3339(o.created_at),
+        "sent_at": o.sent_at.map(ms_to_rfc3339),
+        "next_attempt_at": ms_to_rfc3339(o.next_attempt_at),
+    });
+    if let (Some(no), Value::Object(m)) = (&o.register_no, &mut v) {
+        m.insert("register_no".into(), json!(no));
+    }
+    v
 }
 
 /// `GET /api/v1/outbox?status=failed`.
@@ -24,28 +29,14 @@ pub async fn outbox_list(
     State(st): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
-    let status = params.get("status").map(String::as_str).unwrap_or("failed");
-    if !matches!(status, "queued" | "sending" | "sent" | "failed") {
-        return Err(ApiError::Validation(
-            "`status` must be queued, sending, sent or failed".into(),
-        ));
-    }
-    let rows = sqlx::query(
-        "SELECT o.id, o.channel, o.recipient, o.kind, o.status, o.attempts, o.last_error, o.receipt, o.delivery, \
-         o.created_at, o.sent_at, o.next_attempt_at, c.register_no FROM outbox o JOIN complaints c ON c.id = o.complaint_id \
-         WHERE o.status = $1 ORDER BY o.id DESC LIMIT 500",
-    )
-    .bind(status)
-    .fetch_all(&st.core.db.pool)
-    .await?;
-    let items: Vec<Value> = rows
-        .iter()
-        .map(|r| {
-            let mut v = outbox_json(r);
-            v["register_no"] = json!(r.try_get::<String, _>("register_no").unwrap_or_default());
-            v
-        })
-        .collect();
+    let status: OutboxStatus = match params.get("status") {
+        None => OutboxStatus::Failed,
+        Some(s) => s.parse().map_err(|_| {
+            ApiError::Validation("`status` must be queued, sending, sent or failed".into())
+        })?,
+    };
+    let rows = register::outbox::outbox_by_status(&st.core.db, status).await?;
+    let items: Vec<Value> = rows.iter().map(outbox_json).collect();
     Ok(Json(json!({ "items": items })))
 }
 

@@ -35,21 +35,10 @@ pub async fn public_status(
     if !ct_eq(&c.tracking_code, &code.trim().to_ascii_uppercase()) {
         return Ok(None);
     }
-    let rows = sqlx::query(
-        "SELECT m.created_at, m.body FROM messages m JOIN outbox o ON o.message_id = m.id \
-         WHERE m.complaint_id = $1 AND m.public = 1 AND o.status = 'sent' ORDER BY m.id",
-    )
-    .bind(c.id)
-    .fetch_all(&st.core.db.pool)
-    .await?;
-    let replies = rows
-        .iter()
-        .map(|r| {
-            (
-                ms_to_rfc3339(r.try_get("created_at").unwrap_or(0)),
-                r.try_get::<String, _>("body").unwrap_or_default(),
-            )
-        })
+    let replies = register::published_replies(&st.core.db, c.id)
+        .await?
+        .into_iter()
+        .map(|(at, text)| (ms_to_rfc3339(at), text))
         .collect();
     Ok(Some(PublicStatus {
         status_text: st.core.templates.status_text(c.lang, c.status),

@@ -2,6 +2,7 @@
 //! actions the officer may take, the reply box; and the actions, replies and retries posted from it.
 
 use super::*;
+use crate::register::outbox::OutboxStatus;
 
 /// `GET /kotak/{register_no}`: the thread (outbound with delivery state and a retry button),
 /// attachments, the audit trail, the actions the officer's role may take now, and the reply box
@@ -43,33 +44,8 @@ async fn complaint_page(
     let Some(c) = crate::register::complaint_by_no(&st.core.db.pool, no).await? else {
         return Ok(None);
     };
-    let msgs = sqlx::query(
-        "SELECT m.id, m.direction, m.channel, m.sender, m.subject, m.body, m.created_at, m.parse_error, \
-         o.id AS outbox_id, o.status AS out_status, o.delivery, o.last_error \
-         FROM messages m LEFT JOIN outbox o ON o.message_id = m.id \
-         WHERE m.complaint_id = $1 ORDER BY m.id",
-    )
-    .bind(c.id)
-    .fetch_all(&st.core.db.pool)
-    .await?;
-    let atts = sqlx::query(
-        "SELECT a.id, a.message_id, a.filename, a.size FROM attachments a \
-         JOIN messages m ON m.id = a.message_id WHERE m.complaint_id = $1 ORDER BY a.id",
-    )
-    .bind(c.id)
-    .fetch_all(&st.core.db.pool)
-    .await?;
-    let audit = sqlx::query(
-        "SELECT actor, action, from_status, to_status, note, at FROM audit WHERE complaint_id = $1 ORDER BY id",
-    )
-    .bind(c.id)
-    .fetch_all(&st.core.db.pool)
-    .await?;
-    let officers = sqlx::query(
-        "SELECT username, display_name FROM officers WHERE active = 1 ORDER BY username",
-    )
-    .fetch_all(&st.core.db.pool)
-    .await?;
+    let file = crate::register::case_file(&st.core.db, c.id).await?;
+    let officers = crate::register::officers::active_names(&st.core.db).await?;
     let actions: Vec<crate::workflow::Action> = crate::workflow::Action::ALL
         .into_iter()
         .filter(|a| a.allowed(s.officer.role) && a.transition().0.contains(&c.status))
@@ -89,25 +65,21 @@ async fn complaint_page(
         p { (lang.pick("Kanal", "Channel")) ": " (c.channel) " · Status: " strong { (c.status) }
             " · " (lang.pick("Batas waktu", "Due")) ": " (c.due_date) }
         h2 { (lang.pick("Percakapan", "Thread")) }
-        @for m in &msgs {
-            @let id: i64 = m.try_get("id").unwrap_or(0);
-            @let dir: String = m.try_get("direction").unwrap_or_default();
+        @for m in &file.messages {
             article.msg {
-                p { strong { (if dir == "in" { lang.pick("Masuk", "In") } else { lang.pick("Keluar", "Out") }) }
-                    " · " (m.try_get::<String, _>("channel").unwrap_or_default())
-                    " · " (fmt_time(st, m.try_get("created_at").unwrap_or(0)))
-                    @if let Ok(Some(st_)) = m.try_get::<Option<String>, _>("out_status") {
-                        @let ch_kind = m.try_get::<String, _>("channel").ok().and_then(|c| c.parse::<aduan_channel::ChannelKind>().ok());
-                        " · " span.delivery { (st_) @if let Ok(Some(d)) = m.try_get::<Option<String>, _>("delivery") { " / " (d) } }
-                        @if st_ == "queued" {
-                            @if let Some(k) = ch_kind.filter(|k| !served.is_live(*k)) {
+                p { strong { (if m.is_inbound() { lang.pick("Masuk", "In") } else { lang.pick("Keluar", "Out") }) }
+                    " · " (m.channel)
+                    " · " (fmt_time(st, m.created_at))
+                    @if let Some(o) = file.delivery_of(m.id) {
+                        " · " span.delivery { (o.status) @if let Some(d) = &o.delivery { " / " (d) } }
+                        @if o.status == OutboxStatus::Queued {
+                            @if let Some(k) = m.channel.parse::<aduan_channel::ChannelKind>().ok().filter(|k| !served.is_live(*k)) {
                                 " · " span.waiting { (lang.pick("menunggu kanal", "waiting for channel")) " " (k.as_str()) }
                             }
                         }
-                        @if st_ == "failed" {
-                            @let oid: i64 = m.try_get("outbox_id").unwrap_or(0);
+                        @if o.status == OutboxStatus::Failed {
                             " "
-                            form.inline method="post" action=(format!("/kotak/keluar/{oid}/ulang")) {
+                            form.inline method="post" action=(format!("/kotak/keluar/{}/ulang", o.id)) {
                                 input type="hidden" name="csrf" value=(s.csrf);
                                 input type="hidden" name="register_no" value=(c.register_no);
                                 button type="submit" { (lang.pick("Kirim ulang", "Retry")) }
@@ -115,13 +87,12 @@ async fn complaint_page(
                         }
                     }
                 }
-                @if let Ok(Some(e)) = m.try_get::<Option<String>, _>("last_error") { p.err { (e) } }
-                @if let Ok(Some(e)) = m.try_get::<Option<String>, _>("parse_error") { p.err { (e) } }
-                pre style="white-space:pre-wrap" { (m.try_get::<String, _>("body").unwrap_or_default()) }
-                @for a in atts.iter().filter(|a| a.try_get::<i64, _>("message_id").ok() == Some(id)) {
-                    p { a href=(format!("/kotak/lampiran/{}", a.try_get::<i64, _>("id").unwrap_or(0))) {
-                        (a.try_get::<String, _>("filename").unwrap_or_default()) }
-                        " (" (a.try_get::<i64, _>("size").unwrap_or(0)) " B)" }
+                @if let Some(e) = file.delivery_of(m.id).and_then(|o| o.last_error.as_ref()) { p.err { (e) } }
+                @if let Some(e) = &m.parse_error { p.err { (e) } }
+                pre style="white-space:pre-wrap" { (m.body) }
+                @for a in file.attachments_of(m.id) {
+                    p { a href=(format!("/kotak/lampiran/{}", a.id)) { (a.filename) }
+                        " (" (a.size) " B)" }
                 }
             }
         }
@@ -135,8 +106,7 @@ async fn complaint_page(
                     @if *a == crate::workflow::Action::Dispose {
                         select name="assignee" {
                             @for o in &officers {
-                                option value=(o.try_get::<String, _>("username").unwrap_or_default()) {
-                                    (o.try_get::<String, _>("display_name").unwrap_or_default()) }
+                                option value=(o.username) { (o.display_name) }
                             }
                         }
                         " "
@@ -165,14 +135,14 @@ async fn complaint_page(
         }
         h2 { (lang.pick("Jejak audit", "Audit trail")) }
         table { tbody {
-            @for a in &audit {
+            @for a in &file.audit {
                 tr {
-                    td { (fmt_time(st, a.try_get("at").unwrap_or(0))) }
-                    td { (a.try_get::<String, _>("actor").unwrap_or_default()) }
-                    td { (a.try_get::<String, _>("action").unwrap_or_default()) }
-                    td { (a.try_get::<Option<String>, _>("from_status").unwrap_or(None).unwrap_or_default())
-                         " → " (a.try_get::<Option<String>, _>("to_status").unwrap_or(None).unwrap_or_default()) }
-                    td { (a.try_get::<String, _>("note").unwrap_or_default()) }
+                    td { (fmt_time(st, a.at)) }
+                    td { (a.actor) }
+                    td { (a.action) }
+                    td { (a.from_status.as_deref().unwrap_or_default())
+                         " → " (a.to_status.as_deref().unwrap_or_default()) }
+                    td { (a.note) }
                 }
             }
         } }

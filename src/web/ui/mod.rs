@@ -13,7 +13,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use serde::Deserialize;
-use sqlx::Row;
 
 use super::session::{self, WebSession};
 use super::AppState;

@@ -113,38 +113,8 @@ pub async fn dashboard(
 ) -> Response {
     let lang = page_lang(&headers, &q);
     let now = now_ms();
-    let pool = &st.core.db.pool;
-    let counts = sqlx::query(
-        "SELECT channel, status, COUNT(*) AS n FROM complaints WHERE is_open = 1 GROUP BY channel, status ORDER BY channel, status",
-    )
-    .fetch_all(pool)
-    .await;
-    let overdue = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT register_no, channel, subject, due_date FROM complaints c \
-         WHERE {} ORDER BY due_at LIMIT 50",
-        crate::register::overdue_sql("$1")
-    )))
-    .bind(now)
-    .fetch_all(pool)
-    .await;
-    let last_in = sqlx::query(
-        "SELECT channel, MAX(created_at) AS at FROM messages WHERE direction = 'in' GROUP BY channel",
-    )
-    .fetch_all(pool)
-    .await;
-    let waiting = sqlx::query(
-        "SELECT channel, MIN(created_at) AS at, COUNT(*) AS n FROM outbox WHERE status <> 'sent' AND status <> 'failed' GROUP BY channel",
-    )
-    .fetch_all(pool)
-    .await;
-    let (Ok(counts), Ok(overdue), Ok(last_in), Ok(waiting)) = (counts, overdue, last_in, waiting)
-    else {
+    let Ok(d) = crate::register::reports::dashboard(&st.core.db, now).await else {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
-    };
-    let by = |rows: &[sqlx::any::AnyRow], ch: &str, col: &str| -> Option<i64> {
-        rows.iter()
-            .find(|r| r.try_get::<String, _>("channel").ok().as_deref() == Some(ch))
-            .and_then(|r| r.try_get::<Option<i64>, _>(col).ok().flatten())
     };
     let mut health = Vec::new();
     for (kind, ch) in st.core.channels.iter() {
@@ -161,20 +131,15 @@ pub async fn dashboard(
         h2 { (lang.pick("Pengaduan terbuka", "Open complaints")) }
         table #open_counts {
             tr { th { (lang.pick("Kanal", "Channel")) } th { "Status" } th { (lang.pick("Jumlah", "Count")) } }
-            @for r in &counts {
-                tr { td { (r.try_get::<String, _>("channel").unwrap_or_default()) }
-                     td { (r.try_get::<String, _>("status").unwrap_or_default()) }
-                     td { (r.try_get::<i64, _>("n").unwrap_or(0)) } }
+            @for r in &d.open {
+                tr { td { (r.channel) } td { (r.status) } td { (r.n) } }
             }
         }
-        h2 { (lang.pick("Melewati batas waktu", "Overdue")) " (" (overdue.len()) ")" }
+        h2 { (lang.pick("Melewati batas waktu", "Overdue")) " (" (d.overdue.len()) ")" }
         table #overdue {
-            @for r in &overdue {
-                @let no = r.try_get::<String, _>("register_no").unwrap_or_default();
-                tr.overdue { td { a href=(format!("/kotak/{no}")) { (no) } }
-                     td { (r.try_get::<String, _>("channel").unwrap_or_default()) }
-                     td { (r.try_get::<String, _>("subject").unwrap_or_default()) }
-                     td { (r.try_get::<String, _>("due_date").unwrap_or_default()) } }
+            @for r in &d.overdue {
+                tr.overdue { td { a href=(format!("/kotak/{}", r.register_no)) { (r.register_no) } }
+                     td { (r.channel) } td { (r.subject) } td { (r.due_date) } }
             }
         }
         @if !unserved.is_empty() {
@@ -190,12 +155,13 @@ pub async fn dashboard(
             tr { th { (lang.pick("Kanal", "Channel")) } th { "" } th { (lang.pick("Pesan masuk terakhir", "Last message in")) }
                  th { (lang.pick("Balasan menunggu (tertua)", "Replies waiting (oldest)")) } th { (lang.pick("Ukuran", "Gauges")) } }
             @for (kind, h, gauges) in &health {
+                @let t = d.traffic(kind);
                 tr data-channel=(kind) {
                     td { (kind) }
                     td { @if h.ready { "✔ " } @else { span.err { "✘ " } } (h.detail) }
-                    td { @if let Some(t) = by(&last_in, kind, "at") { (fmt_time(&st, t)) } @else { "-" } }
-                    td { @if let Some(n) = by(&waiting, kind, "n") {
-                            (n) " (" (((now - by(&waiting, kind, "at").unwrap_or(now)) / 60_000)) " " (lang.pick("menit", "min")) ")"
+                    td { @if let Some(at) = t.last_in { (fmt_time(&st, at)) } @else { "-" } }
+                    td { @if t.waiting > 0 {
+                            (t.waiting) " (" (((now - t.oldest_waiting.unwrap_or(now)) / 60_000)) " " (lang.pick("menit", "min")) ")"
                          } @else { "0" } }
                     td { @for g in gauges {
                             (g.name) @for (k, v) in &g.labels { " " (k) "=" (v) } ": " (g.value) br;

@@ -3,20 +3,38 @@
 
 use rand::RngCore;
 use serde::Serialize;
-use sqlx::Row;
 
-use crate::db::{now_ms, Db};
+use crate::db::{now_ms, Db, Tx};
 use crate::register::{self, sha256_hex};
-use crate::workflow::Role;
+use crate::workflow::{Officer, Role};
 
 #[derive(Debug, Serialize)]
 pub struct OfficerRow {
     pub id: i64,
     pub username: String,
     pub display_name: String,
-    pub role: String,
+    pub role: Role,
     pub active: bool,
 }
+
+#[derive(sqlx::FromRow)]
+struct Stored {
+    id: i64,
+    username: String,
+    display_name: String,
+    #[sqlx(try_from = "String")]
+    role: Role,
+    active: i64,
+}
+
+/// An officer's name as lists show it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OfficerName {
+    pub username: String,
+    pub display_name: String,
+}
+
+const OFFICER_COLUMNS: &str = "id, username, display_name, role";
 
 #[derive(Debug, thiserror::Error)]
 pub enum OfficerError {
@@ -85,22 +103,58 @@ pub async fn add(
 }
 
 pub async fn list(db: &Db) -> Result<Vec<OfficerRow>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows: Vec<Stored> = sqlx::query_as(
         "SELECT id, username, display_name, role, active FROM officers ORDER BY username",
     )
     .fetch_all(&db.pool)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(OfficerRow {
-                id: r.try_get("id")?,
-                username: r.try_get("username")?,
-                display_name: r.try_get("display_name")?,
-                role: r.try_get("role")?,
-                active: r.try_get::<i64, _>("active")? != 0,
-            })
+    Ok(rows
+        .into_iter()
+        .map(|r| OfficerRow {
+            id: r.id,
+            username: r.username,
+            display_name: r.display_name,
+            role: r.role,
+            active: r.active != 0,
         })
-        .collect()
+        .collect())
+}
+
+/// The active officers, by user name (the disposition list).
+pub async fn active_names(db: &Db) -> sqlx::Result<Vec<OfficerName>> {
+    sqlx::query_as(
+        "SELECT username, display_name FROM officers WHERE active = 1 ORDER BY username",
+    )
+    .fetch_all(&db.pool)
+    .await
+}
+
+/// The active officer with this user name.
+pub async fn active_by_username(db: &Db, username: &str) -> sqlx::Result<Option<Officer>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {OFFICER_COLUMNS} FROM officers WHERE username = $1 AND active = 1"
+    )))
+    .bind(username)
+    .fetch_optional(&db.pool)
+    .await
+}
+
+/// The id of the active officer with this user name, read in `tx` (a disposition).
+pub async fn active_id(tx: &mut Tx, username: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT id FROM officers WHERE username = $1 AND active = 1")
+        .bind(username)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// The active officer holding this API token (tokens are stored as sha256 digests).
+pub async fn active_by_token(db: &Db, token: &str) -> sqlx::Result<Option<Officer>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {OFFICER_COLUMNS} FROM officers WHERE token_hash = $1 AND active = 1"
+    )))
+    .bind(sha256_hex(token.as_bytes()))
+    .fetch_optional(&db.pool)
+    .await
 }
 
 /// Gives an officer a new API token (shown once); the old one stops working at once.

@@ -1,0 +1,268 @@
+//! The outbox rows: claiming a due one under a lease, recording each outcome fenced on the
+//! lease, an officer's retry, and the rows officers list. The dispatcher's decisions (what to
+//! retry, when) are in `crate::outbox`; only the SQL is here.
+
+use std::fmt;
+use std::str::FromStr;
+
+use aduan_channel::{Attachment, ChannelKind, UnknownValue};
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::db::{Backend, Db, Tx};
+
+/// Where an outbox row is.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::EnumIter, strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum OutboxStatus {
+    /// Waiting for its time (first attempt or a retry).
+    Queued,
+    /// Claimed by a daemon, under a lease.
+    Sending,
+    Sent,
+    /// Parked for an officer.
+    Failed,
+}
+
+impl OutboxStatus {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+impl fmt::Display for OutboxStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for OutboxStatus {
+    type Err = UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        use strum::IntoEnumIterator;
+        OutboxStatus::iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| {
+                UnknownValue::new("outbox status", s, OutboxStatus::iter().map(|v| v.as_str()))
+            })
+    }
+}
+
+aduan_channel::try_from_string!(OutboxStatus);
+
+/// A row claimed for sending.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Claimed {
+    pub id: i64,
+    pub complaint_id: i64,
+    pub message_id: i64,
+    #[sqlx(try_from = "String")]
+    pub channel: ChannelKind,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub provider_msg_id: String,
+    /// JSON array of the Message-IDs the reply refers to.
+    pub refs: String,
+    /// 1 for an automatic message (receipt, status answer).
+    pub automatic: i64,
+    pub attempts: i64,
+}
+
+/// An outbox row as officers see it (the complaint page, the API).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub message_id: i64,
+    pub channel: String,
+    pub recipient: String,
+    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub status: OutboxStatus,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub receipt: Option<String>,
+    pub delivery: Option<String>,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+    pub next_attempt_at: i64,
+    /// Set where the listing joins the complaint.
+    #[sqlx(default)]
+    pub register_no: Option<String>,
+}
+
+const OUTBOX_COLUMNS: &str = "o.id, o.message_id, o.channel, o.recipient, o.kind, o.status, \
+     o.attempts, o.last_error, o.receipt, o.delivery, o.created_at, o.sent_at, o.next_attempt_at";
+
+/// Claims the next due row of one of `channels` for `owner` until `lease_until`: PostgreSQL
+/// locks the candidate with `FOR UPDATE SKIP LOCKED`; SQLite, with one writer, needs only the
+/// conditional `UPDATE … RETURNING`. The lease end is the row's next attempt time, so a row
+/// whose daemon died becomes due again when the lease runs out.
+pub async fn claim(
+    db: &Db,
+    owner: &str,
+    channels: &[ChannelKind],
+    now: i64,
+    lease_until: i64,
+) -> sqlx::Result<Option<Claimed>> {
+    if channels.is_empty() {
+        return Ok(None);
+    }
+    let lock = match db.backend {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    // The names are our own enum's, never input.
+    let channels = channels
+        .iter()
+        .map(|k| format!("'{}'", k.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "UPDATE outbox SET status = 'sending', lease_owner = $1, lease_until = $2, \
+         next_attempt_at = $2, attempts = attempts + 1 \
+         WHERE id = (SELECT id FROM outbox WHERE status IN ('queued', 'sending') \
+                     AND next_attempt_at <= $3 AND channel IN ({channels}) \
+                     ORDER BY next_attempt_at, id LIMIT 1 {lock}) \
+         AND status IN ('queued', 'sending') AND next_attempt_at <= $3 \
+         RETURNING id, complaint_id, message_id, channel, recipient, subject, body, \
+         provider_msg_id, refs, automatic, attempts"
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(owner)
+        .bind(lease_until)
+        .bind(now)
+        .fetch_optional(&db.write)
+        .await
+}
+
+/// Records a send; false when `owner`'s lease was lost meanwhile.
+pub async fn mark_sent(
+    db: &Db,
+    id: i64,
+    owner: &str,
+    receipt: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let n = sqlx::query(
+        "UPDATE outbox SET status = 'sent', receipt = $3, sent_at = $4, lease_owner = NULL, \
+         lease_until = NULL, last_error = NULL WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",
+    )
+    .bind(id)
+    .bind(owner)
+    .bind(receipt)
+    .bind(now)
+    .execute(&db.write)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// Queues the row again for `at` with the error; false when the lease was lost.
+pub async fn mark_retry(
+    db: &Db,
+    id: i64,
+    owner: &str,
+    at: i64,
+    error: &str,
+) -> sqlx::Result<bool> {
+    let n = sqlx::query(
+        "UPDATE outbox SET status = 'queued', next_attempt_at = $3, last_error = $4, \
+         lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",
+    )
+    .bind(id)
+    .bind(owner)
+    .bind(at)
+    .bind(error)
+    .execute(&db.write)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// Parks the row as failed, in the caller's transaction (with its audit entry); false when the
+/// lease was lost.
+pub async fn mark_failed(tx: &mut Tx, id: i64, owner: &str, error: &str) -> sqlx::Result<bool> {
+    let n = sqlx::query(
+        "UPDATE outbox SET status = 'failed', last_error = $3, lease_owner = NULL, lease_until = NULL \
+         WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",
+    )
+    .bind(id)
+    .bind(owner)
+    .bind(error)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// Puts a failed row back in the queue, due `now`; its complaint's id, or `None` when the row
+/// is not failed.
+pub async fn requeue_failed(tx: &mut Tx, id: i64, now: i64) -> sqlx::Result<Option<i64>> {
+    let row = sqlx::query(
+        "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = $2, last_error = NULL \
+         WHERE id = $1 AND status = 'failed' RETURNING complaint_id",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|r| r.try_get("complaint_id")).transpose()
+}
+
+/// The files of an outbound message, in order.
+pub async fn message_attachments(db: &Db, message_id: i64) -> sqlx::Result<Vec<Attachment>> {
+    #[derive(sqlx::FromRow)]
+    struct File {
+        filename: String,
+        content_type: String,
+        data: Vec<u8>,
+    }
+    let files: Vec<File> = sqlx::query_as(
+        "SELECT a.filename, a.content_type, b.data FROM attachments a JOIN blobs b ON b.sha256 = a.sha256 \
+         WHERE a.message_id = $1 ORDER BY a.id",
+    )
+    .bind(message_id)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(files
+        .into_iter()
+        .map(|f| Attachment {
+            filename: f.filename,
+            content_type: f.content_type,
+            data: f.data,
+        })
+        .collect())
+}
+
+/// A complaint's register number by id (the dispatcher's log field).
+pub async fn register_no_of(db: &Db, complaint_id: i64) -> sqlx::Result<String> {
+    sqlx::query_scalar("SELECT register_no FROM complaints WHERE id = $1")
+        .bind(complaint_id)
+        .fetch_one(&db.pool)
+        .await
+}
+
+/// The newest 500 rows in `status`, with their complaints' register numbers.
+pub async fn outbox_by_status(db: &Db, status: OutboxStatus) -> sqlx::Result<Vec<OutboxRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {OUTBOX_COLUMNS}, c.register_no FROM outbox o JOIN complaints c ON c.id = o.complaint_id \
+         WHERE o.status = $1 ORDER BY o.id DESC LIMIT 500"
+    )))
+    .bind(status.as_str())
+    .fetch_all(&db.pool)
+    .await
+}
+
+/// A complaint's outbox rows, oldest first.
+pub async fn outbox_of(db: &Db, complaint_id: i64) -> sqlx::Result<Vec<OutboxRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {OUTBOX_COLUMNS} FROM outbox o WHERE o.complaint_id = $1 ORDER BY o.id"
+    )))
+    .bind(complaint_id)
+    .fetch_all(&db.pool)
+    .await
+}
