@@ -235,10 +235,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 db.applied_migrations().await?.len()
             );
             let existing = crate::officers::list(&db).await?;
-            if let Some(a) = existing
-                .iter()
-                .find(|o| o.role == Role::Admin && o.active)
-            {
+            if let Some(a) = existing.iter().find(|o| o.role == Role::Admin && o.active) {
                 println!(
                     "an administrator exists already ({}); nothing to do",
                     a.username

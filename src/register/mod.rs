@@ -18,6 +18,7 @@ pub mod officers;
 pub mod outbox;
 mod query;
 pub mod reports;
+pub mod sessions;
 pub use case::*;
 pub use query::*;
 

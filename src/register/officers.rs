@@ -122,11 +122,9 @@ pub async fn list(db: &Db) -> Result<Vec<OfficerRow>, sqlx::Error> {
 
 /// The active officers, by user name (the disposition list).
 pub async fn active_names(db: &Db) -> sqlx::Result<Vec<OfficerName>> {
-    sqlx::query_as(
-        "SELECT username, display_name FROM officers WHERE active = 1 ORDER BY username",
-    )
-    .fetch_all(&db.pool)
-    .await
+    sqlx::query_as("SELECT username, display_name FROM officers WHERE active = 1 ORDER BY username")
+        .fetch_all(&db.pool)
+        .await
 }
 
 /// The active officer with this user name.

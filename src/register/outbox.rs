@@ -12,9 +12,7 @@ use sqlx::Row;
 use crate::db::{Backend, Db, Tx};
 
 /// Where an outbox row is.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::EnumIter, strum::IntoStaticStr,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::EnumIter, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum OutboxStatus {
@@ -162,13 +160,7 @@ pub async fn mark_sent(
 }
 
 /// Queues the row again for `at` with the error; false when the lease was lost.
-pub async fn mark_retry(
-    db: &Db,
-    id: i64,
-    owner: &str,
-    at: i64,
-    error: &str,
-) -> sqlx::Result<bool> {
+pub async fn mark_retry(db: &Db, id: i64, owner: &str, at: i64, error: &str) -> sqlx::Result<bool> {
     let n = sqlx::query(
         "UPDATE outbox SET status = 'queued', next_attempt_at = $3, last_error = $4, \
          lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",

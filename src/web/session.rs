@@ -6,10 +6,10 @@ use std::time::Duration;
 use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use argon2::Argon2;
 use axum::http::HeaderMap;
-use sqlx::Row;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 
 use crate::db::now_ms;
-use crate::register::{ct_eq, sha256_hex};
+use crate::register::{ct_eq, sessions, sha256_hex};
 use crate::state::Core;
 use crate::workflow::Officer;
 
@@ -196,37 +196,11 @@ fn throttle_keys(username: &str, client: &str) -> [(String, i64); 3] {
 /// daemons on the register.
 async fn record_attempt(core: &Core, keys: &[(String, i64)], now: i64) -> Result<(), LoginError> {
     let since = now - WINDOW.as_millis() as i64;
-    let mut tx = core.db.begin().await?;
-    if core.db.backend == crate::db::Backend::Postgres {
-        sqlx::query("SELECT pg_advisory_xact_lock(4242001)")
-            .execute(&mut *tx)
-            .await?;
+    if sessions::record_attempt(&core.db, keys, now, since).await? {
+        Ok(())
+    } else {
+        Err(LoginError::Throttled)
     }
-    for (k, max) in keys {
-        let n: i64 = sqlx::query("SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at > $2")
-            .bind(k)
-            .bind(since)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?;
-        if n >= *max {
-            tx.rollback().await?;
-            return Err(LoginError::Throttled);
-        }
-    }
-    for (k, _) in keys {
-        sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)")
-            .bind(k)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-    }
-    sqlx::query("DELETE FROM login_failures WHERE at < $1")
-        .bind(since)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 /// Checks the password, throttled (see [`MAX_PER_USER_AND_ADDRESS`]), on the `checker`'s
@@ -242,14 +216,10 @@ pub async fn login(
     let now = now_ms();
     let keys = throttle_keys(username, client);
     record_attempt(core, &keys, now).await?;
-    let row =
-        sqlx::query("SELECT id, password_hash FROM officers WHERE username = $1 AND active = 1")
-            .bind(username)
-            .fetch_optional(&core.db.pool)
-            .await?;
+    let row = sessions::password_of(&core.db, username).await?;
     // Without a stored hash the check still costs one verification (no user-name oracle).
-    let (id, hash): (Option<i64>, Option<String>) = match &row {
-        Some(r) => (r.try_get("id").ok(), r.try_get("password_hash")?),
+    let (id, hash) = match row {
+        Some((id, hash)) => (Some(id), hash),
         None => (None, None),
     };
     let hash = hash.unwrap_or_else(|| DUMMY_HASH.to_string());
@@ -260,58 +230,31 @@ pub async fn login(
     // The right password: this officer's attempts are forgiven (the address keeps its count,
     // less this attempt).
     let (sid, csrf) = (token(), token());
-    let mut tx = core.db.begin().await?;
-    sqlx::query("DELETE FROM login_failures WHERE key = $1 OR key = $2 OR (key = $3 AND at = $4)")
-        .bind(&keys[0].0)
-        .bind(&keys[2].0)
-        .bind(&keys[1].0)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
-        "INSERT INTO sessions (id_hash, officer_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    sessions::open_session(
+        &core.db,
+        id,
+        &sha256_hex(sid.as_bytes()),
+        &csrf,
+        now,
+        now + LIFETIME.as_millis() as i64,
+        [&keys[0].0, &keys[2].0],
+        &keys[1].0,
     )
-    .bind(sha256_hex(sid.as_bytes()))
-    .bind(id)
-    .bind(&csrf)
-    .bind(now)
-    .bind(now + LIFETIME.as_millis() as i64)
-    .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
     Ok((sid, csrf))
 }
 
 /// Ends the login throttle of a user name (`aduan officer unlock NAME`): its attempts from
 /// every address are forgotten. Returns how many were.
 pub async fn unlock(db: &crate::db::Db, username: &str) -> sqlx::Result<u64> {
-    let user = username.to_lowercase();
-    let like = user
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    let r = sqlx::query("DELETE FROM login_failures WHERE key = $1 OR key LIKE $2 ESCAPE '\\'")
-        .bind(format!("user:{user}"))
-        .bind(format!("pair:{like}@%"))
-        .execute(&db.write)
-        .await?;
-    Ok(r.rows_affected())
+    sessions::forget_attempts(db, username).await
 }
 
-/// A cookie's value from the request.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+/// A cookie's value from the request (`axum-extra`'s cookie jar reads the headers).
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    CookieJar::from_headers(headers)
+        .get(name)
+        .map(|c| c.value().to_string())
 }
 
 /// The logged-in officer and the session's CSRF token.
@@ -335,51 +278,31 @@ pub async fn from_headers(core: &Core, headers: &HeaderMap) -> sqlx::Result<Opti
         return Ok(None);
     };
     let id_hash = sha256_hex(sid.as_bytes());
-    let row = sqlx::query(
-        "SELECT o.id, o.username, o.display_name, o.role, s.csrf FROM sessions s \
-         JOIN officers o ON o.id = s.officer_id \
-         WHERE s.id_hash = $1 AND s.expires_at > $2 AND o.active = 1",
-    )
-    .bind(&id_hash)
-    .bind(now_ms())
-    .fetch_optional(&core.db.pool)
-    .await?;
-    let Some(r) = row else { return Ok(None) };
-    let Ok(role) = r.try_get::<String, _>("role")?.parse() else {
-        return Ok(None);
-    };
-    Ok(Some(WebSession {
-        officer: Officer {
-            id: r.try_get("id")?,
-            username: r.try_get("username")?,
-            display_name: r.try_get("display_name")?,
-            role,
-        },
-        csrf: r.try_get("csrf")?,
-        id_hash,
-    }))
+    Ok(sessions::session(&core.db, &id_hash, now_ms())
+        .await?
+        .map(|(officer, csrf)| WebSession {
+            officer,
+            csrf,
+            id_hash,
+        }))
 }
 
 pub async fn logout(core: &Core, s: &WebSession) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-        .bind(&s.id_hash)
-        .execute(&core.db.write)
-        .await
-        .map(|_| ())
+    sessions::end_session(&core.db, &s.id_hash).await
 }
 
-/// `Set-Cookie` for a value: HttpOnly, SameSite=Lax, `Secure` when the public address is https.
+/// `Set-Cookie` for a value: HttpOnly, SameSite=Lax, `Secure` when the public address is https;
+/// without a lifetime the cookie is removed (`Max-Age=0`).
 pub fn set_cookie(core: &Core, name: &str, value: &str, max_age: Option<Duration>) -> String {
-    let secure = if core.settings.public_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    let age = match max_age {
-        Some(d) => format!("; Max-Age={}", d.as_secs()),
-        None => "; Max-Age=0".into(),
-    };
-    format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{age}")
+    let age = max_age.map_or(0, |d| d.as_secs() as i64);
+    Cookie::build((name, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(core.settings.public_url.starts_with("https://"))
+        .max_age(cookie::time::Duration::seconds(age))
+        .build()
+        .to_string()
 }
 
 /// Sets (or replaces) an officer's password.
@@ -392,22 +315,10 @@ pub async fn set_password(
         anyhow::bail!("the password needs {p}");
     }
     let hash = hash_password(password).await?;
-    let mut tx = db.begin().await?;
-    let n = sqlx::query("UPDATE officers SET password_hash = $2 WHERE username = $1")
-        .bind(username)
-        .bind(&hash)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    anyhow::ensure!(n == 1, "no officer `{username}`");
-    // Other sessions end with the old password.
-    sqlx::query(
-        "DELETE FROM sessions WHERE officer_id = (SELECT id FROM officers WHERE username = $1)",
-    )
-    .bind(username)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
+    anyhow::ensure!(
+        sessions::set_password_hash(db, username, &hash).await?,
+        "no officer `{username}`"
+    );
     Ok(())
 }
 
@@ -438,7 +349,7 @@ mod tests {
     fn cookies_are_read() {
         let mut h = HeaderMap::new();
         h.insert("cookie", "a=1; aduan_session=abc; b=2".parse().unwrap());
-        assert_eq!(cookie(&h, COOKIE), Some("abc"));
+        assert_eq!(cookie(&h, COOKIE).as_deref(), Some("abc"));
         assert_eq!(cookie(&h, "c"), None);
     }
 }

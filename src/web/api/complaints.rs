@@ -186,9 +186,9 @@ pub async fn show(
                     })
                 })
                 .collect();
-            let delivery = file.delivery_of(m.id).map(|o| {
-                json!({ "outbox_id": o.id, "status": o.status, "delivery": o.delivery })
-            });
+            let delivery = file
+                .delivery_of(m.id)
+                .map(|o| json!({ "outbox_id": o.id, "status": o.status, "delivery": o.delivery }));
             json!({
                 "id": m.id,
                 "direction": m.direction,

@@ -66,9 +66,7 @@ pub async fn login_submit(
     let lang = page_lang(&headers, &q);
     // The double-submit cookie is checked before the body is read: a stranger without the
     // login page's cookie costs nothing but this.
-    let expected = session::cookie(&headers, session::LOGIN_COOKIE)
-        .unwrap_or("")
-        .to_string();
+    let expected = session::cookie(&headers, session::LOGIN_COOKIE).unwrap_or_default();
     if expected.is_empty() {
         return forbidden(lang);
     }
@@ -191,10 +189,11 @@ pub async fn change_password(
         )),
         Ok((sid, _)) => {
             // The check made a session of its own: drop it again.
-            let _ = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-                .bind(crate::register::sha256_hex(sid.as_bytes()))
-                .execute(&st.core.db.write)
-                .await;
+            let _ = crate::register::sessions::end_session(
+                &st.core.db,
+                &crate::register::sha256_hex(sid.as_bytes()),
+            )
+            .await;
             match session::set_password(&st.core.db, &s.officer.username, &f.new).await {
                 Ok(()) => Ok(()),
                 Err(_) => Err(lang.pick(

@@ -84,7 +84,7 @@ pub async fn public_submit(
     let (headers, q, lang) = request_head(&req);
     // Cookie and URL token are compared before anything of the body is read; the rate limit
     // and the upload slot come next (in `submit_form`), then the body is streamed.
-    let Some(token) = session::cookie(&headers, FORM_COOKIE).map(str::to_string) else {
+    let Some(token) = session::cookie(&headers, FORM_COOKIE) else {
         return forbidden(lang);
     };
     if !q

@@ -37,9 +37,9 @@ pub use aduan_channel::Lang;
 fn page_lang(headers: &HeaderMap, q: &HashMap<String, String>) -> Lang {
     let v = q
         .get("lang")
-        .map(String::as_str)
+        .cloned()
         .or_else(|| session::cookie(headers, "aduan_lang"));
-    if v == Some("en") {
+    if v.as_deref() == Some("en") {
         Lang::En
     } else {
         Lang::Id
@@ -106,7 +106,11 @@ fn html_response(code: StatusCode, lang: Lang, m: Markup, extra: Vec<String>) ->
             h.append(header::SET_COOKIE, v);
         }
     }
-    if let Ok(v) = format!("aduan_lang={}; Path=/; SameSite=Lax", lang.as_str()).parse() {
+    let remembered = axum_extra::extract::cookie::Cookie::build(("aduan_lang", lang.as_str()))
+        .path("/")
+        .same_site(axum_extra::extract::cookie::SameSite::Lax)
+        .build();
+    if let Ok(v) = remembered.to_string().parse() {
         h.append(header::SET_COOKIE, v);
     }
     r
