@@ -7,7 +7,6 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::Datelike;
 use clap::{Parser, Subcommand};
-use sqlx::Row;
 
 use crate::config::{self, Config};
 use crate::state::Core;
@@ -491,18 +490,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         .await?
                         .with_context(|| format!("complaint {register_no} not found"))?;
                     println!("{}", serde_json::to_string_pretty(&c)?);
-                    let msgs = sqlx::query("SELECT direction, channel, subject, body, created_at FROM messages WHERE complaint_id = $1 ORDER BY id")
-                        .bind(c.id)
-                        .fetch_all(&db.pool)
-                        .await?;
-                    for m in msgs {
+                    let file = crate::register::case_file(&db, c.id).await?;
+                    for m in &file.messages {
                         println!(
                             "--- {} {} {} {}\n{}",
-                            crate::web::ms_to_rfc3339(m.try_get("created_at")?),
-                            m.try_get::<String, _>("direction")?,
-                            m.try_get::<String, _>("channel")?,
-                            m.try_get::<String, _>("subject")?,
-                            m.try_get::<String, _>("body")?
+                            crate::web::ms_to_rfc3339(m.created_at),
+                            m.direction,
+                            m.channel,
+                            m.subject,
+                            m.body
                         );
                     }
                 }

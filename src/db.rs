@@ -289,35 +289,109 @@ pub fn opt_str(row: &AnyRow, col: &str) -> Option<String> {
     row.try_get::<Option<String>, _>(col).ok().flatten()
 }
 
-/// A column holding the stored name of a closed set (a status, a channel, a language),
-/// parsed; a name the set does not know is a decode error naming the column.
-pub fn parsed<T>(row: &AnyRow, col: &str) -> sqlx::Result<T>
-where
-    T: std::str::FromStr,
-    T::Err: std::error::Error + Send + Sync + 'static,
-{
-    use sqlx::Row;
-    let text: String = row.try_get(col)?;
-    text.parse().map_err(|e| sqlx::Error::ColumnDecode {
-        index: col.to_string(),
-        source: Box::new(e),
-    })
+/// A yes/no column, stored as `0`/`1` on both databases (SQLite has no boolean): decodes as
+/// a `bool` into rows (`#[sqlx(try_from = "IntFlag")]` on a `bool` field).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IntFlag(pub bool);
+
+impl From<IntFlag> for bool {
+    fn from(f: IntFlag) -> bool {
+        f.0
+    }
 }
 
-/// [`parsed`] for a nullable column.
-pub fn opt_parsed<T>(row: &AnyRow, col: &str) -> sqlx::Result<Option<T>>
+impl sqlx::Type<Any> for IntFlag {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <i64 as sqlx::Type<Any>>::type_info()
+    }
+    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+        <i64 as sqlx::Type<Any>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, Any> for IntFlag {
+    fn decode(v: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        Ok(IntFlag(<i64 as sqlx::Decode<'r, Any>>::decode(v)? != 0))
+    }
+}
+
+/// A column holding the stored name of a closed set (a status, a channel, a language):
+/// decodes by the type's `FromStr` (`#[sqlx(try_from = "Name<Status>")]` on a `Status`
+/// field); a name the set does not know is a decode error naming the column and the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Name<T>(pub T);
+
+impl<T> sqlx::Type<Any> for Name<T> {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <String as sqlx::Type<Any>>::type_info()
+    }
+    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+        <String as sqlx::Type<Any>>::compatible(ty)
+    }
+}
+
+impl<'r, T> sqlx::Decode<'r, Any> for Name<T>
+where
+    T: std::str::FromStr,
+    T::Err: Into<sqlx::error::BoxDynError>,
+{
+    fn decode(v: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let text = <String as sqlx::Decode<'r, Any>>::decode(v)?;
+        text.parse().map(Name).map_err(Into::into)
+    }
+}
+
+/// `From<Name<T>>` for the domain's closed sets, so rows decode straight into them.
+macro_rules! names {
+    ($($t:ty),+) => {$(
+        impl From<Name<$t>> for $t {
+            fn from(n: Name<$t>) -> $t {
+                n.0
+            }
+        }
+    )+};
+}
+
+names!(
+    aduan_channel::ChannelKind,
+    aduan_channel::Lang,
+    aduan_channel::CounterMedium,
+    crate::workflow::Status,
+    crate::workflow::Role,
+    crate::register::outbox::OutboxStatus
+);
+
+/// A nullable column holding the stored name of a closed set: decodes into an `Option` of it
+/// (`#[sqlx(try_from = "OptName<T>")]` on an `Option<T>` field); an unknown name is an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptName<T>(pub Option<T>);
+
+impl<T> From<OptName<T>> for Option<T> {
+    fn from(n: OptName<T>) -> Option<T> {
+        n.0
+    }
+}
+
+impl<T> sqlx::Type<Any> for OptName<T> {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <String as sqlx::Type<Any>>::type_info()
+    }
+    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+        <String as sqlx::Type<Any>>::compatible(ty)
+    }
+}
+
+impl<'r, T> sqlx::Decode<'r, Any> for OptName<T>
 where
     T: std::str::FromStr,
     T::Err: std::error::Error + Send + Sync + 'static,
 {
-    opt_str(row, col)
-        .map(|text| {
-            text.parse().map_err(|e| sqlx::Error::ColumnDecode {
-                index: col.to_string(),
-                source: Box::new(e),
-            })
-        })
-        .transpose()
+    fn decode(v: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        match <Option<String> as sqlx::Decode<'r, Any>>::decode(v)? {
+            None => Ok(OptName(None)),
+            Some(s) => Ok(OptName(Some(s.parse()?))),
+        }
+    }
 }
 
 #[cfg(test)]

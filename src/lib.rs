@@ -1,18 +1,18 @@
 //! aduan: a complaint (pengaduan) gateway for Indonesian public service offices.
 //! See ARCHITECTURE.md for the codemap and the invariants.
 
-pub mod backup;
+pub use register::backup;
 pub mod bench;
 pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod db;
-pub mod intake;
+pub use register::intake;
 pub mod metrics;
 pub use register::officers;
 pub mod outbox;
-pub mod presence;
+pub use register::presence;
 pub mod recap;
 pub mod register;
 pub mod sla;

@@ -93,7 +93,7 @@ async fn deliver(core: &Core, owner: &str, row: Claimed) -> sqlx::Result<Outcome
                     .await?,
                 message_id: row.provider_msg_id.clone(),
                 references: serde_json::from_str(&row.refs).unwrap_or_default(),
-                automatic: row.automatic != 0,
+                automatic: row.automatic,
             };
             core.metrics.send_attempt(msg.channel);
             // A send that outlives half the lease is abandoned as transient, so no other

@@ -50,8 +50,6 @@ impl fmt::Display for Role {
     }
 }
 
-aduan_channel::try_from_string!(Role);
-
 impl FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
@@ -263,7 +261,7 @@ pub struct Officer {
     pub id: i64,
     pub username: String,
     pub display_name: String,
-    #[sqlx(try_from = "String")]
+    #[sqlx(try_from = "crate::db::Name<Role>")]
     pub role: Role,
 }
 
@@ -340,25 +338,21 @@ pub async fn apply(
             "there is no approved answer to send".into(),
         ));
     }
-    let open = !to.is_final();
-    let changed = sqlx::query(
-        "UPDATE complaints SET status = $2, is_open = $3, assignee_id = $4, draft_answer = $5, \
-         answered_at = CASE WHEN $6 = 1 THEN $7 ELSE answered_at END, \
-         closed_at = CASE WHEN $3 = 0 THEN $7 ELSE closed_at END, updated_at = $7 \
-         WHERE id = $1 AND status = $8",
+    let changed = register::change_status(
+        &mut tx,
+        c.id,
+        &register::StatusChange {
+            from: c.status,
+            to,
+            assignee_id,
+            draft_answer: draft.as_deref(),
+            answered: action == Action::SendAnswer,
+            now,
+        },
     )
-    .bind(c.id)
-    .bind(to.as_str())
-    .bind(open as i64)
-    .bind(assignee_id)
-    .bind(draft.clone())
-    .bind((action == Action::SendAnswer) as i64)
-    .bind(now)
-    .bind(c.status.as_str())
-    .execute(&mut *tx)
     .await?;
     // Another officer moved it between our read and this write: theirs stands.
-    if changed.rows_affected() == 0 {
+    if !changed {
         let Some(now_status) = register::complaint_by_no(&mut *tx, register_no)
             .await?
             .map(|c| c.status)

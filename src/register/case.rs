@@ -17,8 +17,9 @@ pub struct MessageRow {
     pub body: String,
     pub raw_sha256: Option<String>,
     pub provider_message_id: Option<String>,
-    /// 1 for a bounce, an auto-reply or an operator message.
-    pub auto_generated: i64,
+    /// A bounce, an auto-reply or an operator message.
+    #[sqlx(try_from = "crate::db::IntFlag")]
+    pub auto_generated: bool,
     pub parse_error: Option<String>,
     pub created_at: i64,
 }
@@ -116,4 +117,26 @@ pub async fn published_replies(db: &Db, complaint_id: i64) -> sqlx::Result<Vec<(
     .bind(complaint_id)
     .fetch_all(&db.pool)
     .await
+}
+
+/// One attachment with its bytes, by id.
+pub async fn attachment_file(db: &Db, id: i64) -> sqlx::Result<Option<aduan_channel::Attachment>> {
+    #[derive(sqlx::FromRow)]
+    struct File {
+        filename: String,
+        content_type: String,
+        data: Vec<u8>,
+    }
+    let file: Option<File> = sqlx::query_as(
+        "SELECT a.filename, a.content_type, b.data FROM attachments a \
+         JOIN blobs b ON b.sha256 = a.sha256 WHERE a.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(file.map(|f| aduan_channel::Attachment {
+        filename: f.filename,
+        content_type: f.content_type,
+        data: f.data,
+    }))
 }

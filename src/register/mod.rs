@@ -5,17 +5,19 @@ use aduan_channel::{Address, Attachment, ChannelKind, CounterMedium, Lang};
 use rand::Rng;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::db::{now_ms, opt_parsed, opt_str, parsed, Tx};
+use crate::db::{now_ms, opt_str, IntFlag, OptName, Tx};
 use crate::state::Core;
 use crate::templates::{Kind, Vars};
 use crate::workflow::Status;
 
+pub mod backup;
 mod case;
+pub mod intake;
 pub mod officers;
 pub mod outbox;
+pub mod presence;
 mod query;
 pub mod reports;
 pub mod sessions;
@@ -141,7 +143,7 @@ pub async fn audit(
 }
 
 /// A complaint as the register holds it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Complaint {
     pub id: i64,
     pub register_no: String,
@@ -149,14 +151,19 @@ pub struct Complaint {
     pub tracking_code: String,
     pub complainant_id: i64,
     pub complainant_name: String,
+    #[sqlx(try_from = "crate::db::Name<ChannelKind>")]
     pub channel: ChannelKind,
+    #[sqlx(try_from = "OptName<CounterMedium>")]
     pub medium: Option<CounterMedium>,
     /// Masked in JSON output only where the caller masks it; officers see the address.
     pub reply_to: String,
     pub subject: String,
+    #[sqlx(try_from = "crate::db::Name<Status>")]
     pub status: Status,
     pub assignee_id: Option<i64>,
+    #[sqlx(try_from = "crate::db::Name<Lang>")]
     pub lang: Lang,
+    #[sqlx(try_from = "IntFlag")]
     pub auto_generated: bool,
     pub flagged: Option<String>,
     pub draft_answer: Option<String>,
@@ -173,42 +180,46 @@ pub const COMPLAINT_COLUMNS: &str = "c.id, c.register_no, c.tracking_code, c.com
      c.assignee_id, c.lang, c.auto_generated, c.flagged, c.draft_answer, c.received_at, \
      c.due_date, c.due_at, c.answered_at, c.closed_at, c.updated_at";
 
-impl sqlx::FromRow<'_, AnyRow> for Complaint {
-    fn from_row(r: &AnyRow) -> sqlx::Result<Complaint> {
-        Complaint::from_row(r)
-    }
-}
-
 impl Complaint {
-    pub fn from_row(r: &AnyRow) -> sqlx::Result<Complaint> {
-        Ok(Complaint {
-            id: r.try_get("id")?,
-            register_no: r.try_get("register_no")?,
-            tracking_code: r.try_get("tracking_code")?,
-            complainant_id: r.try_get("complainant_id")?,
-            complainant_name: r.try_get("complainant_name")?,
-            channel: parsed(r, "channel")?,
-            medium: opt_parsed(r, "medium")?,
-            reply_to: r.try_get("reply_to")?,
-            subject: r.try_get("subject")?,
-            status: parsed(r, "status")?,
-            assignee_id: r.try_get("assignee_id")?,
-            lang: parsed(r, "lang")?,
-            auto_generated: r.try_get::<i64, _>("auto_generated")? != 0,
-            flagged: opt_str(r, "flagged"),
-            draft_answer: opt_str(r, "draft_answer"),
-            received_at: r.try_get("received_at")?,
-            due_date: r.try_get("due_date")?,
-            due_at: r.try_get("due_at")?,
-            answered_at: r.try_get("answered_at")?,
-            closed_at: r.try_get("closed_at")?,
-            updated_at: r.try_get("updated_at")?,
-        })
-    }
-
     pub fn channel_kind(&self) -> Option<ChannelKind> {
         Some(self.channel)
     }
+}
+
+/// A complaint moved by an officer's action.
+#[derive(Debug, Clone)]
+pub struct StatusChange<'a> {
+    pub from: Status,
+    pub to: Status,
+    pub assignee_id: Option<i64>,
+    pub draft_answer: Option<&'a str>,
+    /// The answer goes out now: `answered_at` is set.
+    pub answered: bool,
+    pub now: i64,
+}
+
+/// Applies `change` if the complaint is still in `change.from` (false when another officer
+/// moved it first); a final status closes it.
+pub async fn change_status(tx: &mut Tx, id: i64, change: &StatusChange<'_>) -> sqlx::Result<bool> {
+    let open = !change.to.is_final();
+    let n = sqlx::query(
+        "UPDATE complaints SET status = $2, is_open = $3, assignee_id = $4, draft_answer = $5, \
+         answered_at = CASE WHEN $6 = 1 THEN $7 ELSE answered_at END, \
+         closed_at = CASE WHEN $3 = 0 THEN $7 ELSE closed_at END, updated_at = $7 \
+         WHERE id = $1 AND status = $8",
+    )
+    .bind(id)
+    .bind(change.to.as_str())
+    .bind(open as i64)
+    .bind(change.assignee_id)
+    .bind(change.draft_answer)
+    .bind(change.answered as i64)
+    .bind(change.now)
+    .bind(change.from.as_str())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
 }
 
 pub async fn complaint_by_no<'e, E>(ex: E, register_no: &str) -> sqlx::Result<Option<Complaint>>
@@ -219,11 +230,10 @@ where
         "SELECT {COMPLAINT_COLUMNS} FROM complaints c JOIN complainants p ON p.id = c.complainant_id \
          WHERE c.register_no = $1"
     );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(register_no)
         .fetch_optional(ex)
-        .await?;
-    row.map(|r| Complaint::from_row(&r)).transpose()
+        .await
 }
 
 pub async fn complaint_by_id(tx: &mut Tx, id: i64) -> sqlx::Result<Complaint> {
@@ -231,11 +241,10 @@ pub async fn complaint_by_id(tx: &mut Tx, id: i64) -> sqlx::Result<Complaint> {
         "SELECT {COMPLAINT_COLUMNS} FROM complaints c JOIN complainants p ON p.id = c.complainant_id \
          WHERE c.id = $1"
     );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .fetch_one(&mut **tx)
-        .await?;
-    Complaint::from_row(&row)
+        .await
 }
 
 /// Where replies to a complaint go — the only place that decides: its own channel and address,

@@ -22,9 +22,10 @@ struct Stored {
     id: i64,
     username: String,
     display_name: String,
-    #[sqlx(try_from = "String")]
+    #[sqlx(try_from = "crate::db::Name<Role>")]
     role: Role,
-    active: i64,
+    #[sqlx(try_from = "crate::db::IntFlag")]
+    active: bool,
 }
 
 /// An officer's name as lists show it.
@@ -115,7 +116,7 @@ pub async fn list(db: &Db) -> Result<Vec<OfficerRow>, sqlx::Error> {
             username: r.username,
             display_name: r.display_name,
             role: r.role,
-            active: r.active != 0,
+            active: r.active,
         })
         .collect())
 }

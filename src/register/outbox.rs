@@ -49,15 +49,13 @@ impl FromStr for OutboxStatus {
     }
 }
 
-aduan_channel::try_from_string!(OutboxStatus);
-
 /// A row claimed for sending.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Claimed {
     pub id: i64,
     pub complaint_id: i64,
     pub message_id: i64,
-    #[sqlx(try_from = "String")]
+    #[sqlx(try_from = "crate::db::Name<ChannelKind>")]
     pub channel: ChannelKind,
     pub recipient: String,
     pub subject: String,
@@ -65,8 +63,9 @@ pub struct Claimed {
     pub provider_msg_id: String,
     /// JSON array of the Message-IDs the reply refers to.
     pub refs: String,
-    /// 1 for an automatic message (receipt, status answer).
-    pub automatic: i64,
+    /// An automatic message (receipt, status answer).
+    #[sqlx(try_from = "crate::db::IntFlag")]
+    pub automatic: bool,
     pub attempts: i64,
 }
 
@@ -78,7 +77,7 @@ pub struct OutboxRow {
     pub channel: String,
     pub recipient: String,
     pub kind: String,
-    #[sqlx(try_from = "String")]
+    #[sqlx(try_from = "crate::db::Name<OutboxStatus>")]
     pub status: OutboxStatus,
     pub attempts: i64,
     pub last_error: Option<String>,

@@ -913,6 +913,43 @@ async fn overdue_is_one_definition(backend: Backend) {
 }
 both!(overdue_is_one_definition);
 
+/// The register's stored names are read back as the domain's types on both databases: a
+/// counter complaint's medium, status, language and channel, and its flags; a name the domain
+/// does not know is an error naming its column, never a silent default.
+async fn stored_names_decode_into_the_domain(backend: Backend) {
+    let Some(app) = spawn_app(backend, &[]).await else {
+        return;
+    };
+    let (no, _) = app
+        .submit(json!({"body": "Jalan rusak", "email": "a@example.com", "lang": "en"}))
+        .await;
+    sqlx::query("UPDATE complaints SET medium = 'telephone', status = 'answer_drafted' WHERE register_no = $1")
+        .bind(&no)
+        .execute(&app.core.db.pool)
+        .await
+        .unwrap();
+    let c = aduan::register::complaint_by_no(&app.core.db.pool, &no)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.status, aduan::workflow::Status::AnswerDrafted);
+    assert_eq!(c.medium, Some(aduan_channel::CounterMedium::Telephone));
+    assert_eq!(c.lang, aduan_channel::Lang::En);
+    assert_eq!(c.channel, aduan_channel::ChannelKind::Web);
+    assert!(!c.auto_generated);
+    sqlx::query("UPDATE complaints SET status = 'done' WHERE register_no = $1")
+        .bind(&no)
+        .execute(&app.core.db.pool)
+        .await
+        .unwrap();
+    let e = aduan::register::complaint_by_no(&app.core.db.pool, &no)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("status") && e.contains("`done`"), "{e}");
+}
+both!(stored_names_decode_into_the_domain);
+
 async fn health_ready_metrics(backend: Backend) {
     let Some(app) = spawn_app(backend, &[]).await else {
         return;

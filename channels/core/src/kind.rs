@@ -216,19 +216,3 @@ impl UnknownValue {
         }
     }
 }
-
-/// `TryFrom<String>` through `FromStr`, so stored names decode straight into the enum
-/// (`#[sqlx(try_from = "String")]` on a row field).
-#[macro_export]
-macro_rules! try_from_string {
-    ($($t:ty),+) => {$(
-        impl ::std::convert::TryFrom<String> for $t {
-            type Error = <$t as ::std::str::FromStr>::Err;
-            fn try_from(s: String) -> Result<Self, Self::Error> {
-                s.parse()
-            }
-        }
-    )+};
-}
-
-try_from_string!(ChannelKind, CounterMedium, Lang);

@@ -198,7 +198,7 @@ pub async fn show(
                 "body": m.body,
                 "raw_sha256": m.raw_sha256,
                 "provider_message_id": m.provider_message_id,
-                "auto_generated": m.auto_generated != 0,
+                "auto_generated": m.auto_generated,
                 "parse_error": m.parse_error,
                 "at": ms_to_rfc3339(m.created_at),
                 "attachments": attachments,
@@ -278,16 +278,13 @@ pub async fn reply(
 /// `GET /api/v1/attachments/{id}`: served as a download with an inert content type.
 pub async fn attachment(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id, "attachment")?;
-    let row = sqlx::query(
-        "SELECT a.filename, a.content_type, b.data FROM attachments a JOIN blobs b ON b.sha256 = a.sha256 WHERE a.id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&st.core.db.pool)
-    .await?
-    .ok_or_else(|| ApiError::NotFound(format!("attachment {id} not found")))?;
-    let filename: String = row.try_get("filename")?;
-    let ct: String = row.try_get("content_type")?;
-    let data: Vec<u8> = row.try_get("data")?;
+    let aduan_channel::Attachment {
+        filename,
+        content_type: ct,
+        data,
+    } = register::attachment_file(&st.core.db, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("attachment {id} not found")))?;
     let safe_ct = match ct.to_ascii_lowercase().as_str() {
         c @ ("image/png" | "image/jpeg" | "image/gif" | "image/webp" | "application/pdf"
         | "audio/ogg" | "audio/mpeg") => c.to_string(),

@@ -13,7 +13,6 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sqlx::Row;
 
 use super::submission::*;
 use super::{client_ip, ApiError, AppState};

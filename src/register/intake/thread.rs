@@ -193,7 +193,7 @@ pub(super) async fn find_thread(
             .fetch_optional(&mut **tx)
             .await?
         {
-            return Complaint::from_row(&row).map(Some);
+            return <Complaint as sqlx::FromRow<sqlx::any::AnyRow>>::from_row(&row).map(Some);
         }
     }
     if p.identity.is_none() {
@@ -207,7 +207,7 @@ pub(super) async fn find_thread(
             .fetch_optional(&mut **tx)
             .await?
         {
-            return Complaint::from_row(&row).map(Some);
+            return <Complaint as sqlx::FromRow<sqlx::any::AnyRow>>::from_row(&row).map(Some);
         }
     }
     if let Some(conv) = &msg.hints.conversation {
@@ -228,7 +228,7 @@ pub(super) async fn find_thread(
             .fetch_optional(&mut **tx)
             .await?
         {
-            return Complaint::from_row(&row).map(Some);
+            return <Complaint as sqlx::FromRow<sqlx::any::AnyRow>>::from_row(&row).map(Some);
         }
     }
     Ok(None)
