@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use tracing::warn;
 
 pub mod config;
+mod conn;
 pub mod imap;
 pub mod mime;
 pub mod smtp;
