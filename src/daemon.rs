@@ -61,6 +61,7 @@ pub fn start(core: Shared, cfg: &Config, listener: TcpListener) -> std::io::Resu
         owner.clone(),
         shutdown.clone(),
     ));
+    tracker.spawn(crate::workflow::clock::run(core.clone(), shutdown.clone()));
     for i in 0..cfg.outbox.workers {
         tracker.spawn(crate::outbox::run(
             core.clone(),

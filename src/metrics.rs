@@ -33,6 +33,8 @@ pub struct Metrics {
     durations: [AtomicU64; DURATION_BUCKETS.len() + 1],
     duration_sum_us: AtomicU64,
     acks_suppressed: AtomicU64,
+    escalations: AtomicU64,
+    auto_closed: AtomicU64,
     http_requests: AtomicU64,
     http_rejected: AtomicU64,
     connections_open: AtomicU64,
@@ -48,6 +50,8 @@ impl Default for Metrics {
             durations: Default::default(),
             duration_sum_us: Default::default(),
             acks_suppressed: Default::default(),
+            escalations: Default::default(),
+            auto_closed: Default::default(),
             http_requests: Default::default(),
             http_rejected: Default::default(),
             connections_open: Default::default(),
@@ -77,6 +81,14 @@ impl Metrics {
     }
     pub fn ack_suppressed(&self) {
         self.acks_suppressed.fetch_add(1, Relaxed);
+    }
+    /// A step passed its service standard (escalated once).
+    pub fn escalated(&self) {
+        self.escalations.fetch_add(1, Relaxed);
+    }
+    /// A returned file was closed at its completion deadline.
+    pub fn auto_closed(&self) {
+        self.auto_closed.fetch_add(1, Relaxed);
     }
     pub fn send_attempt(&self, ch: ChannelKind) {
         if let Some(c) = self.channel(ch) {
@@ -199,6 +211,18 @@ pub async fn render(core: &Core) -> String {
         "aduan_acks_suppressed_total",
         "Receipts not sent because of the per-sender rate limit.",
         m.acks_suppressed.load(Relaxed),
+    );
+    counter(
+        &mut out,
+        "aduan_step_escalations_total",
+        "Steps that passed their service standard (each escalated once to its owner and superior).",
+        m.escalations.load(Relaxed),
+    );
+    counter(
+        &mut out,
+        "aduan_incomplete_closed_total",
+        "Returned complaints closed because the citizen did not complete them in time.",
+        m.auto_closed.load(Relaxed),
     );
     counter(
         &mut out,

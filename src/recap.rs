@@ -112,7 +112,15 @@ pub async fn compute(core: &Core, p: Period) -> sqlx::Result<Recap> {
                 hours.push((a - received).max(0) as f64 / 3_600_000.0);
             }
             None => {
-                if crate::register::is_overdue(row.is_open == 1, false, due, now) {
+                if crate::register::is_overdue(
+                    row.is_open == 1,
+                    false,
+                    row.status
+                        .parse()
+                        .unwrap_or(crate::workflow::Status::Registered),
+                    due,
+                    now,
+                ) {
                     r.overdue_open += 1;
                 }
             }

@@ -81,6 +81,8 @@ pub struct Core {
     pub clock: Clock,
     pub settings: Settings,
     pub calendar: Calendar,
+    /// The office's procedure: steps, roles, standards, the chain of approval.
+    pub procedure: crate::workflow::Procedure,
     pub templates: Templates,
     pub channels: Channels,
     pub metrics: Metrics,
@@ -93,7 +95,9 @@ pub type Shared = Arc<Core>;
 impl Core {
     /// Builds the calendar from the config's holiday lists and extra days.
     pub fn calendar_from(c: &Config, base_dir: Option<&Path>) -> anyhow::Result<Calendar> {
-        let mut cal = Calendar::default();
+        let hours = crate::sla::OfficeHours::parse(&c.office.hours, &c.office.working_weekdays)
+            .map_err(|e| anyhow::anyhow!("office.hours: {e}"))?;
+        let mut cal = Calendar::new(c.offset(), hours);
         for f in &c.office.holiday_files {
             let text = config::read_holiday_file(f, base_dir).map_err(anyhow::Error::msg)?;
             cal.add_list(&text)
@@ -147,6 +151,8 @@ impl Core {
             clock: Clock::default(),
             settings: Settings::from_config(c),
             calendar: Core::calendar_from(c, base_dir)?,
+            procedure: crate::workflow::Procedure::load(&c.office.procedure, base_dir)
+                .map_err(|e| anyhow::anyhow!("office.procedure: {e}"))?,
             templates,
             channels: Channels::from_config(c),
             metrics: Metrics::default(),

@@ -21,6 +21,8 @@ pub enum Kind {
     Status,
     Rejected,
     Forwarded,
+    /// A returned file was not completed in time: the complaint is closed.
+    ClosedIncomplete,
 }
 
 impl Kind {
@@ -33,6 +35,7 @@ impl Kind {
             Kind::Status => "status",
             Kind::Rejected => "rejected",
             Kind::Forwarded => "forwarded",
+            Kind::ClosedIncomplete => "closed_incomplete",
         }
     }
 }
@@ -52,6 +55,9 @@ struct Set {
     status: Template,
     rejected: Template,
     forwarded: Template,
+    /// Newer than some offices' template files: the shipped one stands in when missing.
+    closed_incomplete: Option<Template>,
+    /// Status words; missing ones are taken from the shipped file.
     statuses: HashMap<Status, String>,
 }
 
@@ -65,6 +71,7 @@ impl Set {
             Kind::Status => &self.status,
             Kind::Rejected => &self.rejected,
             Kind::Forwarded => &self.forwarded,
+            Kind::ClosedIncomplete => self.closed_incomplete.as_ref().unwrap_or(&self.forwarded),
         }
     }
 }
@@ -92,12 +99,26 @@ pub struct Vars<'a> {
 impl Templates {
     pub fn load(dir: Option<&Path>) -> Result<Templates, String> {
         let read = |name: &str, builtin: &str| -> Result<Set, String> {
-            let text = match dir.map(|d| d.join(name)) {
-                Some(p) if p.exists() => std::fs::read_to_string(&p)
-                    .map_err(|e| format!("cannot read {}: {e}", p.display()))?,
-                _ => builtin.to_string(),
+            let parse = |text: &str| {
+                toml::from_str::<Set>(text)
+                    .map_err(|e| format!("templates {name}: {}", e.message()))
             };
-            toml::from_str(&text).map_err(|e| format!("templates {name}: {}", e.message()))
+            let shipped = parse(builtin)?;
+            let mut set = match dir.map(|d| d.join(name)) {
+                Some(p) if p.exists() => parse(
+                    &std::fs::read_to_string(&p)
+                        .map_err(|e| format!("cannot read {}: {e}", p.display()))?,
+                )?,
+                _ => return Ok(shipped),
+            };
+            // An office's older file lacks what was added since: the shipped words stand in.
+            if set.closed_incomplete.is_none() {
+                set.closed_incomplete = shipped.closed_incomplete;
+            }
+            for (k, v) in shipped.statuses {
+                set.statuses.entry(k).or_insert(v);
+            }
+            Ok(set)
         };
         Ok(Templates {
             id: read("id.toml", ID)?,
@@ -212,6 +233,7 @@ mod tests {
             for s in Status::iter() {
                 assert!(t.set(lang).statuses.contains_key(&s), "{lang} {s}");
             }
+            assert!(t.set(lang).closed_incomplete.is_some(), "{lang}");
         }
         let bad = ID.replace("[statuses]", "[statuses]\nfinished = \"x\"");
         assert!(

@@ -80,6 +80,11 @@ pub(super) enum Command {
         #[arg(long = "as")]
         as_officer: String,
     },
+    /// Service standards: the office's procedure and the complaints' clocks.
+    Sla {
+        #[command(subcommand)]
+        cmd: SlaCmd,
+    },
     /// The recap (rekapitulasi) of a day or a month: per channel, per status, SLA, time to answer.
     Report {
         #[command(subcommand)]
@@ -88,6 +93,16 @@ pub(super) enum Command {
         #[arg(long, global = true)]
         csv: bool,
     },
+}
+
+#[derive(Subcommand)]
+pub(super) enum SlaCmd {
+    /// Recompute the clocks of every open complaint with the current holiday lists, office
+    /// hours and procedure (run it after adding next year's holiday list).
+    Recompute,
+    /// Show the office's procedure: each step's owner, standard and moves, and the chain of
+    /// approval.
+    Procedure,
 }
 
 #[derive(Subcommand)]
@@ -111,7 +126,8 @@ pub(super) enum OfficerCmd {
     /// Add an officer and print their API token (shown once).
     Add {
         username: String,
-        /// front_office, section_head, technical_team, division_head, head_of_office, admin
+        /// front_office, section_head, technical_team, division_head, secretary, head_of_office,
+        /// admin
         #[arg(long)]
         role: String,
         #[arg(long, default_value = "")]

@@ -398,6 +398,27 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             core.db.close().await;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Sla { cmd } => {
+            let (cfg, base) = load_config(path)?;
+            let core = Core::open(&cfg, base.as_deref()).await?;
+            match cmd {
+                SlaCmd::Recompute => {
+                    let r = crate::workflow::clock::recompute(&core).await?;
+                    println!(
+                        "{} open complaint(s) recomputed, {} changed",
+                        r.open, r.changed
+                    );
+                    if r.gaps > 0 {
+                        println!(
+                            "warning: {} still reach a year no holiday list covers (office.holiday_files)",
+                            r.gaps
+                        );
+                    }
+                }
+                SlaCmd::Procedure => print!("{}", core.procedure.describe()),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Report { cmd, csv } => {
             let (cfg, base) = load_config(path)?;
             let core = Core::open(&cfg, base.as_deref()).await?;

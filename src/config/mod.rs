@@ -56,8 +56,16 @@ pub struct OfficeConfig {
     pub utc_offset: String,
     /// Default reply language: `id` or `en`.
     pub language: Lang,
-    /// Service standard (*baku mutu*) for a whole complaint, in working days.
+    /// Service standard (*baku mutu*) for a whole complaint, in working days, counted from the
+    /// complete file.
     pub sla_working_days: u32,
+    /// Office hours, `HH:MM-HH:MM` in office time: clocks run only inside them.
+    pub hours: String,
+    /// The weekdays the office works (`mon` … `sun`).
+    pub working_weekdays: Vec<String>,
+    /// The procedure: a shipped profile (`default`, `binjai`, `madiun`, `pagar_alam`, `lapor`)
+    /// or a TOML file of the same shape, relative to the config file.
+    pub procedure: String,
     /// Holiday lists (TOML with `[[holiday]]` and `[[cuti_bersama]]`), relative to the config
     /// file; the shipped `holidays-id-2026.toml` is always available by name.
     pub holiday_files: Vec<String>,
@@ -80,6 +88,11 @@ impl Default for OfficeConfig {
             utc_offset: "+07:00".into(),
             language: Lang::Id,
             sla_working_days: 7,
+            hours: "08:00-16:00".into(),
+            working_weekdays: ["mon", "tue", "wed", "thu", "fri"]
+                .map(String::from)
+                .to_vec(),
+            procedure: "default".into(),
             holiday_files: Vec::new(),
             extra_holidays: Vec::new(),
             message_id_domain: "aduan.localhost".into(),

@@ -35,6 +35,21 @@ pub fn validate(cfg: &Config, base_dir: Option<&Path>) -> Vec<Problem> {
             "the SOP standard is 7",
         ));
     }
+    if let Err(e) = crate::sla::OfficeHours::parse(&cfg.office.hours, &cfg.office.working_weekdays)
+    {
+        p.push(problem(
+            "office.hours",
+            e,
+            "write office hours like `08:00-16:00` and weekdays like `[\"mon\", \"tue\"]`",
+        ));
+    }
+    if let Err(e) = crate::workflow::Procedure::load(&cfg.office.procedure, base_dir) {
+        p.push(problem(
+            "office.procedure",
+            e,
+            "name a shipped procedure (default, binjai, madiun, pagar_alam, lapor) or fix the file",
+        ));
+    }
     for f in &cfg.office.holiday_files {
         if let Err(e) = read_holiday_file(f, base_dir) {
             p.push(problem(

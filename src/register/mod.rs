@@ -14,6 +14,7 @@ use crate::workflow::Status;
 
 pub mod backup;
 mod case;
+pub mod clock;
 pub mod intake;
 pub mod officers;
 pub mod outbox;
@@ -39,14 +40,15 @@ pub fn sha256_hex(data: &[u8]) -> String {
 }
 
 /// "Overdue", the one definition every view uses (inbox, dashboard, API, CLI, recap,
-/// `/metrics`): open, not answered yet, and past its due time.
-pub fn is_overdue(is_open: bool, answered: bool, due_at: i64, now: i64) -> bool {
-    is_open && !answered && due_at < now
+/// `/metrics`): open, not answered yet, not waiting for the citizen (the whole clock is paused
+/// then), and past its due time.
+pub fn is_overdue(is_open: bool, answered: bool, status: Status, due_at: i64, now: i64) -> bool {
+    is_open && !answered && status != Status::Incomplete && due_at < now
 }
 
 /// [`is_overdue`] in SQL over `complaints` aliased `c`: the condition around the time.
 const OVERDUE_SQL: (&str, &str) = (
-    "(c.is_open = 1 AND c.answered_at IS NULL AND c.due_at < ",
+    "(c.is_open = 1 AND c.answered_at IS NULL AND c.status <> 'incomplete' AND c.due_at < ",
     ")",
 );
 
@@ -173,12 +175,20 @@ pub struct Complaint {
     pub answered_at: Option<i64>,
     pub closed_at: Option<i64>,
     pub updated_at: i64,
+    /// The step clock: when the current step began and when its standard runs out.
+    pub step_started_at: Option<i64>,
+    pub step_due_at: Option<i64>,
+    /// A year the whole clock's window reaches that no holiday list covers.
+    pub calendar_gap: Option<i64>,
+    /// Why a dismissed complaint was closed (spam, duplicate, robot; `not_completed`).
+    pub close_reason: Option<String>,
 }
 
 pub const COMPLAINT_COLUMNS: &str = "c.id, c.register_no, c.tracking_code, c.complainant_id, \
      p.name AS complainant_name, c.channel, c.medium, c.reply_to, c.subject, c.status, \
      c.assignee_id, c.lang, c.auto_generated, c.flagged, c.draft_answer, c.received_at, \
-     c.due_date, c.due_at, c.answered_at, c.closed_at, c.updated_at";
+     c.due_date, c.due_at, c.answered_at, c.closed_at, c.updated_at, c.step_started_at, \
+     c.step_due_at, c.calendar_gap, c.close_reason";
 
 impl Complaint {
     pub fn channel_kind(&self) -> Option<ChannelKind> {
@@ -195,6 +205,9 @@ pub struct StatusChange<'a> {
     pub draft_answer: Option<&'a str>,
     /// The answer goes out now: `answered_at` is set.
     pub answered: bool,
+    /// When the step entered runs out (its standard from the procedure).
+    pub step_due_at: Option<i64>,
+    pub close_reason: Option<&'a str>,
     pub now: i64,
 }
 
@@ -205,7 +218,9 @@ pub async fn change_status(tx: &mut Tx, id: i64, change: &StatusChange<'_>) -> s
     let n = sqlx::query(
         "UPDATE complaints SET status = $2, is_open = $3, assignee_id = $4, draft_answer = $5, \
          answered_at = CASE WHEN $6 = 1 THEN $7 ELSE answered_at END, \
-         closed_at = CASE WHEN $3 = 0 THEN $7 ELSE closed_at END, updated_at = $7 \
+         closed_at = CASE WHEN $3 = 0 THEN $7 ELSE closed_at END, updated_at = $7, \
+         step_started_at = $7, step_due_at = $9, step_escalated = 0, \
+         close_reason = COALESCE($10, close_reason) \
          WHERE id = $1 AND status = $8",
     )
     .bind(id)
@@ -216,10 +231,26 @@ pub async fn change_status(tx: &mut Tx, id: i64, change: &StatusChange<'_>) -> s
     .bind(change.answered as i64)
     .bind(change.now)
     .bind(change.from.as_str())
+    .bind(change.step_due_at)
+    .bind(change.close_reason)
     .execute(&mut **tx)
     .await?
     .rows_affected();
     Ok(n == 1)
+}
+
+/// A complaint read for a change: its row is locked first (`UPDATE` takes the row lock on
+/// PostgreSQL; SQLite's `BEGIN IMMEDIATE` already serializes writers), so actions on one
+/// complaint run one after another and each sees the last one's result.
+pub async fn complaint_for_update(
+    tx: &mut Tx,
+    register_no: &str,
+) -> sqlx::Result<Option<Complaint>> {
+    sqlx::query("UPDATE complaints SET updated_at = updated_at WHERE register_no = $1")
+        .bind(register_no)
+        .execute(&mut **tx)
+        .await?;
+    complaint_by_no(&mut **tx, register_no).await
 }
 
 pub async fn complaint_by_no<'e, E>(ex: E, register_no: &str) -> sqlx::Result<Option<Complaint>>

@@ -96,7 +96,9 @@ impl From<ActionError> for ApiError {
     fn from(e: ActionError) -> Self {
         match e {
             ActionError::NotFound(_) => ApiError::NotFound(e.to_string()),
-            ActionError::Forbidden { .. } => ApiError::Forbidden(e.to_string()),
+            ActionError::Forbidden { .. } | ActionError::NotYourApproval { .. } => {
+                ApiError::Forbidden(e.to_string())
+            }
             ActionError::WrongStatus { .. } => ApiError::Conflict(e.to_string()),
             ActionError::Invalid(m) => ApiError::Validation(m),
             ActionError::Db(e) => e.into(),

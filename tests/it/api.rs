@@ -458,6 +458,8 @@ async fn sop_workflow_end_to_end(backend: Backend) {
     let kasi = app.officer("kasi", Role::SectionHead).await;
     let tim = app.officer("tim", Role::TechnicalTeam).await;
     let kabid = app.officer("kabid", Role::DivisionHead).await;
+    let sekretaris = app.officer("sekretaris", Role::Secretary).await;
+    let kadis = app.officer("kadis", Role::HeadOfOffice).await;
     // Walk-in complaint typed in at the counter.
     let r = app
         .http
@@ -571,12 +573,15 @@ async fn sop_workflow_end_to_end(backend: Backend) {
         .unwrap();
     assert_eq!(q["total"], 1);
     assert_eq!(post_action(&app, &kasi, &no, json!({"action": "draft_answer", "note": "Berkas IMB Ibu sudah ditemukan dan dapat diambil di loket 5."})).await.0, StatusCode::OK);
-    assert_eq!(
-        post_action(&app, &kabid, &no, json!({"action": "approve"}))
-            .await
-            .0,
-        StatusCode::OK
-    );
+    // Kabid initials, Sekretaris initials, Kadis signs.
+    for approver in [&kabid, &sekretaris, &kadis] {
+        assert_eq!(
+            post_action(&app, approver, &no, json!({"action": "approve"}))
+                .await
+                .0,
+            StatusCode::OK
+        );
+    }
     let (s, v) = post_action(&app, &fo, &no, json!({"action": "send_answer"})).await;
     assert_eq!(
         (s, v["status"].as_str()),
@@ -630,6 +635,8 @@ async fn sop_workflow_end_to_end(backend: Backend) {
             "dispose",
             "record_field_review",
             "draft_answer",
+            "approve",
+            "approve",
             "approve",
             "send_answer",
             "close"
@@ -1126,11 +1133,15 @@ async fn concurrent_actions_apply_once(backend: Backend) {
     let kasi = app.officer("kasi", Role::SectionHead).await;
     let kabid = app.officer("kabid", Role::DivisionHead).await;
     let fo = app.officer("fo", Role::FrontOffice).await;
+    let sekretaris = app.officer("sekretaris", Role::Secretary).await;
+    let kadis = app.officer("kadis", Role::HeadOfOffice).await;
     let (no, _) = app.submit(json!({"body": "x"})).await;
     for (token, body) in [
         (&kasi, json!({"action": "verify"})),
         (&kasi, json!({"action": "draft_answer", "note": "Jawaban"})),
         (&kabid, json!({"action": "approve"})),
+        (&sekretaris, json!({"action": "approve"})),
+        (&kadis, json!({"action": "approve"})),
     ] {
         assert_eq!(post_action(&app, token, &no, body).await.0, StatusCode::OK);
     }

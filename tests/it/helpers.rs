@@ -286,3 +286,10 @@ pub async fn start_with_env(db_url: &str, env: &[(String, String)]) -> App {
 #[path = "../support/daemon.rs"]
 mod daemon;
 pub use daemon::RealDaemon;
+
+/// The newest migration this build ships (the schema a fresh register has).
+pub fn latest_schema() -> i64 {
+    std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
+        .unwrap()
+        .count() as i64
+}

@@ -15,6 +15,7 @@ mod intake;
 mod lapor;
 mod mailservers;
 mod outbox;
+mod procedure;
 mod sms;
 mod telegram;
 mod testchannel;

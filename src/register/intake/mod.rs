@@ -264,6 +264,14 @@ async fn register_in(
             .bind(now)
             .execute(&mut **tx)
             .await?;
+            if reopened {
+                // The file comes back to be checked: the whole clock runs on, the first
+                // step's clock starts again.
+                let at = core.clock.now().timestamp_millis();
+                crate::workflow::resume_whole_clock(core, tx, c.id, at, false).await?;
+                let due = crate::workflow::clock::step_due(core, Status::Registered, 0, at);
+                register::clock::set_step_due(tx, c.id, Some(at), due).await?;
+            }
             let mut note = format!("message via {}", msg.channel);
             // LAPOR!'s status changes and dispositions belong in the audit trail itself.
             if msg.channel == ChannelKind::Lapor {

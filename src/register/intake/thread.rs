@@ -249,7 +249,9 @@ pub(super) async fn create_complaint(
     let registered = core.clock.now();
     let year = crate::sla::local_date(registered, s.offset).year();
     let register_no = register::next_register_no(tx, &s.register_prefix, year).await?;
-    let (due_date, due_at) = core.calendar.due(registered, s.sla_days, s.offset);
+    let registered_ms = registered.timestamp_millis();
+    let whole = crate::workflow::clock::whole(core, registered_ms, &[], registered_ms);
+    let step_due_at = crate::workflow::clock::step_due(core, Status::Registered, 0, registered_ms);
     let subject = msg
         .subject
         .clone()
@@ -280,18 +282,24 @@ pub(super) async fn create_complaint(
         auto_generated: msg.auto_generated,
         flagged,
         draft_answer: None,
-        received_at: registered.timestamp_millis(),
-        due_date: due_date.format("%Y-%m-%d").to_string(),
-        due_at: due_at.timestamp_millis(),
+        received_at: registered_ms,
+        due_date: whole.due_date,
+        due_at: whole.due_at,
         answered_at: None,
         closed_at: None,
         updated_at: now,
+        step_started_at: Some(registered_ms),
+        step_due_at,
+        calendar_gap: whole.calendar_gap,
+        close_reason: None,
     };
     let row = sqlx::query(
         "INSERT INTO complaints (register_no, tracking_code, complainant_id, channel, medium, reply_to, \
          conversation, subject, status, is_open, lang, auto_generated, flagged, received_at, due_date, \
-         due_at, updated_at, search_text, sent_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+         due_at, updated_at, search_text, sent_at, step_started_at, step_due_at, clock_started_at, \
+         calendar_gap) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+         $13, $19, $13, $20) \
          RETURNING id",
     )
     .bind(&c.register_no)
@@ -312,6 +320,8 @@ pub(super) async fn create_complaint(
     .bind(now)
     .bind(search)
     .bind(msg.received_at.timestamp_millis())
+    .bind(c.step_due_at)
+    .bind(c.calendar_gap)
     .fetch_one(&mut **tx)
     .await?;
     c.id = row.try_get("id")?;

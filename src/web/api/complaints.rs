@@ -73,6 +73,7 @@ pub fn is_overdue(c: &Complaint, now: i64) -> bool {
     register::is_overdue(
         c.closed_at.is_none(),
         c.answered_at.is_some(),
+        c.status,
         c.due_at,
         now,
     )
@@ -94,7 +95,7 @@ pub async fn list(
     Extension(officer): Extension<Officer>,
     Query(params): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
-    let now = now_ms();
+    let now = st.core.clock.now().timestamp_millis();
     let mut f = register::ComplaintFilter {
         now,
         ..Default::default()
@@ -221,7 +222,7 @@ pub async fn show(
             })
         })
         .collect();
-    let mut body = complaint_json(&c, now_ms());
+    let mut body = complaint_json(&c, st.core.clock.now().timestamp_millis());
     if let Value::Object(m) = &mut body {
         m.insert("tracking_code".into(), json!(c.tracking_code));
         m.insert("thread".into(), Value::Array(thread));
@@ -241,15 +242,17 @@ pub async fn action(
     let req: ActionRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::Validation(format!(
             "{e} (actions: {})",
-            workflow::Action::ALL
-                .iter()
+            workflow::Action::iter()
                 .map(|a| a.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
         ))
     })?;
     let c = workflow::apply(&st.core, &officer, &register_no, &req).await?;
-    Ok(Json(complaint_json(&c, now_ms())))
+    Ok(Json(complaint_json(
+        &c,
+        st.core.clock.now().timestamp_millis(),
+    )))
 }
 
 #[derive(Deserialize)]

@@ -46,10 +46,7 @@ async fn complaint_page(
     };
     let file = crate::register::case_file(&st.core.db, c.id).await?;
     let officers = crate::register::officers::active_names(&st.core.db).await?;
-    let actions: Vec<crate::workflow::Action> = crate::workflow::Action::ALL
-        .into_iter()
-        .filter(|a| a.allowed(s.officer.role) && a.transition().0.contains(&c.status))
-        .collect();
+    let actions = crate::workflow::available(&st.core, c.status, s.officer.role);
     // Where a reply goes: the complaint's channel and, for web and counter complaints, the
     // email addresses and phone numbers the complainant left (where those channels run).
     let (targets, served) = {
@@ -103,6 +100,14 @@ async fn complaint_page(
                     input type="hidden" name="csrf" value=(s.csrf);
                     input type="hidden" name="action" value=(a.as_str());
                     @if a.needs_note() { input name="note" required placeholder=(lang.pick("Catatan", "Note")); " " }
+                    @if *a == crate::workflow::Action::Dismiss {
+                        select name="reason" aria-label=(lang.pick("Alasan", "Reason")) {
+                            option value="spam" { (lang.pick("spam", "spam")) }
+                            option value="duplicate" { (lang.pick("duplikat", "duplicate")) }
+                            option value="robot" { (lang.pick("pesan otomatis", "automatic message")) }
+                        }
+                        " "
+                    }
                     @if *a == crate::workflow::Action::Dispose {
                         select name="assignee" {
                             @for o in &officers {
@@ -157,6 +162,8 @@ pub struct ActionForm {
     note: String,
     #[serde(default)]
     assignee: Option<String>,
+    #[serde(default)]
+    reason: Option<crate::workflow::DismissReason>,
 }
 
 /// The notices a complaint page shows after an officer's post: a fixed set, named in the
@@ -214,7 +221,7 @@ fn action_error(lang: Lang, s: &WebSession, e: crate::workflow::ActionError) -> 
     use crate::workflow::ActionError as E;
     let code = match &e {
         E::NotFound(_) => StatusCode::NOT_FOUND,
-        E::Forbidden { .. } => StatusCode::FORBIDDEN,
+        E::Forbidden { .. } | E::NotYourApproval { .. } => StatusCode::FORBIDDEN,
         E::WrongStatus { .. } => StatusCode::CONFLICT,
         E::Invalid(_) => StatusCode::BAD_REQUEST,
         E::Db(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -256,6 +263,7 @@ pub async fn action(
         action,
         note: f.note,
         assignee: f.assignee.filter(|a| !a.is_empty()),
+        reason: f.reason,
     };
     let done = crate::workflow::apply(&st.core, &s.officer, &no, &req).await;
     after_change(&st, lang, &s, &no, done, Notice::ActionDone)

@@ -7,6 +7,7 @@ use crate::workflow::Status;
 /// `assignee` (`me` or a user name) and `antrian=saya` ("my queue": what the officer's role can
 /// act on now, or what is assigned to them).
 pub fn inbox_filter(
+    core: &crate::state::Core,
     q: &HashMap<String, String>,
     me: Option<&crate::workflow::Officer>,
     now: i64,
@@ -30,12 +31,9 @@ pub fn inbox_filter(
             }
         });
         if q.get("antrian").is_some_and(|v| v == "saya") {
-            let statuses: Vec<Status> = crate::workflow::Action::ALL
-                .into_iter()
-                .filter(|a| a.allowed(me.role))
-                .flat_map(|a| a.transition().0.iter().copied())
+            let mine = Status::iter()
+                .filter(|s| !crate::workflow::available(core, *s, me.role).is_empty())
                 .collect();
-            let mine = Status::iter().filter(|s| statuses.contains(s)).collect();
             f.queue = Some((me.id, mine));
         }
     }
@@ -56,7 +54,7 @@ pub async fn inbox_rows(
         .unwrap_or(1);
     crate::register::list_complaints(
         &core.db,
-        &inbox_filter(q, me, now_ms()),
+        &inbox_filter(core, q, me, now_ms()),
         crate::register::Page {
             number: page,
             size: 50,
@@ -136,7 +134,7 @@ pub async fn inbox(
             tbody {
                 @for l in &listing.items {
                     @let c = &l.complaint;
-                    @let overdue = crate::register::is_overdue(c.closed_at.is_none(), c.answered_at.is_some(), c.due_at, now);
+                    @let overdue = crate::register::is_overdue(c.closed_at.is_none(), c.answered_at.is_some(), c.status, c.due_at, now);
                     tr class=[overdue.then_some("overdue")] {
                         td { (c.channel) }
                         td { a href=(format!("/kotak/{}", c.register_no)) { (c.register_no) } }

@@ -1,0 +1,792 @@
+//! The SOP as a state machine: statuses, the actions that move a complaint between them, and
+//! the role allowed to take each. Every action writes the audit trail in the same transaction
+//! as its effect; actions that tell the complainant something queue it in the outbox there too.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::register::{self, Complaint, Outgoing};
+use crate::state::Core;
+use crate::templates::Kind;
+
+pub mod clock;
+pub mod procedure;
+
+pub use procedure::Procedure;
+
+/// The office roles of the SOP tables (SOP.md), and the administrator.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::EnumIter,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Role {
+    FrontOffice,
+    SectionHead,
+    TechnicalTeam,
+    DivisionHead,
+    /// *Sekretaris*: initials the answer after the division head (seed 004).
+    Secretary,
+    HeadOfOffice,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 7] = [
+        Role::FrontOffice,
+        Role::SectionHead,
+        Role::TechnicalTeam,
+        Role::DivisionHead,
+        Role::Secretary,
+        Role::HeadOfOffice,
+        Role::Admin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// The next role up the chain (escalation goes to a step's owner and this role).
+    pub fn superior(self) -> Option<Role> {
+        match self {
+            Role::FrontOffice | Role::TechnicalTeam => Some(Role::SectionHead),
+            Role::SectionHead => Some(Role::DivisionHead),
+            Role::DivisionHead => Some(Role::Secretary),
+            Role::Secretary => Some(Role::HeadOfOffice),
+            Role::HeadOfOffice | Role::Admin => None,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = aduan_channel::UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| aduan_channel::UnknownValue::new("role", s, Role::ALL.map(Role::as_str)))
+    }
+}
+
+/// The statuses a complaint moves through, as stored in the register (`snake_case`): the steps
+/// of the seeds' procedures (which of them an office uses is its [`Procedure`]) and the ends.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::EnumIter,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Status {
+    /// Received and registered; the file's completeness and truth are checked.
+    Registered,
+    /// Returned to the complainant to complete: the whole clock is paused.
+    Incomplete,
+    /// Verified (*verifikasi*).
+    Verified,
+    /// A field review was decided; the parties are invited and the review held (003 #3–5).
+    FieldReview,
+    /// The field review's report (BAP) is recorded.
+    FieldReviewed,
+    /// The study and proposed solution (*telaahan*, 003 #6, 004 #4) is written.
+    Studied,
+    /// Disposition given (*disposisi*).
+    Disposed,
+    /// The answer is drafted and goes through the chain of approval.
+    AnswerDrafted,
+    /// Approved and signed: ready to go to the complainant.
+    AnswerApproved,
+    Answered,
+    Closed,
+    Rejected,
+    Forwarded,
+    /// Closed without writing to the sender: spam, a duplicate, a robot.
+    Dismissed,
+}
+
+impl Status {
+    /// Every status, in the order of the procedure.
+    pub fn iter() -> impl Iterator<Item = Status> + Clone {
+        <Status as strum::IntoEnumIterator>::iter()
+    }
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// Whether the complaint is no longer open (new messages open a new complaint).
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            Status::Closed | Status::Rejected | Status::Forwarded | Status::Dismissed
+        )
+    }
+
+    /// The stored names, for messages that list them.
+    pub fn names() -> String {
+        Status::iter()
+            .map(Status::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Status {
+    type Err = aduan_channel::UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Status::iter().find(|v| v.as_str() == s).ok_or_else(|| {
+            aduan_channel::UnknownValue::new("status", s, Status::iter().map(Status::as_str))
+        })
+    }
+}
+
+/// What officers do to a complaint. Each action leads to one status; where it may be taken
+/// from and by whom is the office's [`Procedure`].
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::EnumIter, strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Action {
+    /// Return as incomplete: asks the complainant to complete it, via the originating channel.
+    ReturnIncomplete,
+    /// The returned file is complete again: the whole clock runs on.
+    Complete,
+    Verify,
+    /// Decide that a field review is needed (*peninjauan lapangan*).
+    DecideFieldReview,
+    RecordFieldReview,
+    /// Write the study and proposed solution (*telaahan*).
+    Study,
+    /// *Disposisi*: assign to an officer with an instruction.
+    Dispose,
+    DraftAnswer,
+    /// Initial (*paraf*) or sign the draft, as the next approval of the chain.
+    Approve,
+    SendAnswer,
+    Close,
+    Reject,
+    Forward,
+    /// Close as spam, duplicate or robot, without writing to the sender.
+    Dismiss,
+}
+
+impl Action {
+    /// Every action.
+    pub fn iter() -> impl Iterator<Item = Action> + Clone {
+        <Action as strum::IntoEnumIterator>::iter()
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// The status the action leads to.
+    pub fn target(self) -> Status {
+        match self {
+            Action::ReturnIncomplete => Status::Incomplete,
+            Action::Complete => Status::Registered,
+            Action::Verify => Status::Verified,
+            Action::DecideFieldReview => Status::FieldReview,
+            Action::RecordFieldReview => Status::FieldReviewed,
+            Action::Study => Status::Studied,
+            Action::Dispose => Status::Disposed,
+            Action::DraftAnswer => Status::AnswerDrafted,
+            Action::Approve => Status::AnswerApproved,
+            Action::SendAnswer => Status::Answered,
+            Action::Close => Status::Closed,
+            Action::Reject => Status::Rejected,
+            Action::Forward => Status::Forwarded,
+            Action::Dismiss => Status::Dismissed,
+        }
+    }
+
+    /// The action that leads to a status.
+    pub fn to(s: Status) -> Option<Action> {
+        Action::iter().find(|a| a.target() == s)
+    }
+
+    /// Actions that need a note (the reason, the disposition, the review, the answer).
+    pub fn needs_note(self) -> bool {
+        matches!(
+            self,
+            Action::ReturnIncomplete
+                | Action::DecideFieldReview
+                | Action::RecordFieldReview
+                | Action::Study
+                | Action::Dispose
+                | Action::DraftAnswer
+                | Action::Reject
+                | Action::Forward
+        )
+    }
+}
+
+/// Why a complaint was dismissed.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::EnumIter, strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum DismissReason {
+    Spam,
+    Duplicate,
+    Robot,
+}
+
+impl DismissReason {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// What an officer asks for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionRequest {
+    pub action: Action,
+    /// The reason, disposition note, review report, answer text or forwarding target.
+    #[serde(default)]
+    pub note: String,
+    /// `dispose`: the officer (username) the complaint is assigned to.
+    #[serde(default)]
+    pub assignee: Option<String>,
+    /// `dismiss`: spam, duplicate or robot.
+    #[serde(default)]
+    pub reason: Option<DismissReason>,
+}
+
+/// The officer taking an action.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Officer {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    #[sqlx(try_from = "crate::db::Name<Role>")]
+    pub role: Role,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    #[error("complaint {0} not found")]
+    NotFound(String),
+    #[error("role {role} may not {action}")]
+    Forbidden { role: Role, action: &'static str },
+    #[error("the next approval of this draft is the {waiting_for}'s, not the {role}'s")]
+    NotYourApproval { role: Role, waiting_for: Role },
+    #[error("cannot {action} a complaint that is {status} (allowed from: {allowed})")]
+    WrongStatus {
+        action: &'static str,
+        status: Status,
+        allowed: String,
+    },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+fn wrong_status(core: &Core, action: Action, status: Status) -> ActionError {
+    ActionError::WrongStatus {
+        action: action.as_str(),
+        status,
+        allowed: core
+            .procedure
+            .from_statuses(action.target())
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// The actions an officer of `role` may take on a complaint in `status` under the office's
+/// procedure (approval: whether the chain waits for this role is checked when it is taken).
+pub fn available(core: &Core, status: Status, role: Role) -> Vec<Action> {
+    let p = &core.procedure;
+    Action::iter()
+        .filter(|a| {
+            let to = a.target();
+            if *a == Action::Approve {
+                // Approvals are personal: an administrator signs for no one.
+                return p.moves_from(status).contains(&to)
+                    && p.approvals().iter().any(|x| x.role == role);
+            }
+            p.permit(status, to, role) == procedure::Permit::Allowed
+        })
+        .collect()
+}
+
+/// Applies an action: checks role and step against the office's procedure, changes the
+/// complaint and its clocks, writes the audit trail and queues what the complainant must be
+/// told, in one transaction.
+pub async fn apply(
+    core: &Core,
+    officer: &Officer,
+    register_no: &str,
+    req: &ActionRequest,
+) -> Result<Complaint, ActionError> {
+    let action = req.action;
+    let proc = &core.procedure;
+    if !proc.role_may_ever(action.target(), officer.role) {
+        return Err(ActionError::Forbidden {
+            role: officer.role,
+            action: action.as_str(),
+        });
+    }
+    let note = req.note.trim();
+    if action.needs_note() && note.is_empty() {
+        return Err(ActionError::Invalid(format!(
+            "`note` is required to {}",
+            action.as_str()
+        )));
+    }
+    if action == Action::Dismiss && req.reason.is_none() {
+        return Err(ActionError::Invalid(
+            "`reason` (spam, duplicate or robot) is required to dismiss".into(),
+        ));
+    }
+    let now = core.clock.now().timestamp_millis();
+    let mut tx = core.db.begin().await?;
+    // Takes the complaint's row lock first: actions on one complaint run one after another.
+    let c = register::complaint_for_update(&mut tx, register_no)
+        .await?
+        .ok_or_else(|| ActionError::NotFound(register_no.to_string()))?;
+    let mut to = action.target();
+    // Approvals: the next stage of the chain, bound to the draft's hash.
+    let mut approval = None;
+    if action == Action::Approve {
+        if !proc.moves_from(c.status).contains(&to) {
+            return Err(wrong_status(core, action, c.status));
+        }
+        let draft = c.draft_answer.clone().unwrap_or_default();
+        let hash = register::sha256_hex(draft.as_bytes());
+        let done = register::clock::approvals_done(&mut tx, c.id, &hash).await? as usize;
+        let chain = proc.approvals();
+        let Some(stage) = chain.get(done) else {
+            return Err(wrong_status(core, action, c.status));
+        };
+        if officer.role != stage.role {
+            return Err(ActionError::NotYourApproval {
+                role: officer.role,
+                waiting_for: stage.role,
+            });
+        }
+        let recorded = register::clock::record_approval(
+            &mut tx,
+            &register::clock::NewApproval {
+                complaint_id: c.id,
+                draft_sha256: &hash,
+                stage: done as i64,
+                role: stage.role,
+                kind: stage.kind.as_str(),
+                officer_id: officer.id,
+                at: now,
+            },
+        )
+        .await?;
+        if !recorded {
+            return Err(wrong_status(core, action, c.status));
+        }
+        if done + 1 < chain.len() {
+            to = Status::AnswerDrafted;
+        }
+        approval = Some((done + 1, stage.kind, hash));
+    } else {
+        match proc.permit(c.status, to, officer.role) {
+            procedure::Permit::Allowed => {}
+            procedure::Permit::WrongRole => {
+                return Err(ActionError::Forbidden {
+                    role: officer.role,
+                    action: action.as_str(),
+                });
+            }
+            procedure::Permit::NotFromHere => return Err(wrong_status(core, action, c.status)),
+        }
+    }
+    let mut assignee_id = c.assignee_id;
+    if action == Action::Dispose {
+        let who = req.assignee.as_deref().ok_or_else(|| {
+            ActionError::Invalid("`assignee` (an officer's username) is required to dispose".into())
+        })?;
+        let id = register::officers::active_id(&mut tx, who)
+            .await?
+            .ok_or_else(|| ActionError::Invalid(format!("no active officer `{who}`")))?;
+        assignee_id = Some(id);
+    }
+    let draft = if action == Action::DraftAnswer {
+        Some(note.to_string())
+    } else {
+        c.draft_answer.clone()
+    };
+    if action == Action::SendAnswer && draft.as_deref().unwrap_or("").is_empty() {
+        return Err(ActionError::Invalid(
+            "there is no approved answer to send".into(),
+        ));
+    }
+    let approvals_done = approval.as_ref().map_or(0, |a| a.0);
+    let changed = register::change_status(
+        &mut tx,
+        c.id,
+        &register::StatusChange {
+            from: c.status,
+            to,
+            assignee_id,
+            draft_answer: draft.as_deref(),
+            answered: action == Action::SendAnswer,
+            step_due_at: clock::step_due(core, to, approvals_done, now),
+            close_reason: req.reason.map(DismissReason::as_str),
+            now,
+        },
+    )
+    .await?;
+    // Another officer moved it between our read and this write: theirs stands.
+    if !changed {
+        let now_status = register::complaint_by_no(&mut *tx, register_no)
+            .await?
+            .map(|c| c.status)
+            .ok_or_else(|| ActionError::NotFound(register_no.to_string()))?;
+        return Err(wrong_status(core, action, now_status));
+    }
+    // The whole clock: paused while waiting for the citizen; a file returned at its first
+    // check starts it afresh when complete.
+    if to == Status::Incomplete && c.status != Status::Incomplete {
+        register::clock::pause(&mut tx, c.id, now, c.status).await?;
+    }
+    if c.status == Status::Incomplete && to != Status::Incomplete {
+        resume_whole_clock(core, &mut tx, c.id, now, to.is_final()).await?;
+    }
+    let audit_note = match (action, &req.assignee, req.reason, &approval) {
+        (Action::Dispose, Some(a), _, _) => format!("to {a}: {note}"),
+        (Action::Dismiss, _, Some(r), _) if note.is_empty() => r.as_str().to_string(),
+        (Action::Dismiss, _, Some(r), _) => format!("{}: {note}", r.as_str()),
+        (Action::Approve, _, _, Some((n, kind, hash))) => {
+            format!(
+                "{} {n}/{} of draft sha256:{}",
+                kind.as_str(),
+                proc.approvals().len(),
+                &hash[..16]
+            )
+        }
+        _ => note.to_string(),
+    };
+    register::audit(
+        &mut tx,
+        Some(c.id),
+        Some(officer.id),
+        &officer.username,
+        action.as_str(),
+        Some(c.status.as_str()),
+        Some(to.as_str()),
+        &audit_note,
+    )
+    .await?;
+    let tell = match action {
+        Action::ReturnIncomplete => Some((Kind::RequestComplete, note.to_string())),
+        Action::SendAnswer => Some((Kind::Answer, draft.unwrap_or_default())),
+        Action::Reject => Some((Kind::Rejected, note.to_string())),
+        Action::Forward => Some((Kind::Forwarded, note.to_string())),
+        _ => None,
+    };
+    let updated = register::complaint_by_id(&mut tx, c.id).await?;
+    if let Some((kind, text)) = tell {
+        tell_complainant(core, &mut tx, &updated, kind, &text).await?;
+    }
+    let updated = register::complaint_by_id(&mut tx, c.id).await?;
+    tx.commit().await?;
+    core.outbox_wake.notify_waiters();
+    Ok(updated)
+}
+
+/// Ends the wait for the citizen: the pause closes and, unless the complaint ends, the whole
+/// clock runs on — afresh from `now` when the file was returned at its first check (the clock
+/// starts with the complete file), else moved by the working time it waited.
+pub(crate) async fn resume_whole_clock(
+    core: &Core,
+    tx: &mut crate::db::Tx,
+    complaint_id: i64,
+    now: i64,
+    ends: bool,
+) -> sqlx::Result<()> {
+    let from = register::clock::resume(tx, complaint_id, now).await?;
+    if ends {
+        return Ok(());
+    }
+    let start = if from == Some(Status::Registered) {
+        now
+    } else {
+        register::clock::clock_started_at(tx, complaint_id).await?
+    };
+    let pauses = register::clock::pauses_since(tx, complaint_id, start).await?;
+    let w = clock::whole(core, start, &pauses, now);
+    register::clock::set_whole_clock(tx, complaint_id, &w).await
+}
+
+/// Queues a message of `kind` to the complainant through the reply targets.
+async fn tell_complainant(
+    core: &Core,
+    tx: &mut crate::db::Tx,
+    c: &Complaint,
+    kind: Kind,
+    text: &str,
+) -> sqlx::Result<()> {
+    let targets = register::reply_targets(tx, core, c).await?;
+    register::enqueue(
+        tx,
+        core,
+        c,
+        &Outgoing {
+            kind,
+            text,
+            subject: "",
+            automatic: false,
+            attachments: &[],
+        },
+        &targets,
+        None,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Closes a returned file whose completion deadline passed, with notice to the complainant
+/// (the clock sweep; `false` if it was completed or closed meanwhile).
+pub(crate) async fn close_expired(
+    core: &Core,
+    d: &register::clock::DueStep,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let mut tx = core.db.begin().await?;
+    let Some(c) = register::complaint_for_update(&mut tx, &d.register_no).await? else {
+        return Ok(false);
+    };
+    if c.status != Status::Incomplete || c.step_due_at != Some(d.step_due_at) {
+        return Ok(false);
+    }
+    let changed = register::change_status(
+        &mut tx,
+        c.id,
+        &register::StatusChange {
+            from: c.status,
+            to: Status::Closed,
+            assignee_id: c.assignee_id,
+            draft_answer: c.draft_answer.as_deref(),
+            answered: false,
+            step_due_at: None,
+            close_reason: Some("not_completed"),
+            now,
+        },
+    )
+    .await?;
+    if !changed {
+        return Ok(false);
+    }
+    register::clock::resume(&mut tx, c.id, now).await?;
+    let deadline = core.procedure.completion_deadline;
+    register::audit(
+        &mut tx,
+        Some(c.id),
+        None,
+        "system",
+        "close",
+        Some(Status::Incomplete.as_str()),
+        Some(Status::Closed.as_str()),
+        &format!("not completed within {deadline}"),
+    )
+    .await?;
+    let updated = register::complaint_by_id(&mut tx, c.id).await?;
+    tell_complainant(core, &mut tx, &updated, Kind::ClosedIncomplete, "").await?;
+    tx.commit().await?;
+    core.metrics.auto_closed();
+    core.outbox_wake.notify_waiters();
+    Ok(true)
+}
+
+/// Records that a step passed its standard: once, in the audit trail and `/metrics`, naming
+/// the step's owner and the owner's superior (officer notifications build on this).
+pub(crate) async fn escalate(core: &Core, d: &register::clock::DueStep) -> sqlx::Result<bool> {
+    let mut tx = core.db.begin().await?;
+    if !register::clock::mark_escalated(&mut tx, d.id, d.step_due_at).await? {
+        return Ok(false);
+    }
+    let owner = core.procedure.step(d.status).map(|s| s.role);
+    let note = match owner {
+        Some(o) => match o.superior() {
+            Some(sup) => format!(
+                "step `{}` passed its standard: owner {o}, superior {sup}",
+                d.status
+            ),
+            None => format!("step `{}` passed its standard: owner {o}", d.status),
+        },
+        None => format!("step `{}` passed its standard", d.status),
+    };
+    register::audit(
+        &mut tx,
+        Some(d.id),
+        None,
+        "system",
+        "escalate",
+        Some(d.status.as_str()),
+        None,
+        &note,
+    )
+    .await?;
+    tx.commit().await?;
+    core.metrics.escalated();
+    Ok(true)
+}
+
+/// Queues a free-form reply to the complainant through the originating channel.
+pub async fn reply(
+    core: &Core,
+    officer: &Officer,
+    register_no: &str,
+    text: &str,
+    attachments: &[aduan_channel::Attachment],
+) -> Result<Vec<i64>, ActionError> {
+    if !REPLY_ROLES.contains(&officer.role) {
+        return Err(ActionError::Forbidden {
+            role: officer.role,
+            action: "reply",
+        });
+    }
+    if text.trim().is_empty() {
+        return Err(ActionError::Invalid("`text` must not be empty".into()));
+    }
+    let mut tx = core.db.begin().await?;
+    let c = register::complaint_by_no(&mut *tx, register_no)
+        .await?
+        .ok_or_else(|| ActionError::NotFound(register_no.to_string()))?;
+    let targets = register::reply_targets(&mut tx, core, &c).await?;
+    let ids = register::enqueue(
+        &mut tx,
+        core,
+        &c,
+        &Outgoing {
+            kind: Kind::Reply,
+            text: text.trim(),
+            subject: "",
+            automatic: false,
+            attachments,
+        },
+        &targets,
+        None,
+    )
+    .await?;
+    register::audit(
+        &mut tx,
+        Some(c.id),
+        Some(officer.id),
+        &officer.username,
+        "reply",
+        None,
+        None,
+        &format!("{} outbox row(s)", ids.len()),
+    )
+    .await?;
+    tx.commit().await?;
+    core.outbox_wake.notify_waiters();
+    Ok(ids)
+}
+
+/// Roles that may write to a complainant directly.
+pub const REPLY_ROLES: &[Role] = &[
+    Role::FrontOffice,
+    Role::SectionHead,
+    Role::DivisionHead,
+    Role::Admin,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_through_their_stored_names() {
+        for s in Status::iter() {
+            assert_eq!(s.as_str().parse::<Status>().unwrap(), s);
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        assert_eq!(Status::AnswerDrafted.as_str(), "answer_drafted");
+        assert!("done".parse::<Status>().is_err());
+        let finals: Vec<_> = Status::iter().filter(|s| s.is_final()).collect();
+        assert_eq!(
+            finals,
+            [
+                Status::Closed,
+                Status::Rejected,
+                Status::Forwarded,
+                Status::Dismissed
+            ]
+        );
+        for r in Role::ALL {
+            assert_eq!(r.as_str().parse::<Role>().unwrap(), r);
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+        }
+        assert!("kadis".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn every_status_but_the_first_has_one_action_leading_to_it() {
+        for s in Status::iter().filter(|s| *s != Status::Registered) {
+            let n = Action::iter().filter(|a| a.target() == s).count();
+            assert_eq!(n, 1, "{s}");
+        }
+        assert_eq!(Action::to(Status::Registered), Some(Action::Complete));
+    }
+
+    #[test]
+    fn escalation_goes_up_the_chain_to_the_head() {
+        let mut r = Role::FrontOffice;
+        let mut seen = vec![r];
+        while let Some(up) = r.superior() {
+            r = up;
+            seen.push(r);
+        }
+        assert_eq!(
+            seen,
+            [
+                Role::FrontOffice,
+                Role::SectionHead,
+                Role::DivisionHead,
+                Role::Secretary,
+                Role::HeadOfOffice
+            ]
+        );
+    }
+}

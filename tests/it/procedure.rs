@@ -1,0 +1,738 @@
+//! The seeds' procedures, walked step by step through the API on both databases: the roles
+//! allowed at each step, the step clocks against the standard (a fixed clock on the eve of
+//! Christmas 2026, so clocks cross the holidays and a weekend), approvals bound to the exact
+//! draft; the whole clock's pause, restart and the citizen's deadline; escalation; dismissal;
+//! `sla recompute` after next year's holiday list arrives.
+
+use std::collections::HashMap;
+
+use aduan::db::Backend;
+use aduan::sla::Standard;
+use aduan::workflow::{Role, Status};
+use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::helpers::*;
+
+/// An instant given in WIB.
+fn wib(s: &str) -> DateTime<Utc> {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M")
+        .unwrap()
+        .and_local_timezone(FixedOffset::east_opt(7 * 3600).unwrap())
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// Wednesday 23 December 2026, 15:30 WIB: the 24th is cuti bersama, the 25th Christmas, then a
+/// weekend; office hours 08:00-16:00.
+const T: &str = "2026-12-23 15:30";
+
+/// Each standard the shipped profiles use, started at [`T`], computed by hand.
+fn due_at_t(std: Standard) -> DateTime<Utc> {
+    let s = std.to_string();
+    let at = match s.as_str() {
+        "5 min" => "2026-12-23 15:35",
+        "10 min" => "2026-12-23 15:40",
+        "15 min" => "2026-12-23 15:45",
+        "30 min" => "2026-12-23 16:00",
+        // Half an hour before the close, the rest after Christmas and the weekend.
+        "1 h" => "2026-12-28 08:30",
+        "2 h" => "2026-12-28 09:30",
+        "1 working day" => "2026-12-28 16:00",
+        "2 working days" => "2026-12-29 16:00",
+        // 28, 29, 30, 31 Dec; 2027 has no list here, so 1 Jan counts: 1, 4, 5, 6 Jan.
+        "8 working days" => "2027-01-06 16:00",
+        "14 days" => "2027-01-07 00:00",
+        other => panic!("no hand-computed deadline for `{other}`"),
+    };
+    wib(at)
+}
+
+struct Office {
+    app: App,
+    tokens: HashMap<Role, String>,
+}
+
+async fn office(backend: Backend, procedure: &str) -> Option<Office> {
+    let app = spawn_app(backend, &[("ADUAN_OFFICE__PROCEDURE", procedure)]).await?;
+    let mut tokens = HashMap::new();
+    for r in Role::ALL {
+        tokens.insert(r, app.officer(r.as_str(), r).await);
+    }
+    Some(Office { app, tokens })
+}
+
+impl Office {
+    async fn act(&self, role: Role, no: &str, body: Value) -> (StatusCode, Value) {
+        let r = self
+            .app
+            .http
+            .post(self.app.url(&format!("/api/v1/complaints/{no}/actions")))
+            .bearer_auth(&self.tokens[&role])
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, no: &str) -> Value {
+        self.app
+            .http
+            .get(self.app.url(&format!("/api/v1/complaints/{no}")))
+            .bearer_auth(&self.tokens[&Role::Admin])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    fn set_clock(&self, at: &str) {
+        self.app.core.clock.set(Some(wib(at)));
+    }
+}
+
+fn ms(v: &Value) -> Option<DateTime<Utc>> {
+    v.as_i64().and_then(DateTime::from_timestamp_millis)
+}
+
+/// One move of a walk: who, what, and where it leads.
+type Move = (Role, Value, Status);
+
+/// Walks `moves` from registration at [`T`]. At every step: a role the procedure does not list
+/// for the move is refused (403), the listed one succeeds, and the new step's clock is the
+/// hand-computed deadline of its standard.
+async fn walk(o: &Office, moves: &[Move]) -> String {
+    o.set_clock(T);
+    let (no, _) = o
+        .app
+        .submit(json!({"name": "Ibu Sari", "body": "Izin usaha saya belum terbit"}))
+        .await;
+    let p = &o.app.core.procedure;
+    let mut status = Status::Registered;
+    let mut approvals = 0;
+    let c = o.get(&no).await;
+    assert_eq!(
+        ms(&c["step_due_at"]),
+        p.step(status).and_then(|s| s.standard).map(due_at_t),
+        "{} registered",
+        p.name
+    );
+    for (role, body, to) in moves {
+        let action = body["action"].as_str().unwrap();
+        // A role the procedure does not name for this move is refused, and changes nothing.
+        let allowed: Vec<Role> = if action == "approve" {
+            vec![p.approvals()[approvals].role]
+        } else {
+            p.step(status)
+                .and_then(|s| s.next.iter().find(|(t, _)| t == to))
+                .map(|(_, r)| r.clone())
+                .unwrap_or_else(|| panic!("{}: {status} → {to} is not a move", p.name))
+        };
+        assert!(
+            allowed.contains(role),
+            "{}: {role} not listed for {action}",
+            p.name
+        );
+        for other in Role::ALL
+            .into_iter()
+            .filter(|r| *r != Role::Admin && !allowed.contains(r))
+        {
+            let (s, _) = o.act(other, &no, body.clone()).await;
+            assert_eq!(
+                s,
+                StatusCode::FORBIDDEN,
+                "{}: {other} may not {action} at {status}",
+                p.name
+            );
+        }
+        let (s, v) = o.act(*role, &no, body.clone()).await;
+        assert_eq!(
+            s,
+            StatusCode::OK,
+            "{}: {role} {action} at {status}: {v}",
+            p.name
+        );
+        assert_eq!(v["status"], to.as_str(), "{}", p.name);
+        approvals = if action == "approve" && *to == Status::AnswerDrafted {
+            approvals + 1
+        } else {
+            0
+        };
+        status = *to;
+        let want = if status.is_final() {
+            None
+        } else if status == Status::Incomplete {
+            Some(due_at_t(p.completion_deadline))
+        } else if status == Status::AnswerDrafted && !p.approvals().is_empty() {
+            let a = &p.approvals()[approvals];
+            a.standard
+                .or(p.step(status).unwrap().standard)
+                .map(due_at_t)
+        } else {
+            p.step(status).and_then(|s| s.standard).map(due_at_t)
+        };
+        assert_eq!(ms(&v["step_due_at"]), want, "{}: clock of {status}", p.name);
+    }
+    no
+}
+
+fn act(action: &str) -> Value {
+    json!({"action": action, "note": format!("catatan {action}")})
+}
+
+async fn seed_binjai(backend: Backend) {
+    let Some(o) = office(backend, "binjai").await else {
+        return;
+    };
+    use Role::*;
+    let no = walk(
+        &o,
+        &[
+            (SectionHead, act("verify"), Status::Verified),
+            (
+                DivisionHead,
+                json!({"action": "dispose", "note": "selesaikan", "assignee": "section_head"}),
+                Status::Disposed,
+            ),
+            (SectionHead, act("draft_answer"), Status::AnswerDrafted),
+            (DivisionHead, act("approve"), Status::AnswerDrafted),
+            (HeadOfOffice, act("approve"), Status::AnswerApproved),
+            (FrontOffice, act("send_answer"), Status::Answered),
+            (FrontOffice, act("close"), Status::Closed),
+        ],
+    )
+    .await;
+    // Binjai's Kadis signs but does not dispose; no field review, no study.
+    let p = &o.app.core.procedure;
+    assert!(p.step(Status::FieldReview).is_none() && p.step(Status::Studied).is_none());
+    assert!(!p.role_may_ever(Status::Disposed, HeadOfOffice));
+    assert_eq!(o.get(&no).await["status"], "closed");
+    o.app.stop().await;
+}
+both!(seed_binjai);
+
+async fn seed_madiun(backend: Backend) {
+    let Some(o) = office(backend, "madiun").await else {
+        return;
+    };
+    use Role::*;
+    walk(
+        &o,
+        &[
+            (SectionHead, act("verify"), Status::Verified),
+            (
+                DivisionHead,
+                json!({"action": "dispose", "note": "koordinasikan", "assignee": "technical_team"}),
+                Status::Disposed,
+            ),
+            (TechnicalTeam, act("draft_answer"), Status::AnswerDrafted),
+            // Online: the admin sends the answer without a signature step.
+            (FrontOffice, act("send_answer"), Status::Answered),
+            (FrontOffice, act("close"), Status::Closed),
+        ],
+    )
+    .await;
+    assert!(o.app.core.procedure.approvals().is_empty());
+    o.app.stop().await;
+}
+both!(seed_madiun);
+
+async fn seed_pagar_alam(backend: Backend) {
+    let Some(o) = office(backend, "pagar_alam").await else {
+        return;
+    };
+    use Role::*;
+    let no = walk(
+        &o,
+        &[
+            (SectionHead, act("verify"), Status::Verified),
+            (SectionHead, act("decide_field_review"), Status::FieldReview),
+            (TechnicalTeam, act("record_field_review"), Status::FieldReviewed),
+            (SectionHead, act("study"), Status::Studied),
+            (
+                HeadOfOffice,
+                json!({"action": "dispose", "note": "siapkan surat balasan", "assignee": "section_head"}),
+                Status::Disposed,
+            ),
+            (SectionHead, act("draft_answer"), Status::AnswerDrafted),
+            (HeadOfOffice, act("approve"), Status::AnswerApproved),
+            (FrontOffice, act("send_answer"), Status::Answered),
+            (FrontOffice, act("close"), Status::Closed),
+        ],
+    )
+    .await;
+    // The field review step's clock reached into 2027, which no list covers here.
+    let c = o.get(&no).await;
+    assert_eq!(c["close_reason"], Value::Null);
+    o.app.stop().await;
+}
+both!(seed_pagar_alam);
+
+async fn seed_lapor(backend: Backend) {
+    let Some(o) = office(backend, "lapor").await else {
+        return;
+    };
+    use Role::*;
+    walk(
+        &o,
+        &[
+            (SectionHead, act("verify"), Status::Verified),
+            (SectionHead, act("study"), Status::Studied),
+            (
+                DivisionHead,
+                json!({"action": "dispose", "note": "susun jawaban", "assignee": "section_head"}),
+                Status::Disposed,
+            ),
+            (SectionHead, act("draft_answer"), Status::AnswerDrafted),
+            (DivisionHead, act("approve"), Status::AnswerDrafted),
+            (Secretary, act("approve"), Status::AnswerDrafted),
+            (HeadOfOffice, act("approve"), Status::AnswerApproved),
+            (FrontOffice, act("send_answer"), Status::Answered),
+            (FrontOffice, act("close"), Status::Closed),
+        ],
+    )
+    .await;
+    o.app.stop().await;
+}
+both!(seed_lapor);
+
+/// The default (the union): every step, a return for completion on the way.
+async fn seed_default_union(backend: Backend) {
+    let Some(o) = office(backend, "default").await else {
+        return;
+    };
+    use Role::*;
+    walk(
+        &o,
+        &[
+            (SectionHead, act("verify"), Status::Verified),
+            (FrontOffice, act("return_incomplete"), Status::Incomplete),
+            (FrontOffice, act("complete"), Status::Registered),
+            (SectionHead, act("verify"), Status::Verified),
+            (
+                DivisionHead,
+                act("decide_field_review"),
+                Status::FieldReview,
+            ),
+            (
+                TechnicalTeam,
+                act("record_field_review"),
+                Status::FieldReviewed,
+            ),
+            (SectionHead, act("study"), Status::Studied),
+            (
+                HeadOfOffice,
+                json!({"action": "dispose", "note": "tindak lanjuti", "assignee": "section_head"}),
+                Status::Disposed,
+            ),
+            (SectionHead, act("draft_answer"), Status::AnswerDrafted),
+            (DivisionHead, act("approve"), Status::AnswerDrafted),
+            (Secretary, act("approve"), Status::AnswerDrafted),
+            (HeadOfOffice, act("approve"), Status::AnswerApproved),
+            (FrontOffice, act("send_answer"), Status::Answered),
+            (FrontOffice, act("close"), Status::Closed),
+        ],
+    )
+    .await;
+    o.app.stop().await;
+}
+both!(seed_default_union);
+
+/// Approvals bind to the exact draft: after an edit the chain starts again, and what is sent is
+/// the text the last approver signed.
+async fn approvals_are_bound_to_the_draft(backend: Backend) {
+    let Some(o) = office(backend, "default").await else {
+        return;
+    };
+    use Role::*;
+    let (no, _) = o.app.submit(json!({"body": "Jalan rusak"})).await;
+    for (role, body) in [
+        (SectionHead, act("verify")),
+        (
+            SectionHead,
+            json!({"action": "draft_answer", "note": "Versi satu"}),
+        ),
+        (DivisionHead, act("approve")),
+    ] {
+        assert_eq!(o.act(role, &no, body).await.0, StatusCode::OK);
+    }
+    // An administrator approves in no one's name.
+    let (s, v) = o.act(Admin, &no, act("approve")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    // The Kadis may not sign before the Sekretaris initials.
+    let (s, v) = o.act(HeadOfOffice, &no, act("approve")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert!(v.to_string().contains("secretary"), "{v}");
+    // The Kadis edits the draft: the Kabid's initial was for version one.
+    let (s, _) = o
+        .act(
+            HeadOfOffice,
+            &no,
+            json!({"action": "draft_answer", "note": "Versi dua"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = o.act(Secretary, &no, act("approve")).await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "the chain starts again at the Kabid: {v}"
+    );
+    for role in [DivisionHead, Secretary] {
+        assert_eq!(
+            o.act(role, &no, act("approve")).await.1["status"],
+            "answer_drafted"
+        );
+    }
+    // Two approvals of the same stage at once: one is recorded.
+    let (a, b) = tokio::join!(
+        o.act(HeadOfOffice, &no, act("approve")),
+        o.act(HeadOfOffice, &no, act("approve")),
+    );
+    let mut st = [a.0, b.0];
+    st.sort();
+    assert_eq!(st, [StatusCode::OK, StatusCode::CONFLICT]);
+    assert_eq!(o.get(&no).await["status"], "answer_approved");
+    let v1 = aduan::register::sha256_hex(b"Versi satu");
+    let v2 = aduan::register::sha256_hex(b"Versi dua");
+    let rows: Vec<(String, i64, String)> =
+        sqlx::query_as("SELECT draft_sha256, stage, kind FROM approvals ORDER BY id")
+            .fetch_all(&o.app.core.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        rows,
+        [
+            (v1.clone(), 0, "initial".to_string()),
+            (v2.clone(), 0, "initial".into()),
+            (v2.clone(), 1, "initial".into()),
+            (v2, 2, "sign".into()),
+        ]
+    );
+    assert_eq!(
+        o.act(FrontOffice, &no, act("send_answer")).await.0,
+        StatusCode::OK
+    );
+    let body: String = sqlx::query_scalar("SELECT body FROM outbox WHERE kind = 'answer'")
+        .fetch_one(&o.app.core.db.pool)
+        .await
+        .unwrap();
+    assert!(
+        body.contains("Versi dua") && !body.contains("Versi satu"),
+        "{body}"
+    );
+    o.app.stop().await;
+}
+both!(approvals_are_bound_to_the_draft);
+
+/// The whole clock: after-hours receipt, the pause while waiting for the citizen, the restart
+/// of a file returned at its first check, and the citizen's deadline.
+async fn whole_clock_pauses_and_restarts(backend: Backend) {
+    let Some(o) = office(backend, "default").await else {
+        return;
+    };
+    use Role::*;
+    // Received Monday 23 Nov 2026 10:00: 7 working days → Wednesday 2 Dec at the close.
+    o.set_clock("2026-11-23 10:00");
+    let (a, _) = o.app.submit(json!({"body": "A"})).await;
+    assert_eq!(
+        ms(&o.get(&a).await["due_at"]),
+        Some(wib("2026-12-02 16:00"))
+    );
+    // Saturday and Monday before opening: the same clock as Monday 08:00, not a shorter one.
+    for at in ["2026-11-21 11:00", "2026-11-23 06:00"] {
+        o.set_clock(at);
+        let (x, _) = o.app.submit(json!({"body": "sabtu"})).await;
+        let c = o.get(&x).await;
+        assert_eq!(ms(&c["due_at"]), Some(wib("2026-12-02 16:00")), "{at}");
+        assert_eq!(c["due_date"], "2026-12-02");
+    }
+    // Verified Tuesday 10:00, returned the same minute, completed Thursday 10:00: two working
+    // days of waiting move the deadline by two working days.
+    o.set_clock("2026-11-24 10:00");
+    assert_eq!(
+        o.act(SectionHead, &a, act("verify")).await.0,
+        StatusCode::OK
+    );
+    let (_, v) = o.act(FrontOffice, &a, act("return_incomplete")).await;
+    assert_eq!(v["status"], "incomplete");
+    assert_eq!(
+        ms(&v["step_due_at"]),
+        Some(wib("2026-12-09 00:00")),
+        "14 days to complete"
+    );
+    // Waiting for the citizen is never overdue, even past the old due date.
+    o.set_clock("2026-12-03 10:00");
+    assert_eq!(o.get(&a).await["overdue"], false);
+    o.set_clock("2026-11-26 10:00");
+    let (_, v) = o.act(FrontOffice, &a, act("complete")).await;
+    assert_eq!(v["status"], "registered");
+    assert_eq!(ms(&v["due_at"]), Some(wib("2026-12-04 16:00")));
+    // Returned at its first check: the clock starts when the file is complete.
+    o.set_clock("2026-11-23 10:00");
+    let (b, _) = o.app.submit(json!({"body": "B"})).await;
+    o.set_clock("2026-11-23 10:15");
+    assert_eq!(
+        o.act(FrontOffice, &b, act("return_incomplete")).await.0,
+        StatusCode::OK
+    );
+    o.set_clock("2026-11-26 10:00");
+    let (_, v) = o.act(FrontOffice, &b, act("complete")).await;
+    assert_eq!(
+        ms(&v["due_at"]),
+        Some(wib("2026-12-07 16:00")),
+        "7 working days from Thursday"
+    );
+    assert_eq!(v["due_date"], "2026-12-07");
+    o.app.stop().await;
+}
+both!(whole_clock_pauses_and_restarts);
+
+/// The citizen's deadline closes a returned file with notice; a step past its standard is
+/// escalated once; both show in the audit trail and `/metrics`.
+async fn deadlines_close_and_escalate(backend: Backend) {
+    let Some(o) = office(backend, "default").await else {
+        return;
+    };
+    use Role::*;
+    o.set_clock("2026-11-23 10:00");
+    let (returned, _) = o
+        .app
+        .submit(json!({"body": "tanpa KTP", "email": "sari@example.org"}))
+        .await;
+    let (waiting, _) = o.app.submit(json!({"body": "belum diverifikasi"})).await;
+    assert_eq!(
+        o.act(FrontOffice, &returned, act("return_incomplete"))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let core = &o.app.core;
+    // Before any deadline: nothing to do.
+    assert_eq!(
+        aduan::workflow::clock::sweep(core).await.unwrap(),
+        Default::default()
+    );
+    // Tuesday 16:01: the verification step (1 working day) has passed; the file is still
+    // within its 14 days.
+    o.set_clock("2026-11-24 16:01");
+    let s = aduan::workflow::clock::sweep(core).await.unwrap();
+    assert_eq!((s.closed, s.escalated), (0, 1));
+    assert_eq!(
+        aduan::workflow::clock::sweep(core).await.unwrap().escalated,
+        0,
+        "once"
+    );
+    let note: String = sqlx::query_scalar(
+        "SELECT a.note FROM audit a JOIN complaints c ON c.id = a.complaint_id \
+         WHERE a.action = 'escalate' AND c.register_no = $1",
+    )
+    .bind(&waiting)
+    .fetch_one(&core.db.pool)
+    .await
+    .unwrap();
+    assert!(
+        note.contains("owner section_head, superior division_head"),
+        "{note}"
+    );
+    // 8 December 00:00 WIB: the 14 days are over.
+    o.set_clock("2026-12-08 00:01");
+    let s = aduan::workflow::clock::sweep(core).await.unwrap();
+    assert_eq!(s.closed, 1);
+    let c = o.get(&returned).await;
+    assert_eq!(
+        (c["status"].as_str(), c["close_reason"].as_str()),
+        (Some("closed"), Some("not_completed"))
+    );
+    let notices: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM outbox o JOIN complaints c ON c.id = o.complaint_id \
+         WHERE o.kind = 'closed_incomplete' AND c.register_no = $1",
+    )
+    .bind(&returned)
+    .fetch_one(&core.db.pool)
+    .await
+    .unwrap();
+    assert!(notices >= 1, "the complainant is told");
+    assert_eq!(aduan::workflow::clock::sweep(core).await.unwrap().closed, 0);
+    let metrics = o
+        .app
+        .http
+        .get(o.app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "aduan_incomplete_closed_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "aduan_step_escalations_total 1"),
+        "{metrics}"
+    );
+    o.app.stop().await;
+}
+both!(deadlines_close_and_escalate);
+
+/// Spam, duplicates and robots are closed without a word to the sender.
+async fn dismissal_is_silent(backend: Backend) {
+    let Some(o) = office(backend, "default").await else {
+        return;
+    };
+    use Role::*;
+    let (no, _) = o
+        .app
+        .submit(json!({"body": "MENANGKAN HADIAH", "email": "x@example.org"}))
+        .await;
+    let core = &o.app.core;
+    let before: i64 = scalar(&core.db, "SELECT COUNT(*) FROM outbox").await;
+    let (s, v) = o.act(FrontOffice, &no, json!({"action": "dismiss"})).await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a reason is required: {v}"
+    );
+    assert_eq!(
+        o.act(
+            TechnicalTeam,
+            &no,
+            json!({"action": "dismiss", "reason": "spam"})
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    let (s, v) = o
+        .act(
+            FrontOffice,
+            &no,
+            json!({"action": "dismiss", "reason": "spam"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["status"].as_str(), v["close_reason"].as_str()),
+        (Some("dismissed"), Some("spam"))
+    );
+    assert_eq!(v["step_due_at"], Value::Null);
+    assert_eq!(
+        scalar(&core.db, "SELECT COUNT(*) FROM outbox").await,
+        before,
+        "nothing sent"
+    );
+    assert_eq!(
+        scalar(
+            &core.db,
+            "SELECT COUNT(*) FROM audit WHERE action = 'dismiss' AND note = 'spam'"
+        )
+        .await,
+        1
+    );
+    o.app.stop().await;
+}
+both!(dismissal_is_silent);
+
+/// The issue's 2027 example: received Mon 2026-12-28 with no 2027 list, due Wed 2027-01-06 and
+/// flagged; once a 2027 list is added, `sla recompute` gives Thu 2027-01-07 and clears the flag.
+async fn recompute_after_next_years_list(backend: Backend) {
+    let Some(o) = office(backend, "default").await else {
+        return;
+    };
+    o.set_clock("2026-12-28 10:00");
+    let (no, _) = o.app.submit(json!({"body": "akhir tahun"})).await;
+    let c = o.get(&no).await;
+    assert_eq!(
+        (c["due_date"].as_str(), c["calendar_gap"].as_i64()),
+        (Some("2027-01-06"), Some(2027))
+    );
+    // A second daemon (or `aduan sla recompute`) with the 2027 list.
+    let cfg = test_config(&o.app.db.as_ref().unwrap().url, &[]);
+    let mut core2 = std::sync::Arc::try_unwrap(open_core(&cfg).await)
+        .ok()
+        .unwrap();
+    core2
+        .calendar
+        .add_list("year = 2027\n[[holiday]]\ndate = \"2027-01-01\"\nname = \"Tahun Baru Masehi\"\n")
+        .unwrap();
+    core2.clock.set(Some(wib("2026-12-29 09:00")));
+    let r = aduan::workflow::clock::recompute(&core2).await.unwrap();
+    assert_eq!((r.open, r.changed, r.gaps), (1, 1, 0));
+    let c = o.get(&no).await;
+    assert_eq!(
+        (c["due_date"].as_str(), c["calendar_gap"].as_i64()),
+        (Some("2027-01-07"), None)
+    );
+    assert_eq!(ms(&c["due_at"]), Some(wib("2027-01-07 16:00")));
+    // Nothing changes the second time.
+    assert_eq!(
+        aduan::workflow::clock::recompute(&core2)
+            .await
+            .unwrap()
+            .changed,
+        0
+    );
+    core2.db.close().await;
+    o.app.stop().await;
+}
+both!(recompute_after_next_years_list);
+
+/// The complainant answering the request to complete (an SMS from the proven number) brings the
+/// file back to be checked: the pause ends and the whole clock runs on by the time it waited.
+async fn the_citizens_answer_resumes_the_clock(backend: Backend) {
+    let Some(o) = office(backend, "default").await else {
+        return;
+    };
+    let core = &o.app.core;
+    let sms = |ext: &str, text: &str| {
+        aduan_channel::InboundMessage::new(
+            aduan_channel::ChannelKind::Sms,
+            ext,
+            aduan_channel::Address::Phone("+6281234567890".into()),
+            text,
+        )
+    };
+    o.set_clock("2026-11-23 10:00");
+    let first = aduan::intake::submit(core, sms("m:1", "Lampu jalan mati"))
+        .await
+        .unwrap();
+    let no = first.register_no;
+    o.set_clock("2026-11-24 10:00");
+    assert_eq!(
+        o.act(Role::SectionHead, &no, act("verify")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        o.act(Role::FrontOffice, &no, act("return_incomplete"))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    o.set_clock("2026-11-26 10:00");
+    aduan::intake::submit(core, sms("m:2", &format!("{no} lokasinya di depan SD 3")))
+        .await
+        .unwrap();
+    let c = o.get(&no).await;
+    assert_eq!(c["status"], "registered");
+    assert_eq!(ms(&c["due_at"]), Some(wib("2026-12-04 16:00")));
+    assert_eq!(ms(&c["step_started_at"]), Some(wib("2026-11-26 10:00")));
+    assert_eq!(ms(&c["step_due_at"]), Some(wib("2026-11-27 16:00")));
+    let open: i64 = scalar(
+        &core.db,
+        "SELECT COUNT(*) FROM clock_pauses WHERE resumed_at IS NULL",
+    )
+    .await;
+    assert_eq!(open, 0);
+    o.app.stop().await;
+}
+both!(the_citizens_answer_resumes_the_clock);
