@@ -592,3 +592,55 @@ async fn several_offices_on_one_server() {
     }
     let _ = std::fs::remove_dir_all(root);
 }
+
+/// A procedure or office hours that cannot work are refused by name; `sla procedure` prints the
+/// one in force and `sla recompute` runs over the register.
+#[test]
+fn procedure_and_hours_are_checked_and_shown() {
+    let dir = tmp("proc");
+    let bad = dir.join("ours.toml");
+    std::fs::write(
+        &bad,
+        "name = \"ours\"\ncompletion_deadline = \"14 days\"\n[[step]]\nstatus = \"registered\"\nrole = \"front_office\"\nnext = { verified = [\"section_head\"] }\n[[step]]\nstatus = \"verified\"\nrole = \"kabid\"\n",
+    )
+    .unwrap();
+    let f = dir.join("aduan.toml");
+    std::fs::write(
+        &f,
+        format!(
+            "[office]\nname = \"X\"\nhours = \"16:00-08:00\"\nprocedure = \"{}\"\n",
+            bad.display()
+        ),
+    )
+    .unwrap();
+    let (code, out) = aduan(&["check-config", "--config", f.to_str().unwrap()], &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("error: office.hours") && out.contains("closes before it opens"),
+        "{out}"
+    );
+    assert!(
+        out.contains("error: office.procedure") && out.contains("kabid"),
+        "{out}"
+    );
+    // A shipped profile by name; the procedure is printed with its chain.
+    let (code, out) = aduan(
+        &["sla", "procedure"],
+        &[
+            ("ADUAN_OFFICE__PROCEDURE", "lapor"),
+            ("ADUAN_DATA_DIR", dir.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("LAPOR! (SOP 004)"), "{out}");
+    assert!(out.contains("3. sign by head_of_office"), "{out}");
+    let (code, out) = aduan(
+        &["sla", "recompute"],
+        &[("ADUAN_DATA_DIR", dir.to_str().unwrap())],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("0 open complaint(s) recomputed, 0 changed"),
+        "{out}"
+    );
+}
