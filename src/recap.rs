@@ -99,7 +99,7 @@ pub async fn compute(core: &Core, p: Period) -> sqlx::Result<Recap> {
     for row in &rows {
         r.received += 1;
         *r.by_channel.entry(row.channel.clone()).or_default() += 1;
-        *r.by_status.entry(row.status.clone()).or_default() += 1;
+        *r.by_status.entry(row.status.to_string()).or_default() += 1;
         let (due, received) = (row.due_at, row.received_at);
         match row.answered_at {
             Some(a) => {
@@ -112,15 +112,7 @@ pub async fn compute(core: &Core, p: Period) -> sqlx::Result<Recap> {
                 hours.push((a - received).max(0) as f64 / 3_600_000.0);
             }
             None => {
-                if crate::register::is_overdue(
-                    row.is_open == 1,
-                    false,
-                    row.status
-                        .parse()
-                        .unwrap_or(crate::workflow::Status::Registered),
-                    due,
-                    now,
-                ) {
+                if crate::register::is_overdue(row.is_open == 1, false, row.status, due, now) {
                     r.overdue_open += 1;
                 }
             }

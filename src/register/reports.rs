@@ -2,6 +2,7 @@
 //! of `/metrics`. "Overdue" is [`super::is_overdue`] everywhere.
 
 use crate::db::Db;
+use crate::workflow::Status;
 
 /// Open complaints of one channel in one status.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -99,7 +100,8 @@ pub async fn dashboard(db: &Db, now: i64) -> sqlx::Result<Dashboard> {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RecapRow {
     pub channel: String,
-    pub status: String,
+    #[sqlx(try_from = "crate::db::Name<Status>")]
+    pub status: Status,
     pub is_open: i64,
     pub due_at: i64,
     pub received_at: i64,
