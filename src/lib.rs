@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod db;
+pub mod letter;
 pub use register::intake;
 pub mod metrics;
 pub use register::officers;

@@ -19,6 +19,7 @@ use tracing::{info, warn, Instrument};
 use crate::db::now_ms;
 use crate::register::{self, outbox::Claimed};
 use crate::state::Core;
+use crate::templates::Kind;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -111,8 +112,19 @@ async fn deliver(core: &Core, owner: &str, row: Claimed) -> sqlx::Result<Outcome
     let s = &core.settings.outbox;
     match result {
         Ok(receipt) => {
-            if !register::outbox::mark_sent(&core.db, row.id, owner, &receipt.provider_id, now)
-                .await?
+            // The counter's answer waits for the officer's hand-over record.
+            let answered = (row.kind == Kind::Answer.as_str()
+                && row.channel != ChannelKind::Counter)
+                .then(|| core.clock.now().timestamp_millis());
+            if !register::outbox::mark_sent(
+                &core.db,
+                &row,
+                owner,
+                &receipt.provider_id,
+                answered,
+                now,
+            )
+            .await?
             {
                 warn!("lease lost before the send was recorded");
                 return Ok(Outcome::LeaseLost { outbox_id: row.id });

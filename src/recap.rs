@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate, TimeZone};
 
-use crate::db::now_ms;
 use crate::state::Core;
 
 /// A period in office-local days: `[from, to)`.
@@ -93,7 +92,7 @@ pub async fn compute(core: &Core, p: Period) -> sqlx::Result<Recap> {
             .unwrap_or(0)
     };
     let rows = crate::register::reports::received_between(&core.db, ms(p.from), ms(p.to)).await?;
-    let now = now_ms();
+    let now = core.clock.now().timestamp_millis();
     let mut r = Recap::default();
     let mut hours = Vec::new();
     for row in &rows {

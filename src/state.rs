@@ -83,6 +83,8 @@ pub struct Core {
     pub calendar: Calendar,
     /// The office's procedure: steps, roles, standards, the chain of approval.
     pub procedure: crate::workflow::Procedure,
+    /// The letterhead and signer of the office's letters.
+    pub letterhead: crate::letter::Letterhead,
     pub templates: Templates,
     pub channels: Channels,
     pub metrics: Metrics,
@@ -153,6 +155,8 @@ impl Core {
             calendar: Core::calendar_from(c, base_dir)?,
             procedure: crate::workflow::Procedure::load(&c.office.procedure, base_dir)
                 .map_err(|e| anyhow::anyhow!("office.procedure: {e}"))?,
+            letterhead: crate::letter::Letterhead::load(&c.office.name, &c.letter, base_dir)
+                .map_err(|e| anyhow::anyhow!("letter.logo: {e}"))?,
             templates,
             channels: Channels::from_config(c),
             metrics: Metrics::default(),

@@ -76,6 +76,7 @@ pub fn load_text(mut out: Loaded, text: &str, env: &BTreeMap<String, String>) ->
     let outbox = section(root, "outbox", errors, warnings);
     let telemetry = section(root, "telemetry", errors, warnings);
     let shutdown = section(root, "shutdown", errors, warnings);
+    let letter = section(root, "letter", errors, warnings);
     let channels = channels_section(root, errors, warnings);
     // Sections that failed stand in with their defaults, so the others are still validated.
     let failed: Vec<String> = out
@@ -92,6 +93,7 @@ pub fn load_text(mut out: Loaded, text: &str, env: &BTreeMap<String, String>) ->
         outbox: outbox.unwrap_or_default(),
         telemetry: telemetry.unwrap_or_default(),
         shutdown: shutdown.unwrap_or_default(),
+        letter: letter.unwrap_or_default(),
         channels: channels.unwrap_or_default(),
     };
     let semantic = validate(&cfg, out.base_dir.as_deref());
@@ -117,6 +119,7 @@ const SECTIONS: &[&str] = &[
     "outbox",
     "telemetry",
     "shutdown",
+    "letter",
     "channels",
 ];
 

@@ -42,6 +42,7 @@ pub struct Config {
     pub outbox: OutboxConfig,
     pub telemetry: TelemetryConfig,
     pub shutdown: ShutdownConfig,
+    pub letter: LetterConfig,
     pub channels: ChannelsConfig,
 }
 
@@ -98,6 +99,47 @@ impl Default for OfficeConfig {
             message_id_domain: "aduan.localhost".into(),
             public_url: "http://127.0.0.1:8080".into(),
             templates_dir: None,
+        }
+    }
+}
+
+/// The office's letters (`src/letter.rs`): their numbers, letterhead and signer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct LetterConfig {
+    /// The answer letter's number: `{seq}` the year's sequence (shared by all letters),
+    /// `{year}`, `{month}` in Roman numerals.
+    pub answer_number: String,
+    /// The field review invitation's number, same placeholders.
+    pub invitation_number: String,
+    /// Lines above the office's name (`PEMERINTAH KOTA …`).
+    pub letterhead: Vec<String>,
+    /// The office's address and contacts, one line each.
+    pub address: String,
+    /// Where letters are dated (`Binjai, 3 Desember 2026`).
+    pub city: String,
+    /// A PNG or JPEG logo, relative to the config file.
+    pub logo: Option<String>,
+    /// Who signs: title (`Kepala Dinas …`), name, rank (*pangkat/golongan*) and NIP.
+    pub signer_title: String,
+    pub signer_name: String,
+    pub signer_rank: String,
+    pub signer_nip: String,
+}
+
+impl Default for LetterConfig {
+    fn default() -> Self {
+        LetterConfig {
+            answer_number: "500.16/{seq}/PENGADUAN/{year}".into(),
+            invitation_number: "005/{seq}/PENGADUAN/{year}".into(),
+            letterhead: Vec::new(),
+            address: String::new(),
+            city: String::new(),
+            logo: None,
+            signer_title: String::new(),
+            signer_name: String::new(),
+            signer_rank: String::new(),
+            signer_nip: String::new(),
         }
     }
 }

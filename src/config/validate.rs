@@ -78,6 +78,25 @@ pub fn validate(cfg: &Config, base_dir: Option<&Path>) -> Vec<Problem> {
             ));
         }
     }
+    for (key, format) in [
+        ("letter.answer_number", &cfg.letter.answer_number),
+        ("letter.invitation_number", &cfg.letter.invitation_number),
+    ] {
+        if let Err(e) = crate::letter::check_number_format(format) {
+            p.push(problem(
+                key,
+                e,
+                "write the office's format with {seq} and {year}, e.g. 500.16/{seq}/DPMPTSP/{year}",
+            ));
+        }
+    }
+    if let Err(e) = crate::letter::Letterhead::load(&cfg.office.name, &cfg.letter, base_dir) {
+        p.push(problem(
+            "letter.logo",
+            e,
+            "point it at a PNG or JPEG file, or remove it",
+        ));
+    }
     let url = cfg.database.url.expose();
     if !(url.is_empty()
         || url.starts_with("sqlite:")

@@ -16,6 +16,7 @@ pub mod backup;
 mod case;
 pub mod clock;
 pub mod intake;
+pub mod letters;
 pub mod officers;
 pub mod outbox;
 pub mod presence;
@@ -70,15 +71,7 @@ pub fn ct_eq(a: &str, b: &str) -> bool {
 
 /// Takes the next number of the year's sequence: `ADU-2026-000042`.
 pub async fn next_register_no(tx: &mut Tx, prefix: &str, year: i32) -> sqlx::Result<String> {
-    let row = sqlx::query(
-        "INSERT INTO register_seq (prefix, year, last) VALUES ($1, $2, 1) \
-         ON CONFLICT (prefix, year) DO UPDATE SET last = register_seq.last + 1 RETURNING last",
-    )
-    .bind(prefix)
-    .bind(year as i64)
-    .fetch_one(&mut **tx)
-    .await?;
-    let n: i64 = row.try_get("last")?;
+    let n = letters::next_seq(tx, prefix, year).await?;
     Ok(format!("{prefix}-{year}-{n:06}"))
 }
 
@@ -182,13 +175,17 @@ pub struct Complaint {
     pub calendar_gap: Option<i64>,
     /// Why a dismissed complaint was closed (spam, duplicate, robot; `not_completed`).
     pub close_reason: Option<String>,
+    /// Who received the answer at the counter.
+    pub handed_over_to: Option<String>,
+    /// The citizen's verdict on the handling, 1–4 (SKM scale).
+    pub rating: Option<i64>,
 }
 
 pub const COMPLAINT_COLUMNS: &str = "c.id, c.register_no, c.tracking_code, c.complainant_id, \
      p.name AS complainant_name, c.channel, c.medium, c.reply_to, c.subject, c.status, \
      c.assignee_id, c.lang, c.auto_generated, c.flagged, c.draft_answer, c.received_at, \
      c.due_date, c.due_at, c.answered_at, c.closed_at, c.updated_at, c.step_started_at, \
-     c.step_due_at, c.calendar_gap, c.close_reason";
+     c.step_due_at, c.calendar_gap, c.close_reason, c.handed_over_to, c.rating";
 
 impl Complaint {
     pub fn channel_kind(&self) -> Option<ChannelKind> {
@@ -203,8 +200,6 @@ pub struct StatusChange<'a> {
     pub to: Status,
     pub assignee_id: Option<i64>,
     pub draft_answer: Option<&'a str>,
-    /// The answer goes out now: `answered_at` is set.
-    pub answered: bool,
     /// When the step entered runs out (its standard from the procedure).
     pub step_due_at: Option<i64>,
     pub close_reason: Option<&'a str>,
@@ -217,18 +212,16 @@ pub async fn change_status(tx: &mut Tx, id: i64, change: &StatusChange<'_>) -> s
     let open = !change.to.is_final();
     let n = sqlx::query(
         "UPDATE complaints SET status = $2, is_open = $3, assignee_id = $4, draft_answer = $5, \
-         answered_at = CASE WHEN $6 = 1 THEN $7 ELSE answered_at END, \
-         closed_at = CASE WHEN $3 = 0 THEN $7 ELSE closed_at END, updated_at = $7, \
-         step_started_at = $7, step_due_at = $9, step_escalated = 0, \
-         close_reason = COALESCE($10, close_reason) \
-         WHERE id = $1 AND status = $8",
+         closed_at = CASE WHEN $3 = 0 THEN $6 ELSE closed_at END, updated_at = $6, \
+         step_started_at = $6, step_due_at = $8, step_escalated = 0, \
+         close_reason = COALESCE($9, close_reason) \
+         WHERE id = $1 AND status = $7",
     )
     .bind(id)
     .bind(change.to.as_str())
     .bind(open as i64)
     .bind(change.assignee_id)
     .bind(change.draft_answer)
-    .bind(change.answered as i64)
     .bind(change.now)
     .bind(change.from.as_str())
     .bind(change.step_due_at)

@@ -67,6 +67,8 @@ pub struct Claimed {
     #[sqlx(try_from = "crate::db::IntFlag")]
     pub automatic: bool,
     pub attempts: i64,
+    /// What the message is (`answer`, `receipt`, …: the template kind's stored name).
+    pub kind: String,
 }
 
 /// An outbox row as officers see it (the complaint page, the API).
@@ -126,7 +128,7 @@ pub async fn claim(
                      ORDER BY next_attempt_at, id LIMIT 1 {lock}) \
          AND status IN ('queued', 'sending') AND next_attempt_at <= $3 \
          RETURNING id, complaint_id, message_id, channel, recipient, subject, body, \
-         provider_msg_id, refs, automatic, attempts"
+         provider_msg_id, refs, automatic, attempts, kind"
     );
     sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(owner)
@@ -136,25 +138,51 @@ pub async fn claim(
         .await
 }
 
-/// Records a send; false when `owner`'s lease was lost meanwhile.
+/// Records a send; false when `owner`'s lease was lost meanwhile. When the row is the
+/// answer and the provider accepted it (`answered_at`, the register's time: every channel but
+/// the counter, where the answer is only ready for hand-over), the complaint is answered then —
+/// the first accepted
+/// answer counts; a queued, failing or parked one does not.
 pub async fn mark_sent(
     db: &Db,
-    id: i64,
+    row: &Claimed,
     owner: &str,
     receipt: &str,
+    answered_at: Option<i64>,
     now: i64,
 ) -> sqlx::Result<bool> {
+    let mut tx = db.begin().await?;
     let n = sqlx::query(
         "UPDATE outbox SET status = 'sent', receipt = $3, sent_at = $4, lease_owner = NULL, \
          lease_until = NULL, last_error = NULL WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",
     )
-    .bind(id)
+    .bind(row.id)
     .bind(owner)
     .bind(receipt)
     .bind(now)
-    .execute(&db.write)
+    .execute(&mut *tx)
     .await?
     .rows_affected();
+    if n != 1 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    if let Some(at) = answered_at {
+        set_answered(&mut tx, row.complaint_id, at).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// The complaint's answer reached the complainant at `now` (kept if an earlier one did).
+pub async fn set_answered(tx: &mut Tx, complaint_id: i64, now: i64) -> sqlx::Result<bool> {
+    let n =
+        sqlx::query("UPDATE complaints SET answered_at = $2 WHERE id = $1 AND answered_at IS NULL")
+            .bind(complaint_id)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
     Ok(n == 1)
 }
 
@@ -256,4 +284,35 @@ pub async fn outbox_of(db: &Db, complaint_id: i64) -> sqlx::Result<Vec<OutboxRow
     .bind(complaint_id)
     .fetch_all(&db.pool)
     .await
+}
+
+/// Whether the complaint's answer lies ready at the counter, not yet handed over.
+pub async fn handover_waiting(tx: &mut Tx, complaint_id: i64) -> sqlx::Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM outbox o JOIN complaints c ON c.id = o.complaint_id \
+         WHERE o.complaint_id = $1 AND o.channel = 'counter' AND o.kind = 'answer' \
+         AND o.status = 'sent' AND c.handed_over_at IS NULL",
+    )
+    .bind(complaint_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(n > 0)
+}
+
+/// The answer was handed over at the counter: to whom and when; answered then (unless another
+/// channel delivered it first).
+pub async fn record_handover(
+    tx: &mut Tx,
+    complaint_id: i64,
+    recipient: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE complaints SET handed_over_to = $2, handed_over_at = $3 WHERE id = $1")
+        .bind(complaint_id)
+        .bind(recipient)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    set_answered(tx, complaint_id, now).await?;
+    Ok(())
 }

@@ -114,6 +114,31 @@ pub const ROUTES: &[RouteSpec] = &[
         access: Access::Officers(crate::workflow::REPLY_ROLES),
     },
     RouteSpec {
+        method: "POST",
+        path: "/api/v1/complaints/{register_no}/handover",
+        access: Access::Officers(ALL_ROLES),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/complaints/{register_no}/letters/{kind}",
+        access: Access::Officers(ALL_ROLES),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/lacak/{register_no}/surat",
+        access: Access::Public,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/kotak/{register_no}/surat/{kind}",
+        access: Access::Session(ALL_ROLES),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/kotak/{register_no}/serah",
+        access: Access::Session(ALL_ROLES),
+    },
+    RouteSpec {
         method: "GET",
         path: "/api/v1/attachments/{id}",
         access: Access::Officers(ALL_ROLES),
@@ -335,6 +360,9 @@ pub fn router(core: Shared, web: &crate::config::WebConfig) -> Router {
         )
         .route("/api/v1/track/{register_no}", get(api::track))
         .route("/lacak/{register_no}", get(pages::track_page))
+        .route("/lacak/{register_no}/surat", get(pages::track_letter))
+        .route("/kotak/{register_no}/surat/{kind}", get(api::letter))
+        .route("/kotak/{register_no}/serah", post(ui::handover))
         .route("/api/v1/me", get(api::me))
         .route("/api/v1/complaints/{register_no}", get(api::show))
         .route(
@@ -344,6 +372,14 @@ pub fn router(core: Shared, web: &crate::config::WebConfig) -> Router {
         .route(
             "/api/v1/complaints/{register_no}/replies",
             post(api::reply).layer(upload),
+        )
+        .route(
+            "/api/v1/complaints/{register_no}/handover",
+            post(api::handover),
+        )
+        .route(
+            "/api/v1/complaints/{register_no}/letters/{kind}",
+            get(api::letter),
         )
         .route("/api/v1/attachments/{id}", get(api::attachment))
         .route("/api/v1/counter", post(api::counter).layer(upload))

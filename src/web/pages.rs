@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::AppState;
-use crate::web::api::{public_status, PublicStatus};
+use crate::web::api::{public_status, tracked_complaint, PublicStatus};
 
 #[derive(Deserialize)]
 pub struct TrackPageQuery {
@@ -45,6 +45,7 @@ struct Words {
     replies: &'static str,
     none: &'static str,
     not_found: &'static str,
+    letter: &'static str,
 }
 
 const ID: Words = Words {
@@ -58,6 +59,7 @@ const ID: Words = Words {
     replies: "Balasan",
     none: "Belum ada balasan.",
     not_found: "Nomor register dan kode pelacakan tidak cocok.",
+    letter: "Surat jawaban",
 };
 
 const EN: Words = Words {
@@ -71,6 +73,7 @@ const EN: Words = Words {
     replies: "Replies",
     none: "No replies yet.",
     not_found: "Register number and tracking code do not match.",
+    letter: "Answer letter",
 };
 
 pub async fn track_page(
@@ -110,7 +113,7 @@ pub async fn track_page(
     let (status, body) = match q.code.as_deref().filter(|c| !c.is_empty()) {
         None => (StatusCode::OK, form),
         Some(code) => match public_status(&st, &register_no, code).await {
-            Ok(Some(s)) => (StatusCode::OK, render_status(w, &s)),
+            Ok(Some(s)) => (StatusCode::OK, render_status(w, &s, code)),
             Ok(None) => (
                 StatusCode::NOT_FOUND,
                 format!("<p class=\"err\">{}</p>{form}", w.not_found),
@@ -143,7 +146,7 @@ pub async fn track_page(
         .into_response()
 }
 
-fn render_status(w: &Words, s: &PublicStatus) -> String {
+fn render_status(w: &Words, s: &PublicStatus, code: &str) -> String {
     let mut out =
         format!(
         "<dl><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}{}</dd></dl><h2>{}</h2>",
@@ -156,6 +159,15 @@ fn render_status(w: &Words, s: &PublicStatus) -> String {
         if s.overdue { format!(" ({})", w.overdue) } else { String::new() },
         w.replies
     );
+    if let Some(number) = &s.letter {
+        out.push_str(&format!(
+            "<p>{}: <a href=\"/lacak/{}/surat?code={}\">{} (PDF)</a></p>",
+            w.letter,
+            esc(&s.register_no),
+            esc(&urlencoding(code)),
+            esc(number)
+        ));
+    }
     if s.replies.is_empty() {
         out.push_str(&format!("<p>{}</p>", w.none));
     }
@@ -167,6 +179,65 @@ fn render_status(w: &Words, s: &PublicStatus) -> String {
         ));
     }
     out
+}
+
+/// Percent-encodes a query value (tracking codes are letters and digits; anything else typed
+/// is kept harmless).
+fn urlencoding(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// `GET /lacak/{register_no}/surat?code=…`: the answer letter, for whoever holds the register
+/// number and tracking code (the same limit as the tracking page).
+pub async fn track_letter(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(register_no): Path<String>,
+    Query(q): Query<TrackPageQuery>,
+) -> Response {
+    if !st
+        .track_limiter
+        .check(super::client_ip(&st, peer, &headers))
+    {
+        st.core.metrics.http_rejected();
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Terlalu banyak permintaan; coba lagi dalam satu menit. / Too many requests; try again in a minute.",
+        )
+            .into_response();
+    }
+    let not_found = || {
+        (
+            StatusCode::NOT_FOUND,
+            "Surat tidak ditemukan. / No such letter.",
+        )
+            .into_response()
+    };
+    let code = q.code.unwrap_or_default();
+    let c = match tracked_complaint(&st, &register_no, &code).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return not_found(),
+        Err(e) => return e.into_response(),
+    };
+    let kind = crate::letter::LetterKind::Answer;
+    match crate::register::letters::latest(&st.core.db, c.id, kind).await {
+        Ok(Some(l)) => crate::web::api::download(aduan_channel::Attachment {
+            filename: kind.filename(&c.register_no),
+            content_type: "application/pdf".into(),
+            data: l.pdf,
+        }),
+        Ok(None) => not_found(),
+        Err(e) => crate::web::ApiError::from(e).into_response(),
+    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use crate::sla::Standard;
 use crate::state::Core;
 use crate::workflow::Status;
 
-fn instant(ms: i64) -> DateTime<Utc> {
+pub(crate) fn instant(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 

@@ -7,6 +7,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use chrono::Datelike;
+
+use crate::letter::{Letter, LetterKind};
 use crate::register::{self, Complaint, Outgoing};
 use crate::state::Core;
 use crate::templates::Kind;
@@ -468,7 +471,6 @@ pub async fn apply(
             to,
             assignee_id,
             draft_answer: draft.as_deref(),
-            answered: action == Action::SendAnswer,
             step_due_at: clock::step_due(core, to, approvals_done, now),
             close_reason: req.reason.map(DismissReason::as_str),
             now,
@@ -524,8 +526,30 @@ pub async fn apply(
         _ => None,
     };
     let updated = register::complaint_by_id(&mut tx, c.id).await?;
+    // The answer goes as a numbered, signed letter too (seed 004 #8–9).
+    let mut files = Vec::new();
+    if action == Action::SendAnswer {
+        let text = tell.as_ref().map(|t| t.1.as_str()).unwrap_or("");
+        let (number, file) =
+            issue_letter(core, &mut tx, &updated, LetterKind::Answer, text, now).await?;
+        register::audit(
+            &mut tx,
+            Some(c.id),
+            Some(officer.id),
+            &officer.username,
+            "letter",
+            None,
+            None,
+            &format!(
+                "answer letter {number} signed by {}",
+                core.letterhead.signer()
+            ),
+        )
+        .await?;
+        files.push(file);
+    }
     if let Some((kind, text)) = tell {
-        tell_complainant(core, &mut tx, &updated, kind, &text).await?;
+        tell_complainant(core, &mut tx, &updated, kind, &text, &files).await?;
     }
     let updated = register::complaint_by_id(&mut tx, c.id).await?;
     tx.commit().await?;
@@ -557,6 +581,64 @@ pub(crate) async fn resume_whole_clock(
     register::clock::set_whole_clock(tx, complaint_id, &w).await
 }
 
+/// Numbers and renders one of the office's letters for complaint `c`, keeps it in the
+/// register, and returns its number and the PDF to send.
+pub(crate) async fn issue_letter(
+    core: &Core,
+    tx: &mut crate::db::Tx,
+    c: &Complaint,
+    kind: LetterKind,
+    body: &str,
+    now: i64,
+) -> sqlx::Result<(String, aduan_channel::Attachment)> {
+    let offset = core.settings.offset;
+    let date = crate::sla::local_date(clock::instant(now), offset);
+    let year = date.year();
+    let seq = register::letters::next_letter_seq(tx, year).await?;
+    let head = &core.letterhead;
+    let format = match kind {
+        LetterKind::Answer => &head.config.answer_number,
+        LetterKind::Invitation => &head.config.invitation_number,
+    };
+    let number = crate::letter::format_number(format, seq, date);
+    let to = if c.complainant_name.trim().is_empty() {
+        "Saudara Pengadu"
+    } else {
+        c.complainant_name.as_str()
+    };
+    let pdf = head.render(&Letter {
+        kind,
+        number: &number,
+        date,
+        register_no: &c.register_no,
+        to,
+        subject: &c.subject,
+        received: crate::sla::local_date(clock::instant(c.received_at), offset),
+        channel: c.channel.words(aduan_channel::Lang::Id),
+        body,
+    });
+    register::letters::record(
+        tx,
+        &register::letters::NewLetter {
+            complaint_id: c.id,
+            kind,
+            year,
+            seq,
+            number: &number,
+            pdf: &pdf,
+            signer: &head.signer(),
+            at: now,
+        },
+    )
+    .await?;
+    let file = aduan_channel::Attachment {
+        filename: kind.filename(&c.register_no),
+        content_type: "application/pdf".into(),
+        data: pdf,
+    };
+    Ok((number, file))
+}
+
 /// Queues a message of `kind` to the complainant through the reply targets.
 async fn tell_complainant(
     core: &Core,
@@ -564,6 +646,7 @@ async fn tell_complainant(
     c: &Complaint,
     kind: Kind,
     text: &str,
+    attachments: &[aduan_channel::Attachment],
 ) -> sqlx::Result<()> {
     let targets = register::reply_targets(tx, core, c).await?;
     register::enqueue(
@@ -575,7 +658,7 @@ async fn tell_complainant(
             text,
             subject: "",
             automatic: false,
-            attachments: &[],
+            attachments,
         },
         &targets,
         None,
@@ -606,7 +689,6 @@ pub(crate) async fn close_expired(
             to: Status::Closed,
             assignee_id: c.assignee_id,
             draft_answer: c.draft_answer.as_deref(),
-            answered: false,
             step_due_at: None,
             close_reason: Some("not_completed"),
             now,
@@ -630,7 +712,7 @@ pub(crate) async fn close_expired(
     )
     .await?;
     let updated = register::complaint_by_id(&mut tx, c.id).await?;
-    tell_complainant(core, &mut tx, &updated, Kind::ClosedIncomplete, "").await?;
+    tell_complainant(core, &mut tx, &updated, Kind::ClosedIncomplete, "", &[]).await?;
     tx.commit().await?;
     core.metrics.auto_closed();
     core.outbox_wake.notify_waiters();
@@ -669,6 +751,56 @@ pub(crate) async fn escalate(core: &Core, d: &register::clock::DueStep) -> sqlx:
     tx.commit().await?;
     core.metrics.escalated();
     Ok(true)
+}
+
+/// Records that the answer was handed over at the counter to `recipient` (the complainant or
+/// whom they sent): the complaint is answered now. Only an answer the counter holds ready can
+/// be handed over, and only once.
+pub async fn record_handover(
+    core: &Core,
+    officer: &Officer,
+    register_no: &str,
+    recipient: &str,
+) -> Result<Complaint, ActionError> {
+    if !REPLY_ROLES.contains(&officer.role) {
+        return Err(ActionError::Forbidden {
+            role: officer.role,
+            action: "hand_over",
+        });
+    }
+    let recipient = recipient.split_whitespace().collect::<Vec<_>>().join(" ");
+    if recipient.is_empty() || recipient.chars().count() > 120 {
+        return Err(ActionError::Invalid(
+            "`recipient`: the name of who received the answer (1–120 characters)".into(),
+        ));
+    }
+    let now = core.clock.now().timestamp_millis();
+    let mut tx = core.db.begin().await?;
+    let c = register::complaint_for_update(&mut tx, register_no)
+        .await?
+        .ok_or_else(|| ActionError::NotFound(register_no.to_string()))?;
+    if !register::outbox::handover_waiting(&mut tx, c.id).await? {
+        return Err(ActionError::Invalid(
+            "there is no answer waiting at the counter for this complaint, or it was handed \
+             over already"
+                .into(),
+        ));
+    }
+    register::outbox::record_handover(&mut tx, c.id, &recipient, now).await?;
+    register::audit(
+        &mut tx,
+        Some(c.id),
+        Some(officer.id),
+        &officer.username,
+        "hand_over",
+        None,
+        None,
+        &format!("answer handed over to {recipient}"),
+    )
+    .await?;
+    let updated = register::complaint_by_id(&mut tx, c.id).await?;
+    tx.commit().await?;
+    Ok(updated)
 }
 
 /// Queues a free-form reply to the complainant through the originating channel.

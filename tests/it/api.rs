@@ -639,6 +639,7 @@ async fn sop_workflow_end_to_end(backend: Backend) {
             "approve",
             "approve",
             "send_answer",
+            "letter",
             "close"
         ]
     );

@@ -293,3 +293,10 @@ pub fn latest_schema() -> i64 {
         .unwrap()
         .count() as i64
 }
+
+/// The text a PDF reader extracts from every page of `pdf`.
+pub fn pdf_text(pdf: &[u8]) -> String {
+    let doc = lopdf::Document::load_mem(pdf).expect("a readable PDF");
+    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+    doc.extract_text(&pages).expect("text")
+}

@@ -13,6 +13,7 @@ mod fakelapor;
 mod helpers;
 mod intake;
 mod lapor;
+mod letters;
 mod mailservers;
 mod outbox;
 mod procedure;

@@ -50,13 +50,25 @@ fn due_at_t(std: Standard) -> DateTime<Utc> {
     wib(at)
 }
 
+const SIGNER: &str = "Drs. Bambang Sutrisno, M.Si";
+const SIGNER_NIP: &str = "19680512 199003 1 004";
+
 struct Office {
     app: App,
     tokens: HashMap<Role, String>,
 }
 
 async fn office(backend: Backend, procedure: &str) -> Option<Office> {
-    let app = spawn_app(backend, &[("ADUAN_OFFICE__PROCEDURE", procedure)]).await?;
+    let app = spawn_app(
+        backend,
+        &[
+            ("ADUAN_OFFICE__PROCEDURE", procedure),
+            ("ADUAN_LETTER__SIGNER_NAME", SIGNER),
+            ("ADUAN_LETTER__SIGNER_NIP", SIGNER_NIP),
+            ("ADUAN_LETTER__ANSWER_NUMBER", "500.16/{seq}/DPMPTSP/{year}"),
+        ],
+    )
+    .await?;
     let mut tokens = HashMap::new();
     for r in Role::ALL {
         tokens.insert(r, app.officer(r.as_str(), r).await);
@@ -89,6 +101,23 @@ impl Office {
             .json()
             .await
             .unwrap()
+    }
+
+    async fn letter(&self, no: &str) -> Vec<u8> {
+        let r = self
+            .app
+            .http
+            .get(
+                self.app
+                    .url(&format!("/api/v1/complaints/{no}/letters/answer")),
+            )
+            .bearer_auth(&self.tokens[&Role::FrontOffice])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["content-type"], "application/pdf");
+        r.bytes().await.unwrap().to_vec()
     }
 
     fn set_clock(&self, at: &str) {
@@ -177,6 +206,31 @@ async fn walk(o: &Office, moves: &[Move]) -> String {
             p.step(status).and_then(|s| s.standard).map(due_at_t)
         };
         assert_eq!(ms(&v["step_due_at"]), want, "{}: clock of {status}", p.name);
+        if action == "send_answer" {
+            // The answer went as the year's first numbered letter, signed, with the
+            // complaint's number; answered when the tracking page published it.
+            let text = pdf_text(&o.letter(&no).await);
+            for want in [
+                "500.16/1/DPMPTSP/2026",
+                &no,
+                SIGNER,
+                &format!("NIP. {SIGNER_NIP}"),
+                "Ibu Sari",
+                "catatan draft_answer",
+            ] {
+                assert!(
+                    text.contains(want),
+                    "{}: `{want}` in the letter: {text}",
+                    p.name
+                );
+            }
+            assert!(
+                eventually(10, || async { !o.get(&no).await["answered_at"].is_null() }).await,
+                "{}: the published answer sets answered_at",
+                p.name
+            );
+            assert_eq!(ms(&o.get(&no).await["answered_at"]), Some(wib(T)));
+        }
     }
     no
 }

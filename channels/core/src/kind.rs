@@ -59,6 +59,19 @@ impl ChannelKind {
     pub fn as_str(self) -> &'static str {
         self.into()
     }
+
+    /// The channel's name for people (officers' pages, letters), in `lang`.
+    pub fn words(self, lang: Lang) -> &'static str {
+        match self {
+            ChannelKind::Email => lang.pick("surat elektronik", "email"),
+            ChannelKind::Sms => "SMS",
+            ChannelKind::Telegram => "Telegram",
+            ChannelKind::Lapor => "SP4N-LAPOR!",
+            ChannelKind::Web => lang.pick("laman pengaduan", "the complaint website"),
+            ChannelKind::Counter => lang.pick("loket pelayanan", "the front-office counter"),
+            ChannelKind::Whatsapp => "WhatsApp",
+        }
+    }
 }
 
 impl fmt::Display for ChannelKind {

@@ -292,6 +292,8 @@ pub(super) async fn create_complaint(
         step_due_at,
         calendar_gap: whole.calendar_gap,
         close_reason: None,
+        handed_over_to: None,
+        rating: None,
     };
     let row = sqlx::query(
         "INSERT INTO complaints (register_no, tracking_code, complainant_id, channel, medium, reply_to, \

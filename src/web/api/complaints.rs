@@ -281,13 +281,66 @@ pub async fn reply(
 /// `GET /api/v1/attachments/{id}`: served as a download with an inert content type.
 pub async fn attachment(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id, "attachment")?;
+    let file = register::attachment_file(&st.core.db, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("attachment {id} not found")))?;
+    Ok(download(file))
+}
+
+/// `GET /api/v1/complaints/{register_no}/letters/{kind}` (`answer`, `invitation`): the
+/// complaint's letter as issued, for printing at the counter.
+pub async fn letter(
+    State(st): State<AppState>,
+    Path((register_no, kind)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let kind = crate::letter::LetterKind::iter()
+        .find(|k| k.as_str() == kind)
+        .ok_or_else(|| ApiError::NotFound(format!("no letter kind `{kind}`")))?;
+    let c = register::complaint_by_no(&st.core.db.pool, &register_no)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("complaint {register_no} not found")))?;
+    let l = register::letters::latest(&st.core.db, c.id, kind)
+        .await?
+        .ok_or_else(|| {
+            ApiError::NotFound(format!("{register_no} has no {} letter", kind.as_str()))
+        })?;
+    Ok(download(aduan_channel::Attachment {
+        filename: kind.filename(&c.register_no),
+        content_type: "application/pdf".into(),
+        data: l.pdf,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HandoverBody {
+    recipient: String,
+}
+
+/// `POST /api/v1/complaints/{register_no}/handover`: `{"recipient": …}` — the answer was
+/// handed over at the counter.
+pub async fn handover(
+    State(st): State<AppState>,
+    Extension(officer): Extension<Officer>,
+    Path(register_no): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let req: HandoverBody =
+        serde_json::from_slice(&body).map_err(|e| ApiError::Validation(e.to_string()))?;
+    let c = workflow::record_handover(&st.core, &officer, &register_no, &req.recipient).await?;
+    Ok(Json(complaint_json(
+        &c,
+        st.core.clock.now().timestamp_millis(),
+    )))
+}
+
+/// A stored file served as a download with an inert content type.
+pub fn download(file: aduan_channel::Attachment) -> Response {
     let aduan_channel::Attachment {
         filename,
         content_type: ct,
         data,
-    } = register::attachment_file(&st.core.db, id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("attachment {id} not found")))?;
+    } = file;
     let safe_ct = match ct.to_ascii_lowercase().as_str() {
         c @ ("image/png" | "image/jpeg" | "image/gif" | "image/webp" | "application/pdf"
         | "audio/ogg" | "audio/mpeg") => c.to_string(),
@@ -331,5 +384,5 @@ pub async fn attachment(State(st): State<AppState>, Path(id): Path<String>) -> A
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("sandbox; default-src 'none'"),
     );
-    Ok(resp)
+    resp
 }

@@ -17,6 +17,8 @@ pub struct PublicStatus {
     pub overdue: bool,
     /// (time, text) of each reply published on the tracking page.
     pub replies: Vec<(String, String)>,
+    /// The answer letter's number, when one was issued (downloadable from the page).
+    pub letter: Option<String>,
 }
 
 /// The public status of a complaint, for whoever holds its register number and tracking code;
@@ -26,15 +28,12 @@ pub async fn public_status(
     register_no: &str,
     code: &str,
 ) -> ApiResult<Option<PublicStatus>> {
-    let Some(c) =
-        register::complaint_by_no(&st.core.db.pool, &register_no.trim().to_ascii_uppercase())
-            .await?
-    else {
+    let Some(c) = tracked_complaint(st, register_no, code).await? else {
         return Ok(None);
     };
-    if !ct_eq(&c.tracking_code, &code.trim().to_ascii_uppercase()) {
-        return Ok(None);
-    }
+    let letter = register::letters::latest(&st.core.db, c.id, crate::letter::LetterKind::Answer)
+        .await?
+        .map(|l| l.number);
     let replies = register::published_replies(&st.core.db, c.id)
         .await?
         .into_iter()
@@ -48,7 +47,27 @@ pub async fn public_status(
         status: c.status,
         due_date: c.due_date,
         replies,
+        letter,
     }))
+}
+
+/// The complaint for whoever holds its register number and tracking code; `None` when they
+/// do not match (the same answer as for a number that does not exist).
+pub async fn tracked_complaint(
+    st: &AppState,
+    register_no: &str,
+    code: &str,
+) -> ApiResult<Option<register::Complaint>> {
+    let Some(c) =
+        register::complaint_by_no(&st.core.db.pool, &register_no.trim().to_ascii_uppercase())
+            .await?
+    else {
+        return Ok(None);
+    };
+    if !ct_eq(&c.tracking_code, &code.trim().to_ascii_uppercase()) {
+        return Ok(None);
+    }
+    Ok(Some(c))
 }
 
 /// `GET /api/v1/track/{register_no}?code=…`: status for whoever holds both.
@@ -85,5 +104,6 @@ pub async fn track(
         "due_date": s.due_date,
         "overdue": s.overdue,
         "replies": replies,
+        "letter": s.letter,
     })))
 }

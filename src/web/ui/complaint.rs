@@ -47,6 +47,15 @@ async fn complaint_page(
     let file = crate::register::case_file(&st.core.db, c.id).await?;
     let officers = crate::register::officers::active_names(&st.core.db).await?;
     let actions = crate::workflow::available(&st.core, c.status, s.officer.role);
+    let answer_letter =
+        crate::register::letters::latest(&st.core.db, c.id, crate::letter::LetterKind::Answer)
+            .await?;
+    let handover_waiting = {
+        let mut tx = st.core.db.begin().await?;
+        let w = crate::register::outbox::handover_waiting(&mut tx, c.id).await?;
+        tx.rollback().await?;
+        w
+    };
     // Where a reply goes: the complaint's channel and, for web and counter complaints, the
     // email addresses and phone numbers the complainant left (where those channels run).
     let (targets, served) = {
@@ -120,6 +129,25 @@ async fn complaint_page(
                 }
             }
         }
+        @if answer_letter.is_some() || handover_waiting || c.handed_over_to.is_some() {
+            h2 { (lang.pick("Surat jawaban", "Answer letter")) }
+            @if let Some(l) = &answer_letter {
+                p { a href=(format!("/kotak/{}/surat/answer", c.register_no)) { (l.number) " (PDF)" }
+                    " · " (lang.pick("ditandatangani", "signed by")) " " (l.signer) }
+            }
+            @if let Some(r) = &c.handed_over_to {
+                p { (lang.pick("Diserahkan di loket kepada", "Handed over at the counter to")) " " strong { (r) } }
+            }
+            @if handover_waiting {
+                form method="post" action=(format!("/kotak/{}/serah", c.register_no)) {
+                    input type="hidden" name="csrf" value=(s.csrf);
+                    label { (lang.pick("Diterima oleh", "Received by")) " "
+                        input name="recipient" required maxlength="120"; }
+                    " "
+                    button type="submit" { (lang.pick("Catat penyerahan", "Record hand-over")) }
+                }
+            }
+        }
         h2 { (lang.pick("Balas", "Reply")) }
         p.targets { (lang.pick("Balasan dikirim melalui", "The reply goes through"))
             @for (i, (kind, to)) in targets.iter().enumerate() {
@@ -174,14 +202,16 @@ enum Notice {
     ReplyQueued,
     Retried,
     NothingToRetry,
+    HandedOver,
 }
 
 impl Notice {
-    const ALL: [Notice; 4] = [
+    const ALL: [Notice; 5] = [
         Notice::ActionDone,
         Notice::ReplyQueued,
         Notice::Retried,
         Notice::NothingToRetry,
+        Notice::HandedOver,
     ];
 
     fn code(self) -> &'static str {
@@ -190,6 +220,7 @@ impl Notice {
             Notice::ReplyQueued => "balasan",
             Notice::Retried => "ulang",
             Notice::NothingToRetry => "tidak-ada",
+            Notice::HandedOver => "diserahkan",
         }
     }
 
@@ -205,6 +236,7 @@ impl Notice {
             Notice::NothingToRetry => {
                 lang.pick("Tidak ada yang dikirim ulang.", "Nothing to retry.")
             }
+            Notice::HandedOver => lang.pick("Penyerahan tercatat.", "Hand-over recorded."),
         }
     }
 }
@@ -306,6 +338,26 @@ pub async fn reply(
 ) -> Response {
     let done = crate::workflow::reply(&st.core, &s.officer, &no, &f.text, &[]).await;
     after_change(&st, lang, &s, &no, done, Notice::ReplyQueued)
+}
+
+#[derive(Deserialize)]
+pub struct HandoverForm {
+    #[serde(default)]
+    recipient: String,
+}
+
+/// `POST /kotak/{register_no}/serah`: the answer was handed over at the counter.
+pub async fn handover(
+    State(st): State<AppState>,
+    axum::extract::Path(no): axum::extract::Path<String>,
+    CsrfForm {
+        session: s,
+        lang,
+        form: f,
+    }: CsrfForm<HandoverForm>,
+) -> Response {
+    let done = crate::workflow::record_handover(&st.core, &s.officer, &no, &f.recipient).await;
+    after_change(&st, lang, &s, &no, done, Notice::HandedOver)
 }
 
 #[derive(Deserialize)]
