@@ -95,6 +95,13 @@ async fn deliver(core: &Core, owner: &str, row: Claimed) -> sqlx::Result<Outcome
                 message_id: row.provider_msg_id.clone(),
                 references: serde_json::from_str(&row.refs).unwrap_or_default(),
                 automatic: row.automatic,
+                choices: if row.kind == Kind::RatingRequest.as_str() {
+                    crate::workflow::verdict::choices(
+                        register::outbox::lang_of(&core.db, row.complaint_id).await?,
+                    )
+                } else {
+                    Vec::new()
+                },
             };
             core.metrics.send_attempt(msg.channel);
             // A send that outlives half the lease is abandoned as transient, so no other

@@ -72,7 +72,58 @@ pub struct Recap {
     /// Hours from receipt to answer.
     pub median_hours: Option<f64>,
     pub p90_hours: Option<f64>,
+    /// The citizens' verdicts given in the period, per month and channel, then per month for
+    /// all channels (`channel` = `semua`).
+    pub satisfaction: Vec<Satisfaction>,
 }
+
+/// The survey's figure for the complaint-handling element (*Survei Kepuasan Masyarakat*):
+/// the mean verdict × 25, its grade, and how many answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Satisfaction {
+    /// `2026-12`, of the verdict's date in office time.
+    pub month: String,
+    /// The complaint's channel, or `semua` for all.
+    pub channel: String,
+    pub respondents: i64,
+    pub index: f64,
+    pub grade: char,
+}
+
+/// The verdicts grouped per month and channel, then per month.
+pub fn satisfaction(
+    verdicts: &[crate::register::verdicts::Verdict],
+    offset: chrono::FixedOffset,
+) -> Vec<Satisfaction> {
+    use crate::workflow::verdict::{grade, index};
+    let mut groups: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
+    for v in verdicts {
+        let month = chrono::DateTime::from_timestamp_millis(v.rated_at)
+            .map(|t| t.with_timezone(&offset).format("%Y-%m").to_string())
+            .unwrap_or_default();
+        for channel in [v.channel.clone(), ALL_CHANNELS.to_string()] {
+            let g = groups.entry((month.clone(), channel)).or_default();
+            g.0 += 1;
+            g.1 += v.rating;
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((month, channel), (n, sum))| {
+            let idx = index(sum as f64 / n as f64);
+            Satisfaction {
+                month,
+                channel,
+                respondents: n,
+                index: (idx * 100.0).round() / 100.0,
+                grade: grade(idx),
+            }
+        })
+        .collect()
+}
+
+/// The `channel` of the all-channels row.
+pub const ALL_CHANNELS: &str = "semua";
 
 /// Nearest-rank percentile of sorted values.
 fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
@@ -120,6 +171,8 @@ pub async fn compute(core: &Core, p: Period) -> sqlx::Result<Recap> {
     hours.sort_by(|a, b| a.total_cmp(b));
     r.median_hours = percentile(&hours, 50.0);
     r.p90_hours = percentile(&hours, 90.0);
+    let verdicts = crate::register::verdicts::given_between(&core.db, ms(p.from), ms(p.to)).await?;
+    r.satisfaction = satisfaction(&verdicts, off);
     Ok(r)
 }
 
@@ -145,6 +198,12 @@ pub fn csv(p: &Period, r: &Recap) -> String {
     line("sla", "overdue_open", r.overdue_open.to_string());
     line("time_to_answer_hours", "median", hours(r.median_hours));
     line("time_to_answer_hours", "p90", hours(r.p90_hours));
+    for x in &r.satisfaction {
+        let k = format!("{} {}", x.month, x.channel);
+        line("skm_index", &k, format!("{:.2}", x.index));
+        line("skm_grade", &k, x.grade.to_string());
+        line("skm_respondents", &k, x.respondents.to_string());
+    }
     out
 }
 
@@ -166,6 +225,12 @@ pub fn text(p: &Period, r: &Recap) -> String {
         hours(r.median_hours),
         hours(r.p90_hours)
     ));
+    for x in &r.satisfaction {
+        out.push_str(&format!(
+            "SKM (penanganan pengaduan) {} {}: index {:.2} ({}), {} respondents\n",
+            x.month, x.channel, x.index, x.grade, x.respondents
+        ));
+    }
     out
 }
 
@@ -212,6 +277,52 @@ mod tests {
         assert_eq!(percentile(&v, 50.0), Some(5.0));
         assert_eq!(percentile(&v, 90.0), Some(9.0));
         assert_eq!(percentile(&[], 50.0), None);
+    }
+
+    #[test]
+    fn satisfaction_matches_the_hand_computed_fixture() {
+        use crate::register::verdicts::Verdict;
+        let wib = chrono::FixedOffset::east_opt(7 * 3600).unwrap();
+        // 2026-12-01 00:30 WIB is still November in UTC: the office's month counts.
+        let dec1 = 1_796_059_800_000; // 2026-11-30T17:30:00Z
+        let jan = 1_798_779_600_000; // 2027-01-01T05:00:00Z
+        let v = |channel: &str, rating: i64, rated_at: i64| Verdict {
+            channel: channel.into(),
+            rating,
+            rated_at,
+        };
+        let verdicts = [
+            v("sms", 4, dec1),
+            v("sms", 4, dec1),
+            v("sms", 3, dec1),
+            v("web", 3, dec1),
+            v("web", 2, dec1),
+            v("telegram", 4, dec1),
+            v("telegram", 3, dec1),
+            v("telegram", 3, dec1),
+            v("telegram", 3, dec1),
+            v("sms", 1, jan),
+        ];
+        let got: Vec<(String, String, i64, f64, char)> = satisfaction(&verdicts, wib)
+            .into_iter()
+            .map(|s| (s.month, s.channel, s.respondents, s.index, s.grade))
+            .collect();
+        let row = |m: &str, c: &str, n, i, g| (m.to_string(), c.to_string(), n, i, g);
+        assert_eq!(
+            got,
+            [
+                // 29 / 9 = 3.2222… × 25 = 80.56: B.
+                row("2026-12", "semua", 9, 80.56, 'B'),
+                // 11 / 3 = 3.6667 × 25 = 91.67: A.
+                row("2026-12", "sms", 3, 91.67, 'A'),
+                // 13 / 4 = 3.25 × 25 = 81.25: B.
+                row("2026-12", "telegram", 4, 81.25, 'B'),
+                // 5 / 2 = 2.5 × 25 = 62.50: D.
+                row("2026-12", "web", 2, 62.5, 'D'),
+                row("2027-01", "semua", 1, 25.0, 'D'),
+                row("2027-01", "sms", 1, 25.0, 'D'),
+            ]
+        );
     }
 
     #[test]

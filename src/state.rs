@@ -52,6 +52,14 @@ impl Settings {
     pub fn track_url(&self, register_no: &str) -> String {
         format!("{}/lacak/{}", self.public_url, register_no)
     }
+
+    /// The one-question rating page, opened with the tracking code.
+    pub fn rate_url(&self, register_no: &str, tracking_code: &str) -> String {
+        format!(
+            "{}/lacak/{}/nilai?code={}",
+            self.public_url, register_no, tracking_code
+        )
+    }
 }
 
 /// The register's clock: the real time, or a fixed time a test sets. Registration (the register

@@ -23,6 +23,8 @@ pub enum Kind {
     Forwarded,
     /// A returned file was not completed in time: the complaint is closed.
     ClosedIncomplete,
+    /// After closure: the citizen's verdict on the handling, 1–4.
+    RatingRequest,
 }
 
 impl Kind {
@@ -36,6 +38,7 @@ impl Kind {
             Kind::Rejected => "rejected",
             Kind::Forwarded => "forwarded",
             Kind::ClosedIncomplete => "closed_incomplete",
+            Kind::RatingRequest => "rating_request",
         }
     }
 }
@@ -57,6 +60,7 @@ struct Set {
     forwarded: Template,
     /// Newer than some offices' template files: the shipped one stands in when missing.
     closed_incomplete: Option<Template>,
+    rating_request: Option<Template>,
     /// Status words; missing ones are taken from the shipped file.
     statuses: HashMap<Status, String>,
 }
@@ -72,6 +76,7 @@ impl Set {
             Kind::Rejected => &self.rejected,
             Kind::Forwarded => &self.forwarded,
             Kind::ClosedIncomplete => self.closed_incomplete.as_ref().unwrap_or(&self.forwarded),
+            Kind::RatingRequest => self.rating_request.as_ref().unwrap_or(&self.status),
         }
     }
 }
@@ -93,6 +98,8 @@ pub struct Vars<'a> {
     pub status: &'a str,
     pub text: &'a str,
     pub track_url: &'a str,
+    /// The one-question rating page (with the tracking code).
+    pub rate_url: &'a str,
     pub subject: &'a str,
 }
 
@@ -114,6 +121,9 @@ impl Templates {
             // An office's older file lacks what was added since: the shipped words stand in.
             if set.closed_incomplete.is_none() {
                 set.closed_incomplete = shipped.closed_incomplete;
+            }
+            if set.rating_request.is_none() {
+                set.rating_request = shipped.rating_request;
             }
             for (k, v) in shipped.statuses {
                 set.statuses.entry(k).or_insert(v);
@@ -177,6 +187,7 @@ fn fill(t: &str, v: &Vars<'_>) -> String {
                     "status" => Some(v.status),
                     "text" => Some(v.text),
                     "track_url" => Some(v.track_url),
+                    "rate_url" => Some(v.rate_url),
                     "subject" => Some(v.subject),
                     _ => None,
                 };

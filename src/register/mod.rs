@@ -23,6 +23,7 @@ pub mod presence;
 mod query;
 pub mod reports;
 pub mod sessions;
+pub mod verdicts;
 pub use case::*;
 pub use query::*;
 
@@ -363,6 +364,7 @@ pub async fn enqueue(
     let s = &core.settings;
     let status = core.templates.status_text(c.lang, c.status);
     let track_url = s.track_url(&c.register_no);
+    let rate_url = s.rate_url(&c.register_no, &c.tracking_code);
     let vars = Vars {
         office: &s.office_name,
         name: &c.complainant_name,
@@ -372,6 +374,7 @@ pub async fn enqueue(
         status: &status,
         text: out.text,
         track_url: &track_url,
+        rate_url: &rate_url,
         subject: if out.subject.is_empty() {
             &c.subject
         } else {

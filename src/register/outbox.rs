@@ -316,3 +316,12 @@ pub async fn record_handover(
     set_answered(tx, complaint_id, now).await?;
     Ok(())
 }
+
+/// A complaint's reply language.
+pub async fn lang_of(db: &Db, complaint_id: i64) -> sqlx::Result<aduan_channel::Lang> {
+    let s: String = sqlx::query_scalar("SELECT lang FROM complaints WHERE id = $1")
+        .bind(complaint_id)
+        .fetch_one(&db.pool)
+        .await?;
+    Ok(s.parse().unwrap_or_default())
+}

@@ -57,6 +57,9 @@ const ADMIN: &[Role] = &[Role::Admin];
 
 /// Every route and who may call it. Role checks of individual workflow actions happen again in
 /// `workflow::apply`, which knows which role may take which action.
+/// A rating form is a tracking code, a digit and a language.
+pub(crate) const RATE_BODY_LIMIT: usize = 1024;
+
 pub const ROUTES: &[RouteSpec] = &[
     RouteSpec {
         method: "GET",
@@ -126,6 +129,16 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec {
         method: "GET",
         path: "/lacak/{register_no}/surat",
+        access: Access::Public,
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/lacak/{register_no}/nilai",
+        access: Access::Public,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/lacak/{register_no}/nilai",
         access: Access::Public,
     },
     RouteSpec {
@@ -361,6 +374,12 @@ pub fn router(core: Shared, web: &crate::config::WebConfig) -> Router {
         .route("/api/v1/track/{register_no}", get(api::track))
         .route("/lacak/{register_no}", get(pages::track_page))
         .route("/lacak/{register_no}/surat", get(pages::track_letter))
+        .route(
+            "/lacak/{register_no}/nilai",
+            get(pages::rate_page)
+                .post(pages::rate_page)
+                .layer(DefaultBodyLimit::max(RATE_BODY_LIMIT)),
+        )
         .route("/kotak/{register_no}/surat/{kind}", get(api::letter))
         .route("/kotak/{register_no}/serah", post(ui::handover))
         .route("/api/v1/me", get(api::me))

@@ -35,6 +35,7 @@ pub fn esc(s: &str) -> String {
 }
 
 struct Words {
+    lang: aduan_channel::Lang,
     title: &'static str,
     code: &'static str,
     show: &'static str,
@@ -46,9 +47,15 @@ struct Words {
     none: &'static str,
     not_found: &'static str,
     letter: &'static str,
+    rate: &'static str,
+    rate_question: &'static str,
+    rated: &'static str,
+    thanks: &'static str,
+    not_rateable: &'static str,
 }
 
 const ID: Words = Words {
+    lang: aduan_channel::Lang::Id,
     title: "Lacak pengaduan",
     code: "Kode pelacakan",
     show: "Tampilkan",
@@ -60,9 +67,15 @@ const ID: Words = Words {
     none: "Belum ada balasan.",
     not_found: "Nomor register dan kode pelacakan tidak cocok.",
     letter: "Surat jawaban",
+    rate: "Beri penilaian",
+    rate_question: "Bagaimana penanganan pengaduan Anda?",
+    rated: "Penilaian Anda",
+    thanks: "Terima kasih, penilaian Anda tercatat.",
+    not_rateable: "Pengaduan ini belum dapat dinilai: penilaian dibuka setelah pengaduan selesai.",
 };
 
 const EN: Words = Words {
+    lang: aduan_channel::Lang::En,
     title: "Track a complaint",
     code: "Tracking code",
     show: "Show",
@@ -74,6 +87,11 @@ const EN: Words = Words {
     none: "No replies yet.",
     not_found: "Register number and tracking code do not match.",
     letter: "Answer letter",
+    rate: "Rate the handling",
+    rate_question: "How was your complaint handled?",
+    rated: "Your rating",
+    thanks: "Thank you, your rating is recorded.",
+    not_rateable: "This complaint cannot be rated yet: rating opens when it is closed.",
 };
 
 pub async fn track_page(
@@ -121,15 +139,25 @@ pub async fn track_page(
             Err(e) => return e.into_response(),
         },
     };
+    html_page(lang, w.title, &no, status, &body)
+}
+
+/// A public page: the title with the register number, then `body` (already escaped).
+fn html_page(
+    lang: aduan_channel::Lang,
+    title: &str,
+    no: &str,
+    status: StatusCode,
+    body: &str,
+) -> Response {
     let html = format!(
         "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{} {no}</title><style>body{{font-family:sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}}\
-         .err{{color:#a00}}blockquote{{white-space:pre-wrap;border-left:3px solid #ccc;margin:0 0 1rem;padding-left:1rem}}</style>\
-         </head><body><h1>{} <code>{no}</code></h1>{body}</body></html>",
+         <title>{title} {no}</title><style>body{{font-family:sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}}\
+         .err{{color:#a00}}blockquote{{white-space:pre-wrap;border-left:3px solid #ccc;margin:0 0 1rem;padding-left:1rem}}\
+         .rate button{{font-size:1.1rem;margin:.25rem;padding:.5rem .75rem}}</style>\
+         </head><body><h1>{title} <code>{no}</code></h1>{body}</body></html>",
         lang.as_str(),
-        w.title,
-        w.title
     );
     (
         status,
@@ -144,6 +172,142 @@ pub async fn track_page(
         html,
     )
         .into_response()
+}
+
+/// The one question: four buttons, 1 to 4, posted with the tracking code.
+fn rating_form(w: &Words, register_no: &str, code: &str) -> String {
+    let mut out = format!(
+        "<form class=\"rate\" method=\"post\" action=\"/lacak/{}/nilai\"><p>{}</p>\
+         <input type=\"hidden\" name=\"code\" value=\"{}\">\
+         <input type=\"hidden\" name=\"lang\" value=\"{}\">",
+        esc(register_no),
+        w.rate_question,
+        esc(code),
+        w.lang.as_str()
+    );
+    for n in 1..=4 {
+        out.push_str(&format!(
+            "<button name=\"rating\" value=\"{n}\">{n} — {}</button>",
+            crate::workflow::verdict::words(n, w.lang)
+        ));
+    }
+    out.push_str("</form>");
+    out
+}
+
+fn too_many() -> Response {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        "Terlalu banyak permintaan; coba lagi dalam satu menit. / Too many requests; try again in a minute.",
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+pub struct RateForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    rating: String,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+/// `GET /lacak/{register_no}/nilai?code=…` (the link in the question) and `POST` with
+/// `code` and `rating`: the citizen's verdict from the web, for whoever holds the tracking
+/// code; the first answer stands.
+pub async fn rate_page(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(register_no): Path<String>,
+    method: axum::http::Method,
+    Query(q): Query<TrackPageQuery>,
+    req: axum::extract::Request,
+) -> Response {
+    // The limit first; the (small, capped) body only after it.
+    if !st
+        .track_limiter
+        .check(super::client_ip(&st, peer, &headers))
+    {
+        st.core.metrics.http_rejected();
+        return too_many();
+    }
+    let form: RateForm = if method == axum::http::Method::POST {
+        let body = match axum::body::to_bytes(req.into_body(), super::RATE_BODY_LIMIT).await {
+            Ok(b) => b,
+            Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "too large").into_response(),
+        };
+        match serde_urlencoded::from_bytes(&body) {
+            Ok(f) => f,
+            Err(_) => return (StatusCode::BAD_REQUEST, "bad form").into_response(),
+        }
+    } else {
+        RateForm {
+            code: q.code.unwrap_or_default(),
+            rating: String::new(),
+            lang: q.lang,
+        }
+    };
+    let lang = form
+        .lang
+        .as_deref()
+        .and_then(|l| l.parse::<aduan_channel::Lang>().ok())
+        .unwrap_or(st.core.settings.language);
+    let w = lang.pick(&ID, &EN);
+    let no = esc(&register_no);
+    let c = match tracked_complaint(&st, &register_no, &form.code).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            let body = format!("<p class=\"err\">{}</p>", w.not_found);
+            return html_page(lang, w.rate, &no, StatusCode::NOT_FOUND, &body);
+        }
+        Err(e) => return e.into_response(),
+    };
+    let verdict = crate::workflow::verdict::parse(&form.rating);
+    let (status, body) = match (c.rating, verdict) {
+        (Some(r), _) => (
+            StatusCode::OK,
+            format!(
+                "<p>{}: {r} ({})</p>",
+                w.rated,
+                crate::workflow::verdict::words(r, lang)
+            ),
+        ),
+        (None, _) if !crate::workflow::verdict::rateable(&c) => {
+            (StatusCode::CONFLICT, format!("<p>{}</p>", w.not_rateable))
+        }
+        (None, None) if method == axum::http::Method::POST => (
+            StatusCode::BAD_REQUEST,
+            format!(
+                "<p class=\"err\">1–4</p>{}",
+                rating_form(w, &c.register_no, &form.code)
+            ),
+        ),
+        (None, None) => (StatusCode::OK, rating_form(w, &c.register_no, &form.code)),
+        (None, Some(r)) => {
+            let now = st.core.clock.now().timestamp_millis();
+            let done = async {
+                let mut tx = st.core.db.begin().await?;
+                let kept = crate::workflow::verdict::record(
+                    &mut tx,
+                    &c,
+                    r,
+                    aduan_channel::ChannelKind::Web,
+                    now,
+                )
+                .await?;
+                tx.commit().await?;
+                Ok::<bool, sqlx::Error>(kept)
+            }
+            .await;
+            match done {
+                Ok(_) => (StatusCode::OK, format!("<p>{}</p>", w.thanks)),
+                Err(e) => return crate::web::ApiError::from(e).into_response(),
+            }
+        }
+    };
+    html_page(lang, w.rate, &no, status, &body)
 }
 
 fn render_status(w: &Words, s: &PublicStatus, code: &str) -> String {
@@ -167,6 +331,15 @@ fn render_status(w: &Words, s: &PublicStatus, code: &str) -> String {
             esc(&urlencoding(code)),
             esc(number)
         ));
+    }
+    match s.rating {
+        Some(r) => out.push_str(&format!(
+            "<p>{}: {r} ({})</p>",
+            w.rated,
+            crate::workflow::verdict::words(r, w.lang)
+        )),
+        None if s.rateable => out.push_str(&rating_form(w, &s.register_no, code)),
+        None => {}
     }
     if s.replies.is_empty() {
         out.push_str(&format!("<p>{}</p>", w.none));
@@ -209,11 +382,7 @@ pub async fn track_letter(
         .check(super::client_ip(&st, peer, &headers))
     {
         st.core.metrics.http_rejected();
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            "Terlalu banyak permintaan; coba lagi dalam satu menit. / Too many requests; try again in a minute.",
-        )
-            .into_response();
+        return too_many();
     }
     let not_found = || {
         (

@@ -16,6 +16,7 @@ use crate::templates::Kind;
 
 pub mod clock;
 pub mod procedure;
+pub mod verdict;
 
 pub use procedure::Procedure;
 
@@ -550,6 +551,10 @@ pub async fn apply(
     }
     if let Some((kind, text)) = tell {
         tell_complainant(core, &mut tx, &updated, kind, &text, &files).await?;
+    }
+    // Closed after its answer: the citizen's verdict is asked, once.
+    if action == Action::Close {
+        verdict::ask(core, &mut tx, &updated, now).await?;
     }
     let updated = register::complaint_by_id(&mut tx, c.id).await?;
     tx.commit().await?;

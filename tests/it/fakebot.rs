@@ -30,6 +30,8 @@ pub struct BotState {
     pub sent: Vec<(String, i64, String, Option<i64>)>,
     /// Answers to the next send calls: (HTTP status, body). Empty: success.
     pub send_errors: VecDeque<(u16, Value)>,
+    /// The `reply_markup` of every accepted `sendMessage` that had one: (chat, markup).
+    pub markups: Vec<(i64, Value)>,
     /// Chats that blocked the bot.
     pub blocked: Vec<i64>,
     /// The webhook set by `setWebhook`: (url, secret_token); `deleteWebhook` clears it.
@@ -248,6 +250,9 @@ async fn method(
             s.next_message += 1;
             let id = s.next_message;
             s.sent.push((method.clone(), chat, what.clone(), reply));
+            if !params["reply_markup"].is_null() {
+                s.markups.push((chat, params["reply_markup"].clone()));
+            }
             ok(json!({
                 "message_id": id,
                 "date": 1_795_000_000,

@@ -22,4 +22,5 @@ mod telegram;
 mod testchannel;
 mod ui;
 mod upgrade;
+mod verdict;
 mod whatsapp;

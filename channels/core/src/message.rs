@@ -249,6 +249,10 @@ pub struct OutboundMessage {
     pub references: Vec<String>,
     /// Automatic messages (receipts, status answers) carry `Auto-Submitted: auto-replied`.
     pub automatic: bool,
+    /// Answers the citizen may pick (the verdict's 1–4). The text already lists them; a
+    /// channel with buttons (Telegram) may offer them as buttons whose text comes back as the
+    /// citizen's reply.
+    pub choices: Vec<String>,
 }
 
 /// What the provider said when it accepted a message.

@@ -19,7 +19,9 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use teloxide::net::Download;
 use teloxide::prelude::*;
-use teloxide::types::{InputFile, MessageId, ReplyParameters};
+use teloxide::types::{
+    InputFile, KeyboardButton, KeyboardMarkup, MessageId, ReplyMarkup, ReplyParameters,
+};
 use teloxide::{ApiError, RequestError};
 use tracing::{debug, info, warn};
 
@@ -501,12 +503,24 @@ impl Channel for TelegramChannel {
             m.parse::<i32>().ok()
         });
         let mut ids = Vec::new();
-        for part in split_text(&msg.text, MAX_TEXT) {
+        let parts = split_text(&msg.text, MAX_TEXT);
+        let last = parts.len().saturating_sub(1);
+        for (i, part) in parts.into_iter().enumerate() {
             let mut req = self.bot.send_message(ChatId(chat), part);
             if let Some(m) = reply_to {
                 req = req.reply_parameters(
                     ReplyParameters::new(MessageId(m)).allow_sending_without_reply(),
                 );
+            }
+            // The choices as a one-time keyboard: a tap sends the button's text back.
+            if i == last && !msg.choices.is_empty() {
+                let row: Vec<KeyboardButton> =
+                    msg.choices.iter().map(KeyboardButton::new).collect();
+                req = req.reply_markup(ReplyMarkup::Keyboard(
+                    KeyboardMarkup::new(vec![row])
+                        .resize_keyboard()
+                        .one_time_keyboard(),
+                ));
             }
             let sent = req.await.map_err(Self::classify)?;
             ids.push(sent.id.0.to_string());

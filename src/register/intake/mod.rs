@@ -157,6 +157,18 @@ async fn register_in(
     if let Intent::StatusQuery { register_no } = &msg.intent {
         return status_query(core, tx, p, found.complainant, register_no, now).await;
     }
+    // A rating reply (a bare 1–4) from a complainant whose verdict was asked: the verdict.
+    if let (Some(who), Some(rating)) = (found.complainant, crate::workflow::verdict::parse(&p.text))
+    {
+        if !msg.auto_generated && p.attachments.is_empty() {
+            // The register's clock, as the question's time was.
+            let at = core.clock.now().timestamp_millis();
+            let since = at - crate::workflow::verdict::WINDOW_MS;
+            if let Some(no) = register::verdicts::asked_of(tx, who, since).await? {
+                return verdict_reply(tx, p, &no, rating, at).await;
+            }
+        }
+    }
     // 2. The complainant: the one this proven identity belongs to, else a new one.
     let complainant_id = resolve_complainant(tx, p, found.complainant, now).await?;
     // 3. Thread onto an open complaint of this complainant, or open one.

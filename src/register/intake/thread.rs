@@ -88,6 +88,40 @@ pub(super) async fn status_query(
     })
 }
 
+/// A rating reply: kept in the thread of the complaint whose verdict was asked, and recorded
+/// as its verdict unless one is (the first stands). No receipt: the citizen answered us.
+pub(super) async fn verdict_reply(
+    tx: &mut Tx,
+    p: &Prepared,
+    register_no: &str,
+    rating: i64,
+    now: i64,
+) -> sqlx::Result<Committed> {
+    let msg = &p.msg;
+    let Some(c) = register::complaint_by_no(&mut **tx, register_no).await? else {
+        return Err(sqlx::Error::RowNotFound);
+    };
+    sqlx::query(
+        "INSERT INTO messages (complaint_id, direction, channel, external_id, sender, subject, body, \
+         provider_message_id, created_at) VALUES ($1, 'in', $2, $3, $4, '', $5, $6, $7)",
+    )
+    .bind(c.id)
+    .bind(msg.channel.as_str())
+    .bind(&msg.external_id)
+    .bind(msg.sender.to_key())
+    .bind(&p.text)
+    .bind(msg.hints.message_id.clone())
+    .bind(msg.received_at.timestamp_millis())
+    .execute(&mut **tx)
+    .await?;
+    crate::workflow::verdict::record(tx, &c, rating, msg.channel, now).await?;
+    Ok(Committed {
+        register_no: c.register_no,
+        tracking_code: c.tracking_code,
+        disposition: Disposition::Threaded,
+    })
+}
+
 pub(super) struct Lookup {
     pub(super) duplicate: Option<(String, String)>,
     /// The complainant whose identity the proven sender is.

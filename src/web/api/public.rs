@@ -19,6 +19,10 @@ pub struct PublicStatus {
     pub replies: Vec<(String, String)>,
     /// The answer letter's number, when one was issued (downloadable from the page).
     pub letter: Option<String>,
+    /// The citizen's verdict, once given.
+    pub rating: Option<i64>,
+    /// Closed after its answer, so the verdict may be given.
+    pub rateable: bool,
 }
 
 /// The public status of a complaint, for whoever holds its register number and tracking code;
@@ -40,6 +44,8 @@ pub async fn public_status(
         .map(|(at, text)| (ms_to_rfc3339(at), text))
         .collect();
     Ok(Some(PublicStatus {
+        rating: c.rating,
+        rateable: crate::workflow::verdict::rateable(&c),
         status_text: st.core.templates.status_text(c.lang, c.status),
         received_at: ms_to_rfc3339(c.received_at),
         overdue: is_overdue(&c, now_ms()),
@@ -105,5 +111,6 @@ pub async fn track(
         "overdue": s.overdue,
         "replies": replies,
         "letter": s.letter,
+        "rating": s.rating,
     })))
 }

@@ -67,6 +67,23 @@ pub async fn recap_page(
         table { @for (k, v) in &r.by_channel { tr { th { (k) } td data-channel=(k) { (v) } } } }
         h2 { (lang.pick("Per status", "Per status")) }
         table { @for (k, v) in &r.by_status { tr { th { (k) } td data-status=(k) { (v) } } } }
+        h2 { (lang.pick("Indeks kepuasan (SKM): penanganan pengaduan", "Satisfaction index (SKM): complaint handling")) }
+        @if r.satisfaction.is_empty() {
+            p { (lang.pick("Belum ada penilaian pada periode ini.", "No ratings in this period.")) }
+        } @else {
+            table #skm {
+                tr { th { (lang.pick("Bulan", "Month")) } th { (lang.pick("Kanal", "Channel")) }
+                     th { (lang.pick("Indeks", "Index")) } th { (lang.pick("Mutu", "Grade")) }
+                     th { (lang.pick("Responden", "Respondents")) } }
+                @for x in &r.satisfaction {
+                    tr data-skm=(format!("{} {}", x.month, x.channel)) {
+                        td { (x.month) }
+                        td { @if x.channel == crate::recap::ALL_CHANNELS { (lang.pick("semua kanal", "all channels")) } @else { (x.channel) } }
+                        td { (format!("{:.2}", x.index)) } td { (x.grade) } td { (x.respondents) }
+                    }
+                }
+            }
+        }
     };
     html_response(
         StatusCode::OK,

@@ -113,6 +113,7 @@ mod sim_tests {
             message_id: "<x@y>".into(),
             references: vec!["sms:m1:abc".into()],
             automatic: true,
+            choices: Vec::new(),
         }
     }
 
