@@ -25,6 +25,10 @@ pub enum Kind {
     ClosedIncomplete,
     /// After closure: the citizen's verdict on the handling, 1–4.
     RatingRequest,
+    /// The field review's invitation (the letter attached); `{text}`: when and where.
+    Invitation,
+    /// A duplicate was merged into its original; `{text}`: the original's register number.
+    Merged,
 }
 
 impl Kind {
@@ -39,6 +43,8 @@ impl Kind {
             Kind::Forwarded => "forwarded",
             Kind::ClosedIncomplete => "closed_incomplete",
             Kind::RatingRequest => "rating_request",
+            Kind::Invitation => "invitation",
+            Kind::Merged => "merged",
         }
     }
 }
@@ -61,6 +67,8 @@ struct Set {
     /// Newer than some offices' template files: the shipped one stands in when missing.
     closed_incomplete: Option<Template>,
     rating_request: Option<Template>,
+    invitation: Option<Template>,
+    merged: Option<Template>,
     /// Status words; missing ones are taken from the shipped file.
     statuses: HashMap<Status, String>,
 }
@@ -77,6 +85,8 @@ impl Set {
             Kind::Forwarded => &self.forwarded,
             Kind::ClosedIncomplete => self.closed_incomplete.as_ref().unwrap_or(&self.forwarded),
             Kind::RatingRequest => self.rating_request.as_ref().unwrap_or(&self.status),
+            Kind::Invitation => self.invitation.as_ref().unwrap_or(&self.reply),
+            Kind::Merged => self.merged.as_ref().unwrap_or(&self.reply),
         }
     }
 }
@@ -124,6 +134,12 @@ impl Templates {
             }
             if set.rating_request.is_none() {
                 set.rating_request = shipped.rating_request;
+            }
+            if set.invitation.is_none() {
+                set.invitation = shipped.invitation;
+            }
+            if set.merged.is_none() {
+                set.merged = shipped.merged;
             }
             for (k, v) in shipped.statuses {
                 set.statuses.entry(k).or_insert(v);

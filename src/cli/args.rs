@@ -58,6 +58,11 @@ pub(super) enum Command {
         #[command(subcommand)]
         cmd: OfficerCmd,
     },
+    /// Manage the units (sections, teams) complaints are disposed to.
+    Unit {
+        #[command(subcommand)]
+        cmd: UnitCmd,
+    },
     /// Read the register.
     Complaints {
         #[command(subcommand)]
@@ -93,6 +98,14 @@ pub(super) enum Command {
         #[arg(long, global = true)]
         csv: bool,
     },
+}
+
+#[derive(Subcommand)]
+pub(super) enum UnitCmd {
+    /// Add a unit (`Bidang Perizinan`, `Tim Teknis`).
+    Add { name: String },
+    /// List the active units.
+    List,
 }
 
 #[derive(Subcommand)]

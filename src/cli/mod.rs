@@ -398,6 +398,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             core.db.close().await;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Unit { cmd } => {
+            let (cfg, _) = load_config(path)?;
+            let db = Core::connect(&cfg).await?;
+            match cmd {
+                UnitCmd::Add { name } => {
+                    let name = name.trim();
+                    if name.is_empty() || name.chars().count() > 80 {
+                        anyhow::bail!("a unit's name is 1-80 characters");
+                    }
+                    if crate::register::units::add(&db, name, crate::db::now_ms()).await? {
+                        println!("unit `{name}` added");
+                    } else {
+                        println!("unit `{name}` exists already");
+                    }
+                }
+                UnitCmd::List => {
+                    for n in crate::register::units::names(&db).await? {
+                        println!("{n}");
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Sla { cmd } => {
             let (cfg, base) = load_config(path)?;
             let core = Core::open(&cfg, base.as_deref()).await?;

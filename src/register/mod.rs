@@ -15,6 +15,7 @@ use crate::workflow::Status;
 pub mod backup;
 mod case;
 pub mod clock;
+pub mod documents;
 pub mod intake;
 pub mod letters;
 pub mod officers;
@@ -23,6 +24,7 @@ pub mod presence;
 mod query;
 pub mod reports;
 pub mod sessions;
+pub mod units;
 pub mod verdicts;
 pub use case::*;
 pub use query::*;
@@ -180,13 +182,19 @@ pub struct Complaint {
     pub handed_over_to: Option<String>,
     /// The citizen's verdict on the handling, 1–4 (SKM scale).
     pub rating: Option<i64>,
+    /// The unit (section or team) it was disposed to, and the instruction given.
+    pub unit: Option<String>,
+    pub instruction: Option<String>,
+    /// The original a duplicate was merged into.
+    pub merged_into: Option<String>,
 }
 
 pub const COMPLAINT_COLUMNS: &str = "c.id, c.register_no, c.tracking_code, c.complainant_id, \
      p.name AS complainant_name, c.channel, c.medium, c.reply_to, c.subject, c.status, \
      c.assignee_id, c.lang, c.auto_generated, c.flagged, c.draft_answer, c.received_at, \
      c.due_date, c.due_at, c.answered_at, c.closed_at, c.updated_at, c.step_started_at, \
-     c.step_due_at, c.calendar_gap, c.close_reason, c.handed_over_to, c.rating";
+     c.step_due_at, c.calendar_gap, c.close_reason, c.handed_over_to, c.rating, \
+     (SELECT u.name FROM units u WHERE u.id = c.unit_id) AS unit, c.instruction, c.merged_into";
 
 impl Complaint {
     pub fn channel_kind(&self) -> Option<ChannelKind> {
@@ -231,6 +239,22 @@ pub async fn change_status(tx: &mut Tx, id: i64, change: &StatusChange<'_>) -> s
     .await?
     .rows_affected();
     Ok(n == 1)
+}
+
+/// Moves the thread of duplicate `from` to its original `into` (its messages with their
+/// files; replies to them then thread onto the original) and records the merge.
+pub async fn merge_thread(tx: &mut Tx, from: i64, into: i64, into_no: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE messages SET complaint_id = $2 WHERE complaint_id = $1")
+        .bind(from)
+        .bind(into)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE complaints SET merged_into = $2 WHERE id = $1")
+        .bind(from)
+        .bind(into_no)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// A complaint read for a change: its row is locked first (`UPDATE` takes the row lock on

@@ -133,6 +133,26 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: "GET",
+        path: "/api/v1/documents/{id}",
+        access: Access::Officers(ALL_ROLES),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/units",
+        access: Access::Officers(ALL_ROLES),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/kotak/dokumen/{id}",
+        access: Access::Session(ALL_ROLES),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/kotak/{register_no}/bap",
+        access: Access::Session(ALL_ROLES),
+    },
+    RouteSpec {
+        method: "GET",
         path: "/lacak/{register_no}/nilai",
         access: Access::Public,
     },
@@ -386,7 +406,14 @@ pub fn router(core: Shared, web: &crate::config::WebConfig) -> Router {
         .route("/api/v1/complaints/{register_no}", get(api::show))
         .route(
             "/api/v1/complaints/{register_no}/actions",
-            post(api::action),
+            post(api::action).layer(upload),
+        )
+        .route("/api/v1/documents/{id}", get(api::document))
+        .route("/api/v1/units", get(api::units))
+        .route("/kotak/dokumen/{id}", get(api::document))
+        .route(
+            "/kotak/{register_no}/bap",
+            post(ui::record_field_review).layer(upload),
         )
         .route(
             "/api/v1/complaints/{register_no}/replies",

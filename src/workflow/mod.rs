@@ -290,9 +290,17 @@ pub struct ActionRequest {
     /// `dispose`: the officer (username) the complaint is assigned to.
     #[serde(default)]
     pub assignee: Option<String>,
+    /// `dispose`: the unit (section or team, by name) the complaint goes to; with or
+    /// without an officer. The note is the instruction.
+    #[serde(default)]
+    pub unit: Option<String>,
     /// `dismiss`: spam, duplicate or robot.
     #[serde(default)]
     pub reason: Option<DismissReason>,
+    /// `dismiss` as `duplicate`: the original's register number. The thread moves over and
+    /// the sender is told the original's number (without it, dismissal is silent).
+    #[serde(default)]
+    pub into: Option<String>,
 }
 
 /// The officer taking an action.
@@ -364,14 +372,38 @@ pub async fn apply(
     officer: &Officer,
     register_no: &str,
     req: &ActionRequest,
+    files: &[aduan_channel::Attachment],
 ) -> Result<Complaint, ActionError> {
     let action = req.action;
+    let merge_into = req
+        .into
+        .as_deref()
+        .map(|n| n.trim().to_ascii_uppercase())
+        .filter(|n| !n.is_empty());
+    if merge_into.is_some()
+        && (action != Action::Dismiss || req.reason != Some(DismissReason::Duplicate))
+    {
+        return Err(ActionError::Invalid(
+            "`into` (the original) goes with dismiss as a duplicate".into(),
+        ));
+    }
     let proc = &core.procedure;
     if !proc.role_may_ever(action.target(), officer.role) {
         return Err(ActionError::Forbidden {
             role: officer.role,
             action: action.as_str(),
         });
+    }
+    if action == Action::RecordFieldReview && files.is_empty() {
+        return Err(ActionError::Invalid(
+            "the field review's report (BAP) must be attached to record_field_review".into(),
+        ));
+    }
+    if action != Action::RecordFieldReview && !files.is_empty() {
+        return Err(ActionError::Invalid(format!(
+            "{} takes no files (only record_field_review: the BAP)",
+            action.as_str()
+        )));
     }
     let note = req.note.trim();
     if action.needs_note() && note.is_empty() {
@@ -444,15 +476,47 @@ pub async fn apply(
         }
     }
     let mut assignee_id = c.assignee_id;
+    let mut unit = None;
     if action == Action::Dispose {
-        let who = req.assignee.as_deref().ok_or_else(|| {
-            ActionError::Invalid("`assignee` (an officer's username) is required to dispose".into())
-        })?;
-        let id = register::officers::active_id(&mut tx, who)
-            .await?
-            .ok_or_else(|| ActionError::Invalid(format!("no active officer `{who}`")))?;
-        assignee_id = Some(id);
+        let who = req.assignee.as_deref().filter(|a| !a.trim().is_empty());
+        let to_unit = req.unit.as_deref().filter(|u| !u.trim().is_empty());
+        if who.is_none() && to_unit.is_none() {
+            return Err(ActionError::Invalid(
+                "dispose to a `unit` (section or team) or an `assignee` (an officer's username)"
+                    .into(),
+            ));
+        }
+        if let Some(who) = who {
+            let id = register::officers::active_id(&mut tx, who)
+                .await?
+                .ok_or_else(|| ActionError::Invalid(format!("no active officer `{who}`")))?;
+            assignee_id = Some(id);
+        }
+        if let Some(name) = to_unit {
+            let id = register::units::active_id(&mut tx, name)
+                .await?
+                .ok_or_else(|| ActionError::Invalid(format!("no active unit `{name}`")))?;
+            unit = Some((id, name.trim().to_string()));
+        }
     }
+    // A merge: the original must be another complaint, still open.
+    let original = match &merge_into {
+        None => None,
+        Some(no) if *no == c.register_no => {
+            return Err(ActionError::Invalid(
+                "a complaint cannot be merged into itself".into(),
+            ))
+        }
+        Some(no) => match register::complaint_by_no(&mut *tx, no).await? {
+            Some(o) if !o.status.is_final() => Some(o),
+            Some(_) => {
+                return Err(ActionError::Invalid(format!(
+                    "{no} is closed: merge into an open original"
+                )))
+            }
+            None => return Err(ActionError::Invalid(format!("no complaint {no}"))),
+        },
+    };
     let draft = if action == Action::DraftAnswer {
         Some(note.to_string())
     } else {
@@ -494,8 +558,53 @@ pub async fn apply(
     if c.status == Status::Incomplete && to != Status::Incomplete {
         resume_whole_clock(core, &mut tx, c.id, now, to.is_final()).await?;
     }
+    if let Some((unit_id, _)) = &unit {
+        register::units::dispose_to(&mut tx, c.id, *unit_id, note).await?;
+    } else if action == Action::Dispose {
+        register::units::dispose_to_officer(&mut tx, c.id, note).await?;
+    }
+    if action == Action::RecordFieldReview {
+        for f in files {
+            register::documents::add(&mut tx, c.id, "bap", f, officer.id, now).await?;
+        }
+    }
+    if let Some(o) = &original {
+        register::merge_thread(&mut tx, c.id, o.id, &o.register_no).await?;
+        register::audit(
+            &mut tx,
+            Some(o.id),
+            Some(officer.id),
+            &officer.username,
+            "merged_in",
+            None,
+            None,
+            &format!("the thread of duplicate {} moved here", c.register_no),
+        )
+        .await?;
+    }
     let audit_note = match (action, &req.assignee, req.reason, &approval) {
-        (Action::Dispose, Some(a), _, _) => format!("to {a}: {note}"),
+        (Action::Dispose, a, _, _) => {
+            let to: Vec<String> = [unit.as_ref().map(|u| format!("unit {}", u.1)), a.clone()]
+                .into_iter()
+                .flatten()
+                .collect();
+            format!("to {}: {note}", to.join(" and "))
+        }
+        (Action::Dismiss, _, _, _) if original.is_some() => format!(
+            "duplicate merged into {}",
+            original
+                .as_ref()
+                .map(|o| o.register_no.as_str())
+                .unwrap_or("")
+        ),
+        (Action::RecordFieldReview, _, _, _) => format!(
+            "{note} (BAP: {})",
+            files
+                .iter()
+                .map(|f| f.filename.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         (Action::Dismiss, _, Some(r), _) if note.is_empty() => r.as_str().to_string(),
         (Action::Dismiss, _, Some(r), _) => format!("{}: {note}", r.as_str()),
         (Action::Approve, _, _, Some((n, kind, hash))) => {
@@ -521,6 +630,10 @@ pub async fn apply(
     .await?;
     let tell = match action {
         Action::ReturnIncomplete => Some((Kind::RequestComplete, note.to_string())),
+        Action::DecideFieldReview => Some((Kind::Invitation, note.to_string())),
+        Action::Dismiss => original
+            .as_ref()
+            .map(|o| (Kind::Merged, o.register_no.clone())),
         Action::SendAnswer => Some((Kind::Answer, draft.unwrap_or_default())),
         Action::Reject => Some((Kind::Rejected, note.to_string())),
         Action::Forward => Some((Kind::Forwarded, note.to_string())),
@@ -528,7 +641,7 @@ pub async fn apply(
     };
     let updated = register::complaint_by_id(&mut tx, c.id).await?;
     // The answer goes as a numbered, signed letter too (seed 004 #8–9).
-    let mut files = Vec::new();
+    let mut letters = Vec::new();
     if action == Action::SendAnswer {
         let text = tell.as_ref().map(|t| t.1.as_str()).unwrap_or("");
         let (number, file) =
@@ -547,10 +660,30 @@ pub async fn apply(
             ),
         )
         .await?;
-        files.push(file);
+        letters.push(file);
+    }
+    if action == Action::DecideFieldReview {
+        let text = tell.as_ref().map(|t| t.1.as_str()).unwrap_or("");
+        let (number, file) =
+            issue_letter(core, &mut tx, &updated, LetterKind::Invitation, text, now).await?;
+        register::audit(
+            &mut tx,
+            Some(c.id),
+            Some(officer.id),
+            &officer.username,
+            "letter",
+            None,
+            None,
+            &format!(
+                "invitation letter {number} signed by {}",
+                core.letterhead.signer()
+            ),
+        )
+        .await?;
+        letters.push(file);
     }
     if let Some((kind, text)) = tell {
-        tell_complainant(core, &mut tx, &updated, kind, &text, &files).await?;
+        tell_complainant(core, &mut tx, &updated, kind, &text, &letters).await?;
     }
     // Closed after its answer: the citizen's verdict is asked, once.
     if action == Action::Close {

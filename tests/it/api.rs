@@ -549,17 +549,63 @@ async fn sop_workflow_end_to_end(backend: Backend) {
         StatusCode::UNPROCESSABLE_ENTITY,
         "note required"
     );
-    assert_eq!(
-        post_action(
-            &app,
-            &tim,
-            &no,
-            json!({"action": "record_field_review", "note": "BAP: berkas ditemukan"})
-        )
+    // The review's report (BAP) is required, as a file.
+    let (s, v) = post_action(
+        &app,
+        &tim,
+        &no,
+        json!({"action": "record_field_review", "note": "berkas ditemukan"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(v["error"].as_str().unwrap_or("").contains("BAP"), "{v}");
+    let bap = b"%PDF-1.4 berita acara peninjauan";
+    let (s, v) = action_with_files(
+        &app,
+        &tim,
+        &no,
+        &[
+            ("action", "record_field_review"),
+            ("note", "berkas ditemukan"),
+        ],
+        &[("bap-ADU.pdf", "application/pdf", bap)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // Kept as the complaint's document, never sent.
+    let d: Value = app
+        .http
+        .get(app.url(&format!("/api/v1/complaints/{no}")))
+        .bearer_auth(&kasi)
+        .send()
         .await
-        .0,
-        StatusCode::OK
-    );
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(d["documents"][0]["kind"], "bap");
+    assert_eq!(d["documents"][0]["filename"], "bap-ADU.pdf");
+    let got = app
+        .http
+        .get(app.url(&format!("/api/v1/documents/{}", d["documents"][0]["id"])))
+        .bearer_auth(&kasi)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(&got[..], bap);
+    // Files go only with the BAP.
+    let (s, _) = action_with_files(
+        &app,
+        &kasi,
+        &no,
+        &[("action", "draft_answer"), ("note", "x")],
+        &[("x.pdf", "application/pdf", b"%PDF")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     // My queue.
     let q: Value = app
         .http

@@ -300,3 +300,37 @@ pub fn pdf_text(pdf: &[u8]) -> String {
     let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
     doc.extract_text(&pages).expect("text")
 }
+
+/// An officer's action with files (multipart): `fields` as text parts, `files` as
+/// (file name, content type, bytes).
+pub async fn action_with_files(
+    app: &App,
+    token: &str,
+    no: &str,
+    fields: &[(&str, &str)],
+    files: &[(&str, &str, &[u8])],
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let mut form = reqwest::multipart::Form::new();
+    for (k, v) in fields {
+        form = form.text(k.to_string(), v.to_string());
+    }
+    for (name, ct, data) in files {
+        let part = reqwest::multipart::Part::bytes(data.to_vec())
+            .file_name(name.to_string())
+            .mime_str(ct)
+            .unwrap();
+        form = form.part("bap", part);
+    }
+    let r = app
+        .http
+        .post(app.url(&format!("/api/v1/complaints/{no}/actions")))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    (
+        r.status(),
+        r.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}

@@ -103,13 +103,13 @@ impl Office {
             .unwrap()
     }
 
-    async fn letter(&self, no: &str) -> Vec<u8> {
+    async fn letter(&self, no: &str, kind: &str) -> Vec<u8> {
         let r = self
             .app
             .http
             .get(
                 self.app
-                    .url(&format!("/api/v1/complaints/{no}/letters/answer")),
+                    .url(&format!("/api/v1/complaints/{no}/letters/{kind}")),
             )
             .bearer_auth(&self.tokens[&Role::FrontOffice])
             .send()
@@ -144,6 +144,7 @@ async fn walk(o: &Office, moves: &[Move]) -> String {
     let p = &o.app.core.procedure;
     let mut status = Status::Registered;
     let mut approvals = 0;
+    let mut letters = 0;
     let c = o.get(&no).await;
     assert_eq!(
         ms(&c["step_due_at"]),
@@ -179,7 +180,29 @@ async fn walk(o: &Office, moves: &[Move]) -> String {
                 p.name
             );
         }
-        let (s, v) = o.act(*role, &no, body.clone()).await;
+        let (s, v) = if action == "record_field_review" {
+            // The report (BAP) is required: refused without it, recorded with it.
+            let (s, _) = o.act(*role, &no, body.clone()).await;
+            assert_eq!(
+                s,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{}: BAP required",
+                p.name
+            );
+            action_with_files(
+                &o.app,
+                &o.tokens[role],
+                &no,
+                &[
+                    ("action", action),
+                    ("note", "BAP ditandatangani para pihak"),
+                ],
+                &[("bap.pdf", "application/pdf", b"%PDF-1.4 BAP")],
+            )
+            .await
+        } else {
+            o.act(*role, &no, body.clone()).await
+        };
         assert_eq!(
             s,
             StatusCode::OK,
@@ -206,12 +229,33 @@ async fn walk(o: &Office, moves: &[Move]) -> String {
             p.step(status).and_then(|s| s.standard).map(due_at_t)
         };
         assert_eq!(ms(&v["step_due_at"]), want, "{}: clock of {status}", p.name);
-        if action == "send_answer" {
-            // The answer went as the year's first numbered letter, signed, with the
-            // complaint's number; answered when the tracking page published it.
-            let text = pdf_text(&o.letter(&no).await);
+        if action == "decide_field_review" {
+            // The parties are invited by a numbered letter (the year's first), with the
+            // decision's note as its time and place.
+            let text = pdf_text(&o.letter(&no, "invitation").await);
             for want in [
-                "500.16/1/DPMPTSP/2026",
+                "005/1/PENGADUAN/2026",
+                "Undangan Peninjauan Lapangan",
+                &no,
+                SIGNER,
+                "catatan decide_field_review",
+            ] {
+                assert!(
+                    text.contains(want),
+                    "{}: `{want}` in the invitation: {text}",
+                    p.name
+                );
+            }
+            letters += 1;
+        }
+        if action == "send_answer" {
+            // The answer went as the year's next numbered letter (one sequence for all the
+            // office's letters), signed, with the complaint's number; answered when the
+            // tracking page published it.
+            let text = pdf_text(&o.letter(&no, "answer").await);
+            let number = format!("500.16/{}/DPMPTSP/2026", letters + 1);
+            for want in [
+                number.as_str(),
                 &no,
                 SIGNER,
                 &format!("NIP. {SIGNER_NIP}"),
@@ -301,6 +345,10 @@ async fn seed_pagar_alam(backend: Backend) {
         return;
     };
     use Role::*;
+    // The Kadis disposes to a section (003 #7), with the instruction.
+    aduan::register::units::add(&o.app.core.db, "Seksi Pengawasan", 0)
+        .await
+        .unwrap();
     let no = walk(
         &o,
         &[
@@ -310,7 +358,7 @@ async fn seed_pagar_alam(backend: Backend) {
             (SectionHead, act("study"), Status::Studied),
             (
                 HeadOfOffice,
-                json!({"action": "dispose", "note": "siapkan surat balasan", "assignee": "section_head"}),
+                json!({"action": "dispose", "note": "siapkan surat balasan", "unit": "Seksi Pengawasan"}),
                 Status::Disposed,
             ),
             (SectionHead, act("draft_answer"), Status::AnswerDrafted),
@@ -320,9 +368,19 @@ async fn seed_pagar_alam(backend: Backend) {
         ],
     )
     .await;
-    // The field review step's clock reached into 2027, which no list covers here.
     let c = o.get(&no).await;
     assert_eq!(c["close_reason"], Value::Null);
+    assert_eq!(c["unit"], "Seksi Pengawasan");
+    assert_eq!(c["instruction"], "siapkan surat balasan");
+    // The BAP is the complaint's document; both letters are listed.
+    assert_eq!(c["documents"][0]["kind"], "bap");
+    let kinds: Vec<&str> = c["letters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["answer", "invitation"]);
     o.app.stop().await;
 }
 both!(seed_pagar_alam);
@@ -790,3 +848,82 @@ async fn the_citizens_answer_resumes_the_clock(backend: Backend) {
     o.app.stop().await;
 }
 both!(the_citizens_answer_resumes_the_clock);
+
+/// A duplicate merged into its original: the thread moves over, the sender is told the
+/// original's number; the original must be another, open complaint.
+async fn duplicates_merge_into_their_original(backend: Backend) {
+    let Some(o) = office(backend, "default").await else {
+        return;
+    };
+    use Role::*;
+    let (orig, _) = o
+        .app
+        .submit(json!({"name": "Ani", "body": "Lampu jalan Jl. Mawar mati", "email": "ani@example.org"}))
+        .await;
+    let (dup, _) = o
+        .app
+        .submit(json!({"name": "Ani", "body": "Lampu jalan Jl. Mawar masih mati", "email": "ani@example.org"}))
+        .await;
+    let merge =
+        |into: &str, reason: &str| json!({"action": "dismiss", "reason": reason, "into": into});
+    for (body, why) in [
+        (merge(&dup, "duplicate"), "into itself"),
+        (merge("ADU-2026-999999", "duplicate"), "unknown original"),
+        (merge(&orig, "spam"), "`into` only with duplicate"),
+    ] {
+        let (s, v) = o.act(FrontOffice, &dup, body).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{why}: {v}");
+    }
+    let (s, v) = o.act(FrontOffice, &dup, merge(&orig, "duplicate")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "dismissed");
+    assert_eq!(v["close_reason"], "duplicate");
+    assert_eq!(v["merged_into"], orig.as_str());
+    // The thread moved: the original holds both messages.
+    let thread = o.get(&orig).await["thread"].as_array().unwrap().clone();
+    let bodies: Vec<&str> = thread
+        .iter()
+        .filter(|m| m["direction"] == "in")
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            "Lampu jalan Jl. Mawar mati",
+            "Lampu jalan Jl. Mawar masih mati"
+        ]
+    );
+    assert!(o.get(&orig).await["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["action"] == "merged_in"));
+    // The sender is told the original's number, through the duplicate's reply targets.
+    let told = count(
+        &o.app,
+        &format!(
+            "SELECT COUNT(*) FROM outbox o JOIN complaints c ON c.id = o.complaint_id \
+             WHERE c.register_no = '{dup}' AND o.kind = 'merged' AND o.body LIKE '%{orig}%'"
+        ),
+    )
+    .await;
+    assert!(told >= 1, "the sender is told {orig}");
+    // A closed original cannot take a merge.
+    let (third, _) = o.app.submit(json!({"body": "Lampu mati lagi"})).await;
+    let (s, _) = o
+        .act(
+            FrontOffice,
+            &dup,
+            json!({"action": "dismiss", "reason": "spam"}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::CONFLICT,
+        "the duplicate is dismissed already"
+    );
+    let (s, v) = o.act(FrontOffice, &third, merge(&dup, "duplicate")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    o.app.stop().await;
+}
+both!(duplicates_merge_into_their_original);

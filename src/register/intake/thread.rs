@@ -328,6 +328,9 @@ pub(super) async fn create_complaint(
         close_reason: None,
         handed_over_to: None,
         rating: None,
+        unit: None,
+        instruction: None,
+        merged_into: None,
     };
     let row = sqlx::query(
         "INSERT INTO complaints (register_no, tracking_code, complainant_id, channel, medium, reply_to, \

@@ -222,9 +222,24 @@ pub async fn show(
             })
         })
         .collect();
+    let documents = register::documents::of(&st.core.db, c.id).await?;
+    let mut letters = Vec::new();
+    for kind in crate::letter::LetterKind::iter() {
+        if let Some(l) = register::letters::latest(&st.core.db, c.id, kind).await? {
+            letters.push(json!({
+                "kind": kind.as_str(),
+                "number": l.number,
+                "signer": l.signer,
+                "issued_at": ms_to_rfc3339(l.issued_at),
+                "url": format!("/api/v1/complaints/{}/letters/{}", c.register_no, kind.as_str()),
+            }));
+        }
+    }
     let mut body = complaint_json(&c, st.core.clock.now().timestamp_millis());
     if let Value::Object(m) = &mut body {
         m.insert("tracking_code".into(), json!(c.tracking_code));
+        m.insert("documents".into(), json!(documents));
+        m.insert("letters".into(), Value::Array(letters));
         m.insert("thread".into(), Value::Array(thread));
         m.insert("outbox".into(), Value::Array(outbox));
         m.insert("audit".into(), Value::Array(audit));
@@ -237,9 +252,15 @@ pub async fn action(
     State(st): State<AppState>,
     Extension(officer): Extension<Officer>,
     Path(register_no): Path<String>,
-    body: Bytes,
+    req: Request,
 ) -> ApiResult<Json<Value>> {
-    let req: ActionRequest = serde_json::from_slice(&body).map_err(|e| {
+    // JSON, or multipart with files (the BAP of record_field_review).
+    let Form {
+        fields,
+        files,
+        _slot,
+    } = read_form(&st, req).await?;
+    let req: ActionRequest = serde_json::from_value(fields).map_err(|e| {
         ApiError::Validation(format!(
             "{e} (actions: {})",
             workflow::Action::iter()
@@ -248,11 +269,27 @@ pub async fn action(
                 .join(", ")
         ))
     })?;
-    let c = workflow::apply(&st.core, &officer, &register_no, &req).await?;
+    let c = workflow::apply(&st.core, &officer, &register_no, &req, &files).await?;
     Ok(Json(complaint_json(
         &c,
         st.core.clock.now().timestamp_millis(),
     )))
+}
+
+/// `GET /api/v1/documents/{id}`: one of the office's documents of a complaint (a BAP).
+pub async fn document(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let id = parse_id(&id, "document")?;
+    let file = register::documents::file(&st.core.db, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("document {id} not found")))?;
+    Ok(download(file))
+}
+
+/// `GET /api/v1/units`: the units a complaint may be disposed to.
+pub async fn units(State(st): State<AppState>) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        json!({ "units": register::units::names(&st.core.db).await? }),
+    ))
 }
 
 #[derive(Deserialize)]

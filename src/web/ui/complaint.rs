@@ -46,6 +46,11 @@ async fn complaint_page(
     };
     let file = crate::register::case_file(&st.core.db, c.id).await?;
     let officers = crate::register::officers::active_names(&st.core.db).await?;
+    let units = crate::register::units::names(&st.core.db).await?;
+    let documents = crate::register::documents::of(&st.core.db, c.id).await?;
+    let invitation =
+        crate::register::letters::latest(&st.core.db, c.id, crate::letter::LetterKind::Invitation)
+            .await?;
     let actions = crate::workflow::available(&st.core, c.status, s.officer.role);
     let answer_letter =
         crate::register::letters::latest(&st.core.db, c.id, crate::letter::LetterKind::Answer)
@@ -104,7 +109,16 @@ async fn complaint_page(
         }
         @if !actions.is_empty() {
             h2 { (lang.pick("Tindakan", "Actions")) }
-            @for a in &actions {
+            @for a in actions.iter().filter(|a| **a == crate::workflow::Action::RecordFieldReview) {
+                form method="post" enctype="multipart/form-data" action=(format!("/kotak/{}/bap", c.register_no)) {
+                    input type="hidden" name="csrf" value=(s.csrf);
+                    input name="note" required placeholder=(lang.pick("Hasil peninjauan", "Review findings")); " "
+                    label { (lang.pick("Berita acara (BAP)", "Report (BAP)")) " " input type="file" name="bap" required; }
+                    " "
+                    button type="submit" { (a.as_str()) }
+                }
+            }
+            @for a in actions.iter().filter(|a| **a != crate::workflow::Action::RecordFieldReview) {
                 form method="post" action=(format!("/kotak/{}/aksi", c.register_no)) {
                     input type="hidden" name="csrf" value=(s.csrf);
                     input type="hidden" name="action" value=(a.as_str());
@@ -116,9 +130,19 @@ async fn complaint_page(
                             option value="robot" { (lang.pick("pesan otomatis", "automatic message")) }
                         }
                         " "
+                        input name="into" placeholder=(lang.pick("Gabung ke nomor (duplikat)", "Merge into (duplicate)")) size="18";
+                        " "
+                    }
+                    @if *a == crate::workflow::Action::Dispose && !units.is_empty() {
+                        select name="unit" aria-label=(lang.pick("Unit", "Unit")) {
+                            option value="" { (lang.pick("(tanpa unit)", "(no unit)")) }
+                            @for u in &units { option value=(u) { (u) } }
+                        }
+                        " "
                     }
                     @if *a == crate::workflow::Action::Dispose {
                         select name="assignee" {
+                            @if !units.is_empty() { option value="" { (lang.pick("(tanpa petugas)", "(no officer)")) } }
                             @for o in &officers {
                                 option value=(o.username) { (o.display_name) }
                             }
@@ -127,6 +151,23 @@ async fn complaint_page(
                     }
                     button type="submit" name="do" value=(a.as_str()) { (a.as_str()) }
                 }
+            }
+        }
+        @if c.unit.is_some() || c.instruction.is_some() {
+            p { (lang.pick("Disposisi", "Disposition")) ": "
+                @if let Some(u) = &c.unit { strong { (u) } " — " }
+                (c.instruction.as_deref().unwrap_or_default()) }
+        }
+        @if let Some(m) = &c.merged_into {
+            p { (lang.pick("Digabung ke", "Merged into")) " " a href=(format!("/kotak/{m}")) { (m) } }
+        }
+        @if !documents.is_empty() || invitation.is_some() {
+            h2 { (lang.pick("Dokumen", "Documents")) }
+            @if let Some(l) = &invitation {
+                p { a href=(format!("/kotak/{}/surat/invitation", c.register_no)) { (lang.pick("Surat undangan", "Invitation letter")) " " (l.number) " (PDF)" } }
+            }
+            @for d in &documents {
+                p { a href=(format!("/kotak/dokumen/{}", d.id)) { (d.filename) } " (" (d.kind.to_uppercase()) ", " (d.size) " B)" }
             }
         }
         @if answer_letter.is_some() || handover_waiting || c.handed_over_to.is_some() {
@@ -191,7 +232,11 @@ pub struct ActionForm {
     #[serde(default)]
     assignee: Option<String>,
     #[serde(default)]
+    unit: Option<String>,
+    #[serde(default)]
     reason: Option<crate::workflow::DismissReason>,
+    #[serde(default)]
+    into: Option<String>,
 }
 
 /// The notices a complaint page shows after an officer's post: a fixed set, named in the
@@ -295,9 +340,11 @@ pub async fn action(
         action,
         note: f.note,
         assignee: f.assignee.filter(|a| !a.is_empty()),
+        unit: f.unit.filter(|u| !u.is_empty()),
         reason: f.reason,
+        into: f.into.filter(|i| !i.trim().is_empty()),
     };
-    let done = crate::workflow::apply(&st.core, &s.officer, &no, &req).await;
+    let done = crate::workflow::apply(&st.core, &s.officer, &no, &req, &[]).await;
     after_change(&st, lang, &s, &no, done, Notice::ActionDone)
 }
 
@@ -338,6 +385,36 @@ pub async fn reply(
 ) -> Response {
     let done = crate::workflow::reply(&st.core, &s.officer, &no, &f.text, &[]).await;
     after_change(&st, lang, &s, &no, done, Notice::ReplyQueued)
+}
+
+/// `POST /kotak/{register_no}/bap` (multipart): the field review recorded with its report.
+pub async fn record_field_review(
+    State(st): State<AppState>,
+    axum::extract::Path(no): axum::extract::Path<String>,
+    req: axum::extract::Request,
+) -> Response {
+    let lang = page_lang(req.headers(), &HashMap::new());
+    let Some(s) = req.extensions().get::<WebSession>().cloned() else {
+        return forbidden(lang);
+    };
+    let form = match crate::web::submission::read_form(&st, req).await {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
+    let field = |k: &str| form.fields[k].as_str().unwrap_or("").to_string();
+    if !s.csrf_ok(Some(&field("csrf"))) {
+        return forbidden(lang);
+    }
+    let req = crate::workflow::ActionRequest {
+        action: crate::workflow::Action::RecordFieldReview,
+        note: field("note"),
+        assignee: None,
+        unit: None,
+        reason: None,
+        into: None,
+    };
+    let done = crate::workflow::apply(&st.core, &s.officer, &no, &req, &form.files).await;
+    after_change(&st, lang, &s, &no, done, Notice::ActionDone)
 }
 
 #[derive(Deserialize)]
