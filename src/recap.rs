@@ -72,6 +72,8 @@ pub struct Recap {
     /// Hours from receipt to answer.
     pub median_hours: Option<f64>,
     pub p90_hours: Option<f64>,
+    /// Each step of the procedure: its stays, against the step's standard.
+    pub steps: Vec<StepFigure>,
     /// The citizens' verdicts given in the period, per month and channel, then per month for
     /// all channels (`channel` = `semua`).
     pub satisfaction: Vec<Satisfaction>,
@@ -117,6 +119,109 @@ pub fn satisfaction(
                 respondents: n,
                 index: (idx * 100.0).round() / 100.0,
                 grade: grade(idx),
+            }
+        })
+        .collect()
+}
+
+/// One step's time taken against its standard (*baku mutu*), over the stays of the
+/// complaints received in the period: a stay ends when the complaint moves on (an approval
+/// ends one stay in `answer_drafted` and starts the next stage's).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepFigure {
+    pub status: crate::workflow::Status,
+    /// The step's standard as the procedure writes it (`-` when it has none).
+    pub standard: String,
+    /// Finished stays, and those of them within the standard and over it.
+    pub stays: i64,
+    pub within: i64,
+    pub over: i64,
+    /// Stays still running now, and those of them already past the standard.
+    pub running: i64,
+    pub running_over: i64,
+    /// Median working time of the finished stays, in minutes.
+    pub median_minutes: Option<f64>,
+}
+
+/// The per-step figures from the status changes (each complaint's in order).
+pub fn steps(
+    core: &Core,
+    changes: &[crate::register::reports::StepChange],
+    now: i64,
+) -> Vec<StepFigure> {
+    use crate::workflow::{clock, Status};
+    let cal = &core.calendar;
+    let at = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
+    #[derive(Default)]
+    struct Tally {
+        stays: i64,
+        within: i64,
+        over: i64,
+        running: i64,
+        running_over: i64,
+        minutes: Vec<f64>,
+    }
+    let mut acc: BTreeMap<Status, Tally> = BTreeMap::new();
+    let mut i = 0;
+    while i < changes.len() {
+        let id = changes[i].complaint_id;
+        let mut approvals = 0usize;
+        let mut j = i;
+        while j < changes.len() && changes[j].complaint_id == id {
+            let c = &changes[j];
+            let Ok(status) = c.to_status.parse::<Status>() else {
+                j += 1;
+                continue;
+            };
+            match c.action.as_str() {
+                "approve" if status == Status::AnswerDrafted => approvals += 1,
+                _ => approvals = 0,
+            }
+            if !status.is_final() {
+                let std = clock::step_standard(core, status, approvals);
+                let end = changes
+                    .get(j + 1)
+                    .filter(|n| n.complaint_id == id)
+                    .map(|n| n.at);
+                let e = acc.entry(status).or_default();
+                let deadline = std.map(|s| cal.deadline(at(c.at), s).timestamp_millis());
+                match end {
+                    Some(end) => {
+                        e.stays += 1;
+                        match deadline {
+                            Some(d) if end <= d => e.within += 1,
+                            Some(_) => e.over += 1,
+                            None => {}
+                        }
+                        let worked = cal.working_time(at(c.at), at(end));
+                        e.minutes.push(worked.num_seconds() as f64 / 60.0);
+                    }
+                    None => {
+                        e.running += 1;
+                        if deadline.is_some_and(|d| now > d) {
+                            e.running_over += 1;
+                        }
+                    }
+                }
+            }
+            j += 1;
+        }
+        i = j;
+    }
+    acc.into_iter()
+        .map(|(status, mut t)| {
+            t.minutes.sort_by(|a, b| a.total_cmp(b));
+            StepFigure {
+                status,
+                standard: clock::step_standard(core, status, 0)
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                stays: t.stays,
+                within: t.within,
+                over: t.over,
+                running: t.running,
+                running_over: t.running_over,
+                median_minutes: percentile(&t.minutes, 50.0),
             }
         })
         .collect()
@@ -171,6 +276,9 @@ pub async fn compute(core: &Core, p: Period) -> sqlx::Result<Recap> {
     hours.sort_by(|a, b| a.total_cmp(b));
     r.median_hours = percentile(&hours, 50.0);
     r.p90_hours = percentile(&hours, 90.0);
+    let changes =
+        crate::register::reports::step_changes_between(&core.db, ms(p.from), ms(p.to)).await?;
+    r.steps = steps(core, &changes, now);
     let verdicts = crate::register::verdicts::given_between(&core.db, ms(p.from), ms(p.to)).await?;
     r.satisfaction = satisfaction(&verdicts, off);
     Ok(r)
@@ -198,6 +306,22 @@ pub fn csv(p: &Period, r: &Recap) -> String {
     line("sla", "overdue_open", r.overdue_open.to_string());
     line("time_to_answer_hours", "median", hours(r.median_hours));
     line("time_to_answer_hours", "p90", hours(r.p90_hours));
+    for x in &r.steps {
+        let k = x.status.as_str();
+        line("step_standard", k, x.standard.clone());
+        line("step_stays", k, x.stays.to_string());
+        line("step_within_standard", k, x.within.to_string());
+        line("step_over_standard", k, x.over.to_string());
+        line("step_running", k, x.running.to_string());
+        line("step_running_over_standard", k, x.running_over.to_string());
+        line(
+            "step_median_working_minutes",
+            k,
+            x.median_minutes
+                .map(|m| format!("{m:.0}"))
+                .unwrap_or_else(|| "-".into()),
+        );
+    }
     for x in &r.satisfaction {
         let k = format!("{} {}", x.month, x.channel);
         line("skm_index", &k, format!("{:.2}", x.index));
@@ -225,6 +349,21 @@ pub fn text(p: &Period, r: &Recap) -> String {
         hours(r.median_hours),
         hours(r.p90_hours)
     ));
+    for x in &r.steps {
+        out.push_str(&format!(
+            "step {}: standard {}, {} done ({} within, {} over), {} running ({} over), median {} working min\n",
+            x.status,
+            x.standard,
+            x.stays,
+            x.within,
+            x.over,
+            x.running,
+            x.running_over,
+            x.median_minutes
+                .map(|m| format!("{m:.0}"))
+                .unwrap_or_else(|| "-".into())
+        ));
+    }
     for x in &r.satisfaction {
         out.push_str(&format!(
             "SKM (penanganan pengaduan) {} {}: index {:.2} ({}), {} respondents\n",

@@ -112,6 +112,7 @@ pub async fn store_attachments(
     Ok(())
 }
 
+/// Writes an audit entry now (the system's time).
 #[allow(clippy::too_many_arguments)]
 pub async fn audit(
     tx: &mut Tx,
@@ -122,6 +123,34 @@ pub async fn audit(
     from: Option<&str>,
     to: Option<&str>,
     note: &str,
+) -> sqlx::Result<()> {
+    audit_at(
+        tx,
+        complaint_id,
+        officer_id,
+        actor,
+        action,
+        from,
+        to,
+        note,
+        now_ms(),
+    )
+    .await
+}
+
+/// Writes an audit entry at `at`: status changes carry the register's clock, the time their
+/// step clocks count from (the recap's per-step figures read them back).
+#[allow(clippy::too_many_arguments)]
+pub async fn audit_at(
+    tx: &mut Tx,
+    complaint_id: Option<i64>,
+    officer_id: Option<i64>,
+    actor: &str,
+    action: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+    note: &str,
+    at: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO audit (complaint_id, officer_id, actor, action, from_status, to_status, note, at) \
@@ -134,7 +163,7 @@ pub async fn audit(
     .bind(from)
     .bind(to)
     .bind(note)
-    .bind(now_ms())
+    .bind(at)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -120,6 +120,30 @@ pub async fn received_between(db: &Db, from: i64, to: i64) -> sqlx::Result<Vec<R
     .await
 }
 
+/// One status change of a complaint (the audit trail's record of it).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StepChange {
+    pub complaint_id: i64,
+    pub action: String,
+    pub to_status: String,
+    pub at: i64,
+}
+
+/// The status changes of the complaints received in `[from, to)`, per complaint in order.
+pub async fn step_changes_between(db: &Db, from: i64, to: i64) -> sqlx::Result<Vec<StepChange>> {
+    sqlx::query_as(
+        "SELECT a.complaint_id, a.action, a.to_status, \
+         CASE WHEN a.action = 'register' THEN c.received_at ELSE a.at END AS at FROM audit a \
+         JOIN complaints c ON c.id = a.complaint_id \
+         WHERE c.received_at >= $1 AND c.received_at < $2 AND a.to_status IS NOT NULL \
+         ORDER BY a.complaint_id, a.id",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(&db.pool)
+    .await
+}
+
 /// The register's gauges for `/metrics`, read in one query.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Gauges {

@@ -617,7 +617,7 @@ pub async fn apply(
         }
         _ => note.to_string(),
     };
-    register::audit(
+    register::audit_at(
         &mut tx,
         Some(c.id),
         Some(officer.id),
@@ -626,6 +626,7 @@ pub async fn apply(
         Some(c.status.as_str()),
         Some(to.as_str()),
         &audit_note,
+        now,
     )
     .await?;
     let tell = match action {
@@ -838,7 +839,7 @@ pub(crate) async fn close_expired(
     }
     register::clock::resume(&mut tx, c.id, now).await?;
     let deadline = core.procedure.completion_deadline;
-    register::audit(
+    register::audit_at(
         &mut tx,
         Some(c.id),
         None,
@@ -847,6 +848,7 @@ pub(crate) async fn close_expired(
         Some(Status::Incomplete.as_str()),
         Some(Status::Closed.as_str()),
         &format!("not completed within {deadline}"),
+        now,
     )
     .await?;
     let updated = register::complaint_by_id(&mut tx, c.id).await?;

@@ -927,3 +927,96 @@ async fn duplicates_merge_into_their_original(backend: Backend) {
     o.app.stop().await;
 }
 both!(duplicates_merge_into_their_original);
+
+/// The recap's per-step figures against a hand-computed fixture (Madiun: 5 minutes a step,
+/// one working day to close after the answer; office hours 08:00–16:00 WIB).
+async fn recap_per_step_matches_the_fixture(backend: Backend) {
+    let Some(o) = office(backend, "madiun").await else {
+        return;
+    };
+    use Role::*;
+    let step = |at: &'static str, role: Role, no: String, body: Value| {
+        let o = &o;
+        async move {
+            o.set_clock(at);
+            let (s, v) = o.act(role, &no, body).await;
+            assert_eq!(s, StatusCode::OK, "{at}: {v}");
+        }
+    };
+    o.set_clock("2026-12-02 09:00");
+    let (a, _) = o.app.submit(json!({"body": "Izin belum terbit"})).await;
+    o.set_clock("2026-12-02 10:00");
+    let (b, _) = o.app.submit(json!({"body": "Antrian lama"})).await;
+    // A: registered 3 min (within), verified 17 min (over), disposed 4 min (within), drafted
+    // 6 h 34 min = 394 working min (over), answered from Wed 15:58 to Thu 10:00 = 2 + 120 =
+    // 122 working min (within one working day).
+    step("2026-12-02 09:03", SectionHead, a.clone(), act("verify")).await;
+    step(
+        "2026-12-02 09:20",
+        DivisionHead,
+        a.clone(),
+        json!({"action": "dispose", "note": "tindak lanjuti", "assignee": "section_head"}),
+    )
+    .await;
+    step(
+        "2026-12-02 09:24",
+        SectionHead,
+        a.clone(),
+        act("draft_answer"),
+    )
+    .await;
+    step(
+        "2026-12-02 15:58",
+        FrontOffice,
+        a.clone(),
+        act("send_answer"),
+    )
+    .await;
+    step("2026-12-03 10:00", FrontOffice, a.clone(), act("close")).await;
+    // B: registered 30 min (over), then waits in verified past its standard.
+    step("2026-12-02 10:30", SectionHead, b.clone(), act("verify")).await;
+    o.set_clock("2026-12-04 09:00");
+    let r = aduan::recap::compute(&o.app.core, aduan::recap::Period::month(2026, 12).unwrap())
+        .await
+        .unwrap();
+    // (step, stays, within, over, running, running over, median working minutes)
+    type Row = (Status, i64, i64, i64, i64, i64, Option<f64>);
+    let got: Vec<Row> = r
+        .steps
+        .iter()
+        .map(|x| {
+            (
+                x.status,
+                x.stays,
+                x.within,
+                x.over,
+                x.running,
+                x.running_over,
+                x.median_minutes,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            // Nearest-rank median of [3, 30]: 3.
+            (Status::Registered, 2, 1, 1, 0, 0, Some(3.0)),
+            (Status::Verified, 1, 0, 1, 1, 1, Some(17.0)),
+            (Status::Disposed, 1, 1, 0, 0, 0, Some(4.0)),
+            (Status::AnswerDrafted, 1, 0, 1, 0, 0, Some(394.0)),
+            (Status::Answered, 1, 1, 0, 0, 0, Some(122.0)),
+        ]
+    );
+    assert_eq!(r.steps[0].standard, "5 min");
+    assert_eq!(r.steps[4].standard, "1 working day");
+    let csv = aduan::recap::csv(&aduan::recap::Period::month(2026, 12).unwrap(), &r);
+    for line in [
+        "step_over_standard,verified,1",
+        "step_running_over_standard,verified,1",
+        "step_median_working_minutes,answer_drafted,394",
+    ] {
+        assert!(csv.contains(line), "{line} in {csv}");
+    }
+    o.app.stop().await;
+}
+both!(recap_per_step_matches_the_fixture);

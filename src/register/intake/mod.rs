@@ -299,7 +299,7 @@ async fn register_in(
             } else {
                 (None, None)
             };
-            register::audit(
+            register::audit_at(
                 tx,
                 Some(c.id),
                 None,
@@ -308,6 +308,11 @@ async fn register_in(
                 from,
                 to,
                 &note,
+                if reopened {
+                    core.clock.now().timestamp_millis()
+                } else {
+                    now
+                },
             )
             .await?;
         }

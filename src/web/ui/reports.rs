@@ -67,6 +67,21 @@ pub async fn recap_page(
         table { @for (k, v) in &r.by_channel { tr { th { (k) } td data-channel=(k) { (v) } } } }
         h2 { (lang.pick("Per status", "Per status")) }
         table { @for (k, v) in &r.by_status { tr { th { (k) } td data-status=(k) { (v) } } } }
+        h2 { (lang.pick("Per langkah: waktu terhadap baku mutu", "Per step: time against the standard")) }
+        table #steps {
+            tr { th { (lang.pick("Langkah", "Step")) } th { (lang.pick("Baku mutu", "Standard")) }
+                 th { (lang.pick("Selesai", "Done")) } th { (lang.pick("Tepat", "Within")) }
+                 th { (lang.pick("Lewat", "Over")) } th { (lang.pick("Berjalan (lewat)", "Running (over)")) }
+                 th { (lang.pick("Median menit kerja", "Median working minutes")) } }
+            @for x in &r.steps {
+                tr data-step=(x.status.as_str()) {
+                    td { (st.core.templates.status_text(lang, x.status)) }
+                    td { (x.standard) } td { (x.stays) } td { (x.within) } td { (x.over) }
+                    td { (x.running) " (" (x.running_over) ")" }
+                    td { (x.median_minutes.map(|m| format!("{m:.0}")).unwrap_or_else(|| "-".into())) }
+                }
+            }
+        }
         h2 { (lang.pick("Indeks kepuasan (SKM): penanganan pengaduan", "Satisfaction index (SKM): complaint handling")) }
         @if r.satisfaction.is_empty() {
             p { (lang.pick("Belum ada penilaian pada periode ini.", "No ratings in this period.")) }
