@@ -85,6 +85,7 @@ pub async fn sweep(core: &Core) -> anyhow::Result<Sweep> {
             break;
         }
         let n = due.len();
+        let before = done;
         for d in due {
             if d.status == Status::Incomplete {
                 if super::close_expired(core, &d, now).await? {
@@ -94,7 +95,9 @@ pub async fn sweep(core: &Core) -> anyhow::Result<Sweep> {
                 done.escalated += 1;
             }
         }
-        if n < 200 {
+        // A short batch was the last; a full one where nothing moved (another daemon took
+        // them, or they changed meanwhile) would come back the same: the next minute retries.
+        if n < 200 || done == before {
             break;
         }
     }

@@ -236,6 +236,15 @@ async fn verdict_by_telegram_buttons(backend: Backend) {
         .sent()
         .iter()
         .any(|(_, c, t, _)| *c == chat && t.contains(&no) && t.contains("Balas")));
+    // The answer went with its letter as a document.
+    let letter = format!("surat-jawaban-{no}.pdf");
+    assert!(
+        bot.sent()
+            .iter()
+            .any(|(m, c, name, _)| m == "senddocument" && *c == chat && *name == letter),
+        "{:?}",
+        bot.sent()
+    );
     // Tapping "3 baik" sends the button's text back.
     bot.push(text_update(chat, 9, "3 baik"));
     assert!(eventually(15, || async { rating_of(&app, &no).await.0.is_some() }).await);
@@ -327,3 +336,68 @@ async fn verdict_on_the_web_and_the_recap_index(backend: Backend) {
     app.stop().await;
 }
 both!(verdict_on_the_web_and_the_recap_index);
+
+/// By email: the answer carries the signed letter as a PDF, and the question links to the
+/// one-question page with the tracking code.
+async fn email_answer_carries_the_letter_and_links_the_question(backend: Backend) {
+    use crate::email::{email_env, sent, servers};
+    use crate::mailservers::crlf;
+    let Some((dv, smtp)) = servers().await else {
+        return;
+    };
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let mut env = email_env(&dv, &smtp, "INBOX");
+    env.push(("ADUAN_OFFICE__PROCEDURE".into(), "madiun".into()));
+    env.push(("ADUAN_LETTER__SIGNER_NAME".into(), "Ir. Hartono".into()));
+    let app = start_with_env(&db.url, &env).await;
+    dv.append(
+        "INBOX",
+        &[crlf(
+            "From: Warga <warga.surat@example.com>\r\nTo: pengaduan@example.go.id\r\n\
+             Subject: Saluran air tersumbat\r\nMessage-ID: <v1@example.com>\r\n\
+             Date: Wed, 02 Dec 2026 09:00:00 +0700\r\n\r\nSaluran di depan rumah tersumbat.\r\n",
+        )],
+    )
+    .await;
+    wait_count(&app, "SELECT COUNT(*) FROM complaints", 1, 60).await;
+    let no = first_register_no(&app).await;
+    answer_and_close(&app, &no).await;
+    assert!(
+        eventually(60, || async {
+            sent(&smtp).iter().any(|m| m.subject.contains("Penilaian"))
+        })
+        .await,
+        "the question is mailed"
+    );
+    let mails = sent(&smtp);
+    let answer = mails
+        .iter()
+        .find(|m| m.text.contains("Jalan sudah diperbaiki."))
+        .expect("the answer mail");
+    assert_eq!(answer.to, "warga.surat@example.com");
+    let (name, pdf) = answer.attachments.first().expect("the letter attached");
+    assert_eq!(name, &format!("surat-jawaban-{no}.pdf"));
+    let text = pdf_text(pdf);
+    assert!(
+        text.contains("500.16/1/PENGADUAN/") && text.contains("Ir. Hartono") && text.contains(&no),
+        "{text}"
+    );
+    let question = mails
+        .iter()
+        .find(|m| m.subject.contains("Penilaian"))
+        .unwrap();
+    let link = question
+        .text
+        .split_whitespace()
+        .find(|w| w.contains("/nilai?code="))
+        .expect("the rating link")
+        .to_string();
+    let path = &link[link.find("/lacak/").unwrap()..];
+    let r = app.http.get(app.url(path)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("name=\"rating\""));
+    app.stop().await;
+}
+both!(email_answer_carries_the_letter_and_links_the_question);

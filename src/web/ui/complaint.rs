@@ -74,7 +74,11 @@ async fn complaint_page(
         h1 { (c.register_no) " — " (c.subject) }
         @if let Some(n) = notice { p role="status" { (n) } }
         p { (lang.pick("Kanal", "Channel")) ": " (c.channel) " · Status: " strong { (c.status) }
-            " · " (lang.pick("Batas waktu", "Due")) ": " (c.due_date) }
+            " · " (lang.pick("Batas waktu", "Due")) ": " (c.due_date)
+            @if let Some(d) = c.step_due_at {
+                " · " (lang.pick("Batas langkah ini", "This step due")) ": " (fmt_time(st, d))
+            }
+        }
         h2 { (lang.pick("Percakapan", "Thread")) }
         @for m in &file.messages {
             article.msg {

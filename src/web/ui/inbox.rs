@@ -130,6 +130,7 @@ pub async fn inbox(
                 th { (lang.pick("Pengadu", "Complainant")) } th { (lang.pick("Perihal", "Subject")) }
                 th { "Status" } th { (lang.pick("Petugas", "Assignee")) } th { (lang.pick("Diterima", "Received")) }
                 th { (lang.pick("Batas waktu", "Due")) }
+                th { (lang.pick("Batas langkah", "Step due")) }
             } }
             tbody {
                 @for l in &listing.items {
@@ -144,6 +145,11 @@ pub async fn inbox(
                         td { (l.assignee_name.as_deref().unwrap_or_default()) }
                         td { (fmt_time(&st, c.received_at)) }
                         td { (c.due_date) @if overdue { " ⚠" } }
+                        td.step-due {
+                            @if let Some(d) = c.step_due_at {
+                                (fmt_time(&st, d)) @if d < now { " ⚠" }
+                            }
+                        }
                     }
                 }
             }
