@@ -311,17 +311,19 @@ pub async fn rate_page(
 }
 
 fn render_status(w: &Words, s: &PublicStatus, code: &str) -> String {
-    let mut out =
-        format!(
-        "<dl><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}{}</dd></dl><h2>{}</h2>",
+    let mut out = format!(
+        "<dl><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}{}</dd></dl>",
         w.status,
         esc(&s.status_text),
         w.received,
         esc(&s.received_at),
         w.due,
         esc(&s.due_date),
-        if s.overdue { format!(" ({})", w.overdue) } else { String::new() },
-        w.replies
+        if s.overdue {
+            format!(" ({})", w.overdue)
+        } else {
+            String::new()
+        },
     );
     if let Some(number) = &s.letter {
         out.push_str(&format!(
@@ -341,6 +343,7 @@ fn render_status(w: &Words, s: &PublicStatus, code: &str) -> String {
         None if s.rateable => out.push_str(&rating_form(w, &s.register_no, code)),
         None => {}
     }
+    out.push_str(&format!("<h2>{}</h2>", w.replies));
     if s.replies.is_empty() {
         out.push_str(&format!("<p>{}</p>", w.none));
     }

@@ -77,12 +77,12 @@ pub fn rateable(c: &Complaint) -> bool {
 
 /// Asks the complainant for the verdict, in the transaction that closes the complaint: through
 /// every reply target but the counter (which cannot carry a question; the tracking page and
-/// the counter officer can).
+/// the counter officer can) and LAPOR! (whose own system asks its users for their rating).
 pub(crate) async fn ask(core: &Core, tx: &mut Tx, c: &Complaint, now: i64) -> sqlx::Result<()> {
     let targets: Vec<_> = register::reply_targets(tx, core, c)
         .await?
         .into_iter()
-        .filter(|(k, _)| *k != ChannelKind::Counter)
+        .filter(|(k, _)| !matches!(k, ChannelKind::Counter | ChannelKind::Lapor))
         .collect();
     if !targets.is_empty() {
         register::enqueue(

@@ -306,6 +306,92 @@ async fn browser_officer_day() {
     }
 }
 
+/// A citizen on a phone (390 px) and on a desktop (1,280 px): the tracking page offers the
+/// answer letter and the one question, nothing overflows, a tap records the verdict; the
+/// officer's complaint page shows the letter, the disposition and the step clock at both widths.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_verdict_and_letter_at_both_widths() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite, &[("ADUAN_OFFICE__PROCEDURE", "madiun")])
+        .await
+        .unwrap();
+    app.web_officer("siti", Role::FrontOffice).await;
+    let (no, code) = app
+        .submit(json!({"name": "Ani", "subject": "Trotoar rusak", "body": "Trotoar di depan pasar rusak parah."}))
+        .await;
+    crate::verdict::answer_and_close(&app, &no).await;
+    let overflow = "return document.documentElement.scrollWidth - window.innerWidth";
+    let scenario = async {
+        for width in [1280, 390] {
+            driver
+                .cmd(
+                    "POST",
+                    "/window/rect",
+                    json!({"width": width, "height": 900}),
+                )
+                .await;
+            driver
+                .goto(&app.url(&format!("/lacak/{no}?code={code}")))
+                .await;
+            driver.wait_text("name=\"rating\"").await;
+            let src = driver.source().await;
+            assert!(
+                src.contains("Surat jawaban") && src.contains("(PDF)"),
+                "{src}"
+            );
+            assert!(
+                driver.script(overflow).await.as_i64().unwrap_or(1) <= 0,
+                "the tracking page fits {width} px"
+            );
+            driver.screenshot(&format!("verdict_track_{width}")).await;
+        }
+        // At 390 px: tap "4 — sangat baik".
+        driver.click("button[name=rating][value='4']").await;
+        driver.wait_text("penilaian Anda tercatat").await;
+        assert!(driver.script(overflow).await.as_i64().unwrap_or(1) <= 0);
+        assert_eq!(
+            count(&app, "SELECT rating FROM complaints").await,
+            4,
+            "the tap is the verdict"
+        );
+        // The officer's page at both widths.
+        driver.goto(&app.url("/masuk")).await;
+        driver.type_into("input[name=username]", "siti").await;
+        driver
+            .type_into("input[name=password]", "rahasia-panjang-1")
+            .await;
+        driver.click("button[type=submit]").await;
+        for width in [1280, 390] {
+            driver
+                .cmd(
+                    "POST",
+                    "/window/rect",
+                    json!({"width": width, "height": 900}),
+                )
+                .await;
+            driver.goto(&app.url(&format!("/kotak/{no}"))).await;
+            driver.wait_text("<h1").await;
+            let src = driver.source().await;
+            assert!(
+                src.contains("/surat/answer") && src.contains("Disposisi"),
+                "{src}"
+            );
+            driver.screenshot(&format!("verdict_officer_{width}")).await;
+        }
+    };
+    let outcome = std::panic::AssertUnwindSafe(scenario).catch_unwind().await;
+    if outcome.is_err() {
+        driver.screenshot("browser_verdict_and_letter").await;
+    }
+    driver.quit().await;
+    app.stop().await;
+    if let Err(p) = outcome {
+        std::panic::resume_unwind(p);
+    }
+}
+
 /// Standard base64 (the WebDriver screenshot) to bytes.
 fn unbase64(s: &str) -> Vec<u8> {
     let val = |c: u8| match c {

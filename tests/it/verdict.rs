@@ -21,7 +21,7 @@ fn at(s: &str) -> DateTime<Utc> {
 }
 
 /// Officers of every role; the complaint `no` taken through the Madiun procedure to its close.
-async fn answer_and_close(app: &App, no: &str) {
+pub(crate) async fn answer_and_close(app: &App, no: &str) {
     let mut tokens = HashMap::new();
     for r in Role::ALL {
         let name = format!("v_{}", r.as_str());
