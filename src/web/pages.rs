@@ -195,6 +195,15 @@ fn rating_form(w: &Words, register_no: &str, code: &str) -> String {
     out
 }
 
+/// The per-address limit of look-ups with a tracking code: `Some(429)` when it is spent.
+fn over_limit(st: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Option<Response> {
+    if st.track_limiter.check(super::client_ip(st, peer, headers)) {
+        return None;
+    }
+    st.core.metrics.http_rejected();
+    Some(too_many())
+}
+
 fn too_many() -> Response {
     (
         StatusCode::TOO_MANY_REQUESTS,
@@ -226,12 +235,8 @@ pub async fn rate_page(
     req: axum::extract::Request,
 ) -> Response {
     // The limit first; the (small, capped) body only after it.
-    if !st
-        .track_limiter
-        .check(super::client_ip(&st, peer, &headers))
-    {
-        st.core.metrics.http_rejected();
-        return too_many();
+    if let Some(refused) = over_limit(&st, peer, &headers) {
+        return refused;
     }
     let form: RateForm = if method == axum::http::Method::POST {
         let body = match axum::body::to_bytes(req.into_body(), super::RATE_BODY_LIMIT).await {
@@ -380,12 +385,8 @@ pub async fn track_letter(
     Path(register_no): Path<String>,
     Query(q): Query<TrackPageQuery>,
 ) -> Response {
-    if !st
-        .track_limiter
-        .check(super::client_ip(&st, peer, &headers))
-    {
-        st.core.metrics.http_rejected();
-        return too_many();
+    if let Some(refused) = over_limit(&st, peer, &headers) {
+        return refused;
     }
     let not_found = || {
         (

@@ -641,12 +641,17 @@ pub async fn apply(
         _ => None,
     };
     let updated = register::complaint_by_id(&mut tx, c.id).await?;
-    // The answer goes as a numbered, signed letter too (seed 004 #8–9).
+    // The answer (seed 004 #8–9) and the field review's invitation (003 #4) go as numbered,
+    // signed letters.
+    let letter_kind = match action {
+        Action::SendAnswer => Some(LetterKind::Answer),
+        Action::DecideFieldReview => Some(LetterKind::Invitation),
+        _ => None,
+    };
     let mut letters = Vec::new();
-    if action == Action::SendAnswer {
+    if let Some(kind) = letter_kind {
         let text = tell.as_ref().map(|t| t.1.as_str()).unwrap_or("");
-        let (number, file) =
-            issue_letter(core, &mut tx, &updated, LetterKind::Answer, text, now).await?;
+        let (number, file) = issue_letter(core, &mut tx, &updated, kind, text, now).await?;
         register::audit(
             &mut tx,
             Some(c.id),
@@ -656,27 +661,8 @@ pub async fn apply(
             None,
             None,
             &format!(
-                "answer letter {number} signed by {}",
-                core.letterhead.signer()
-            ),
-        )
-        .await?;
-        letters.push(file);
-    }
-    if action == Action::DecideFieldReview {
-        let text = tell.as_ref().map(|t| t.1.as_str()).unwrap_or("");
-        let (number, file) =
-            issue_letter(core, &mut tx, &updated, LetterKind::Invitation, text, now).await?;
-        register::audit(
-            &mut tx,
-            Some(c.id),
-            Some(officer.id),
-            &officer.username,
-            "letter",
-            None,
-            None,
-            &format!(
-                "invitation letter {number} signed by {}",
+                "{} letter {number} signed by {}",
+                kind.as_str(),
                 core.letterhead.signer()
             ),
         )

@@ -334,3 +334,91 @@ pub async fn action_with_files(
         r.json().await.unwrap_or(serde_json::Value::Null),
     )
 }
+
+/// A running office with one officer of every role (named after the role), for walking
+/// complaints through the API.
+pub struct Office {
+    pub app: App,
+    pub tokens: std::collections::HashMap<Role, String>,
+}
+
+impl Office {
+    /// An office on `backend` with the configuration overrides `env`.
+    pub async fn start(backend: Backend, env: &[(&str, &str)]) -> Option<Office> {
+        let app = spawn_app(backend, env).await?;
+        let mut tokens = std::collections::HashMap::new();
+        for r in Role::ALL {
+            tokens.insert(r, app.officer(r.as_str(), r).await);
+        }
+        Some(Office { app, tokens })
+    }
+
+    /// `POST path` with a JSON body as an officer of `role`.
+    pub async fn post(
+        &self,
+        role: Role,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let r = self
+            .app
+            .http
+            .post(self.app.url(path))
+            .bearer_auth(&self.tokens[&role])
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (
+            r.status(),
+            r.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// An action on complaint `no` as an officer of `role`.
+    pub async fn act(
+        &self,
+        role: Role,
+        no: &str,
+        body: serde_json::Value,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        self.post(role, &format!("/api/v1/complaints/{no}/actions"), body)
+            .await
+    }
+
+    /// The complaint as the API shows it to an administrator.
+    pub async fn get(&self, no: &str) -> serde_json::Value {
+        self.app
+            .http
+            .get(self.app.url(&format!("/api/v1/complaints/{no}")))
+            .bearer_auth(&self.tokens[&Role::Admin])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// The complaint's letter of `kind` (`answer`, `invitation`) as a PDF.
+    pub async fn letter(&self, no: &str, kind: &str) -> Vec<u8> {
+        let r = self
+            .app
+            .http
+            .get(
+                self.app
+                    .url(&format!("/api/v1/complaints/{no}/letters/{kind}")),
+            )
+            .bearer_auth(&self.tokens[&Role::FrontOffice])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            reqwest::StatusCode::OK,
+            "{no} has its {kind} letter"
+        );
+        assert_eq!(r.headers()["content-type"], "application/pdf");
+        r.bytes().await.unwrap().to_vec()
+    }
+}

@@ -3,25 +3,18 @@
 //! the tracking page published it, or the counter recorded the hand-over and to whom; the
 //! letter offered on the tracking page to whoever holds the tracking code.
 
-use std::collections::HashMap;
-
 use aduan::db::Backend;
 use aduan::workflow::Role;
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::both;
 use crate::helpers::*;
 
-struct Office {
-    app: App,
-    tokens: HashMap<Role, String>,
-}
-
 /// An office on the Madiun procedure (verify, dispose, draft, send: no signatures to wait for).
 async fn office(backend: Backend) -> Option<Office> {
-    let app = spawn_app(
+    Office::start(
         backend,
         &[
             ("ADUAN_OFFICE__PROCEDURE", "madiun"),
@@ -32,90 +25,43 @@ async fn office(backend: Backend) -> Option<Office> {
             ("ADUAN_LETTER__SIGNER_NAME", "Ir. Hartono"),
         ],
     )
-    .await?;
-    let mut tokens = HashMap::new();
-    for r in Role::ALL {
-        tokens.insert(r, app.officer(r.as_str(), r).await);
-    }
-    Some(Office { app, tokens })
+    .await
 }
 
-impl Office {
-    async fn post(&self, role: Role, path: &str, body: Value) -> (StatusCode, Value) {
-        let r = self
-            .app
-            .http
-            .post(self.app.url(path))
-            .bearer_auth(&self.tokens[&role])
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        (r.status(), r.json().await.unwrap_or(Value::Null))
-    }
-
-    /// Takes a registered complaint to its sent answer.
-    async fn answer(&self, no: &str) {
-        let path = format!("/api/v1/complaints/{no}/actions");
-        for (role, body) in [
-            (Role::SectionHead, json!({"action": "verify"})),
-            (
-                Role::DivisionHead,
-                json!({"action": "dispose", "note": "tindak lanjuti", "assignee": "technical_team"}),
-            ),
-            (
-                Role::TechnicalTeam,
-                json!({"action": "draft_answer", "note": "Izin Saudara sudah terbit."}),
-            ),
-            (Role::FrontOffice, json!({"action": "send_answer"})),
-        ] {
-            let (s, v) = self.post(role, &path, body).await;
-            assert_eq!(s, StatusCode::OK, "{v}");
-        }
-    }
-
-    async fn get(&self, no: &str) -> Value {
-        self.app
-            .http
-            .get(self.app.url(&format!("/api/v1/complaints/{no}")))
-            .bearer_auth(&self.tokens[&Role::Admin])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    async fn letter_text(&self, no: &str) -> String {
-        let r = self
-            .app
-            .http
-            .get(
-                self.app
-                    .url(&format!("/api/v1/complaints/{no}/letters/answer")),
-            )
-            .bearer_auth(&self.tokens[&Role::FrontOffice])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK, "{no} has its letter");
-        pdf_text(&r.bytes().await.unwrap())
-    }
-
-    async fn counter(&self, name: &str) -> String {
-        let (s, v) = self
-            .post(
-                Role::FrontOffice,
-                "/api/v1/counter",
-                json!({"medium": "walk_in", "name": name, "subject": "IMB", "body": "Permohonan IMB saya hilang"}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED);
-        v["register_no"].as_str().unwrap().to_string()
+/// Takes a registered complaint to its sent answer.
+async fn answer(o: &Office, no: &str) {
+    for (role, body) in [
+        (Role::SectionHead, json!({"action": "verify"})),
+        (
+            Role::DivisionHead,
+            json!({"action": "dispose", "note": "tindak lanjuti", "assignee": "technical_team"}),
+        ),
+        (
+            Role::TechnicalTeam,
+            json!({"action": "draft_answer", "note": "Izin Saudara sudah terbit."}),
+        ),
+        (Role::FrontOffice, json!({"action": "send_answer"})),
+    ] {
+        let (s, v) = o.act(role, no, body).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
     }
 }
 
+async fn letter_text(o: &Office, no: &str) -> String {
+    pdf_text(&o.letter(no, "answer").await)
+}
+
+async fn counter(o: &Office, name: &str) -> String {
+    let (s, v) = o
+        .post(
+            Role::FrontOffice,
+            "/api/v1/counter",
+            json!({"medium": "walk_in", "name": name, "subject": "IMB", "body": "Permohonan IMB saya hilang"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    v["register_no"].as_str().unwrap().to_string()
+}
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
@@ -127,7 +73,7 @@ async fn letters_are_numbered_per_year_without_gaps(backend: Backend) {
     o.app.core.clock.set(Some(at("2026-12-30T03:00:00Z")));
     let (a, _) = o.app.submit(json!({"name": "Ani", "body": "satu"})).await;
     let (b, _) = o.app.submit(json!({"name": "Budi", "body": "dua"})).await;
-    o.answer(&a).await;
+    answer(&o, &a).await;
     // A refused send (nothing drafted) takes no number.
     let (c, _) = o.app.submit(json!({"name": "Citra", "body": "tiga"})).await;
     let (s, _) = o
@@ -138,19 +84,17 @@ async fn letters_are_numbered_per_year_without_gaps(backend: Backend) {
         )
         .await;
     assert_ne!(s, StatusCode::OK);
-    o.answer(&b).await;
-    assert!(o
-        .letter_text(&a)
+    answer(&o, &b).await;
+    assert!(letter_text(&o, &a)
         .await
         .contains("500.16/1/DPMPTSP/XII/2026"));
-    assert!(o
-        .letter_text(&b)
+    assert!(letter_text(&o, &b)
         .await
         .contains("500.16/2/DPMPTSP/XII/2026"));
     // The new year starts the sequence again.
     o.app.core.clock.set(Some(at("2027-01-04T03:00:00Z")));
-    o.answer(&c).await;
-    let text = o.letter_text(&c).await;
+    answer(&o, &c).await;
+    let text = letter_text(&o, &c).await;
     assert!(text.contains("500.16/1/DPMPTSP/I/2027"), "{text}");
     assert!(text.contains("Ir. Hartono") && text.contains(&c), "{text}");
     let numbers = count(
@@ -177,7 +121,7 @@ async fn the_counter_answer_counts_from_its_hand_over(backend: Backend) {
         return;
     };
     o.app.core.clock.set(Some(at("2026-12-01T03:00:00Z")));
-    let no = o.counter("Pak Darto").await;
+    let no = counter(&o, "Pak Darto").await;
     // Nothing to hand over before the answer exists.
     let handover = format!("/api/v1/complaints/{no}/handover");
     let (s, _) = o
@@ -188,7 +132,7 @@ async fn the_counter_answer_counts_from_its_hand_over(backend: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    o.answer(&no).await;
+    answer(&o, &no).await;
     // The answer lies ready at the counter: sent there, but the complaint is not answered.
     wait_count(
         &o.app,
@@ -263,7 +207,7 @@ async fn the_tracking_page_offers_the_letter_to_the_code_holder(backend: Backend
         return;
     };
     let (no, code) = o.app.submit(json!({"name": "Ani", "body": "satu"})).await;
-    o.answer(&no).await;
+    answer(&o, &no).await;
     // The web answer is published at once: answered.
     assert!(
         eventually(10, || async { !o.get(&no).await["answered_at"].is_null() }).await,

@@ -4,8 +4,6 @@
 //! draft; the whole clock's pause, restart and the citizen's deadline; escalation; dismissal;
 //! `sla recompute` after next year's holiday list arrives.
 
-use std::collections::HashMap;
-
 use aduan::db::Backend;
 use aduan::sla::Standard;
 use aduan::workflow::{Role, Status};
@@ -53,13 +51,8 @@ fn due_at_t(std: Standard) -> DateTime<Utc> {
 const SIGNER: &str = "Drs. Bambang Sutrisno, M.Si";
 const SIGNER_NIP: &str = "19680512 199003 1 004";
 
-struct Office {
-    app: App,
-    tokens: HashMap<Role, String>,
-}
-
 async fn office(backend: Backend, procedure: &str) -> Option<Office> {
-    let app = spawn_app(
+    Office::start(
         backend,
         &[
             ("ADUAN_OFFICE__PROCEDURE", procedure),
@@ -68,61 +61,12 @@ async fn office(backend: Backend, procedure: &str) -> Option<Office> {
             ("ADUAN_LETTER__ANSWER_NUMBER", "500.16/{seq}/DPMPTSP/{year}"),
         ],
     )
-    .await?;
-    let mut tokens = HashMap::new();
-    for r in Role::ALL {
-        tokens.insert(r, app.officer(r.as_str(), r).await);
-    }
-    Some(Office { app, tokens })
+    .await
 }
 
-impl Office {
-    async fn act(&self, role: Role, no: &str, body: Value) -> (StatusCode, Value) {
-        let r = self
-            .app
-            .http
-            .post(self.app.url(&format!("/api/v1/complaints/{no}/actions")))
-            .bearer_auth(&self.tokens[&role])
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        (r.status(), r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, no: &str) -> Value {
-        self.app
-            .http
-            .get(self.app.url(&format!("/api/v1/complaints/{no}")))
-            .bearer_auth(&self.tokens[&Role::Admin])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    async fn letter(&self, no: &str, kind: &str) -> Vec<u8> {
-        let r = self
-            .app
-            .http
-            .get(
-                self.app
-                    .url(&format!("/api/v1/complaints/{no}/letters/{kind}")),
-            )
-            .bearer_auth(&self.tokens[&Role::FrontOffice])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
-        assert_eq!(r.headers()["content-type"], "application/pdf");
-        r.bytes().await.unwrap().to_vec()
-    }
-
-    fn set_clock(&self, at: &str) {
-        self.app.core.clock.set(Some(wib(at)));
-    }
+/// Sets the register's clock to an instant given in WIB.
+fn set_clock(o: &Office, at: &str) {
+    o.app.core.clock.set(Some(wib(at)));
 }
 
 fn ms(v: &Value) -> Option<DateTime<Utc>> {
@@ -136,7 +80,7 @@ type Move = (Role, Value, Status);
 /// for the move is refused (403), the listed one succeeds, and the new step's clock is the
 /// hand-computed deadline of its standard.
 async fn walk(o: &Office, moves: &[Move]) -> String {
-    o.set_clock(T);
+    set_clock(o, T);
     let (no, _) = o
         .app
         .submit(json!({"name": "Ibu Sari", "body": "Izin usaha saya belum terbit"}))
@@ -550,7 +494,7 @@ async fn whole_clock_pauses_and_restarts(backend: Backend) {
     };
     use Role::*;
     // Received Monday 23 Nov 2026 10:00: 7 working days → Wednesday 2 Dec at the close.
-    o.set_clock("2026-11-23 10:00");
+    set_clock(&o, "2026-11-23 10:00");
     let (a, _) = o.app.submit(json!({"body": "A"})).await;
     assert_eq!(
         ms(&o.get(&a).await["due_at"]),
@@ -558,7 +502,7 @@ async fn whole_clock_pauses_and_restarts(backend: Backend) {
     );
     // Saturday and Monday before opening: the same clock as Monday 08:00, not a shorter one.
     for at in ["2026-11-21 11:00", "2026-11-23 06:00"] {
-        o.set_clock(at);
+        set_clock(&o, at);
         let (x, _) = o.app.submit(json!({"body": "sabtu"})).await;
         let c = o.get(&x).await;
         assert_eq!(ms(&c["due_at"]), Some(wib("2026-12-02 16:00")), "{at}");
@@ -566,7 +510,7 @@ async fn whole_clock_pauses_and_restarts(backend: Backend) {
     }
     // Verified Tuesday 10:00, returned the same minute, completed Thursday 10:00: two working
     // days of waiting move the deadline by two working days.
-    o.set_clock("2026-11-24 10:00");
+    set_clock(&o, "2026-11-24 10:00");
     assert_eq!(
         o.act(SectionHead, &a, act("verify")).await.0,
         StatusCode::OK
@@ -579,21 +523,21 @@ async fn whole_clock_pauses_and_restarts(backend: Backend) {
         "14 days to complete"
     );
     // Waiting for the citizen is never overdue, even past the old due date.
-    o.set_clock("2026-12-03 10:00");
+    set_clock(&o, "2026-12-03 10:00");
     assert_eq!(o.get(&a).await["overdue"], false);
-    o.set_clock("2026-11-26 10:00");
+    set_clock(&o, "2026-11-26 10:00");
     let (_, v) = o.act(FrontOffice, &a, act("complete")).await;
     assert_eq!(v["status"], "registered");
     assert_eq!(ms(&v["due_at"]), Some(wib("2026-12-04 16:00")));
     // Returned at its first check: the clock starts when the file is complete.
-    o.set_clock("2026-11-23 10:00");
+    set_clock(&o, "2026-11-23 10:00");
     let (b, _) = o.app.submit(json!({"body": "B"})).await;
-    o.set_clock("2026-11-23 10:15");
+    set_clock(&o, "2026-11-23 10:15");
     assert_eq!(
         o.act(FrontOffice, &b, act("return_incomplete")).await.0,
         StatusCode::OK
     );
-    o.set_clock("2026-11-26 10:00");
+    set_clock(&o, "2026-11-26 10:00");
     let (_, v) = o.act(FrontOffice, &b, act("complete")).await;
     assert_eq!(
         ms(&v["due_at"]),
@@ -612,7 +556,7 @@ async fn deadlines_close_and_escalate(backend: Backend) {
         return;
     };
     use Role::*;
-    o.set_clock("2026-11-23 10:00");
+    set_clock(&o, "2026-11-23 10:00");
     let (returned, _) = o
         .app
         .submit(json!({"body": "tanpa KTP", "email": "sari@example.org"}))
@@ -632,7 +576,7 @@ async fn deadlines_close_and_escalate(backend: Backend) {
     );
     // Tuesday 16:01: the verification step (1 working day) has passed; the file is still
     // within its 14 days.
-    o.set_clock("2026-11-24 16:01");
+    set_clock(&o, "2026-11-24 16:01");
     let s = aduan::workflow::clock::sweep(core).await.unwrap();
     assert_eq!((s.closed, s.escalated), (0, 1));
     assert_eq!(
@@ -653,7 +597,7 @@ async fn deadlines_close_and_escalate(backend: Backend) {
         "{note}"
     );
     // 8 December 00:00 WIB: the 14 days are over.
-    o.set_clock("2026-12-08 00:01");
+    set_clock(&o, "2026-12-08 00:01");
     let s = aduan::workflow::clock::sweep(core).await.unwrap();
     assert_eq!(s.closed, 1);
     let c = o.get(&returned).await;
@@ -761,7 +705,7 @@ async fn recompute_after_next_years_list(backend: Backend) {
     let Some(o) = office(backend, "default").await else {
         return;
     };
-    o.set_clock("2026-12-28 10:00");
+    set_clock(&o, "2026-12-28 10:00");
     let (no, _) = o.app.submit(json!({"body": "akhir tahun"})).await;
     let c = o.get(&no).await;
     assert_eq!(
@@ -814,12 +758,12 @@ async fn the_citizens_answer_resumes_the_clock(backend: Backend) {
             text,
         )
     };
-    o.set_clock("2026-11-23 10:00");
+    set_clock(&o, "2026-11-23 10:00");
     let first = aduan::intake::submit(core, sms("m:1", "Lampu jalan mati"))
         .await
         .unwrap();
     let no = first.register_no;
-    o.set_clock("2026-11-24 10:00");
+    set_clock(&o, "2026-11-24 10:00");
     assert_eq!(
         o.act(Role::SectionHead, &no, act("verify")).await.0,
         StatusCode::OK
@@ -830,7 +774,7 @@ async fn the_citizens_answer_resumes_the_clock(backend: Backend) {
             .0,
         StatusCode::OK
     );
-    o.set_clock("2026-11-26 10:00");
+    set_clock(&o, "2026-11-26 10:00");
     aduan::intake::submit(core, sms("m:2", &format!("{no} lokasinya di depan SD 3")))
         .await
         .unwrap();
@@ -938,14 +882,14 @@ async fn recap_per_step_matches_the_fixture(backend: Backend) {
     let step = |at: &'static str, role: Role, no: String, body: Value| {
         let o = &o;
         async move {
-            o.set_clock(at);
+            set_clock(o, at);
             let (s, v) = o.act(role, &no, body).await;
             assert_eq!(s, StatusCode::OK, "{at}: {v}");
         }
     };
-    o.set_clock("2026-12-02 09:00");
+    set_clock(&o, "2026-12-02 09:00");
     let (a, _) = o.app.submit(json!({"body": "Izin belum terbit"})).await;
-    o.set_clock("2026-12-02 10:00");
+    set_clock(&o, "2026-12-02 10:00");
     let (b, _) = o.app.submit(json!({"body": "Antrian lama"})).await;
     // A: registered 3 min (within), verified 17 min (over), disposed 4 min (within), drafted
     // 6 h 34 min = 394 working min (over), answered from Wed 15:58 to Thu 10:00 = 2 + 120 =
@@ -975,7 +919,7 @@ async fn recap_per_step_matches_the_fixture(backend: Backend) {
     step("2026-12-03 10:00", FrontOffice, a.clone(), act("close")).await;
     // B: registered 30 min (over), then waits in verified past its standard.
     step("2026-12-02 10:30", SectionHead, b.clone(), act("verify")).await;
-    o.set_clock("2026-12-04 09:00");
+    set_clock(&o, "2026-12-04 09:00");
     let r = aduan::recap::compute(&o.app.core, aduan::recap::Period::month(2026, 12).unwrap())
         .await
         .unwrap();

@@ -13,7 +13,8 @@ use serde_json::{json, Value};
 use crate::both;
 use crate::helpers::*;
 
-fn sent_texts(sim: &ModemSim) -> Vec<(String, String)> {
+/// Every SMS the modem sent, parts joined: (to, text).
+pub(crate) fn sent_texts(sim: &ModemSim) -> Vec<(String, String)> {
     // Join parts per concatenation reference.
     let subs: Vec<Submit> = sim
         .sent()

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use aduan::db::Backend;
 use aduan::workflow::Role;
-use aduan_sms::pdu::{decode_submit, from_hex, Submit, UserData};
 use aduan_sms::sim::{deliver_pdus, ModemSim};
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
@@ -72,29 +71,6 @@ async fn rating_of(app: &App, no: &str) -> (Option<i64>, Option<String>) {
     (r.try_get(0).unwrap(), r.try_get(1).unwrap())
 }
 
-fn sms_texts(sim: &ModemSim) -> Vec<(String, String)> {
-    let subs: Vec<Submit> = sim
-        .sent()
-        .iter()
-        .map(|h| decode_submit(&from_hex(h).unwrap()).unwrap())
-        .collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < subs.len() {
-        let n = subs[i].concat.map_or(1, |c| c.total as usize);
-        let parts: Vec<UserData> = subs[i..(i + n).min(subs.len())]
-            .iter()
-            .map(|s| s.user_data.clone())
-            .collect();
-        out.push((
-            subs[i].to.value.clone(),
-            UserData::join(&parts).unwrap().text(),
-        ));
-        i += n;
-    }
-    out
-}
-
 async fn verdict_by_sms(backend: Backend) {
     let Some(db) = fresh(backend).await else {
         return;
@@ -132,7 +108,7 @@ async fn verdict_by_sms(backend: Backend) {
     // The question comes by SMS, to the complainant's number, naming the scale.
     assert!(
         eventually(20, || async {
-            sms_texts(&sim).iter().any(|(to, t)| {
+            crate::sms::sent_texts(&sim).iter().any(|(to, t)| {
                 to == phone
                     && t.contains(&no)
                     && t.contains("1 = tidak baik")
@@ -141,7 +117,7 @@ async fn verdict_by_sms(backend: Backend) {
         })
         .await,
         "{:?}",
-        sms_texts(&sim)
+        crate::sms::sent_texts(&sim)
     );
     sim.deliver(&deliver_pdus(phone, "4", 0)[0]);
     assert!(
