@@ -13,6 +13,7 @@ pub mod server;
 pub mod session;
 mod submission;
 pub mod ui;
+pub mod words;
 
 use std::sync::Arc;
 

@@ -241,7 +241,7 @@ async fn browser_officer_day() {
             driver.url().await
         );
         let src = driver.source().await;
-        assert!(src.contains(">web<") && src.contains(">counter<"));
+        assert!(src.contains(">Web<") && src.contains(">Loket<"));
         assert!(src.contains("Antrian loket"));
         // The hostile markup stayed text: no script ran, no handler fired.
         assert_eq!(

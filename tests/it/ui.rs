@@ -170,7 +170,7 @@ async fn web_sessions_and_csrf(backend: Backend) {
     let p = b.go("GET", "/kotak", &[]).await;
     assert_eq!(p.status, StatusCode::OK);
     assert!(
-        p.body.contains(">web<") && p.body.contains(">counter<"),
+        p.body.contains(">Web<") && p.body.contains(">Loket<"),
         "{}",
         p.body
     );
@@ -326,7 +326,7 @@ async fn web_complaint_page(backend: Backend) {
     );
     assert!(
         p.body.contains(
-            "Balasan dikirim melalui <strong>web</strong> → halaman lacak dan <strong>email</strong> → email:"
+            "Balasan dikirim melalui <strong>Web</strong> → halaman lacak dan <strong>Surel</strong> → email:"
         ),
         "the reply targets are named: {}",
         p.body
@@ -697,7 +697,7 @@ async fn web_dashboard(backend: Backend) {
     let p = b.go("GET", "/kotak/dasbor", &[]).await;
     assert_eq!(p.status, StatusCode::OK);
     assert!(
-        p.body.contains("<td>web</td><td>registered</td><td>2</td>"),
+        p.body.contains("<td>Web</td><td>terdaftar</td><td>2</td>"),
         "{}",
         p.body
     );
@@ -949,3 +949,87 @@ async fn web_inbox_filters_and_queues(backend: Backend) {
     app.stop().await;
 }
 both!(web_inbox_filters_and_queues);
+
+/// The visible text of a page: tags, styles and scripts out.
+fn visible_text(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    for block in ["<style", "<script"] {
+        while let Some(i) = rest.find(block) {
+            let end = rest[i..]
+                .find(&format!("</{}>", &block[1..]))
+                .map_or(rest.len(), |e| i + e);
+            out.push_str(&rest[..i]);
+            rest = &rest[end..];
+        }
+        out.push_str(rest);
+        let taken = std::mem::take(&mut out);
+        rest = Box::leak(taken.into_boxed_str());
+    }
+    let mut text = String::new();
+    let mut in_tag = false;
+    for ch in rest.chars() {
+        match ch {
+            '<' => {
+                in_tag = true;
+                text.push(' ');
+            }
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
+}
+
+/// No status, action, role or send-state code reaches an officer's page in Indonesian: the
+/// inbox, a closed complaint with letter, verdict and audit trail, an open one with every
+/// action an administrator may take, the dashboard and the recap.
+async fn no_code_names_on_officer_pages(backend: Backend) {
+    let Some(app) = spawn_app(backend, &[("ADUAN_OFFICE__PROCEDURE", "madiun")]).await else {
+        return;
+    };
+    app.web_officer("siti", Role::Admin).await;
+    let (open, _) = app
+        .submit(json!({"name": "Ani", "body": "Jalan rusak"}))
+        .await;
+    let (done, _) = app
+        .submit(json!({"name": "Budi", "body": "Lampu mati"}))
+        .await;
+    crate::verdict::answer_and_close(&app, &done).await;
+    let mut codes: Vec<&str> = Vec::new();
+    codes.extend(aduan::workflow::Status::iter().map(|s| s.as_str()));
+    codes.extend(aduan::workflow::Action::iter().map(|a| a.as_str()));
+    codes.extend(Role::ALL.iter().map(|r| r.as_str()));
+    codes.extend(["queued", "sending", "sent", "failed"]);
+    let mut b = Browser::new(&app);
+    b.login("siti", "rahasia-panjang-1").await;
+    let month = aduan::sla::local_date(chrono::Utc::now(), app.core.settings.offset)
+        .format("%Y-%m")
+        .to_string();
+    for path in [
+        "/kotak".to_string(),
+        format!("/kotak/{open}"),
+        format!("/kotak/{done}"),
+        "/kotak/dasbor".to_string(),
+        format!("/kotak/rekap?periode={month}"),
+        "/kotak/loket".to_string(),
+    ] {
+        let p = b.go("GET", &path, &[]).await;
+        assert_eq!(p.status, StatusCode::OK, "{path}");
+        let text = visible_text(&p.body);
+        let words: Vec<&str> = text
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .filter(|w| !w.is_empty())
+            .collect();
+        for code in &codes {
+            assert!(
+                !words.contains(code),
+                "`{code}` shows on {path}: {}",
+                text.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
+        }
+    }
+    app.stop().await;
+}
+both!(no_code_names_on_officer_pages);

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::register::outbox::OutboxStatus;
+use crate::web::words;
 
 /// `GET /kotak/{register_no}`: the thread (outbound with delivery state and a retry button),
 /// attachments, the audit trail, the actions the officer's role may take now, and the reply box
@@ -73,7 +74,7 @@ async fn complaint_page(
     let body = html! {
         h1 { (c.register_no) " — " (c.subject) }
         @if let Some(n) = notice { p role="status" { (n) } }
-        p { (lang.pick("Kanal", "Channel")) ": " (c.channel) " · Status: " strong { (c.status) }
+        p { (lang.pick("Kanal", "Channel")) ": " (words::channel(c.channel, lang)) " · Status: " strong { (words::status(c.status, lang)) }
             " · " (lang.pick("Batas waktu", "Due")) ": " (c.due_date)
             @if let Some(d) = c.step_due_at {
                 " · " (lang.pick("Batas langkah ini", "This step due")) ": " (fmt_time(st, d))
@@ -83,13 +84,13 @@ async fn complaint_page(
         @for m in &file.messages {
             article.msg {
                 p { strong { (if m.is_inbound() { lang.pick("Masuk", "In") } else { lang.pick("Keluar", "Out") }) }
-                    " · " (m.channel)
+                    " · " (words::channel_name(&m.channel, lang))
                     " · " (fmt_time(st, m.created_at))
                     @if let Some(o) = file.delivery_of(m.id) {
-                        " · " span.delivery { (o.status) @if let Some(d) = &o.delivery { " / " (d) } }
+                        " · " span.delivery { (words::outbox(o.status, lang)) @if let Some(d) = &o.delivery { " / " (d) } }
                         @if o.status == OutboxStatus::Queued {
                             @if let Some(k) = m.channel.parse::<aduan_channel::ChannelKind>().ok().filter(|k| !served.is_live(*k)) {
-                                " · " span.waiting { (lang.pick("menunggu kanal", "waiting for channel")) " " (k.as_str()) }
+                                " · " span.waiting { (lang.pick("menunggu kanal", "waiting for channel")) " " (words::channel(k, lang)) }
                             }
                         }
                         @if o.status == OutboxStatus::Failed {
@@ -119,7 +120,7 @@ async fn complaint_page(
                     input name="note" required placeholder=(lang.pick("Hasil peninjauan", "Review findings")); " "
                     label { (lang.pick("Berita acara (BAP)", "Report (BAP)")) " " input type="file" name="bap" required; }
                     " "
-                    button type="submit" { (a.as_str()) }
+                    button type="submit" { (words::action(*a, lang)) }
                 }
             }
             @for a in actions.iter().filter(|a| **a != crate::workflow::Action::RecordFieldReview) {
@@ -129,9 +130,9 @@ async fn complaint_page(
                     @if a.needs_note() { input name="note" required placeholder=(lang.pick("Catatan", "Note")); " " }
                     @if *a == crate::workflow::Action::Dismiss {
                         select name="reason" aria-label=(lang.pick("Alasan", "Reason")) {
-                            option value="spam" { (lang.pick("spam", "spam")) }
-                            option value="duplicate" { (lang.pick("duplikat", "duplicate")) }
-                            option value="robot" { (lang.pick("pesan otomatis", "automatic message")) }
+                            @for r in [crate::workflow::DismissReason::Spam, crate::workflow::DismissReason::Duplicate, crate::workflow::DismissReason::Robot] {
+                                option value=(r.as_str()) { (words::reason(r, lang)) }
+                            }
                         }
                         " "
                         input name="into" placeholder=(lang.pick("Gabung ke nomor (duplikat)", "Merge into (duplicate)")) size="18";
@@ -153,7 +154,7 @@ async fn complaint_page(
                         }
                         " "
                     }
-                    button type="submit" name="do" value=(a.as_str()) { (a.as_str()) }
+                    button type="submit" name="do" value=(a.as_str()) { (words::action(*a, lang)) }
                 }
             }
         }
@@ -197,7 +198,7 @@ async fn complaint_page(
         p.targets { (lang.pick("Balasan dikirim melalui", "The reply goes through"))
             @for (i, (kind, to)) in targets.iter().enumerate() {
                 (if i == 0 { " " } else { lang.pick(" dan ", " and ") })
-                strong { (kind.as_str()) } " → "
+                strong { (words::channel(*kind, lang)) } " → "
                 @match kind {
                     aduan_channel::ChannelKind::Web => (lang.pick("halaman lacak", "the tracking page")),
                     aduan_channel::ChannelKind::Counter => (lang.pick("diserahkan di loket", "handed over at the counter")),
@@ -217,9 +218,9 @@ async fn complaint_page(
                 tr {
                     td { (fmt_time(st, a.at)) }
                     td { (a.actor) }
-                    td { (a.action) }
-                    td { (a.from_status.as_deref().unwrap_or_default())
-                         " → " (a.to_status.as_deref().unwrap_or_default()) }
+                    td { (words::audit(&a.action, lang)) }
+                    td { @if let Some(f) = &a.from_status { (words::status_name(f, lang)) }
+                         @if let Some(t) = &a.to_status { " → " (words::status_name(t, lang)) } }
                     td { (a.note) }
                 }
             }

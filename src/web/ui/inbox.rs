@@ -100,17 +100,17 @@ pub async fn inbox(
     let body = html! {
         h1 { (lang.pick("Kotak masuk", "Inbox")) }
         form method="get" action="/kotak" {
-            select name="channel" aria-label="channel" {
+            select name="channel" aria-label=(lang.pick("Kanal", "Channel")) {
                 option value="" { (lang.pick("Semua kanal", "All channels")) }
                 @for k in aduan_channel::ChannelKind::iter() {
-                    option value=(k.as_str()) selected[sel("channel") == k.as_str()] { (k.as_str()) }
+                    option value=(k.as_str()) selected[sel("channel") == k.as_str()] { (crate::web::words::channel(k, lang)) }
                 }
             }
             " "
-            select name="status" aria-label="status" {
+            select name="status" aria-label="Status" {
                 option value="" { (lang.pick("Semua status", "All statuses")) }
                 @for s in Status::iter() {
-                    option value=(s) selected[sel("status") == s.as_str()] { (s) }
+                    option value=(s) selected[sel("status") == s.as_str()] { (crate::web::words::status(s, lang)) }
                 }
             }
             " "
@@ -137,11 +137,11 @@ pub async fn inbox(
                     @let c = &l.complaint;
                     @let overdue = crate::register::is_overdue(c.closed_at.is_none(), c.answered_at.is_some(), c.status, c.due_at, now);
                     tr class=[overdue.then_some("overdue")] {
-                        td { (c.channel) }
+                        td { (crate::web::words::channel(c.channel, lang)) }
                         td { a href=(format!("/kotak/{}", c.register_no)) { (c.register_no) } }
                         td { (c.complainant_name) }
                         td { (c.subject) }
-                        td { (c.status) }
+                        td { (crate::web::words::status(c.status, lang)) }
                         td { (l.assignee_name.as_deref().unwrap_or_default()) }
                         td { (fmt_time(&st, c.received_at)) }
                         td { (c.due_date) @if overdue { " ⚠" } }

@@ -73,7 +73,7 @@ fn page(lang: Lang, title: &str, who: Option<&WebSession>, body: Markup) -> Mark
                         @if matches!(s.officer.role, crate::workflow::Role::FrontOffice | crate::workflow::Role::Admin) {
                             a href="/kotak/loket" { (lang.pick("Loket", "Counter")) }
                         }
-                        span { (s.officer.display_name) " (" (s.officer.role.as_str()) ")" }
+                        span { (s.officer.display_name) " (" (crate::web::words::role(s.officer.role, lang)) ")" }
                         form.inline method="post" action="/keluar" {
                             input type="hidden" name="csrf" value=(s.csrf);
                             button type="submit" { (lang.pick("Keluar", "Log out")) }

@@ -64,9 +64,9 @@ pub async fn recap_page(
         }
         h2 { (lang.pick("Per kanal", "Per channel")) }
         (PreEscaped(crate::recap::svg(&r)))
-        table { @for (k, v) in &r.by_channel { tr { th { (k) } td data-channel=(k) { (v) } } } }
+        table { @for (k, v) in &r.by_channel { tr { th { (crate::web::words::channel_name(k, lang)) } td data-channel=(k) { (v) } } } }
         h2 { (lang.pick("Per status", "Per status")) }
-        table { @for (k, v) in &r.by_status { tr { th { (k) } td data-status=(k) { (v) } } } }
+        table { @for (k, v) in &r.by_status { tr { th { (crate::web::words::status_name(k, lang)) } td data-status=(k) { (v) } } } }
         h2 { (lang.pick("Per langkah: waktu terhadap baku mutu", "Per step: time against the standard")) }
         table #steps {
             tr { th { (lang.pick("Langkah", "Step")) } th { (lang.pick("Baku mutu", "Standard")) }
@@ -93,7 +93,7 @@ pub async fn recap_page(
                 @for x in &r.satisfaction {
                     tr data-skm=(format!("{} {}", x.month, x.channel)) {
                         td { (x.month) }
-                        td { @if x.channel == crate::recap::ALL_CHANNELS { (lang.pick("semua kanal", "all channels")) } @else { (x.channel) } }
+                        td { @if x.channel == crate::recap::ALL_CHANNELS { (lang.pick("semua kanal", "all channels")) } @else { (crate::web::words::channel_name(&x.channel, lang)) } }
                         td { (format!("{:.2}", x.index)) } td { (x.grade) } td { (x.respondents) }
                     }
                 }
@@ -164,21 +164,21 @@ pub async fn dashboard(
         table #open_counts {
             tr { th { (lang.pick("Kanal", "Channel")) } th { "Status" } th { (lang.pick("Jumlah", "Count")) } }
             @for r in &d.open {
-                tr { td { (r.channel) } td { (r.status) } td { (r.n) } }
+                tr { td { (crate::web::words::channel_name(&r.channel, lang)) } td { (crate::web::words::status_name(&r.status, lang)) } td { (r.n) } }
             }
         }
         h2 { (lang.pick("Melewati batas waktu", "Overdue")) " (" (d.overdue.len()) ")" }
         table #overdue {
             @for r in &d.overdue {
                 tr.overdue { td { a href=(format!("/kotak/{}", r.register_no)) { (r.register_no) } }
-                     td { (r.channel) } td { (r.subject) } td { (r.due_date) } }
+                     td { (crate::web::words::channel_name(&r.channel, lang)) } td { (r.subject) } td { (r.due_date) } }
             }
         }
         @if !unserved.is_empty() {
             h2 { (lang.pick("Balasan menunggu kanal yang tidak berjalan", "Replies waiting for a channel no daemon runs")) }
             ul #unserved {
                 @for (k, n) in &unserved {
-                    li.err data-channel=(k.as_str()) { (lang.pick("menunggu kanal", "waiting for channel")) " " (k.as_str()) ": " (n) }
+                    li.err data-channel=(k.as_str()) { (lang.pick("menunggu kanal", "waiting for channel")) " " (crate::web::words::channel(*k, lang)) ": " (n) }
                 }
             }
         }
@@ -189,7 +189,7 @@ pub async fn dashboard(
             @for (kind, h, gauges) in &health {
                 @let t = d.traffic(kind);
                 tr data-channel=(kind) {
-                    td { (kind) }
+                    td { (crate::web::words::channel_name(kind, lang)) }
                     td { @if h.ready { "✔ " } @else { span.err { "✘ " } } (h.detail) }
                     td { @if let Some(at) = t.last_in { (fmt_time(&st, at)) } @else { "-" } }
                     td { @if t.waiting > 0 {
