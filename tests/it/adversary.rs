@@ -673,7 +673,7 @@ async fn three_daemons_one_web_only(backend: Backend) {
     let mut b = crate::ui::Browser::new(&w);
     b.login("kasi", PASSWORD).await;
     let page = b.go("GET", &format!("/kotak/{no}"), &[]).await;
-    assert!(page.body.contains("menunggu kanal email"), "{}", page.body);
+    assert!(page.body.contains("menunggu kanal Surel"), "{}", page.body);
     let dash = b.go("GET", "/kotak/dasbor", &[]).await;
     assert!(dash.body.contains("id=\"unserved\""), "{}", dash.body);
     // An email daemon comes back: the waiting reply goes out.

@@ -378,8 +378,34 @@ async fn browser_verdict_and_letter_at_both_widths() {
                 src.contains("/surat/answer") && src.contains("Disposisi"),
                 "{src}"
             );
+            // Closed: no reply box.
+            assert!(
+                !src.contains("/balas\""),
+                "no reply box on a closed complaint"
+            );
+            assert!(
+                driver.script(overflow).await.as_i64().unwrap_or(1) <= 0,
+                "the complaint page fits {width} px"
+            );
             driver.screenshot(&format!("verdict_officer_{width}")).await;
         }
+        // The log-out button reads at WCAG AA (4.5:1), from the rendered colours.
+        let ratio = driver
+            .script(
+                "const b = document.querySelector('header button.logout');\
+                 const cs = getComputedStyle(b);\
+                 const rgb = s => s.match(/[0-9.]+/g).slice(0, 3).map(Number);\
+                 const lum = c => { const [r, g, bl] = c.map(v => { v /= 255; \
+                   return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }); \
+                   return 0.2126 * r + 0.7152 * g + 0.0722 * bl; };\
+                 const a = lum(rgb(cs.color)), c = lum(rgb(cs.backgroundColor));\
+                 return (Math.max(a, c) + 0.05) / (Math.min(a, c) + 0.05);",
+            )
+            .await
+            .as_f64()
+            .unwrap();
+        assert!(ratio >= 4.5, "log-out button contrast {ratio:.2}:1");
+        assert!(driver.source().await.contains("Log keluar"));
     };
     let outcome = std::panic::AssertUnwindSafe(scenario).catch_unwind().await;
     if outcome.is_err() {

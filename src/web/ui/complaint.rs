@@ -83,7 +83,7 @@ async fn complaint_page(
         h2 { (lang.pick("Percakapan", "Thread")) }
         @for m in &file.messages {
             article.msg {
-                p { strong { (if m.is_inbound() { lang.pick("Masuk", "In") } else { lang.pick("Keluar", "Out") }) }
+                p { strong { (if m.is_inbound() { lang.pick("Dari pengadu", "From the complainant") } else { lang.pick("Dari kantor", "From the office") }) }
                     " · " (words::channel_name(&m.channel, lang))
                     " · " (fmt_time(st, m.created_at))
                     @if let Some(o) = file.delivery_of(m.id) {
@@ -105,7 +105,7 @@ async fn complaint_page(
                 }
                 @if let Some(e) = file.delivery_of(m.id).and_then(|o| o.last_error.as_ref()) { p.err { (e) } }
                 @if let Some(e) = &m.parse_error { p.err { (e) } }
-                pre style="white-space:pre-wrap" { (m.body) }
+                pre { (m.body) }
                 @for a in file.attachments_of(m.id) {
                     p { a href=(format!("/kotak/lampiran/{}", a.id)) { (a.filename) }
                         " (" (a.size) " B)" }
@@ -194,23 +194,27 @@ async fn complaint_page(
                 }
             }
         }
-        h2 { (lang.pick("Balas", "Reply")) }
-        p.targets { (lang.pick("Balasan dikirim melalui", "The reply goes through"))
-            @for (i, (kind, to)) in targets.iter().enumerate() {
-                (if i == 0 { " " } else { lang.pick(" dan ", " and ") })
-                strong { (words::channel(*kind, lang)) } " → "
-                @match kind {
-                    aduan_channel::ChannelKind::Web => (lang.pick("halaman lacak", "the tracking page")),
-                    aduan_channel::ChannelKind::Counter => (lang.pick("diserahkan di loket", "handed over at the counter")),
-                    _ => (to.to_string()),
+        // A reply is possible only on an open complaint, by a role that may write to the
+        // complainant.
+        @if !c.status.is_final() && crate::workflow::REPLY_ROLES.contains(&s.officer.role) {
+            h2 { (lang.pick("Balas", "Reply")) }
+            p.targets { (lang.pick("Balasan dikirim melalui", "The reply goes through"))
+                @for (i, (kind, to)) in targets.iter().enumerate() {
+                    (if i == 0 { " " } else { lang.pick(" dan ", " and ") })
+                    strong { (words::channel(*kind, lang)) } " → "
+                    @match kind {
+                        aduan_channel::ChannelKind::Web => (lang.pick("halaman lacak", "the tracking page")),
+                        aduan_channel::ChannelKind::Counter => (lang.pick("diserahkan di loket", "handed over at the counter")),
+                        _ => (to.to_string()),
+                    }
                 }
             }
-        }
-        form method="post" action=(format!("/kotak/{}/balas", c.register_no)) {
-            input type="hidden" name="csrf" value=(s.csrf);
-            textarea name="text" rows="4" cols="60" required {}
-            br;
-            button type="submit" { (lang.pick("Kirim balasan", "Send reply")) }
+            form method="post" action=(format!("/kotak/{}/balas", c.register_no)) {
+                input type="hidden" name="csrf" value=(s.csrf);
+                textarea name="text" rows="4" required aria-label=(lang.pick("Isi balasan", "Reply text")) {}
+                br;
+                button type="submit" { (lang.pick("Kirim balasan", "Send reply")) }
+            }
         }
         h2 { (lang.pick("Jejak audit", "Audit trail")) }
         table { tbody {

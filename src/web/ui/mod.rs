@@ -48,10 +48,13 @@ fn page_lang(headers: &HeaderMap, q: &HashMap<String, String>) -> Lang {
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#1d2330}\
 header{background:#0b4f6c;color:#fff;padding:.6rem 1rem;display:flex;gap:1rem;align-items:center;flex-wrap:wrap}\
-header a,header button{color:#fff}main{padding:1rem;max-width:80rem;margin:auto}\
+header a{color:#fff}header button.logout{background:#fff;color:#0b4f6c;border:1px solid #fff;border-radius:3px;cursor:pointer}\
+main{padding:1rem;max-width:80rem;margin:auto;overflow-wrap:anywhere}\
+.msg pre{font-family:inherit;white-space:pre-wrap;overflow-wrap:anywhere;margin:.25rem 0 1rem}\
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #ddd;padding:.35rem;text-align:left;vertical-align:top}\
 .overdue{background:#fde2e1}.err{color:#a40000}form.inline{display:inline}\
-input,select,button{font:inherit;padding:.3rem}@media(max-width:40rem){td:nth-child(n+5),th:nth-child(n+5){display:none}}";
+input,select,button,textarea{font:inherit;padding:.3rem}textarea{width:100%;max-width:48rem;box-sizing:border-box}@media(max-width:40rem){td:nth-child(n+5),th:nth-child(n+5){display:none}}\
+@media print{header,form{display:none}main{max-width:none;padding:0}}";
 
 fn page(lang: Lang, title: &str, who: Option<&WebSession>, body: Markup) -> Markup {
     html! {
@@ -76,7 +79,7 @@ fn page(lang: Lang, title: &str, who: Option<&WebSession>, body: Markup) -> Mark
                         span { (s.officer.display_name) " (" (crate::web::words::role(s.officer.role, lang)) ")" }
                         form.inline method="post" action="/keluar" {
                             input type="hidden" name="csrf" value=(s.csrf);
-                            button type="submit" { (lang.pick("Keluar", "Log out")) }
+                            button.logout type="submit" { (lang.pick("Log keluar", "Log out")) }
                         }
                     }
                     a href="?lang=id" { "ID" } a href="?lang=en" { "EN" }
