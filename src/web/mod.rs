@@ -129,6 +129,11 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: "GET",
+        path: "/",
+        access: Access::Public,
+    },
+    RouteSpec {
+        method: "GET",
         path: "/lacak/{register_no}/surat",
         access: Access::Public,
     },
@@ -394,6 +399,7 @@ pub fn router(core: Shared, web: &crate::config::WebConfig) -> Router {
         )
         .route("/api/v1/track/{register_no}", get(api::track))
         .route("/lacak/{register_no}", get(pages::track_page))
+        .route("/", get(root))
         .route("/lacak/{register_no}/surat", get(pages::track_letter))
         .route(
             "/lacak/{register_no}/nilai",
@@ -486,6 +492,15 @@ pub fn router(core: Shared, web: &crate::config::WebConfig) -> Router {
             HeaderValue::from_static("same-origin"),
         ))
         .with_state(state)
+}
+
+/// `GET /`: an officer with a session goes to the inbox, everyone else to the public
+/// complaint form.
+async fn root(State(st): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    match session::from_headers(&st.core, &headers).await {
+        Ok(Some(_)) => axum::response::Redirect::to("/kotak").into_response(),
+        _ => axum::response::Redirect::to("/aduan").into_response(),
+    }
 }
 
 /// Counts every request and how long its answer took (`/metrics`).

@@ -1033,3 +1033,20 @@ async fn no_code_names_on_officer_pages(backend: Backend) {
     app.stop().await;
 }
 both!(no_code_names_on_officer_pages);
+
+/// The root URL: the public form for a stranger, the inbox for an officer with a session.
+async fn the_root_leads_somewhere_useful(backend: Backend) {
+    let Some(app) = spawn_app(backend, &[]).await else {
+        return;
+    };
+    app.web_officer("siti", Role::FrontOffice).await;
+    let mut b = Browser::new(&app);
+    let p = b.go("GET", "/", &[]).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    assert_eq!(p.location.as_deref(), Some("/aduan"));
+    b.login("siti", "rahasia-panjang-1").await;
+    let p = b.go("GET", "/", &[]).await;
+    assert_eq!(p.location.as_deref(), Some("/kotak"));
+    app.stop().await;
+}
+both!(the_root_leads_somewhere_useful);
