@@ -245,6 +245,20 @@ impl Action {
         Action::iter().find(|a| a.target() == s)
     }
 
+    /// Actions that write to the complainant (closing asks for the verdict): officer pages
+    /// confirm them first.
+    pub fn tells_complainant(self) -> bool {
+        matches!(
+            self,
+            Action::ReturnIncomplete
+                | Action::DecideFieldReview
+                | Action::SendAnswer
+                | Action::Close
+                | Action::Reject
+                | Action::Forward
+        )
+    }
+
     /// Actions that need a note (the reason, the disposition, the review, the answer).
     pub fn needs_note(self) -> bool {
         matches!(

@@ -378,6 +378,7 @@ async fn web_complaint_page(backend: Backend) {
         2,
         "the reply goes where the page said"
     );
+    // An action that writes to the complainant is confirmed first: nothing happens yet.
     let p = b
         .go(
             "POST",
@@ -386,6 +387,32 @@ async fn web_complaint_page(backend: Backend) {
                 ("csrf", &csrf),
                 ("action", "return_incomplete"),
                 ("note", "Mohon lampirkan KTP"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(
+        p.body.contains("Ya, kirim") && p.body.contains("Mohon lampirkan KTP"),
+        "{}",
+        p.body
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM complaints WHERE status = 'incomplete'"
+        )
+        .await,
+        0
+    );
+    let p = b
+        .go(
+            "POST",
+            &format!("/kotak/{no}/aksi"),
+            &[
+                ("csrf", &csrf),
+                ("action", "return_incomplete"),
+                ("note", "Mohon lampirkan KTP"),
+                ("confirm", "1"),
             ],
         )
         .await;

@@ -246,6 +246,9 @@ pub struct ActionForm {
     reason: Option<crate::workflow::DismissReason>,
     #[serde(default)]
     into: Option<String>,
+    /// `1` once the officer confirmed an action that writes to the complainant.
+    #[serde(default)]
+    confirm: Option<String>,
 }
 
 /// The notices a complaint page shows after an officer's post: a fixed set, named in the
@@ -345,16 +348,68 @@ pub async fn action(
             vec![],
         );
     };
+    let into = f.into.clone().filter(|i| !i.trim().is_empty());
+    let tells = action.tells_complainant() || into.is_some();
+    if tells && f.confirm.as_deref() != Some("1") {
+        return confirm_page(&st, &s, lang, &no, action, &f.note, &f, into.as_deref()).await;
+    }
     let req = crate::workflow::ActionRequest {
         action,
         note: f.note,
         assignee: f.assignee.filter(|a| !a.is_empty()),
         unit: f.unit.filter(|u| !u.is_empty()),
         reason: f.reason,
-        into: f.into.filter(|i| !i.trim().is_empty()),
+        into,
     };
     let done = crate::workflow::apply(&st.core, &s.officer, &no, &req, &[]).await;
     after_change(&st, lang, &s, &no, done, Notice::ActionDone)
+}
+
+/// The confirmation of an action that writes to the complainant: what goes, and where; the
+/// same fields posted again with `confirm=1`, or back to the complaint.
+#[allow(clippy::too_many_arguments)]
+async fn confirm_page(
+    st: &AppState,
+    s: &WebSession,
+    lang: Lang,
+    no: &str,
+    action: crate::workflow::Action,
+    note: &str,
+    f: &ActionForm,
+    into: Option<&str>,
+) -> Response {
+    let targets = match crate::register::complaint_by_no(&st.core.db.pool, no).await {
+        Ok(Some(c)) => match st.core.db.pool.acquire().await {
+            Ok(mut conn) => crate::register::reply_targets(&mut conn, &st.core, &c)
+                .await
+                .unwrap_or_default(),
+            Err(_) => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    let body = html! {
+        h1 { (lang.pick("Konfirmasi", "Confirm")) ": " (words::action(action, lang)) }
+        p { (lang.pick("Tindakan ini mengirim pesan kepada pengadu melalui", "This action writes to the complainant through"))
+            @for (i, (kind, _)) in targets.iter().enumerate() {
+                (if i == 0 { " " } else { ", " }) strong { (words::channel(*kind, lang)) }
+            }
+            "." }
+        @if !note.trim().is_empty() { blockquote { pre { (note) } } }
+        form method="post" action=(format!("/kotak/{no}/aksi")) {
+            input type="hidden" name="csrf" value=(s.csrf);
+            input type="hidden" name="action" value=(action.as_str());
+            input type="hidden" name="note" value=(note);
+            @if let Some(a) = &f.assignee { input type="hidden" name="assignee" value=(a); }
+            @if let Some(u) = &f.unit { input type="hidden" name="unit" value=(u); }
+            @if let Some(r) = f.reason { input type="hidden" name="reason" value=(r.as_str()); }
+            @if let Some(i) = into { input type="hidden" name="into" value=(i); }
+            input type="hidden" name="confirm" value="1";
+            button type="submit" { (lang.pick("Ya, kirim", "Yes, send")) }
+            " "
+            a href=(format!("/kotak/{no}")) { (lang.pick("Batal", "Cancel")) }
+        }
+    };
+    html_response(StatusCode::OK, lang, page(lang, no, Some(s), body), vec![])
 }
 
 /// Back to the complaint with `notice` when the change was made (the outbox woken for what it
