@@ -425,6 +425,32 @@ async fn web_complaint_page(backend: Backend) {
         .await,
         1
     );
+    // A stale click (the complaint moved on): said in Indonesian, with the way back.
+    let p = b
+        .go(
+            "POST",
+            &format!("/kotak/{no}/aksi"),
+            &[
+                ("csrf", &csrf),
+                ("action", "return_incomplete"),
+                ("note", "Mohon lampirkan KTP"),
+                ("confirm", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::CONFLICT);
+    assert!(
+        p.body.contains("sudah berubah dan kini berstatus")
+            && p.body.contains("dikembalikan untuk dilengkapi")
+            && p.body.contains(&format!("href=\"/kotak/{no}\"")),
+        "{}",
+        p.body
+    );
+    assert!(
+        !p.body.contains("cannot"),
+        "no developer English: {}",
+        p.body
+    );
     assert_eq!(
         b.go("GET", "/kotak/ADU-1999-000001", &[]).await.status,
         StatusCode::NOT_FOUND

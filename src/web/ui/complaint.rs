@@ -306,7 +306,8 @@ fn back(no: &str, n: Notice) -> Response {
     Redirect::to(&format!("/kotak/{no}?pesan={}", n.code())).into_response()
 }
 
-fn action_error(lang: Lang, s: &WebSession, e: crate::workflow::ActionError) -> Response {
+/// Why an action was not taken, in the officer's language, with the way back to the complaint.
+fn action_error(lang: Lang, s: &WebSession, no: &str, e: crate::workflow::ActionError) -> Response {
     use crate::workflow::ActionError as E;
     let code = match &e {
         E::NotFound(_) => StatusCode::NOT_FOUND,
@@ -315,6 +316,56 @@ fn action_error(lang: Lang, s: &WebSession, e: crate::workflow::ActionError) -> 
         E::Invalid(_) => StatusCode::BAD_REQUEST,
         E::Db(_) => StatusCode::SERVICE_UNAVAILABLE,
     };
+    let text = match &e {
+        E::NotFound(_) => lang
+            .pick(
+                "Pengaduan ini tidak ditemukan.",
+                "This complaint was not found.",
+            )
+            .to_string(),
+        E::Forbidden { role, .. } => format!(
+            "{} {}.",
+            lang.pick("Tindakan ini bukan wewenang", "This action is not for the"),
+            words::role(*role, lang)
+        ),
+        E::NotYourApproval { waiting_for, .. } => format!(
+            "{} {}.",
+            lang.pick(
+                "Konsep ini menunggu paraf atau tanda tangan",
+                "This draft waits for the initial or signature of the"
+            ),
+            words::role(*waiting_for, lang)
+        ),
+        E::WrongStatus { status, .. } => format!(
+            "{} \u{201c}{}\u{201d}. {}",
+            lang.pick(
+                "Pengaduan ini sudah berubah dan kini berstatus",
+                "This complaint has changed and is now"
+            ),
+            words::status(*status, lang),
+            lang.pick(
+                "Buka kembali halamannya untuk melihat tindakan yang tersedia.",
+                "Open its page again to see the actions available."
+            )
+        ),
+        E::Invalid(detail) => format!(
+            "{} ({detail})",
+            lang.pick(
+                "Isian belum lengkap atau tidak sesuai.",
+                "Something is missing or does not fit."
+            )
+        ),
+        E::Db(_) => lang
+            .pick(
+                "Register sedang tidak dapat dihubungi; coba lagi sebentar lagi.",
+                "The register cannot be reached; try again in a moment.",
+            )
+            .to_string(),
+    };
+    let no: String = no
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
     html_response(
         code,
         lang,
@@ -322,7 +373,10 @@ fn action_error(lang: Lang, s: &WebSession, e: crate::workflow::ActionError) -> 
             lang,
             "aduan",
             Some(s),
-            html! { p.err role="alert" { (e.to_string()) } },
+            html! {
+                p.err role="alert" { (text) }
+                p { a href=(format!("/kotak/{no}")) { (lang.pick("Kembali ke pengaduan", "Back to the complaint")) } }
+            },
         ),
         vec![],
     )
@@ -427,7 +481,7 @@ fn after_change<T>(
             st.core.outbox_wake.notify_waiters();
             back(no, notice)
         }
-        Err(e) => action_error(lang, s, e),
+        Err(e) => action_error(lang, s, no, e),
     }
 }
 
