@@ -39,19 +39,7 @@ pub(super) async fn status_query(
             disposition: Disposition::Duplicate,
         });
     };
-    sqlx::query(
-        "INSERT INTO messages (complaint_id, direction, channel, external_id, sender, subject, body, \
-         provider_message_id, created_at) VALUES ($1, 'in', $2, $3, $4, '', $5, $6, $7)",
-    )
-    .bind(c.id)
-    .bind(msg.channel.as_str())
-    .bind(&msg.external_id)
-    .bind(msg.sender.to_key())
-    .bind(&p.text)
-    .bind(msg.hints.message_id.clone())
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
+    thread_entry(tx, c.id, p, now).await?;
     register::audit(
         tx,
         Some(c.id),
@@ -101,25 +89,33 @@ pub(super) async fn verdict_reply(
     let Some(c) = register::complaint_by_no(&mut **tx, register_no).await? else {
         return Err(sqlx::Error::RowNotFound);
     };
-    sqlx::query(
-        "INSERT INTO messages (complaint_id, direction, channel, external_id, sender, subject, body, \
-         provider_message_id, created_at) VALUES ($1, 'in', $2, $3, $4, '', $5, $6, $7)",
-    )
-    .bind(c.id)
-    .bind(msg.channel.as_str())
-    .bind(&msg.external_id)
-    .bind(msg.sender.to_key())
-    .bind(&p.text)
-    .bind(msg.hints.message_id.clone())
-    .bind(msg.received_at.timestamp_millis())
-    .execute(&mut **tx)
-    .await?;
+    thread_entry(tx, c.id, p, msg.received_at.timestamp_millis()).await?;
     crate::workflow::verdict::record(tx, &c, rating, msg.channel, now).await?;
     Ok(Committed {
         register_no: c.register_no,
         tracking_code: c.tracking_code,
         disposition: Disposition::Threaded,
     })
+}
+
+/// A short inbound message (a status query, a verdict) kept in complaint `complaint_id`'s
+/// thread at `at`.
+async fn thread_entry(tx: &mut Tx, complaint_id: i64, p: &Prepared, at: i64) -> sqlx::Result<()> {
+    let msg = &p.msg;
+    sqlx::query(
+        "INSERT INTO messages (complaint_id, direction, channel, external_id, sender, subject, body, \
+         provider_message_id, created_at) VALUES ($1, 'in', $2, $3, $4, '', $5, $6, $7)",
+    )
+    .bind(complaint_id)
+    .bind(msg.channel.as_str())
+    .bind(&msg.external_id)
+    .bind(msg.sender.to_key())
+    .bind(&p.text)
+    .bind(msg.hints.message_id.clone())
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 pub(super) struct Lookup {
