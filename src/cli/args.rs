@@ -104,8 +104,12 @@ pub(super) enum Command {
 pub(super) enum UnitCmd {
     /// Add a unit (`Bidang Perizinan`, `Tim Teknis`).
     Add { name: String },
-    /// List the active units.
+    /// List the active units and their members.
     List,
+    /// Make an officer a member of a unit: the unit's complaints come into their queue.
+    Join { unit: String, username: String },
+    /// Take an officer out of a unit.
+    Leave { unit: String, username: String },
 }
 
 #[derive(Subcommand)]

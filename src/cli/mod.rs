@@ -323,7 +323,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     let page = crate::register::Page {
                         number: 1,
                         size: limit.clamp(1, 1000),
-                        count: false,
+                        ..Default::default()
                     };
                     let listing = crate::register::list_complaints(&db, &filter, page).await?;
                     for l in listing.items {
@@ -414,8 +414,23 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 }
                 UnitCmd::List => {
-                    for n in crate::register::units::names(&db).await? {
-                        println!("{n}");
+                    for (unit, members) in
+                        crate::register::workspace::units_with_members(&db).await?
+                    {
+                        println!("{unit}: {}", members.join(", "));
+                    }
+                }
+                UnitCmd::Join { unit, username } => {
+                    if !crate::register::workspace::add_member(&db, &unit, &username).await? {
+                        anyhow::bail!("no active unit `{unit}` or no active officer `{username}`");
+                    }
+                    println!("{username} is a member of `{unit}`");
+                }
+                UnitCmd::Leave { unit, username } => {
+                    if crate::register::workspace::remove_member(&db, &unit, &username).await? {
+                        println!("{username} left `{unit}`");
+                    } else {
+                        println!("{username} was not a member of `{unit}`");
                     }
                 }
             }

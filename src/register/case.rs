@@ -80,7 +80,9 @@ pub async fn case_file(db: &Db, complaint_id: i64) -> sqlx::Result<CaseFile> {
     let pool = &db.pool;
     let messages = sqlx::query_as(
         "SELECT id, direction, channel, sender, subject, body, raw_sha256, provider_message_id, \
-         auto_generated, parse_error, created_at FROM messages WHERE complaint_id = $1 ORDER BY id",
+         auto_generated, parse_error, created_at FROM messages m WHERE complaint_id = $1 \
+         AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.message_id = m.id AND o.kind = 'officer_notice') \
+         ORDER BY id",
     )
     .bind(complaint_id)
     .fetch_all(pool)

@@ -173,6 +173,28 @@ pub async fn record_approval(tx: &mut Tx, a: &NewApproval<'_>) -> sqlx::Result<b
     Ok(n == 1)
 }
 
+/// Carries the approvals of one version of a draft over to its corrected version (an
+/// approver edited it before approving).
+pub async fn carry_approvals(
+    tx: &mut Tx,
+    complaint_id: i64,
+    from_sha256: &str,
+    to_sha256: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO approvals (complaint_id, draft_sha256, stage, role, kind, officer_id, at) \
+         SELECT complaint_id, $3, stage, role, kind, officer_id, at FROM approvals \
+         WHERE complaint_id = $1 AND draft_sha256 = $2 \
+         ON CONFLICT (complaint_id, draft_sha256, stage) DO NOTHING",
+    )
+    .bind(complaint_id)
+    .bind(from_sha256)
+    .bind(to_sha256)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Every approval of a complaint, oldest first (any draft version).
 pub async fn approvals_of(
     conn: &mut sqlx::AnyConnection,

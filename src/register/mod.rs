@@ -18,6 +18,7 @@ pub mod clock;
 pub mod documents;
 pub mod intake;
 pub mod letters;
+pub mod notices;
 pub mod officers;
 pub mod outbox;
 pub mod presence;
@@ -26,6 +27,7 @@ pub mod reports;
 pub mod sessions;
 pub mod units;
 pub mod verdicts;
+pub mod workspace;
 pub use case::*;
 pub use query::*;
 
@@ -216,6 +218,10 @@ pub struct Complaint {
     pub instruction: Option<String>,
     /// The original a duplicate was merged into.
     pub merged_into: Option<String>,
+    /// *Rahasia*: the complainant's identity is shown only to the front office, the heads
+    /// and the admin.
+    #[sqlx(try_from = "IntFlag")]
+    pub confidential: bool,
 }
 
 pub const COMPLAINT_COLUMNS: &str = "c.id, c.register_no, c.tracking_code, c.complainant_id, \
@@ -223,7 +229,8 @@ pub const COMPLAINT_COLUMNS: &str = "c.id, c.register_no, c.tracking_code, c.com
      c.assignee_id, c.lang, c.auto_generated, c.flagged, c.draft_answer, c.received_at, \
      c.due_date, c.due_at, c.answered_at, c.closed_at, c.updated_at, c.step_started_at, \
      c.step_due_at, c.calendar_gap, c.close_reason, c.handed_over_to, c.rating, \
-     (SELECT u.name FROM units u WHERE u.id = c.unit_id) AS unit, c.instruction, c.merged_into";
+     (SELECT u.name FROM units u WHERE u.id = c.unit_id) AS unit, c.instruction, c.merged_into, \
+     c.confidential";
 
 impl Complaint {
     pub fn channel_kind(&self) -> Option<ChannelKind> {

@@ -128,6 +128,14 @@ pub async fn active_names(db: &Db) -> sqlx::Result<Vec<OfficerName>> {
         .await
 }
 
+/// An officer's user name by id.
+pub async fn username_of(db: &Db, id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT username FROM officers WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await
+}
+
 /// The active officer with this user name.
 pub async fn active_by_username(db: &Db, username: &str) -> sqlx::Result<Option<Officer>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(

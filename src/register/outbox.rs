@@ -279,7 +279,8 @@ pub async fn outbox_by_status(db: &Db, status: OutboxStatus) -> sqlx::Result<Vec
 /// A complaint's outbox rows, oldest first.
 pub async fn outbox_of(db: &Db, complaint_id: i64) -> sqlx::Result<Vec<OutboxRow>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {OUTBOX_COLUMNS} FROM outbox o WHERE o.complaint_id = $1 ORDER BY o.id"
+        "SELECT {OUTBOX_COLUMNS} FROM outbox o WHERE o.complaint_id = $1 \
+         AND o.kind <> 'officer_notice' ORDER BY o.id"
     )))
     .bind(complaint_id)
     .fetch_all(&db.pool)

@@ -107,22 +107,51 @@ pub struct ComplaintFilter {
     /// Overdue ([`super::is_overdue`]) or not.
     pub overdue: Option<bool>,
     pub assignee: Option<Assignee>,
-    /// "My queue": open, and in one of these statuses or assigned to this officer.
-    pub queue: Option<(i64, Vec<Status>)>,
+    /// "My queue" ([`Queue`]).
+    pub queue: Option<Queue>,
+    /// Whose read marks the listing carries ([`Listed::seen_at`]).
+    pub reader: Option<i64>,
     /// Full-text search (words; the last also as a prefix).
     pub text: Option<String>,
     /// The register's time, for "overdue".
     pub now: i64,
 }
 
-/// Which page, newest first.
-#[derive(Debug, Clone, Copy)]
+/// An officer's own queue: open complaints that are
+/// - assigned to them, or
+/// - disposed to a unit they are a member of and assigned to no one, or
+/// - in a status their role acts on (`statuses`), unless assigned to another officer of the
+///   same role (then it is theirs) or disposed to a unit this officer is not in (officers who
+///   are in no unit — heads, the front office — are not held back by units).
+#[derive(Debug, Clone)]
+pub struct Queue {
+    pub officer_id: i64,
+    pub role: crate::workflow::Role,
+    pub statuses: Vec<Status>,
+}
+
+/// The order of a listing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Order {
+    /// The most recently registered first.
+    #[default]
+    Newest,
+    /// Open complaints only, the nearest due date first.
+    Due,
+}
+
+/// Which page, in which order.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Page {
     /// 1-based.
     pub number: i64,
     pub size: i64,
     /// Count every match too (costs a second query).
     pub count: bool,
+    /// Stop counting after this many (the count then says "more than"): keeps the count cheap
+    /// on a register of a million complaints.
+    pub count_cap: Option<i64>,
+    pub order: Order,
 }
 
 /// A complaint as lists show it: the complaint and its assignee's name.
@@ -131,6 +160,8 @@ pub struct Listed {
     #[sqlx(flatten)]
     pub complaint: Complaint,
     pub assignee_name: Option<String>,
+    /// When the filter's reader last opened it (`None`: never, or no reader asked).
+    pub seen_at: Option<i64>,
 }
 
 /// One page of a listing.
@@ -183,11 +214,30 @@ impl ComplaintFilter {
             }
             None => {}
         }
-        if let Some((me, statuses)) = &self.queue {
-            qb.push(" AND c.is_open = 1 AND (c.assignee_id = ")
-                .push_bind(*me);
-            for s in statuses {
-                qb.push(" OR c.status = ").push_bind(s.as_str().to_string());
+        if let Some(q) = &self.queue {
+            let me = q.officer_id;
+            let my_units = format!("(SELECT unit_id FROM unit_members WHERE officer_id = {me})");
+            qb.push(format!(
+                " AND c.is_open = 1 AND (c.assignee_id = {me} \
+                 OR (c.assignee_id IS NULL AND c.unit_id IN {my_units})"
+            ));
+            if !q.statuses.is_empty() {
+                qb.push(" OR (c.status IN (");
+                for (i, s) in q.statuses.iter().enumerate() {
+                    if i > 0 {
+                        qb.push(", ");
+                    }
+                    qb.push_bind(s.as_str().to_string());
+                }
+                qb.push(
+                    ") AND (c.assignee_id IS NULL OR NOT EXISTS (SELECT 1 FROM officers x \
+                     WHERE x.id = c.assignee_id AND x.role = ",
+                )
+                .push_bind(q.role.as_str().to_string())
+                .push(format!(
+                    ")) AND (c.unit_id IS NULL OR c.unit_id IN {my_units} \
+                     OR NOT EXISTS (SELECT 1 FROM unit_members m WHERE m.officer_id = {me})))"
+                ));
             }
             qb.push(")");
         }
@@ -206,9 +256,14 @@ pub async fn list_complaints(db: &Db, f: &ComplaintFilter, page: Page) -> sqlx::
     let pool = &db.pool;
     let size = page.size.clamp(1, 1000);
     let offset = (page.number.max(1) - 1) * size;
-    let columns = format!("{COMPLAINT_COLUMNS}, o.display_name AS assignee_name");
+    let columns =
+        format!("{COMPLAINT_COLUMNS}, o.display_name AS assignee_name, r.seen_at AS seen_at");
+    let joins = format!(
+        "{FROM_JOINS} LEFT JOIN complaint_reads r ON r.complaint_id = c.id AND r.officer_id = {}",
+        f.reader.unwrap_or(0)
+    );
     let search = f.search();
-    if let (Some(q), Backend::Postgres) = (search, backend) {
+    if let (Some(q), Backend::Postgres, Order::Newest) = (search, backend, page.order) {
         if let Some(ids) = few_matches(db, q, f).await? {
             let page_ids: Vec<i64> = ids
                 .iter()
@@ -219,7 +274,7 @@ pub async fn list_complaints(db: &Db, f: &ComplaintFilter, page: Page) -> sqlx::
             let mut items = Vec::new();
             if !page_ids.is_empty() {
                 let mut qb = QueryBuilder::new(format!(
-                    "SELECT {columns} FROM complaints c {FROM_JOINS} WHERE c.id IN ("
+                    "SELECT {columns} FROM complaints c {joins} WHERE c.id IN ("
                 ));
                 let list: Vec<String> = page_ids.iter().map(i64::to_string).collect();
                 qb.push(list.join(", ")).push(") ORDER BY c.id DESC");
@@ -246,12 +301,12 @@ pub async fn list_complaints(db: &Db, f: &ComplaintFilter, page: Page) -> sqlx::
     } else {
         qb.push("complaints c ");
     }
-    qb.push(FROM_JOINS).push(" WHERE 1 = 1");
+    qb.push(&joins).push(" WHERE 1 = 1");
     f.push_conditions(&mut qb, backend, !fts);
-    qb.push(if fts {
-        " ORDER BY f.id DESC"
-    } else {
-        " ORDER BY c.id DESC"
+    qb.push(match (page.order, fts) {
+        (Order::Due, _) => " AND c.is_open = 1 ORDER BY c.due_at, c.id",
+        (Order::Newest, true) => " ORDER BY f.id DESC",
+        (Order::Newest, false) => " ORDER BY c.id DESC",
     })
     // Literal numbers (ours), so PostgreSQL plans for the real limit.
     .push(format!(" LIMIT {} OFFSET {offset}", size + 1));
@@ -259,8 +314,19 @@ pub async fn list_complaints(db: &Db, f: &ComplaintFilter, page: Page) -> sqlx::
     let has_next = items.len() as i64 > size;
     items.truncate(size as usize);
     let total = if page.count {
-        let mut qb = QueryBuilder::new("SELECT COUNT(*) FROM complaints c WHERE 1 = 1");
+        let mut qb = QueryBuilder::new("SELECT COUNT(*) FROM ");
+        qb.push(if page.count_cap.is_some() {
+            "(SELECT 1 AS one FROM complaints c WHERE 1 = 1"
+        } else {
+            "complaints c WHERE 1 = 1"
+        });
         f.push_conditions(&mut qb, backend, true);
+        if page.order == Order::Due {
+            qb.push(" AND c.is_open = 1");
+        }
+        if let Some(cap) = page.count_cap {
+            qb.push(format!(" LIMIT {}) capped", cap.max(0) + 1));
+        }
         Some(qb.build().fetch_one(pool).await?.try_get::<i64, _>(0)?)
     } else {
         None

@@ -255,6 +255,46 @@ pub const ROUTES: &[RouteSpec] = &[
         access: Access::Session(COUNTER_ROLES),
     },
     RouteSpec {
+        method: "POST",
+        path: "/kotak/massal",
+        access: Access::Session(ALL_ROLES),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/kotak/berikutnya",
+        access: Access::Session(ALL_ROLES),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/kotak/template-balasan",
+        access: Access::Session(ADMIN),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/kotak/template-balasan",
+        access: Access::Session(ADMIN),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/kotak/{register_no}/ambil",
+        access: Access::Session(ALL_ROLES),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/kotak/{register_no}/tugaskan",
+        access: Access::Session(ALL_ROLES),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/kotak/{register_no}/catatan",
+        access: Access::Session(ALL_ROLES),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/akun/pemberitahuan",
+        access: Access::Session(ALL_ROLES),
+    },
+    RouteSpec {
         method: "GET",
         path: "/kotak/{register_no}",
         access: Access::Session(ALL_ROLES),
@@ -450,6 +490,7 @@ pub fn router(core: Shared, web: &crate::config::WebConfig) -> Router {
         )
         .route("/keluar", post(ui::logout))
         .route("/akun/sandi", post(ui::change_password))
+        .route("/akun/pemberitahuan", post(ui::notify_prefs))
         .route("/kotak", get(ui::inbox))
         .route(
             "/kotak/loket",
@@ -459,6 +500,15 @@ pub fn router(core: Shared, web: &crate::config::WebConfig) -> Router {
         .route("/kotak/dasbor", get(ui::dashboard))
         .route("/kotak/rekap", get(ui::recap_page))
         .route("/kotak/rekap.csv", get(ui::recap_csv))
+        .route("/kotak/massal", post(ui::bulk))
+        .route("/kotak/berikutnya", get(ui::next))
+        .route(
+            "/kotak/template-balasan",
+            get(ui::canned_page).post(ui::canned_save),
+        )
+        .route("/kotak/{register_no}/ambil", post(ui::take))
+        .route("/kotak/{register_no}/tugaskan", post(ui::assign))
+        .route("/kotak/{register_no}/catatan", post(ui::note))
         .route("/kotak/{register_no}", get(ui::complaint))
         .route("/kotak/{register_no}/aksi", post(ui::action))
         .route("/kotak/{register_no}/balas", post(ui::reply))
@@ -532,14 +582,17 @@ async fn authorize(State(st): State<AppState>, mut req: Request, next: Next) -> 
         Some(Access::Officers(roles)) => roles,
         Some(Access::Session(roles)) => {
             return match session::from_headers(&st.core, req.headers()).await {
-                Ok(Some(s)) if roles.contains(&s.officer.role) => {
+                Ok(Some(mut s)) if roles.contains(&s.officer.role) => {
+                    if req.method() == Method::GET {
+                        s.new_count =
+                            crate::register::workspace::new_count(&st.core.db, s.officer.id)
+                                .await
+                                .ok();
+                    }
                     req.extensions_mut().insert(s);
                     next.run(req).await
                 }
-                Ok(Some(s)) => {
-                    ApiError::Forbidden(format!("role {} may not open {path}", s.officer.role))
-                        .into_response()
-                }
+                Ok(Some(s)) => ui::not_for_role(req.headers(), &s),
                 Ok(None) => axum::response::Redirect::to("/masuk").into_response(),
                 Err(e) => ApiError::Unexpected(e.into()).into_response(),
             };

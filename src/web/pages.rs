@@ -52,6 +52,7 @@ struct Words {
     rated: &'static str,
     thanks: &'static str,
     not_rateable: &'static str,
+    steps: &'static str,
 }
 
 const ID: Words = Words {
@@ -72,6 +73,7 @@ const ID: Words = Words {
     rated: "Penilaian Anda",
     thanks: "Terima kasih, penilaian Anda tercatat.",
     not_rateable: "Pengaduan ini belum dapat dinilai: penilaian dibuka setelah pengaduan selesai.",
+    steps: "Langkah penanganan",
 };
 
 const EN: Words = Words {
@@ -92,6 +94,7 @@ const EN: Words = Words {
     rated: "Your rating",
     thanks: "Thank you, your rating is recorded.",
     not_rateable: "This complaint cannot be rated yet: rating opens when it is closed.",
+    steps: "Handling steps",
 };
 
 pub async fn track_page(
@@ -155,7 +158,8 @@ fn html_page(
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title} {no}</title><style>body{{font-family:sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}}\
          .err{{color:#a00}}blockquote{{white-space:pre-wrap;border-left:3px solid #ccc;margin:0 0 1rem;padding-left:1rem}}\
-         .rate button{{font-size:1.1rem;margin:.25rem;padding:.5rem .75rem}}</style>\
+         .rate button{{font-size:1.1rem;margin:.25rem;padding:.5rem .75rem}}\
+         ol.steps{{list-style:none;padding:0}}.steps li{{margin:.3rem 0}}.steps .now{{font-weight:700}}.steps .next{{color:#555}}</style>\
          </head><body><h1>{title} <code>{no}</code></h1>{body}</body></html>",
         lang.as_str(),
     );
@@ -330,6 +334,20 @@ fn render_status(w: &Words, s: &PublicStatus, code: &str) -> String {
             String::new()
         },
     );
+    out.push_str(&format!("<h2>{}</h2><ol class=\"steps\">", w.steps));
+    for (text, at) in crate::web::words::public_steps(s.status, w.lang) {
+        use crate::web::words::Step;
+        let (mark, class, said) = match at {
+            Step::Done => ("✓", "done", w.lang.pick("selesai", "done")),
+            Step::Now => ("►", "now", w.lang.pick("sedang berjalan", "under way")),
+            Step::ToCome => ("○", "next", w.lang.pick("berikutnya", "to come")),
+        };
+        out.push_str(&format!(
+            "<li class=\"{class}\"><span aria-hidden=\"true\">{mark}</span> {} <small>({said})</small></li>",
+            esc(text)
+        ));
+    }
+    out.push_str("</ol>");
     if let Some(number) = &s.letter {
         out.push_str(&format!(
             "<p>{}: <a href=\"/lacak/{}/surat?code={}\">{} (PDF)</a></p>",

@@ -263,6 +263,9 @@ pub struct WebSession {
     pub officer: Officer,
     pub csrf: String,
     pub id_hash: String,
+    /// Complaints waiting for their first check this officer has not opened (pages show it
+    /// in the navigation and the title; filled for page loads).
+    pub new_count: Option<i64>,
 }
 
 impl WebSession {
@@ -284,6 +287,7 @@ pub async fn from_headers(core: &Core, headers: &HeaderMap) -> sqlx::Result<Opti
             officer,
             csrf,
             id_hash,
+            new_count: None,
         }))
 }
 

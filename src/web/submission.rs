@@ -39,6 +39,24 @@ pub(crate) struct Submission {
     body: String,
     #[serde(default)]
     lang: Option<String>,
+    /// *Rahasia*: keep the complainant's identity to the front office and the heads
+    /// (`true`, or a form's checkbox `on`/`1`).
+    #[serde(default, deserialize_with = "flag")]
+    confidential: bool,
+}
+
+/// A yes/no field: a JSON boolean, or a form's `on`, `1`, `true` (anything else is no).
+fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Bool(bool),
+        Text(String),
+    }
+    Ok(match Flag::deserialize(d)? {
+        Flag::Bool(b) => b,
+        Flag::Text(t) => matches!(t.trim(), "on" | "1" | "true" | "ya"),
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,6 +74,8 @@ pub(crate) struct CounterSubmission {
     body: String,
     #[serde(default)]
     lang: Option<String>,
+    #[serde(default, deserialize_with = "flag")]
+    confidential: bool,
 }
 
 pub(crate) fn limit_len(field: &str, v: &Option<String>, max: usize) -> ApiResult<Option<String>> {
@@ -129,6 +149,7 @@ pub(crate) fn to_inbound(
     msg.subject = subject;
     msg.lang = lang;
     msg.attachments = attachments;
+    msg.confidential = s.confidential;
     Ok(msg)
 }
 
@@ -357,6 +378,7 @@ pub(crate) fn counter_inbound(
             subject: sub.subject,
             body: sub.body,
             lang: sub.lang,
+            confidential: sub.confidential,
         },
         files,
     )?;

@@ -50,6 +50,34 @@ pub fn action(a: Action, lang: Lang) -> &'static str {
     lang.pick(id, en)
 }
 
+/// What an action's note is, as its field's label says.
+pub fn note_label(a: Action, lang: Lang) -> &'static str {
+    let (id, en) = match a {
+        Action::ReturnIncomplete => (
+            "Yang perlu dilengkapi pengadu",
+            "What the complainant must complete",
+        ),
+        Action::DecideFieldReview => (
+            "Undangan peninjauan (waktu, tempat, pihak)",
+            "Invitation (time, place, parties)",
+        ),
+        Action::RecordFieldReview => ("Hasil peninjauan", "Review findings"),
+        Action::Study => (
+            "Telaahan dan usulan penyelesaian",
+            "Study and proposed solution",
+        ),
+        Action::Dispose => ("Instruksi disposisi", "Disposition instruction"),
+        Action::DraftAnswer => ("Konsep jawaban", "Draft answer"),
+        Action::Reject => ("Alasan penolakan", "Reason for rejecting"),
+        Action::Forward => (
+            "Diteruskan ke (instansi) dan alasannya",
+            "Forwarded to (agency) and why",
+        ),
+        _ => ("Catatan", "Note"),
+    };
+    lang.pick(id, en)
+}
+
 /// A role in words.
 pub fn role(r: Role, lang: Lang) -> &'static str {
     let (id, en) = match r {
@@ -135,9 +163,194 @@ pub fn audit(name: &str, lang: Lang) -> &'static str {
         "retry_send" => ("Kirim ulang", "Sent again"),
         "status_query" => ("Tanya status", "Status asked"),
         "status_query_refused" => ("Tanya status ditolak", "Status query refused"),
+        "take" => ("Diambil petugas", "Taken"),
+        "assign" => ("Ditugaskan", "Assigned"),
+        "note" => ("Catatan internal", "Internal note"),
+        "draft_edited" => ("Konsep diubah penyetuju", "Draft edited by the approver"),
         _ => ("Catatan sistem", "System entry"),
     };
     lang.pick(id, en)
+}
+
+/// How a complaint reached the counter.
+pub fn medium(m: aduan_channel::CounterMedium, lang: Lang) -> &'static str {
+    use aduan_channel::CounterMedium as M;
+    let (id, en) = match m {
+        M::WalkIn => ("Datang langsung", "Walk-in"),
+        M::Telephone => ("Telepon", "Telephone"),
+        M::Letter => ("Surat", "Letter"),
+        M::Fax => ("Faksimile", "Fax"),
+        M::ComplaintBox => ("Kotak pengaduan", "Complaint box"),
+    };
+    lang.pick(id, en)
+}
+
+/// An address as officers read it (unmasked: officer pages only).
+pub fn address(a: &aduan_channel::Address, lang: Lang) -> String {
+    use aduan_channel::Address as A;
+    match a {
+        A::Email(e) => e.clone(),
+        A::Phone(p) => p.clone(),
+        A::TelegramChat(c) => format!("{} {c}", lang.pick("obrolan Telegram", "Telegram chat")),
+        A::Lapor(l) => format!("SP4N-LAPOR! {l}"),
+        A::None => lang.pick("(tanpa alamat)", "(no address)").to_string(),
+    }
+}
+
+/// Where a step of the tracking page stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Done,
+    Now,
+    ToCome,
+}
+
+/// The steps of a complaint as the tracking page tells the citizen: done, under way and to
+/// come, in plain words (the office's inner steps are folded into what a citizen recognizes).
+pub fn public_steps(s: Status, lang: Lang) -> Vec<(&'static str, Step)> {
+    let steps = [
+        lang.pick("Diterima dan didaftarkan", "Received and registered"),
+        if s == Status::Incomplete {
+            lang.pick(
+                "Diperiksa kelengkapannya — menunggu kelengkapan dari Anda",
+                "Checked for completeness — waiting for you to complete it",
+            )
+        } else {
+            lang.pick("Diperiksa kelengkapannya", "Checked for completeness")
+        },
+        lang.pick(
+            "Ditindaklanjuti oleh unit yang berwenang",
+            "Followed up by the responsible unit",
+        ),
+        lang.pick(
+            "Jawaban disusun dan disetujui pimpinan",
+            "Answer drafted and approved by the head",
+        ),
+        lang.pick("Jawaban dikirim kepada Anda", "Answer sent to you"),
+        lang.pick("Selesai", "Closed"),
+    ];
+    let ended = match s {
+        Status::Rejected => Some(lang.pick(
+            "Ditolak — alasannya dikirim kepada Anda",
+            "Rejected — the reason was sent to you",
+        )),
+        Status::Forwarded => Some(lang.pick(
+            "Diteruskan ke instansi yang berwenang",
+            "Forwarded to the competent agency",
+        )),
+        Status::Dismissed => {
+            Some(lang.pick("Ditutup tanpa tindak lanjut", "Closed without follow-up"))
+        }
+        _ => None,
+    };
+    if let Some(end) = ended {
+        return vec![
+            (steps[0], Step::Done),
+            (steps[1], Step::Done),
+            (end, Step::Done),
+        ];
+    }
+    let now = match s {
+        Status::Registered | Status::Incomplete => 1,
+        Status::Verified
+        | Status::FieldReview
+        | Status::FieldReviewed
+        | Status::Studied
+        | Status::Disposed => 2,
+        Status::AnswerDrafted | Status::AnswerApproved => 3,
+        Status::Answered => 5,
+        _ => steps.len(),
+    };
+    steps
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let at = match i.cmp(&now) {
+                std::cmp::Ordering::Less => Step::Done,
+                std::cmp::Ordering::Equal => Step::Now,
+                std::cmp::Ordering::Greater => Step::ToCome,
+            };
+            (*t, at)
+        })
+        .collect()
+}
+
+/// How a complaint stands against a deadline, in working days of the office calendar:
+/// "sisa 3 hari kerja", "batas hari ini", "terlambat 2 hari kerja". `true` when it has passed.
+pub fn time_left(cal: &crate::sla::Calendar, due_at: i64, now: i64, lang: Lang) -> (String, bool) {
+    let at = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .map(|t| cal.local_date(t))
+            .unwrap_or_default()
+    };
+    let (today, due) = (at(now), at(due_at));
+    if now <= due_at {
+        let n = cal.working_days_between(today, due);
+        let text = if n == 0 {
+            lang.pick("batas hari ini", "due today").to_string()
+        } else {
+            format!(
+                "{} {n} {}",
+                lang.pick("sisa", ""),
+                lang.pick(
+                    "hari kerja",
+                    if n == 1 {
+                        "working day left"
+                    } else {
+                        "working days left"
+                    }
+                )
+            )
+            .trim()
+            .to_string()
+        };
+        (text, false)
+    } else {
+        let n = cal.working_days_between(due, today);
+        let text = if n == 0 {
+            lang.pick("lewat batas hari ini", "past due today")
+                .to_string()
+        } else {
+            format!(
+                "{} {n} {}",
+                lang.pick("terlambat", ""),
+                lang.pick(
+                    "hari kerja",
+                    if n == 1 {
+                        "working day late"
+                    } else {
+                        "working days late"
+                    }
+                )
+            )
+            .trim()
+            .to_string()
+        };
+        (text, true)
+    }
+}
+
+/// A file size for people: "820 B", "14 KB", "2,3 MB" (the decimal comma in Indonesian).
+pub fn size(bytes: i64, lang: Lang) -> String {
+    let b = bytes.max(0) as f64;
+    let (v, unit) = if b < 1024.0 {
+        return format!("{bytes} B");
+    } else if b < 1024.0 * 1024.0 {
+        (b / 1024.0, "KB")
+    } else {
+        (b / (1024.0 * 1024.0), "MB")
+    };
+    let s = if v < 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.0}")
+    };
+    let s = if lang == Lang::Id {
+        s.replace('.', ",")
+    } else {
+        s
+    };
+    format!("{s} {unit}")
 }
 
 #[cfg(test)]
@@ -166,5 +379,66 @@ mod tests {
         assert_eq!(status_name("answer_drafted", Lang::Id), "konsep jawaban");
         assert_eq!(status_name("gone", Lang::Id), "(tidak dikenal)");
         assert_eq!(audit("something_new", Lang::Id), "Catatan sistem");
+    }
+
+    /// Deadlines in working days: the weekend and the holidays do not count.
+    #[test]
+    fn time_left_counts_working_days() {
+        let mut cal = crate::sla::Calendar::default();
+        cal.add_list(include_str!("../../config/holidays-id-2026.toml"))
+            .unwrap();
+        let wib = |s: &str| {
+            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M")
+                .unwrap()
+                .and_local_timezone(chrono::FixedOffset::east_opt(7 * 3600).unwrap())
+                .unwrap()
+                .timestamp_millis()
+        };
+        // Friday 20 Nov 2026 to Wednesday 25 Nov: Mon, Tue, Wed.
+        let (t, late) = time_left(
+            &cal,
+            wib("2026-11-25 15:00"),
+            wib("2026-11-20 09:00"),
+            Lang::Id,
+        );
+        assert_eq!((t.as_str(), late), ("sisa 3 hari kerja", false));
+        let (t, _) = time_left(
+            &cal,
+            wib("2026-11-20 15:00"),
+            wib("2026-11-20 09:00"),
+            Lang::Id,
+        );
+        assert_eq!(t, "batas hari ini");
+        // Due Friday, now the next Tuesday: Monday and Tuesday late.
+        let (t, late) = time_left(
+            &cal,
+            wib("2026-11-20 15:00"),
+            wib("2026-11-24 09:00"),
+            Lang::Id,
+        );
+        assert_eq!((t.as_str(), late), ("terlambat 2 hari kerja", true));
+        let (t, _) = time_left(
+            &cal,
+            wib("2026-11-20 15:00"),
+            wib("2026-11-24 09:00"),
+            Lang::En,
+        );
+        assert_eq!(t, "2 working days late");
+        // Christmas (25 Dec 2026, a Friday) is not a working day.
+        let (t, _) = time_left(
+            &cal,
+            wib("2026-12-28 15:00"),
+            wib("2026-12-24 09:00"),
+            Lang::Id,
+        );
+        assert_eq!(t, "sisa 1 hari kerja");
+    }
+
+    #[test]
+    fn sizes_read_like_people_write_them() {
+        assert_eq!(size(820, Lang::Id), "820 B");
+        assert_eq!(size(14 * 1024 + 300, Lang::Id), "14 KB");
+        assert_eq!(size(2_400_000, Lang::Id), "2,3 MB");
+        assert_eq!(size(2_400_000, Lang::En), "2.3 MB");
     }
 }

@@ -114,6 +114,9 @@ pub async fn run(core: std::sync::Arc<Core>, shutdown: CancellationToken) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "clock sweep failed; retrying in a minute"),
         }
+        if let Err(e) = super::notices::sweep(&core).await {
+            tracing::warn!(error = %e, "officer notices failed; retrying in a minute");
+        }
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(StdDuration::from_secs(60)) => {}

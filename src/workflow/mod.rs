@@ -15,6 +15,7 @@ use crate::state::Core;
 use crate::templates::Kind;
 
 pub mod clock;
+pub mod notices;
 pub mod procedure;
 pub mod verdict;
 
@@ -315,6 +316,11 @@ pub struct ActionRequest {
     /// the sender is told the original's number (without it, dismissal is silent).
     #[serde(default)]
     pub into: Option<String>,
+    /// `approve`: the approver's corrected text of the draft. It replaces the draft; the
+    /// approvals already given carry over to it (the approver answers for the change, and the
+    /// audit trail keeps both versions' hashes).
+    #[serde(default)]
+    pub draft: Option<String>,
 }
 
 /// The officer taking an action.
@@ -394,6 +400,11 @@ pub async fn apply(
         .as_deref()
         .map(|n| n.trim().to_ascii_uppercase())
         .filter(|n| !n.is_empty());
+    if req.draft.is_some() && action != Action::Approve {
+        return Err(ActionError::Invalid(
+            "`draft` (the corrected text) goes with approve".into(),
+        ));
+    }
     if merge_into.is_some()
         && (action != Action::Dismiss || req.reason != Some(DismissReason::Duplicate))
     {
@@ -440,6 +451,7 @@ pub async fn apply(
     let mut to = action.target();
     // Approvals: the next stage of the chain, bound to the draft's hash.
     let mut approval = None;
+    let mut edited_draft: Option<String> = None;
     if action == Action::Approve {
         if !proc.moves_from(c.status).contains(&to) {
             return Err(wrong_status(core, action, c.status));
@@ -448,6 +460,45 @@ pub async fn apply(
         let hash = register::sha256_hex(draft.as_bytes());
         let done = register::clock::approvals_done(&mut tx, c.id, &hash).await? as usize;
         let chain = proc.approvals();
+        if let Some(stage) = chain.get(done) {
+            if officer.role != stage.role {
+                return Err(ActionError::NotYourApproval {
+                    role: officer.role,
+                    waiting_for: stage.role,
+                });
+            }
+        }
+        // The approver's correction: a new version, the chain so far carried over to it.
+        let edited = req
+            .draft
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty() && *d != draft.trim());
+        let (_, hash) = match edited {
+            Some(new) => {
+                let new_hash = register::sha256_hex(new.as_bytes());
+                register::clock::carry_approvals(&mut tx, c.id, &hash, &new_hash).await?;
+                register::audit_at(
+                    &mut tx,
+                    Some(c.id),
+                    Some(officer.id),
+                    &officer.username,
+                    "draft_edited",
+                    None,
+                    None,
+                    &format!(
+                        "draft sha256:{} replaced by sha256:{} before approval",
+                        &hash[..16],
+                        &new_hash[..16]
+                    ),
+                    now,
+                )
+                .await?;
+                edited_draft = Some(new.to_string());
+                (new.to_string(), new_hash)
+            }
+            None => (draft, hash),
+        };
         let Some(stage) = chain.get(done) else {
             return Err(wrong_status(core, action, c.status));
         };
@@ -533,6 +584,8 @@ pub async fn apply(
     };
     let draft = if action == Action::DraftAnswer {
         Some(note.to_string())
+    } else if edited_draft.is_some() {
+        edited_draft
     } else {
         c.draft_answer.clone()
     };
@@ -941,6 +994,156 @@ pub async fn record_handover(
     let updated = register::complaint_by_id(&mut tx, c.id).await?;
     tx.commit().await?;
     Ok(updated)
+}
+
+/// Roles that see who complained when the complaint is confidential (*rahasia*): the front
+/// office that takes it in, the heads, and the admin.
+pub const IDENTITY_ROLES: &[Role] = &[
+    Role::FrontOffice,
+    Role::SectionHead,
+    Role::DivisionHead,
+    Role::HeadOfOffice,
+    Role::Admin,
+];
+
+/// Whether `role` sees the complainant of `c`.
+pub fn sees_identity(c: &Complaint, role: Role) -> bool {
+    !c.confidential || IDENTITY_ROLES.contains(&role)
+}
+
+/// A message of a confidential complaint as a role that does not see who complained reads
+/// it: the complainant's name and addresses (as stored and as commonly written) replaced by
+/// "[dirahasiakan]". Text the complainant wrote may still identify them; the fields are what
+/// the office controls.
+pub fn redact(text: &str, name: &str, addresses: &[String]) -> String {
+    let mut out = text.to_string();
+    let mut secrets: Vec<String> = Vec::new();
+    if name.trim().chars().count() >= 3 {
+        secrets.push(name.trim().to_string());
+    }
+    for a in addresses {
+        let v = a.split_once(':').map_or(a.as_str(), |(_, v)| v).to_string();
+        if v.chars().count() >= 5 {
+            // +628… is also written 08…
+            if let Some(local) = v.strip_prefix("+62") {
+                secrets.push(format!("0{local}"));
+            }
+            secrets.push(v);
+        }
+    }
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for s in &secrets {
+        out = out.replace(s.as_str(), "[dirahasiakan]");
+    }
+    out
+}
+
+/// Roles that may assign a complaint to another officer (taking one for oneself is open to
+/// every role that acts on it).
+pub const ASSIGN_ROLES: &[Role] = &[
+    Role::FrontOffice,
+    Role::SectionHead,
+    Role::DivisionHead,
+    Role::HeadOfOffice,
+    Role::Admin,
+];
+
+/// Assigns an open complaint without moving it: to `to` (a user name), or with `None` to the
+/// officer themself (*Ambil*). Taking needs a role that acts on the complaint's step, or
+/// membership of the unit it was disposed to; assigning others needs one of [`ASSIGN_ROLES`].
+pub async fn assign(
+    core: &Core,
+    officer: &Officer,
+    register_no: &str,
+    to: Option<&str>,
+) -> Result<Complaint, ActionError> {
+    let to = to
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && *t != officer.username);
+    if to.is_some() && !ASSIGN_ROLES.contains(&officer.role) {
+        return Err(ActionError::Forbidden {
+            role: officer.role,
+            action: "assign",
+        });
+    }
+    let now = core.clock.now().timestamp_millis();
+    let mut tx = core.db.begin().await?;
+    let c = register::complaint_for_update(&mut tx, register_no)
+        .await?
+        .ok_or_else(|| ActionError::NotFound(register_no.to_string()))?;
+    if c.status.is_final() {
+        return Err(wrong_status(core, Action::Dispose, c.status));
+    }
+    let target = match to {
+        Some(who) => register::officers::active_id(&mut tx, who)
+            .await?
+            .ok_or_else(|| ActionError::Invalid(format!("no active officer `{who}`")))?,
+        None => {
+            let acts = !available(core, c.status, officer.role).is_empty();
+            let in_unit = register::workspace::in_unit_of(&mut tx, officer.id, c.id).await?;
+            if !acts && !in_unit && !ASSIGN_ROLES.contains(&officer.role) {
+                return Err(ActionError::Forbidden {
+                    role: officer.role,
+                    action: "take",
+                });
+            }
+            officer.id
+        }
+    };
+    register::workspace::assign(&mut tx, c.id, Some(target), now).await?;
+    register::audit_at(
+        &mut tx,
+        Some(c.id),
+        Some(officer.id),
+        &officer.username,
+        if to.is_some() { "assign" } else { "take" },
+        None,
+        None,
+        to.unwrap_or(&officer.username),
+        now,
+    )
+    .await?;
+    let updated = register::complaint_by_id(&mut tx, c.id).await?;
+    tx.commit().await?;
+    Ok(updated)
+}
+
+/// The longest internal note, in characters.
+pub const NOTE_MAX_CHARS: usize = 10_000;
+
+/// Adds an internal note: kept with the complaint for officers, never sent, never published.
+pub async fn add_note(
+    core: &Core,
+    officer: &Officer,
+    register_no: &str,
+    body: &str,
+) -> Result<(), ActionError> {
+    let body = body.trim();
+    if body.is_empty() || body.chars().count() > NOTE_MAX_CHARS {
+        return Err(ActionError::Invalid(format!(
+            "`body`: the note's text (1–{NOTE_MAX_CHARS} characters)"
+        )));
+    }
+    let now = core.clock.now().timestamp_millis();
+    let mut tx = core.db.begin().await?;
+    let c = register::complaint_by_no(&mut *tx, register_no)
+        .await?
+        .ok_or_else(|| ActionError::NotFound(register_no.to_string()))?;
+    register::workspace::add_note(&mut tx, c.id, officer.id, body, now).await?;
+    register::audit_at(
+        &mut tx,
+        Some(c.id),
+        Some(officer.id),
+        &officer.username,
+        "note",
+        None,
+        None,
+        "",
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Queues a free-form reply to the complainant through the originating channel.

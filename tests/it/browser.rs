@@ -18,7 +18,7 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const DRIVER: &str = "/usr/bin/chromedriver";
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-struct Driver {
+pub(crate) struct Driver {
     http: reqwest::Client,
     base: String,
     session: String,
@@ -27,7 +27,7 @@ struct Driver {
 }
 
 impl Driver {
-    async fn start() -> Option<Driver> {
+    pub(crate) async fn start() -> Option<Driver> {
         if !Path::new(CHROMIUM).exists() || !Path::new(DRIVER).exists() {
             if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
                 panic!("CI=true but chromium/chromedriver are not installed (scripts/test installs them)");
@@ -86,7 +86,7 @@ impl Driver {
         })
     }
 
-    async fn cmd(&self, method: &str, path: &str, body: Value) -> Value {
+    pub(crate) async fn cmd(&self, method: &str, path: &str, body: Value) -> Value {
         let url = format!("{}/session/{}{path}", self.base, self.session);
         let r = match method {
             "GET" => self.http.get(url),
@@ -100,17 +100,17 @@ impl Driver {
         v["value"].clone()
     }
 
-    async fn goto(&self, url: &str) {
+    pub(crate) async fn goto(&self, url: &str) {
         self.cmd("POST", "/url", json!({ "url": url })).await;
     }
-    async fn url(&self) -> String {
+    pub(crate) async fn url(&self) -> String {
         self.cmd("GET", "/url", Value::Null)
             .await
             .as_str()
             .unwrap()
             .to_string()
     }
-    async fn find(&self, css: &str) -> String {
+    pub(crate) async fn find(&self, css: &str) -> String {
         let v = self
             .cmd(
                 "POST",
@@ -124,7 +124,7 @@ impl Driver {
             .unwrap_or_else(|| panic!("no element `{css}`: {v}"))
             .to_string()
     }
-    async fn type_into(&self, css: &str, text: &str) {
+    pub(crate) async fn type_into(&self, css: &str, text: &str) {
         self.wait_ready().await;
         let el = self.find(css).await;
         self.cmd(
@@ -136,7 +136,7 @@ impl Driver {
     }
     /// Clicks through the DOM once the page has loaded (a WebDriver click can land while the
     /// previous navigation is still settling).
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         self.wait_ready().await;
         self.find(css).await;
         let js = format!(
@@ -145,14 +145,14 @@ impl Driver {
         );
         self.script(&js).await;
     }
-    async fn wait_ready(&self) {
+    pub(crate) async fn wait_ready(&self) {
         let ok = eventually(10, || async {
             self.script("return document.readyState").await == json!("complete")
         })
         .await;
         assert!(ok, "page did not finish loading");
     }
-    async fn text(&self, css: &str) -> String {
+    pub(crate) async fn text(&self, css: &str) -> String {
         let el = self.find(css).await;
         self.cmd("GET", &format!("/element/{el}/text"), Value::Null)
             .await
@@ -160,31 +160,31 @@ impl Driver {
             .unwrap()
             .to_string()
     }
-    async fn script(&self, js: &str) -> Value {
+    pub(crate) async fn script(&self, js: &str) -> Value {
         self.cmd("POST", "/execute/sync", json!({"script": js, "args": []}))
             .await
     }
     /// Waits (up to 10 s) for the page to reach a URL ending in `suffix`: a click returns before
     /// the navigation it starts has finished.
-    async fn wait_url(&self, suffix: &str) {
+    pub(crate) async fn wait_url(&self, suffix: &str) {
         let ok = eventually(10, || async { self.url().await.ends_with(suffix) }).await;
         assert!(ok, "still at {} waiting for …{suffix}", self.url().await);
     }
     /// Waits (up to 10 s) for the page source to contain `text`; returns the source.
-    async fn wait_text(&self, text: &str) -> String {
+    pub(crate) async fn wait_text(&self, text: &str) -> String {
         let ok = eventually(10, || async { self.source().await.contains(text) }).await;
         let src = self.source().await;
         assert!(ok, "no `{text}` in {src}");
         src
     }
-    async fn source(&self) -> String {
+    pub(crate) async fn source(&self) -> String {
         self.cmd("GET", "/source", Value::Null)
             .await
             .as_str()
             .unwrap()
             .to_string()
     }
-    async fn screenshot(&self, name: &str) {
+    pub(crate) async fn screenshot(&self, name: &str) {
         let v = self.cmd("GET", "/screenshot", Value::Null).await;
         if let Some(b64) = v.as_str() {
             let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
@@ -193,7 +193,7 @@ impl Driver {
             eprintln!("screenshot saved to {}/{name}.png", dir.display());
         }
     }
-    async fn quit(&self) {
+    pub(crate) async fn quit(&self) {
         let _ = self
             .http
             .delete(format!("{}/session/{}", self.base, self.session))
@@ -244,15 +244,17 @@ async fn browser_officer_day() {
         assert!(src.contains(">Web<") && src.contains(">Loket<"));
         assert!(src.contains("Antrian loket"));
         // The hostile markup stayed text: no script ran, no handler fired.
+        // (The title counts the two new complaints.)
         assert_eq!(
             driver.script("return document.title").await,
-            json!("Kotak masuk — aduan")
+            json!("(2) Kotak masuk — aduan")
         );
+        // The inbox's own script is the only one (allowed by its hash).
         assert_eq!(
             driver
                 .script("return document.querySelectorAll('main img, main script').length")
                 .await,
-            json!(0)
+            json!(1)
         );
         // Open the web complaint and reply.
         driver.click(&format!("a[href='/kotak/{web_no}']")).await;

@@ -3,6 +3,7 @@
 mod adversary;
 mod api;
 mod browser;
+mod browser_desk;
 mod cli;
 mod crash;
 mod edge;
@@ -24,3 +25,4 @@ mod ui;
 mod upgrade;
 mod verdict;
 mod whatsapp;
+mod workspace;

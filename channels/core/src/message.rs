@@ -118,6 +118,9 @@ pub struct InboundMessage {
     /// Telegram offset past this update): committed together, so it can neither be lost nor
     /// run ahead of the message, and it costs no commit of its own.
     pub cursor: Option<(String, String)>,
+    /// The complainant asked to keep their identity confidential (*rahasia*, the web form and
+    /// the counter): only the front office, the heads and the admin see who complained.
+    pub confidential: bool,
 }
 
 /// What an inbound message asks for.
@@ -158,6 +161,7 @@ impl InboundMessage {
             parse_error: None,
             intent: Intent::Message,
             cursor: None,
+            confidential: false,
         }
     }
 }

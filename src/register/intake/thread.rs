@@ -327,14 +327,15 @@ pub(super) async fn create_complaint(
         unit: None,
         instruction: None,
         merged_into: None,
+        confidential: msg.confidential,
     };
     let row = sqlx::query(
         "INSERT INTO complaints (register_no, tracking_code, complainant_id, channel, medium, reply_to, \
          conversation, subject, status, is_open, lang, auto_generated, flagged, received_at, due_date, \
          due_at, updated_at, search_text, sent_at, step_started_at, step_due_at, clock_started_at, \
-         calendar_gap) \
+         calendar_gap, confidential) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-         $13, $19, $13, $20) \
+         $13, $19, $13, $20, $21) \
          RETURNING id",
     )
     .bind(&c.register_no)
@@ -357,6 +358,7 @@ pub(super) async fn create_complaint(
     .bind(msg.received_at.timestamp_millis())
     .bind(c.step_due_at)
     .bind(c.calendar_gap)
+    .bind(i64::from(c.confidential))
     .fetch_one(&mut **tx)
     .await?;
     c.id = row.try_get("id")?;

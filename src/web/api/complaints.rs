@@ -79,9 +79,22 @@ pub fn is_overdue(c: &Complaint, now: i64) -> bool {
     )
 }
 
-fn complaint_json(c: &Complaint, now: i64) -> Value {
+/// A complaint as the API shows it to `role`: a confidential complaint's name and address
+/// are left out for roles that do not see who complained ([`workflow::sees_identity`]).
+fn complaint_json(c: &Complaint, now: i64, role: workflow::Role) -> Value {
     let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
     if let Value::Object(m) = &mut v {
+        if !workflow::sees_identity(c, role) {
+            let hide = |t: &str| {
+                workflow::redact(t, &c.complainant_name, std::slice::from_ref(&c.reply_to))
+            };
+            m.insert("subject".into(), json!(hide(&c.subject)));
+            if let Some(d) = &c.draft_answer {
+                m.insert("draft_answer".into(), json!(hide(d)));
+            }
+            m.insert("complainant_name".into(), json!(""));
+            m.insert("reply_to".into(), json!(""));
+        }
         m.insert("overdue".into(), json!(is_overdue(c, now)));
         m.insert("received".into(), json!(ms_to_rfc3339(c.received_at)));
     }
@@ -149,13 +162,14 @@ pub async fn list(
             number: page,
             size: per_page,
             count: true,
+            ..Default::default()
         },
     )
     .await?;
     let items: Vec<Value> = listing
         .items
         .iter()
-        .map(|l| complaint_json(&l.complaint, now))
+        .map(|l| complaint_json(&l.complaint, now, officer.role))
         .collect();
     Ok(Json(
         json!({ "page": page, "per_page": per_page, "total": listing.total.unwrap_or(0), "items": items }),
@@ -165,12 +179,33 @@ pub async fn list(
 /// `GET /api/v1/complaints/{register_no}`: the whole thread, attachments, audit and outbox.
 pub async fn show(
     State(st): State<AppState>,
+    Extension(officer): Extension<Officer>,
     Path(register_no): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let c = register::complaint_by_no(&st.core.db.pool, &register_no)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("complaint {register_no} not found")))?;
+    let sees = workflow::sees_identity(&c, officer.role);
     let file = register::case_file(&st.core.db, c.id).await?;
+    let notes = register::workspace::notes_of(&st.core.db, c.id).await?;
+    let secrets: Vec<String> = if sees {
+        Vec::new()
+    } else {
+        let p = register::workspace::panel(&st.core.db, &c).await?;
+        p.identities
+            .iter()
+            .chain(&p.contacts)
+            .map(|a| a.to_key())
+            .chain(std::iter::once(c.reply_to.clone()))
+            .collect()
+    };
+    let shown = |t: &str| {
+        if sees {
+            t.to_string()
+        } else {
+            workflow::redact(t, &c.complainant_name, &secrets)
+        }
+    };
     let thread: Vec<Value> = file
         .messages
         .iter()
@@ -194,9 +229,9 @@ pub async fn show(
                 "id": m.id,
                 "direction": m.direction,
                 "channel": m.channel,
-                "from_or_to": m.sender,
-                "subject": m.subject,
-                "body": m.body,
+                "from_or_to": if sees { m.sender.as_str() } else { "" },
+                "subject": shown(&m.subject),
+                "body": shown(&m.body),
                 "raw_sha256": m.raw_sha256,
                 "provider_message_id": m.provider_message_id,
                 "auto_generated": m.auto_generated,
@@ -207,7 +242,17 @@ pub async fn show(
             })
         })
         .collect();
-    let outbox: Vec<Value> = file.outbox.iter().map(outbox_json).collect();
+    let outbox: Vec<Value> = file
+        .outbox
+        .iter()
+        .map(outbox_json)
+        .map(|mut o| {
+            if !sees {
+                o["recipient"] = json!("");
+            }
+            o
+        })
+        .collect();
     let audit: Vec<Value> = file
         .audit
         .iter()
@@ -235,8 +280,9 @@ pub async fn show(
             }));
         }
     }
-    let mut body = complaint_json(&c, st.core.clock.now().timestamp_millis());
+    let mut body = complaint_json(&c, st.core.clock.now().timestamp_millis(), officer.role);
     if let Value::Object(m) = &mut body {
+        m.insert("notes".into(), json!(notes));
         m.insert("tracking_code".into(), json!(c.tracking_code));
         m.insert("documents".into(), json!(documents));
         m.insert("letters".into(), Value::Array(letters));
@@ -273,6 +319,7 @@ pub async fn action(
     Ok(Json(complaint_json(
         &c,
         st.core.clock.now().timestamp_millis(),
+        officer.role,
     )))
 }
 
@@ -316,12 +363,63 @@ pub async fn reply(
 }
 
 /// `GET /api/v1/attachments/{id}`: served as a download with an inert content type.
-pub async fn attachment(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+pub async fn attachment(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> ApiResult<Response> {
     let id = parse_id(&id, "attachment")?;
     let file = register::attachment_file(&st.core.db, id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("attachment {id} not found")))?;
-    Ok(download(file))
+    Ok(if q.get("tampil").is_some_and(|v| v == "1") {
+        show_inline(file)
+    } else {
+        download(file)
+    })
+}
+
+/// Whether a stored content type is shown in the browser by [`show_inline`] (images and PDFs; every
+/// other type is only downloaded).
+pub fn previewable(content_type: &str) -> Option<&'static str> {
+    match content_type.to_ascii_lowercase().as_str() {
+        "image/png" => Some("image/png"),
+        "image/jpeg" | "image/jpg" => Some("image/jpeg"),
+        "image/gif" => Some("image/gif"),
+        "image/webp" => Some("image/webp"),
+        "application/pdf" => Some("application/pdf"),
+        _ => None,
+    }
+}
+
+/// A file shown in the browser (`?tampil=1`): images and PDFs inline, under a policy that runs
+/// nothing (images in a CSP sandbox as well; Chromium's PDF viewer refuses to open in a
+/// sandboxed document, so a PDF gets `default-src 'none'` and `nosniff` without the sandbox
+/// token). Any other type is downloaded as by [`download`].
+pub fn show_inline(file: aduan_channel::Attachment) -> Response {
+    let Some(ct) = previewable(&file.content_type) else {
+        return download(file);
+    };
+    let mut resp = file.data.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("inline"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(if ct == "application/pdf" {
+            "default-src 'none'; object-src 'none'; frame-ancestors 'none'"
+        } else {
+            "sandbox; default-src 'none'; frame-ancestors 'none'"
+        }),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=300"),
+    );
+    resp
 }
 
 /// `GET /api/v1/complaints/{register_no}/letters/{kind}` (`answer`, `invitation`): the
@@ -368,6 +466,7 @@ pub async fn handover(
     Ok(Json(complaint_json(
         &c,
         st.core.clock.now().timestamp_millis(),
+        officer.role,
     )))
 }
 
@@ -422,4 +521,38 @@ pub fn download(file: aduan_channel::Attachment) -> Response {
         HeaderValue::from_static("sandbox; default-src 'none'"),
     );
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The inline preview's headers: images in a sandbox, PDFs inline without scripts, anything
+    /// else only downloaded.
+    #[test]
+    fn previews_are_inline_only_for_images_and_pdfs() {
+        let file = |ct: &str| aduan_channel::Attachment {
+            filename: "x".into(),
+            content_type: ct.into(),
+            data: b"data".to_vec(),
+        };
+        let r = show_inline(file("image/png"));
+        assert_eq!(r.headers()["content-disposition"], "inline");
+        assert!(r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("sandbox"));
+        let r = show_inline(file("application/pdf"));
+        assert_eq!(r.headers()["content-type"], "application/pdf");
+        assert!(r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'"));
+        let r = show_inline(file("text/html"));
+        assert!(r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment"));
+        assert_eq!(previewable("image/svg+xml"), None, "SVG can carry scripts");
+    }
 }

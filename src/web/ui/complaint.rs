@@ -20,7 +20,8 @@ pub async fn complaint(
         .get("pesan")
         .and_then(|c| Notice::parse(c))
         .map(|n| n.text(lang));
-    match complaint_page(&st, &s, &no, lang, notice).await {
+    let canned = q.get("balasan").and_then(|v| v.parse::<i64>().ok());
+    match complaint_page(&st, &s, &no, lang, notice, canned).await {
         Ok(Some(m)) => html_response(StatusCode::OK, lang, m, vec![]),
         Ok(None) => html_response(
             StatusCode::NOT_FOUND,
@@ -41,6 +42,7 @@ async fn complaint_page(
     no: &str,
     lang: Lang,
     notice: Option<&str>,
+    canned: Option<i64>,
 ) -> sqlx::Result<Option<Markup>> {
     let Some(c) = crate::register::complaint_by_no(&st.core.db.pool, no).await? else {
         return Ok(None);
@@ -48,6 +50,10 @@ async fn complaint_page(
     let file = crate::register::case_file(&st.core.db, c.id).await?;
     let officers = crate::register::officers::active_names(&st.core.db).await?;
     let units = crate::register::units::names(&st.core.db).await?;
+    let assignee_username = match c.assignee_id {
+        Some(id) => crate::register::officers::username_of(&st.core.db, id).await?,
+        None => None,
+    };
     let documents = crate::register::documents::of(&st.core.db, c.id).await?;
     let invitation =
         crate::register::letters::latest(&st.core.db, c.id, crate::letter::LetterKind::Invitation)
@@ -56,6 +62,46 @@ async fn complaint_page(
     let answer_letter =
         crate::register::letters::latest(&st.core.db, c.id, crate::letter::LetterKind::Answer)
             .await?;
+    let db = &st.core.db;
+    let me = &s.officer;
+    let panel = crate::register::workspace::panel(db, &c).await?;
+    let notes = crate::register::workspace::notes_of(db, c.id).await?;
+    let canned_list = crate::register::workspace::canned_replies(db).await?;
+    let approvals = {
+        let mut conn = db.pool.acquire().await?;
+        crate::register::clock::approvals_of(&mut conn, c.id).await?
+    };
+    let draft_hash = c
+        .draft_answer
+        .as_deref()
+        .map(|d| crate::register::sha256_hex(d.as_bytes()));
+    let current_approvals: Vec<_> = approvals
+        .iter()
+        .filter(|a| Some(&a.draft_sha256) == draft_hash.as_ref())
+        .collect();
+    let reply_text = canned
+        .and_then(|id| canned_list.iter().find(|r| r.id == id))
+        .map(|r| fill_canned(&r.body, &c, &st.core.settings.office_name))
+        .unwrap_or_default();
+    let now = now_ms();
+    // Opened now: read up to here (the page shows the state before this visit).
+    crate::register::workspace::mark_read(db, me.id, c.id, now).await?;
+    let sees = crate::workflow::sees_identity(&c, me.role);
+    let secret_addrs: Vec<String> = panel
+        .identities
+        .iter()
+        .chain(&panel.contacts)
+        .map(|a| a.to_key())
+        .chain(std::iter::once(c.reply_to.clone()))
+        .collect();
+    let shown = |t: &str| -> String {
+        if sees {
+            t.to_string()
+        } else {
+            crate::workflow::redact(t, &c.complainant_name, &secret_addrs)
+        }
+    };
+    let may_assign = crate::workflow::ASSIGN_ROLES.contains(&me.role);
     let handover_waiting = {
         let mut tx = st.core.db.begin().await?;
         let w = crate::register::outbox::handover_waiting(&mut tx, c.id).await?;
@@ -72,14 +118,49 @@ async fn complaint_page(
         )
     };
     let body = html! {
-        h1 { (c.register_no) " — " (c.subject) }
-        @if let Some(n) = notice { p role="status" { (n) } }
-        p { (lang.pick("Kanal", "Channel")) ": " (words::channel(c.channel, lang)) " · Status: " strong { (words::status(c.status, lang)) }
+        h1 { (c.register_no) " — " (shown(&c.subject)) }
+        @if let Some(n) = notice {
+            p role="status" { (n) " "
+                a href=(format!("/kotak/berikutnya?dari={}", c.register_no)) { (lang.pick("Pengaduan berikutnya di antrean saya →", "Next complaint in my queue →")) } }
+        }
+        p { "Status: " strong { (words::status(c.status, lang)) }
             " · " (lang.pick("Batas waktu", "Due")) ": " (c.due_date)
-            @if let Some(d) = c.step_due_at {
+            @if c.closed_at.is_none() && c.answered_at.is_none() && c.status != crate::workflow::Status::Incomplete {
+                @let (t, late) = words::time_left(&st.core.calendar, c.due_at, now, lang);
+                " (" span class=[late.then_some("late")] { (t) } ")"
+            }
+            @if let Some(d) = c.step_due_at.filter(|_| c.closed_at.is_none()) {
                 " · " (lang.pick("Batas langkah ini", "This step due")) ": " (fmt_time(st, d))
             }
+            " · " (lang.pick("Petugas", "Assignee")) ": "
+            @match officers.iter().find(|o| Some(o.username.as_str()) == assignee_username.as_deref()) {
+                Some(o) => strong { (o.display_name) },
+                None => (lang.pick("belum ada", "none yet")),
+            }
         }
+        @if !c.status.is_final() {
+            div.assign {
+                @if assignee_username.as_deref() != Some(me.username.as_str()) {
+                    form.inline method="post" action=(format!("/kotak/{}/ambil", c.register_no)) {
+                        input type="hidden" name="csrf" value=(s.csrf);
+                        button type="submit" { (lang.pick("Ambil", "Take it")) }
+                    }
+                    " "
+                }
+                @if may_assign {
+                    form.inline method="post" action=(format!("/kotak/{}/tugaskan", c.register_no)) {
+                        input type="hidden" name="csrf" value=(s.csrf);
+                        select name="to" aria-label=(lang.pick("Tugaskan ke", "Assign to")) {
+                            @for o in &officers { option value=(o.username) selected[Some(o.username.as_str()) == assignee_username.as_deref()] { (o.display_name) } }
+                        }
+                        " "
+                        button.plain type="submit" { (lang.pick("Tugaskan", "Assign")) }
+                    }
+                }
+            }
+        }
+        div.case {
+        div.work {
         h2 { (lang.pick("Percakapan", "Thread")) }
         @for m in &file.messages {
             article.msg {
@@ -105,19 +186,58 @@ async fn complaint_page(
                 }
                 @if let Some(e) = file.delivery_of(m.id).and_then(|o| o.last_error.as_ref()) { p.err { (e) } }
                 @if let Some(e) = &m.parse_error { p.err { (e) } }
-                pre { (m.body) }
+                pre { (shown(&m.body)) }
                 @for a in file.attachments_of(m.id) {
-                    p { a href=(format!("/kotak/lampiran/{}", a.id)) { (a.filename) }
-                        " (" (a.size) " B)" }
+                    @let url = format!("/kotak/lampiran/{}", a.id);
+                    @match crate::web::api::previewable(&a.content_type) {
+                        Some(ct) if ct.starts_with("image/") => {
+                            figure.att {
+                                a href=(format!("{url}?tampil=1")) target="_blank" rel="noopener" {
+                                    img.thumb src=(format!("{url}?tampil=1")) alt=(a.filename) loading="lazy";
+                                }
+                                figcaption { (a.filename) " · " (words::size(a.size, lang)) " · " a href=(url) { (lang.pick("unduh", "download")) } }
+                            }
+                        }
+                        Some(_) => {
+                            p.att { "📄 " a href=(format!("{url}?tampil=1")) target="_blank" rel="noopener" { (a.filename) }
+                                " (PDF, " (words::size(a.size, lang)) ") · " a href=(url) { (lang.pick("unduh", "download")) } }
+                        }
+                        None => {
+                            p.att { "📎 " a href=(url) { (a.filename) } " (" (words::size(a.size, lang)) ")" }
+                        }
+                    }
                 }
             }
+        }
+        @if let Some(d) = &c.draft_answer {
+            h2 { (lang.pick("Konsep jawaban", "Draft answer")) }
+            pre.draft { (shown(d)) }
+            @if !current_approvals.is_empty() {
+                ul.approvals {
+                    @for a in &current_approvals {
+                        li { (if a.kind == "sign" { lang.pick("Ditandatangani", "Signed") } else { lang.pick("Diparaf", "Initialled") })
+                            " " (lang.pick("oleh", "by")) " " (a.officer) " (" (words::role(a.role, lang)) "), " (fmt_time(st, a.at)) }
+                    }
+                }
+            }
+        }
+        h2 { (lang.pick("Catatan internal", "Internal notes")) }
+        p { small { (lang.pick("Hanya untuk petugas: tidak pernah dikirim ke pengadu dan tidak tampil di halaman lacak.", "For officers only: never sent to the complainant, never on the tracking page.")) } }
+        @for n in &notes {
+            div.note { p { strong { (n.officer) } " · " (fmt_time(st, n.created_at)) } pre { (n.body) } }
+        }
+        form method="post" action=(format!("/kotak/{}/catatan", c.register_no)) {
+            input type="hidden" name="csrf" value=(s.csrf);
+            textarea name="body" rows="3" required maxlength="10000" aria-label=(lang.pick("Catatan internal baru", "New internal note")) {}
+            br;
+            button.plain type="submit" { (lang.pick("Simpan catatan", "Save note")) }
         }
         @if !actions.is_empty() {
             h2 { (lang.pick("Tindakan", "Actions")) }
             @for a in actions.iter().filter(|a| **a == crate::workflow::Action::RecordFieldReview) {
                 form method="post" enctype="multipart/form-data" action=(format!("/kotak/{}/bap", c.register_no)) {
                     input type="hidden" name="csrf" value=(s.csrf);
-                    input name="note" required placeholder=(lang.pick("Hasil peninjauan", "Review findings")); " "
+                    label { (lang.pick("Hasil peninjauan", "Review findings")) br; textarea name="note" rows="3" required {} } br;
                     label { (lang.pick("Berita acara (BAP)", "Report (BAP)")) " " input type="file" name="bap" required; }
                     " "
                     button type="submit" { (words::action(*a, lang)) }
@@ -127,7 +247,19 @@ async fn complaint_page(
                 form method="post" action=(format!("/kotak/{}/aksi", c.register_no)) {
                     input type="hidden" name="csrf" value=(s.csrf);
                     input type="hidden" name="action" value=(a.as_str());
-                    @if a.needs_note() { input name="note" required placeholder=(lang.pick("Catatan", "Note")); " " }
+                    @if *a == crate::workflow::Action::DraftAnswer {
+                        label { (lang.pick("Konsep jawaban", "Draft answer")) br;
+                            textarea name="note" rows="10" required { (shown(c.draft_answer.as_deref().unwrap_or_default())) } }
+                        br;
+                    } @else if *a == crate::workflow::Action::Approve {
+                        label { (lang.pick("Konsep yang disetujui (boleh diperbaiki)", "The draft approved (you may correct it)")) br;
+                            textarea name="draft" rows="10" { (shown(c.draft_answer.as_deref().unwrap_or_default())) } }
+                        br;
+                    } @else if a.needs_note() {
+                        label { (words::note_label(*a, lang)) br;
+                            textarea name="note" rows="3" required {} }
+                        br;
+                    }
                     @if *a == crate::workflow::Action::Dismiss {
                         select name="reason" aria-label=(lang.pick("Alasan", "Reason")) {
                             @for r in [crate::workflow::DismissReason::Spam, crate::workflow::DismissReason::Duplicate, crate::workflow::DismissReason::Robot] {
@@ -197,7 +329,7 @@ async fn complaint_page(
         // A reply is possible only on an open complaint, by a role that may write to the
         // complainant.
         @if !c.status.is_final() && crate::workflow::REPLY_ROLES.contains(&s.officer.role) {
-            h2 { (lang.pick("Balas", "Reply")) }
+            h2 id="balas" { (lang.pick("Balas", "Reply")) }
             p.targets { (lang.pick("Balasan dikirim melalui", "The reply goes through"))
                 @for (i, (kind, to)) in targets.iter().enumerate() {
                     (if i == 0 { " " } else { lang.pick(" dan ", " and ") })
@@ -209,12 +341,46 @@ async fn complaint_page(
                     }
                 }
             }
+            (canned_picker(lang, &c.register_no, &canned_list, canned))
             form method="post" action=(format!("/kotak/{}/balas", c.register_no)) {
                 input type="hidden" name="csrf" value=(s.csrf);
-                textarea name="text" rows="4" required aria-label=(lang.pick("Isi balasan", "Reply text")) {}
+                textarea name="text" rows="6" required aria-label=(lang.pick("Isi balasan", "Reply text")) { (reply_text) }
                 br;
                 button type="submit" { (lang.pick("Kirim balasan", "Send reply")) }
             }
+        }
+        }
+        aside aria-label=(lang.pick("Pengadu", "Complainant")) {
+            h2 { (lang.pick("Pengadu", "Complainant")) }
+            @if sees {
+                p { strong { @if c.complainant_name.trim().is_empty() { (lang.pick("(tanpa nama)", "(no name)")) } @else { (c.complainant_name) } } }
+                @if c.confidential { p { em { (lang.pick("Identitas dirahasiakan: hanya loket dan pimpinan yang melihatnya.", "Identity confidential: only the front office and the heads see it.")) } } }
+            } @else {
+                p { em { (lang.pick("Identitas dirahasiakan atas permintaan pengadu.", "Identity kept confidential at the complainant's request.")) } }
+            }
+            dl {
+                dt { (lang.pick("Kanal", "Channel")) }
+                dd { (words::channel(c.channel, lang)) @if let Some(m) = c.medium { " — " (words::medium(m, lang)) } }
+                @if sees {
+                    dt { (lang.pick("Identitas terbukti", "Proven identity")) }
+                    @if panel.identities.is_empty() { dd { (lang.pick("tidak ada (formulir atau loket)", "none (form or counter)")) } }
+                    @for a in &panel.identities { dd { (words::address(a, lang)) } }
+                    dt { (lang.pick("Kontak pengaduan ini", "Contacts of this complaint")) }
+                    @if panel.contacts.is_empty() { dd { "—" } }
+                    @for a in &panel.contacts { dd { (words::address(a, lang)) } }
+                }
+                dt { (lang.pick("Kode lacak", "Tracking code")) }
+                dd { code { (c.tracking_code) } }
+            }
+            @if sees {
+                h3 { (lang.pick("Pengaduan sebelumnya", "Earlier complaints")) " (" (panel.earlier_total) ")" }
+                @if panel.earlier.is_empty() { p { (lang.pick("Belum ada.", "None.")) } }
+                ul { @for e in &panel.earlier {
+                    li { a href=(format!("/kotak/{}", e.register_no)) { (e.register_no) } " — " (e.subject) br;
+                        small { (words::status(e.status, lang)) " · " (fmt_time(st, e.received_at)) } }
+                } }
+            }
+        }
         }
         h2 { (lang.pick("Jejak audit", "Audit trail")) }
         table { tbody {
@@ -246,6 +412,9 @@ pub struct ActionForm {
     reason: Option<crate::workflow::DismissReason>,
     #[serde(default)]
     into: Option<String>,
+    /// `approve`: the approver's corrected draft.
+    #[serde(default)]
+    draft: Option<String>,
     /// `1` once the officer confirmed an action that writes to the complainant.
     #[serde(default)]
     confirm: Option<String>,
@@ -254,21 +423,25 @@ pub struct ActionForm {
 /// The notices a complaint page shows after an officer's post: a fixed set, named in the
 /// redirect by code. A link cannot put other text on an officer's screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Notice {
+pub(super) enum Notice {
     ActionDone,
     ReplyQueued,
     Retried,
     NothingToRetry,
     HandedOver,
+    Assigned,
+    Noted,
 }
 
 impl Notice {
-    const ALL: [Notice; 5] = [
+    const ALL: [Notice; 7] = [
         Notice::ActionDone,
         Notice::ReplyQueued,
         Notice::Retried,
         Notice::NothingToRetry,
         Notice::HandedOver,
+        Notice::Assigned,
+        Notice::Noted,
     ];
 
     fn code(self) -> &'static str {
@@ -278,6 +451,8 @@ impl Notice {
             Notice::Retried => "ulang",
             Notice::NothingToRetry => "tidak-ada",
             Notice::HandedOver => "diserahkan",
+            Notice::Assigned => "ditugaskan",
+            Notice::Noted => "catatan",
         }
     }
 
@@ -294,6 +469,8 @@ impl Notice {
                 lang.pick("Tidak ada yang dikirim ulang.", "Nothing to retry.")
             }
             Notice::HandedOver => lang.pick("Penyerahan tercatat.", "Hand-over recorded."),
+            Notice::Assigned => lang.pick("Petugas tercatat.", "Assignee recorded."),
+            Notice::Noted => lang.pick("Catatan internal tersimpan.", "Internal note saved."),
         }
     }
 }
@@ -306,17 +483,17 @@ fn back(no: &str, n: Notice) -> Response {
     Redirect::to(&format!("/kotak/{no}?pesan={}", n.code())).into_response()
 }
 
-/// Why an action was not taken, in the officer's language, with the way back to the complaint.
-fn action_error(lang: Lang, s: &WebSession, no: &str, e: crate::workflow::ActionError) -> Response {
+/// Why an action was not taken, in the officer's language, and the answer's status code.
+pub(super) fn error_text(lang: Lang, e: &crate::workflow::ActionError) -> (StatusCode, String) {
     use crate::workflow::ActionError as E;
-    let code = match &e {
+    let code = match e {
         E::NotFound(_) => StatusCode::NOT_FOUND,
         E::Forbidden { .. } | E::NotYourApproval { .. } => StatusCode::FORBIDDEN,
         E::WrongStatus { .. } => StatusCode::CONFLICT,
         E::Invalid(_) => StatusCode::BAD_REQUEST,
         E::Db(_) => StatusCode::SERVICE_UNAVAILABLE,
     };
-    let text = match &e {
+    let text = match e {
         E::NotFound(_) => lang
             .pick(
                 "Pengaduan ini tidak ditemukan.",
@@ -348,13 +525,14 @@ fn action_error(lang: Lang, s: &WebSession, no: &str, e: crate::workflow::Action
                 "Open its page again to see the actions available."
             )
         ),
-        E::Invalid(detail) => format!(
-            "{} ({detail})",
-            lang.pick(
-                "Isian belum lengkap atau tidak sesuai.",
-                "Something is missing or does not fit."
-            )
-        ),
+        // The detail is the API's (English) wording: English pages show it, Indonesian ones
+        // say what to check.
+        E::Invalid(detail) => match lang {
+            Lang::En => format!("Something is missing or does not fit ({detail})."),
+            Lang::Id => "Isian belum lengkap atau tidak sesuai. Periksa catatan, petugas atau \
+                         unit yang dipilih, lampiran, dan nomor register yang diketik."
+                .to_string(),
+        },
         E::Db(_) => lang
             .pick(
                 "Register sedang tidak dapat dihubungi; coba lagi sebentar lagi.",
@@ -362,6 +540,12 @@ fn action_error(lang: Lang, s: &WebSession, no: &str, e: crate::workflow::Action
             )
             .to_string(),
     };
+    (code, text)
+}
+
+/// Why an action was not taken, in the officer's language, with the way back to the complaint.
+fn action_error(lang: Lang, s: &WebSession, no: &str, e: crate::workflow::ActionError) -> Response {
+    let (code, text) = error_text(lang, &e);
     let no: String = no
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
@@ -414,6 +598,7 @@ pub async fn action(
         unit: f.unit.filter(|u| !u.is_empty()),
         reason: f.reason,
         into,
+        draft: f.draft.filter(|d| !d.trim().is_empty()),
     };
     let done = crate::workflow::apply(&st.core, &s.officer, &no, &req, &[]).await;
     after_change(&st, lang, &s, &no, done, Notice::ActionDone)
@@ -468,7 +653,7 @@ async fn confirm_page(
 
 /// Back to the complaint with `notice` when the change was made (the outbox woken for what it
 /// queued), else the reason on a page.
-fn after_change<T>(
+pub(super) fn after_change<T>(
     st: &AppState,
     lang: Lang,
     s: &WebSession,
@@ -530,6 +715,7 @@ pub async fn record_field_review(
         unit: None,
         reason: None,
         into: None,
+        draft: None,
     };
     let done = crate::workflow::apply(&st.core, &s.officer, &no, &req, &form.files).await;
     after_change(&st, lang, &s, &no, done, Notice::ActionDone)

@@ -22,6 +22,9 @@ fn complaint_fields(lang: Lang, name: &str, body: &str, file: &str) -> Markup {
         p { label { (lang.pick("Perihal", "Subject")) br; input name="subject" maxlength="300"; } }
         p { label { (body) br; textarea name="body" rows="8" cols="60" required {} } }
         p { label { (file) br; input type="file" name="file"; } }
+        p { label { input type="checkbox" name="confidential" value="1"; " "
+            (lang.pick("Rahasiakan identitas saya (hanya petugas loket dan pimpinan yang melihat nama dan kontak saya)",
+                       "Keep my identity confidential (only the front office and the heads see my name and contacts)")) } }
     }
 }
 
@@ -36,6 +39,16 @@ fn complaint_form(st: &AppState, lang: Lang, token: &str, error: Option<&str>) -
         html! {
             h1 { (lang.pick("Sampaikan pengaduan", "Submit a complaint")) " — " (st.core.settings.office_name) }
             @if let Some(e) = error { p.err role="alert" { (e) } }
+            section.next aria-label=(lang.pick("Apa yang terjadi selanjutnya", "What happens next")) {
+                h2 { (lang.pick("Apa yang terjadi setelah Anda mengirim", "What happens after you send it")) }
+                ol {
+                    li { (lang.pick("Anda langsung menerima nomor register dan kode lacak. Simpan keduanya.", "You get a register number and a tracking code at once. Keep both.")) }
+                    li { (lang.pick("Petugas memeriksa kelengkapan pengaduan. Bila ada yang kurang, kami meminta Anda melengkapinya.", "An officer checks that the complaint is complete; if something is missing, we ask you for it.")) }
+                    li { (lang.pick("Pengaduan dijawab paling lambat", "The complaint is answered within")) " " strong { (st.core.settings.sla_days) " " (lang.pick("hari kerja", "working days")) } " " (lang.pick("sejak berkasnya lengkap (hari libur tidak dihitung).", "of its complete file (holidays do not count).")) }
+                    li { (lang.pick("Kapan saja Anda dapat melihat langkah yang sudah dan yang akan dilakukan di halaman lacak; alamatnya tertera pada tanda terima.", "At any time you can see the steps done and to come on the tracking page; its address is on your receipt.")) }
+                    li { (lang.pick("Jawaban dikirim ke email atau nomor HP yang Anda isi; tanpa kontak, jawaban hanya tampil di halaman lacak.", "The answer goes to the email or mobile number you give; without one it shows only on the tracking page.")) }
+                }
+            }
             // The token rides in the URL too, so it is checked before the body is read.
             form method="post" action=(format!("/aduan?t={token}&lang={}", lang.as_str())) enctype="multipart/form-data" {
                 input type="hidden" name="csrf" value=(token);
@@ -125,13 +138,6 @@ pub async fn public_submit(
 /// The counter page: the intake form, and (with the LAPOR! channel on) linking a LAPOR! report
 /// a citizen brings by its tracking id.
 fn counter_form(lang: Lang, s: &WebSession, lapor: bool, error: Option<&str>) -> Markup {
-    let media = [
-        ("walk_in", "Datang langsung", "Walk-in"),
-        ("telephone", "Telepon", "Telephone"),
-        ("letter", "Surat", "Letter"),
-        ("fax", "Faksimile", "Fax"),
-        ("complaint_box", "Kotak pengaduan", "Complaint box"),
-    ];
     page(
         lang,
         lang.pick("Loket pengaduan", "Counter intake"),
@@ -144,7 +150,7 @@ fn counter_form(lang: Lang, s: &WebSession, lapor: bool, error: Option<&str>) ->
                 input type="hidden" name="csrf" value=(s.csrf);
                 input type="hidden" name="form" value=(form_token);
                 p { label { (lang.pick("Cara penyampaian", "Medium")) br;
-                    select name="medium" { @for (v, id, en) in media { option value=(v) { (lang.pick(id, en)) } } } } }
+                    select name="medium" { @for m in aduan_channel::CounterMedium::iter() { option value=(m.as_str()) { (crate::web::words::medium(m, lang)) } } } } }
                 (complaint_fields(
                     lang,
                     lang.pick("Nama", "Name"),

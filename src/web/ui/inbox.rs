@@ -23,6 +23,7 @@ pub fn inbox_filter(
         ..Default::default()
     };
     if let Some(me) = me {
+        f.reader = Some(me.id);
         f.assignee = given("assignee").map(|a| {
             if a == "me" {
                 Assignee::Id(me.id)
@@ -31,17 +32,16 @@ pub fn inbox_filter(
             }
         });
         if q.get("antrian").is_some_and(|v| v == "saya") {
-            let mine = Status::iter()
-                .filter(|s| !crate::workflow::available(core, *s, me.role).is_empty())
-                .collect();
-            f.queue = Some((me.id, mine));
+            f.queue = Some(crate::workflow::notices::queue_of(core, me.id, me.role));
         }
     }
     f
 }
 
-/// The inbox page's rows: the most recently registered first, 50 a page (`page`), filtered as
-/// [`inbox_filter`] says. Public for the benchmark (`aduan-bench inbox`).
+/// The inbox page's rows: 50 a page (`page`), the most recently registered first or, with
+/// `urut=batas`, the open ones nearest their due date first; filtered as [`inbox_filter`]
+/// says, with the officer's read marks and a count of matches that stops at
+/// [`COUNT_CAP`]. Public for the benchmark (`aduan-bench inbox`).
 pub async fn inbox_rows(
     core: &crate::state::Core,
     q: &HashMap<String, String>,
@@ -58,11 +58,20 @@ pub async fn inbox_rows(
         crate::register::Page {
             number: page,
             size: 50,
-            count: false,
+            count: true,
+            count_cap: Some(COUNT_CAP),
+            order: if q.get("urut").is_some_and(|v| v == "batas") {
+                crate::register::Order::Due
+            } else {
+                crate::register::Order::Newest
+            },
         },
     )
     .await
 }
+
+/// The inbox counts its matches up to this many ("lebih dari 1.000" beyond).
+pub const COUNT_CAP: i64 = 1000;
 
 /// `GET /kotak`: every channel in one list, newest first; filters by channel, status and text.
 pub async fn inbox(
@@ -97,9 +106,43 @@ pub async fn inbox(
         format!("/kotak?{}", parts.join("&"))
     };
     let sel = |k: &str| q.get(k).cloned().unwrap_or_default();
+    let by_due = sel("urut") == "batas";
+    let order_link = |due: bool| {
+        let mut parts: Vec<String> = q
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "page" | "urut"))
+            .map(|(k, v)| format!("{k}={}", url_encode(v)))
+            .collect();
+        parts.sort();
+        if due {
+            parts.push("urut=batas".into());
+        }
+        format!("/kotak?{}", parts.join("&"))
+    };
+    let count_text = match listing.total {
+        Some(n) if n > COUNT_CAP => format!(
+            "{} {} {}",
+            lang.pick("lebih dari", "more than"),
+            thousands(COUNT_CAP, lang),
+            lang.pick("pengaduan", "complaints")
+        ),
+        Some(n) => format!(
+            "{} {}",
+            thousands(n, lang),
+            lang.pick("pengaduan", "complaints")
+        ),
+        None => String::new(),
+    };
+    let officers = crate::register::officers::active_names(&st.core.db)
+        .await
+        .unwrap_or_default();
+    let may_assign = crate::workflow::ASSIGN_ROLES.contains(&s.officer.role);
+    let notify = crate::register::notices::prefs(&st.core.db, s.officer.id)
+        .await
+        .unwrap_or_default();
     let body = html! {
         h1 { (lang.pick("Kotak masuk", "Inbox")) }
-        form method="get" action="/kotak" {
+        form method="get" action="/kotak" role="search" {
             select name="channel" aria-label=(lang.pick("Kanal", "Channel")) {
                 option value="" { (lang.pick("Semua kanal", "All channels")) }
                 @for k in aduan_channel::ChannelKind::iter() {
@@ -114,50 +157,113 @@ pub async fn inbox(
                 }
             }
             " "
-            input type="search" name="q" value=(sel("q")) placeholder=(lang.pick("Cari…", "Search…"));
+            input type="search" name="q" value=(sel("q")) placeholder=(lang.pick("Cari…", "Search…")) aria-label=(lang.pick("Cari", "Search"));
             " "
             label { input type="checkbox" name="overdue" value="1" checked[sel("overdue") == "1"]; (lang.pick(" terlambat", " overdue")) }
             " "
             label { input type="checkbox" name="assignee" value="me" checked[sel("assignee") == "me"]; (lang.pick(" ditugaskan ke saya", " assigned to me")) }
             " "
-            button type="submit" { (lang.pick("Saring", "Filter")) }
+            label { input type="checkbox" name="antrian" value="saya" checked[sel("antrian") == "saya"]; (lang.pick(" antrean saya", " my queue")) }
+            @if by_due { input type="hidden" name="urut" value="batas"; }
             " "
-            a href="/kotak?antrian=saya" { (lang.pick("Antrean saya", "My queue")) }
+            button type="submit" { (lang.pick("Saring", "Filter")) }
         }
-        table {
-            thead { tr {
-                th { (lang.pick("Kanal", "Channel")) } th { (lang.pick("Nomor register", "Register no.")) }
-                th { (lang.pick("Pengadu", "Complainant")) } th { (lang.pick("Perihal", "Subject")) }
-                th { "Status" } th { (lang.pick("Petugas", "Assignee")) } th { (lang.pick("Diterima", "Received")) }
-                th { (lang.pick("Batas waktu", "Due")) }
-                th { (lang.pick("Batas langkah", "Step due")) }
-            } }
-            tbody {
-                @for l in &listing.items {
-                    @let c = &l.complaint;
-                    @let overdue = crate::register::is_overdue(c.closed_at.is_none(), c.answered_at.is_some(), c.status, c.due_at, now);
-                    tr class=[overdue.then_some("overdue")] {
-                        td { (crate::web::words::channel(c.channel, lang)) }
-                        td { a href=(format!("/kotak/{}", c.register_no)) { (c.register_no) } }
-                        td { (c.complainant_name) }
-                        td { (c.subject) }
-                        td { (crate::web::words::status(c.status, lang)) }
-                        td { (l.assignee_name.as_deref().unwrap_or_default()) }
-                        td { (fmt_time(&st, c.received_at)) }
-                        td { (c.due_date) @if overdue { " ⚠" } }
-                        td.step-due {
-                            @if let Some(d) = c.step_due_at {
-                                (fmt_time(&st, d)) @if d < now { " ⚠" }
+        p.count {
+            strong id="jumlah" { (count_text) }
+            " · " (lang.pick("Urutkan", "Sort")) ": "
+            @if by_due {
+                a href=(order_link(false)) { (lang.pick("terbaru", "newest")) } " | " strong { (lang.pick("batas waktu terdekat", "nearest due date")) }
+            } @else {
+                strong { (lang.pick("terbaru", "newest")) } " | " a href=(order_link(true)) { (lang.pick("batas waktu terdekat", "nearest due date")) }
+            }
+        }
+        form method="post" action="/kotak/massal" id="massal" {
+            input type="hidden" name="csrf" value=(s.csrf);
+            table.inbox {
+                caption.skip { (lang.pick("Daftar pengaduan", "Complaints")) }
+                thead { tr {
+                    th { span.skip { (lang.pick("Pilih", "Select")) } }
+                    th { (lang.pick("Nomor register", "Register no.")) }
+                    th { (lang.pick("Perihal", "Subject")) }
+                    th { (lang.pick("Pengadu", "Complainant")) }
+                    th { (lang.pick("Kanal", "Channel")) }
+                    th { "Status" } th { (lang.pick("Petugas", "Assignee")) }
+                    th { (lang.pick("Diterima", "Received")) }
+                    th { (lang.pick("Batas waktu", "Due")) }
+                } }
+                tbody id="baris" {
+                    @for l in &listing.items {
+                        @let c = &l.complaint;
+                        @let overdue = crate::register::is_overdue(c.closed_at.is_none(), c.answered_at.is_some(), c.status, c.due_at, now);
+                        @let unread = crate::register::workspace::is_unread(l.seen_at, c.updated_at);
+                        @let href = format!("/kotak/{}", c.register_no);
+                        tr class=(row_class(overdue, unread)) data-href=(href) {
+                            td { input type="checkbox" name="no" value=(c.register_no) aria-label=(format!("{} {}", lang.pick("Pilih", "Select"), c.register_no)); }
+                            td.no {
+                                @if unread { span title=(lang.pick("belum dibaca", "unread")) aria-label=(lang.pick("belum dibaca", "unread")) { "● " } }
+                                a href=(href) { (c.register_no) }
+                            }
+                            td.subj { (c.subject) }
+                            td { @if crate::workflow::sees_identity(c, s.officer.role) { (c.complainant_name) } @else { em { (lang.pick("rahasia", "confidential")) } } }
+                            td { (crate::web::words::channel(c.channel, lang)) }
+                            td { (crate::web::words::status(c.status, lang)) }
+                            td { (l.assignee_name.as_deref().unwrap_or_default()) }
+                            td.when { (fmt_time(&st, c.received_at)) }
+                            td.sla {
+                                @if c.closed_at.is_some() || c.answered_at.is_some() {
+                                    (c.due_date)
+                                } @else if c.status == Status::Incomplete {
+                                    (lang.pick("menunggu pengadu", "waiting for the complainant"))
+                                } @else {
+                                    @let (t, late) = crate::web::words::time_left(&st.core.calendar, c.due_at, now, lang);
+                                    span class=[late.then_some("late")] { (t) }
+                                }
+                                @if let Some(d) = c.step_due_at.filter(|_| c.closed_at.is_none()) {
+                                    @if d < now { br; small.late { (lang.pick("langkah ini lewat batas", "this step is past due")) } }
+                                }
                             }
                         }
                     }
                 }
             }
+            @if listing.items.is_empty() { p { (lang.pick("Tidak ada pengaduan yang cocok.", "No complaints match.")) } }
+            fieldset {
+                legend { (lang.pick("Untuk yang dipilih", "For the selected")) }
+                select name="do" aria-label=(lang.pick("Tindakan massal", "Bulk action")) {
+                    option value="ambil" { (lang.pick("Ambil (tugaskan ke saya)", "Take (assign to me)")) }
+                    @if may_assign { option value="tugaskan" { (lang.pick("Tugaskan ke petugas…", "Assign to officer…")) } }
+                    option value="verify" { (crate::web::words::action(crate::workflow::Action::Verify, lang)) }
+                    option value="spam" { (lang.pick("Abaikan sebagai spam", "Dismiss as spam")) }
+                    option value="duplicate" { (lang.pick("Abaikan sebagai duplikat", "Dismiss as duplicate")) }
+                }
+                @if may_assign {
+                    " "
+                    select name="to" aria-label=(lang.pick("Petugas", "Officer")) {
+                        option value="" { (lang.pick("(petugas)", "(officer)")) }
+                        @for o in &officers { option value=(o.username) { (o.display_name) } }
+                    }
+                }
+                " "
+                button type="submit" { (lang.pick("Jalankan", "Apply")) }
+            }
         }
-        p.pages {
+        nav.pages aria-label=(lang.pick("Halaman", "Pages")) {
             @if page_no > 1 { a rel="prev" href=(link(page_no - 1)) { "← " (lang.pick("Sebelumnya", "Previous")) } " " }
             (lang.pick("Halaman", "Page")) " " (page_no)
             @if has_next { " " a rel="next" href=(link(page_no + 1)) { (lang.pick("Berikutnya", "Next")) " →" } }
+        }
+        @if sel("pesan") == "pemberitahuan" { p role="status" { (lang.pick("Pengaturan pemberitahuan tersimpan.", "Notification settings saved.")) } }
+        details id="akun" open[sel("pesan") == "pemberitahuan"] {
+            summary { (lang.pick("Pemberitahuan untuk saya", "My notifications")) }
+            p { (lang.pick(
+                "Terima pemberitahuan pengaduan baru di antrean atau unit Anda, penugasan, jatuh tempo, dan keterlambatan (pimpinan: juga ringkasan harian). Kosongkan untuk berhenti.",
+                "Get notices of new complaints in your queue or unit, assignments, due dates and delays (heads: also a daily digest). Leave empty to stop.")) }
+            form method="post" action="/akun/pemberitahuan" {
+                input type="hidden" name="csrf" value=(s.csrf);
+                p { label { "Email" br; input type="email" name="email" value=(notify.0.clone().unwrap_or_default()) maxlength="254"; } }
+                p { label { (lang.pick("Nomor obrolan Telegram", "Telegram chat number")) br; input name="telegram" inputmode="numeric" value=(notify.1.clone().unwrap_or_default()) maxlength="20"; } }
+                button type="submit" { (lang.pick("Simpan", "Save")) }
+            }
         }
         details {
             summary { (lang.pick("Ganti kata sandi", "Change password")) }
@@ -168,6 +274,7 @@ pub async fn inbox(
                 button type="submit" { (lang.pick("Simpan", "Save")) }
             }
         }
+        (script(INBOX_JS))
     };
     html_response(
         StatusCode::OK,
@@ -176,3 +283,52 @@ pub async fn inbox(
         vec![],
     )
 }
+
+fn row_class(overdue: bool, unread: bool) -> String {
+    let mut c = Vec::new();
+    if overdue {
+        c.push("overdue");
+    }
+    if unread {
+        c.push("unread");
+    }
+    c.join(" ")
+}
+
+/// A count with the thousands separated as the language writes them (1.000 / 1,000).
+fn thousands(n: i64, lang: Lang) -> String {
+    let digits = n.abs().to_string();
+    let sep = lang.pick('.', ',');
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(sep);
+        }
+        out.push(ch);
+    }
+    if n < 0 {
+        out.insert(0, '-');
+    }
+    out
+}
+
+/// The inbox's progressive script (the page works without it): whole rows open their
+/// complaint; `j`/`k` or the arrow keys move, `Enter` opens; the list refreshes itself every
+/// minute in place (same address, so the filters and the scroll stay) unless the officer has
+/// rows selected or is typing.
+pub(super) const INBOX_JS: &str = r#"(function(){
+var rows=function(){return Array.prototype.slice.call(document.querySelectorAll('#baris tr[data-href]'));};
+var cur=-1;
+function mark(i,focus){var r=rows();if(!r.length)return;cur=Math.max(0,Math.min(i,r.length-1));r.forEach(function(x,j){x.classList.toggle('sel',j===cur);});var a=r[cur].querySelector('a');if(a&&focus)a.focus();}
+document.addEventListener('click',function(e){var tr=e.target.closest&&e.target.closest('tr[data-href]');if(!tr||e.target.closest('a,input,label,button,select'))return;location.href=tr.getAttribute('data-href');});
+document.addEventListener('keydown',function(e){var t=e.target.tagName;if(t==='INPUT'||t==='TEXTAREA'||t==='SELECT'||e.altKey||e.ctrlKey||e.metaKey)return;
+if(e.key==='j'||e.key==='ArrowDown'){mark(cur+1,true);e.preventDefault();}
+else if(e.key==='k'||e.key==='ArrowUp'){mark(cur-1,true);e.preventDefault();}
+else if(e.key==='Enter'&&cur>=0){var r=rows()[cur];if(r)location.href=r.getAttribute('data-href');}});
+if(rows().length)mark(0,!location.hash);
+setInterval(function(){var a=document.activeElement;if(document.querySelector('#baris input:checked')||(a&&(a.tagName==='INPUT'||a.tagName==='SELECT')&&a.type!=='checkbox'))return;
+fetch(location.href,{credentials:'same-origin'}).then(function(r){return r.ok?r.text():null;}).then(function(t){if(!t)return;var d=new DOMParser().parseFromString(t,'text/html');
+['baris','jumlah'].forEach(function(id){var n=d.getElementById(id),o=document.getElementById(id);if(n&&o)o.innerHTML=n.innerHTML;});
+var nt=d.querySelector('title');if(nt)document.title=nt.textContent;var nb=d.querySelector('header a[href="/kotak"]'),ob=document.querySelector('header a[href="/kotak"]');if(nb&&ob)ob.innerHTML=nb.innerHTML;
+if(cur>=0)mark(cur,false);});},60000);
+})();"#;

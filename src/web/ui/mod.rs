@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequest, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
@@ -20,12 +20,14 @@ use crate::db::now_ms;
 
 mod auth;
 mod complaint;
+mod desk;
 mod forms;
 mod inbox;
 mod reports;
 
 pub use auth::*;
 pub use complaint::*;
+pub use desk::*;
 pub use forms::*;
 pub use inbox::*;
 pub use reports::*;
@@ -46,15 +48,25 @@ fn page_lang(headers: &HeaderMap, q: &HashMap<String, String>) -> Lang {
     }
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#1d2330}\
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#1d2330;line-height:1.45}\
+a{color:#0a4a7a}.skip{position:absolute;left:-999px}.skip:focus{left:.5rem;top:.5rem;background:#fff;padding:.3rem;z-index:9}\
 header{background:#0b4f6c;color:#fff;padding:.6rem 1rem;display:flex;gap:1rem;align-items:center;flex-wrap:wrap}\
 header a{color:#fff}header button.logout{background:#fff;color:#0b4f6c;border:1px solid #fff;border-radius:3px;cursor:pointer}\
+.badge{background:#fff;color:#0b4f6c;border-radius:1rem;padding:0 .45rem;font-weight:600}\
 main{padding:1rem;max-width:80rem;margin:auto;overflow-wrap:anywhere}\
-.msg pre{font-family:inherit;white-space:pre-wrap;overflow-wrap:anywhere;margin:.25rem 0 1rem}\
+.msg pre,.note pre,pre.draft{font-family:inherit;white-space:pre-wrap;overflow-wrap:anywhere;margin:.25rem 0 1rem}\
+.note{background:#fff8dc;border-left:4px solid #8a6d00;padding:.2rem .6rem;margin:.5rem 0}\
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #ddd;padding:.35rem;text-align:left;vertical-align:top}\
-.overdue{background:#fde2e1}.err{color:#a40000}form.inline{display:inline}\
-input,select,button,textarea{font:inherit;padding:.3rem}textarea{width:100%;max-width:48rem;box-sizing:border-box}@media(max-width:40rem){td:nth-child(n+5),th:nth-child(n+5){display:none}}\
-@media print{header,form{display:none}main{max-width:none;padding:0}}";
+td.no,td.when,td.sla{white-space:nowrap}tr.unread td.subj{font-weight:700}tr[data-href]{cursor:pointer}tr.sel{outline:2px solid #0b4f6c}\
+.overdue{background:#fde2e1}.late{color:#a40000;font-weight:600}.err{color:#a40000}form.inline{display:inline}\
+input,select,button,textarea{font:inherit;padding:.3rem}textarea{width:100%;max-width:48rem;box-sizing:border-box}\
+button{background:#0b4f6c;color:#fff;border:1px solid #0b4f6c;border-radius:3px;cursor:pointer}button.plain{background:#fff;color:#0b4f6c}\
+.case{display:grid;grid-template-columns:minmax(0,1fr) 19rem;gap:1.5rem}.case aside{border-left:1px solid #ddd;padding-left:1rem}\
+img.thumb{max-width:16rem;max-height:12rem;display:block;border:1px solid #ccc;margin:.25rem 0}\
+@media(max-width:64rem){.case{grid-template-columns:minmax(0,1fr)}.case aside{border-left:0;padding-left:0}}\
+@media(max-width:40rem){table.inbox thead{display:none}table.inbox tr{display:block;border-bottom:1px solid #bbb;padding:.4rem 0}\
+table.inbox td{display:inline-block;border:0;padding:.1rem .3rem}table.inbox td.subj{display:block}}\
+@media print{header,form,.skip{display:none}main{max-width:none;padding:0}}";
 
 fn page(lang: Lang, title: &str, who: Option<&WebSession>, body: Markup) -> Markup {
     html! {
@@ -63,16 +75,27 @@ fn page(lang: Lang, title: &str, who: Option<&WebSession>, body: Markup) -> Mark
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " — aduan" }
+                title {
+                    @if let Some(n) = who.and_then(|s| s.new_count).filter(|n| *n > 0) { "(" (n) ") " }
+                    (title) " — aduan"
+                }
                 style { (PreEscaped(STYLE)) }
             }
             body {
+                a.skip href="#isi" { (lang.pick("Langsung ke isi", "Skip to content")) }
                 header {
                     strong { "aduan" }
                     @if let Some(s) = who {
-                        a href="/kotak" { (lang.pick("Kotak masuk", "Inbox")) }
+                        a href="/kotak" { (lang.pick("Kotak masuk", "Inbox"))
+                            @if let Some(n) = s.new_count.filter(|n| *n > 0) {
+                                " " span.badge title=(lang.pick("pengaduan baru belum dibuka", "new complaints not opened")) { (n) " " (lang.pick("baru", "new")) }
+                            }
+                        }
                         a href="/kotak/dasbor" { (lang.pick("Dasbor", "Dashboard")) }
                         a href="/kotak/rekap" { (lang.pick("Rekap", "Recap")) }
+                        @if s.officer.role == crate::workflow::Role::Admin {
+                            a href="/kotak/template-balasan" { (lang.pick("Template balasan", "Canned replies")) }
+                        }
                         @if matches!(s.officer.role, crate::workflow::Role::FrontOffice | crate::workflow::Role::Admin) {
                             a href="/kotak/loket" { (lang.pick("Loket", "Counter")) }
                         }
@@ -84,10 +107,40 @@ fn page(lang: Lang, title: &str, who: Option<&WebSession>, body: Markup) -> Mark
                     }
                     a href="?lang=id" { "ID" } a href="?lang=en" { "EN" }
                 }
-                main { (body) }
+                main id="isi" { (body) }
             }
         }
     }
+}
+
+/// The policy of every page: nothing from elsewhere; inline styles; the pages' own scripts
+/// by hash (no other script runs); fetches only to this origin (the inbox's refresh).
+static PAGE_CSP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    use base64::Engine;
+    use sha2::Digest;
+    let hashes: Vec<String> = SCRIPTS
+        .iter()
+        .map(|js| {
+            format!(
+                "'sha256-{}'",
+                base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(js))
+            )
+        })
+        .collect();
+    format!(
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; script-src {}; \
+         connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        hashes.join(" ")
+    )
+});
+
+/// Every script a page may carry (each allowed by its hash in [`PAGE_CSP`]).
+const SCRIPTS: &[&str] = &[inbox::INBOX_JS];
+
+/// A page's script: one of [`SCRIPTS`], inline.
+fn script(js: &'static str) -> Markup {
+    debug_assert!(SCRIPTS.contains(&js));
+    html! { script { (PreEscaped(js)) } }
 }
 
 fn html_response(code: StatusCode, lang: Lang, m: Markup, extra: Vec<String>) -> Response {
@@ -99,9 +152,7 @@ fn html_response(code: StatusCode, lang: Lang, m: Markup, extra: Vec<String>) ->
     );
     h.insert(
         "content-security-policy",
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'"
-            .parse()
-            .unwrap(),
+        HeaderValue::from_str(&PAGE_CSP).unwrap_or(HeaderValue::from_static("default-src 'none'")),
     );
     h.insert(header::CACHE_CONTROL, "no-store".parse().unwrap());
     for c in extra {
@@ -117,6 +168,25 @@ fn html_response(code: StatusCode, lang: Lang, m: Markup, extra: Vec<String>) ->
         h.append(header::SET_COOKIE, v);
     }
     r
+}
+
+/// A page the officer's role may not open: said in their language, with the way to the inbox.
+pub fn not_for_role(headers: &HeaderMap, s: &WebSession) -> Response {
+    let lang = page_lang(headers, &HashMap::new());
+    html_response(
+        StatusCode::FORBIDDEN,
+        lang,
+        page(
+            lang,
+            "403",
+            Some(s),
+            html! {
+                p.err role="alert" { (lang.pick("Halaman ini bukan untuk", "This page is not for the")) " " (crate::web::words::role(s.officer.role, lang)) "." }
+                p { a href="/kotak" { (lang.pick("Ke kotak masuk", "To the inbox")) } }
+            },
+        ),
+        vec![],
+    )
 }
 
 fn forbidden(lang: Lang) -> Response {

@@ -1,0 +1,221 @@
+//! Officers' own notifications in the register: who asked for them and where, the ledger that
+//! makes each notice once, and the notice queued through the outbox (a hidden message of the
+//! complaint it is about: never in the thread, never published, never threaded into).
+
+use aduan_channel::{Address, ChannelKind};
+use sqlx::Row;
+
+use crate::db::{Db, Tx};
+use crate::workflow::Role;
+
+/// The outbox `kind` of an officer's notice.
+pub const NOTICE_KIND: &str = "officer_notice";
+
+/// An officer who asked for notifications.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Subscriber {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    #[sqlx(try_from = "crate::db::Name<Role>")]
+    pub role: Role,
+    pub notify_email: Option<String>,
+    pub notify_telegram: Option<String>,
+    /// Nothing registered before this is announced as new.
+    pub notify_since: i64,
+}
+
+impl Subscriber {
+    /// Where this officer's notices go.
+    pub fn targets(&self) -> Vec<(ChannelKind, Address)> {
+        let mut out = Vec::new();
+        if let Some(e) = self.notify_email.as_deref().filter(|e| !e.is_empty()) {
+            out.push((ChannelKind::Email, Address::Email(e.to_string())));
+        }
+        if let Some(chat) = self
+            .notify_telegram
+            .as_deref()
+            .and_then(|t| t.trim().parse::<i64>().ok())
+        {
+            out.push((ChannelKind::Telegram, Address::TelegramChat(chat)));
+        }
+        out
+    }
+}
+
+/// The active officers with a notification address.
+pub async fn subscribers(db: &Db) -> sqlx::Result<Vec<Subscriber>> {
+    sqlx::query_as(
+        "SELECT id, username, display_name, role, notify_email, notify_telegram, \
+         COALESCE(notify_since, 0) AS notify_since FROM officers \
+         WHERE active = 1 AND (notify_email IS NOT NULL OR notify_telegram IS NOT NULL) ORDER BY id",
+    )
+    .fetch_all(&db.pool)
+    .await
+}
+
+/// An officer's notification addresses (email, Telegram chat id).
+pub async fn prefs(db: &Db, officer_id: i64) -> sqlx::Result<(Option<String>, Option<String>)> {
+    let row = sqlx::query("SELECT notify_email, notify_telegram FROM officers WHERE id = $1")
+        .bind(officer_id)
+        .fetch_one(&db.pool)
+        .await?;
+    Ok((row.try_get(0)?, row.try_get(1)?))
+}
+
+/// Sets an officer's notification addresses (`None`: off). Turning them on starts the
+/// "since" clock: complaints registered before are not announced.
+pub async fn set_prefs(
+    db: &Db,
+    officer_id: i64,
+    email: Option<&str>,
+    telegram: Option<&str>,
+    now: i64,
+) -> sqlx::Result<()> {
+    let on = email.is_some() || telegram.is_some();
+    sqlx::query(
+        "UPDATE officers SET notify_email = $2, notify_telegram = $3, \
+         notify_since = CASE WHEN $4 = 0 THEN NULL ELSE COALESCE(notify_since, $5) END WHERE id = $1",
+    )
+    .bind(officer_id)
+    .bind(email)
+    .bind(telegram)
+    .bind(on as i64)
+    .bind(now)
+    .execute(&db.write)
+    .await?;
+    Ok(())
+}
+
+/// Records that `officer_id` is told `kind` about `complaint_id`; `false` when they were told
+/// already (by this daemon or another).
+pub async fn claim(
+    tx: &mut Tx,
+    officer_id: i64,
+    complaint_id: i64,
+    kind: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let n = sqlx::query(
+        "INSERT INTO officer_notices (officer_id, complaint_id, kind, created_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (officer_id, complaint_id, kind) DO NOTHING",
+    )
+    .bind(officer_id)
+    .bind(complaint_id)
+    .bind(kind)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// Whether an officer was given a notice of `kind` about any complaint (the daily digest).
+pub async fn told(db: &Db, officer_id: i64, kind: &str) -> sqlx::Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM officer_notices WHERE officer_id = $1 AND kind = $2",
+    )
+    .bind(officer_id)
+    .bind(kind)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(n > 0)
+}
+
+/// Queues one notice to one address: a hidden message of the complaint and its outbox row
+/// (due now by the wall clock, as every outbox row).
+pub async fn enqueue(
+    tx: &mut Tx,
+    complaint_id: i64,
+    channel: ChannelKind,
+    to: &Address,
+    subject: &str,
+    body: &str,
+    message_id_domain: &str,
+) -> sqlx::Result<i64> {
+    let now = crate::db::now_ms();
+    let msg: i64 = sqlx::query_scalar(
+        "INSERT INTO messages (complaint_id, direction, channel, sender, subject, body, \
+         auto_generated, public, created_at) VALUES ($1, 'out', $2, $3, $4, $5, 1, 0, $6) RETURNING id",
+    )
+    .bind(complaint_id)
+    .bind(channel.as_str())
+    .bind(to.to_key())
+    .bind(subject)
+    .bind(body)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    let provider_msg_id = format!(
+        "<notice.{now}.{msg}.{}@{message_id_domain}>",
+        super::tracking_code().to_lowercase()
+    );
+    sqlx::query_scalar(
+        "INSERT INTO outbox (complaint_id, message_id, channel, recipient, kind, subject, body, \
+         provider_msg_id, refs, automatic, status, attempts, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '[]', 1, 'queued', 0, $9, $9) RETURNING id",
+    )
+    .bind(complaint_id)
+    .bind(msg)
+    .bind(channel.as_str())
+    .bind(to.to_key())
+    .bind(NOTICE_KIND)
+    .bind(subject)
+    .bind(body)
+    .bind(provider_msg_id)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// The day's figures of the heads' digest.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct DigestCounts {
+    /// Registered in the last day.
+    pub new: i64,
+    pub overdue: i64,
+    pub due_tomorrow: i64,
+    /// Drafts waiting for approval.
+    pub waiting_approval: i64,
+}
+
+/// The digest's figures at `now` (`tomorrow`: the office-local date of tomorrow).
+pub async fn digest_counts(db: &Db, now: i64, tomorrow: &str) -> sqlx::Result<DigestCounts> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT \
+           (SELECT COUNT(*) FROM complaints WHERE received_at >= $1 - 86400000) AS new, \
+           (SELECT COUNT(*) FROM complaints c WHERE {}) AS overdue, \
+           (SELECT COUNT(*) FROM complaints WHERE is_open = 1 AND answered_at IS NULL \
+              AND status <> 'incomplete' AND due_date = $2) AS due_tomorrow, \
+           (SELECT COUNT(*) FROM complaints WHERE status = 'answer_drafted') AS waiting_approval",
+        super::overdue_sql("$1")
+    )))
+    .bind(now)
+    .bind(tomorrow)
+    .fetch_one(&db.pool)
+    .await
+}
+
+/// The overdue complaints the digest lists (most overdue first, at most `n`), as
+/// (id, register number, subject, due date).
+pub async fn most_overdue(
+    db: &Db,
+    now: i64,
+    n: i64,
+) -> sqlx::Result<Vec<(i64, String, String, String)>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT c.id, c.register_no, c.subject, c.due_date FROM complaints c WHERE {} \
+         ORDER BY c.due_at, c.id LIMIT {n}",
+        super::overdue_sql("$1")
+    )))
+    .bind(now)
+    .fetch_all(&db.pool)
+    .await
+}
+
+/// The newest complaint's id (the digest's anchor when nothing is overdue).
+pub async fn newest_id(db: &Db) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT MAX(id) FROM complaints")
+        .fetch_one(&db.pool)
+        .await
+}
