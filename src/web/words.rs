@@ -50,6 +50,181 @@ pub fn action(a: Action, lang: Lang) -> &'static str {
     lang.pick(id, en)
 }
 
+/// An audit entry's note as the officer reads it. Officers' own notes are theirs, shown as
+/// written; the register's own notes (stored in English, for the log and the API) are put in
+/// the page's language by their known shapes, and a flag's or a provider's technical detail
+/// is left to the English page and the API.
+pub fn audit_note(action: &str, note: &str, lang: Lang) -> String {
+    if lang == Lang::En {
+        return note.to_string();
+    }
+    let (status_words, role_words, reason_words, medium_words) = (status, role, reason, medium);
+    let ch = |c: &str| channel_name(c.trim(), lang).to_string();
+    // "…; flagged: <detail>" on intake entries.
+    let (note, flagged) = match note.split_once("; flagged: ") {
+        Some((n, _)) => (n, "; ditandai untuk diperiksa petugas"),
+        None => (note, ""),
+    };
+    // "outbox 12 via email: …"
+    let outbox = |rest: &str| -> Option<(String, String, String)> {
+        let rest = rest.strip_prefix("outbox ")?;
+        let (id, rest) = rest.split_once(" via ")?;
+        let (channel, tail) = rest.split_once(':').unwrap_or((rest, ""));
+        Some((id.to_string(), ch(channel), tail.trim().to_string()))
+    };
+    let said = match action {
+        "register" | "message_received" => {
+            let body = note
+                .strip_prefix("message via ")
+                .or_else(|| note.strip_prefix("via "));
+            match body {
+                Some(rest) => {
+                    let (channel, extra) = rest.split_once([' ', ':']).unwrap_or((rest, ""));
+                    let extra = extra.trim().trim_start_matches(':').trim();
+                    let medium = extra
+                        .strip_prefix('(')
+                        .and_then(|m| m.strip_suffix(')'))
+                        .and_then(|m| m.parse::<aduan_channel::CounterMedium>().ok());
+                    match (medium, extra.is_empty()) {
+                        (Some(m), _) => {
+                            format!("lewat {} ({})", ch(channel), medium_words(m, lang))
+                        }
+                        (None, true) => format!("lewat {}", ch(channel)),
+                        (None, false) => format!("lewat {}: {extra}", ch(channel)),
+                    }
+                }
+                None => note.to_string(),
+            }
+        }
+        "status_query" => note
+            .strip_prefix("answered via ")
+            .map(|c| format!("dijawab lewat {}", ch(c)))
+            .unwrap_or_default(),
+        "send_failed" => outbox(note)
+            .map(|(id, c, _)| format!("pesan keluar {id} lewat {c} gagal dikirim"))
+            .unwrap_or_default(),
+        "delivery_report" => outbox(note)
+            .map(|(id, c, tail)| {
+                let state = tail.split_whitespace().next().unwrap_or("");
+                let state = match state {
+                    "delivered" => "sampai",
+                    "failed" => "gagal sampai",
+                    "read" => "dibaca",
+                    "sent" | "accepted" => "diterima penyedia",
+                    _ => "laporan penyedia",
+                };
+                format!("pesan keluar {id} lewat {c}: {state}")
+            })
+            .unwrap_or_default(),
+        "retry_send" => note
+            .strip_prefix("outbox ")
+            .map(|id| format!("pesan keluar {id}"))
+            .unwrap_or_default(),
+        "reply" => note
+            .split_once(' ')
+            .map(|(n, _)| format!("{n} pesan keluar"))
+            .unwrap_or_default(),
+        "hand_over" => note
+            .strip_prefix("answer handed over to ")
+            .map(|r| format!("jawaban diserahkan kepada {r}"))
+            .unwrap_or_default(),
+        "letter" => {
+            let (kind, rest) = note.split_once(" letter ").unwrap_or(("", note));
+            let (number, signer) = rest.split_once(" signed by ").unwrap_or((rest, ""));
+            let kind = if kind == "invitation" {
+                "surat undangan"
+            } else {
+                "surat jawaban"
+            };
+            format!("{kind} {number} ditandatangani {signer}")
+        }
+        "merged_in" => note
+            .strip_prefix("the thread of duplicate ")
+            .and_then(|r| r.strip_suffix(" moved here"))
+            .map(|no| format!("percakapan duplikat {no} dipindahkan ke sini"))
+            .unwrap_or_default(),
+        "draft_edited" => note
+            .strip_prefix("draft ")
+            .and_then(|r| r.strip_suffix(" before approval"))
+            .and_then(|r| r.split_once(" replaced by "))
+            .map(|(a, b)| format!("konsep {a} diganti {b} sebelum disetujui"))
+            .unwrap_or_default(),
+        "approve" => {
+            let (kind, rest) = note.split_once(' ').unwrap_or((note, ""));
+            let rest = rest.replace(" of draft ", " atas konsep ");
+            match kind {
+                "initial" => format!("paraf {rest}"),
+                "sign" => format!("tanda tangan {rest}"),
+                _ => note.to_string(),
+            }
+        }
+        "dispose" => match note.strip_prefix("to ") {
+            Some(rest) => {
+                let (to, instruction) = rest.split_once(": ").unwrap_or((rest, ""));
+                let to = to.replace(" and ", " dan ");
+                format!("kepada {to}: {instruction}")
+            }
+            None => note.to_string(),
+        },
+        "dismiss" => {
+            if let Some(no) = note.strip_prefix("duplicate merged into ") {
+                format!("duplikat digabung ke {no}")
+            } else {
+                let (code, rest) = note.split_once(": ").unwrap_or((note, ""));
+                let reason =
+                    <DismissReason as strum::IntoEnumIterator>::iter().find(|r| r.as_str() == code);
+                match (reason, rest.is_empty()) {
+                    (Some(r), true) => reason_words(r, lang).to_string(),
+                    (Some(r), false) => format!("{}: {rest}", reason_words(r, lang)),
+                    (None, _) => note.to_string(),
+                }
+            }
+        }
+        "escalate" => {
+            // "step `verified` passed its standard: owner section_head, superior division_head"
+            let status = note
+                .split('`')
+                .nth(1)
+                .and_then(|s| s.parse::<Status>().ok());
+            let role_of = |key: &str| {
+                note.split(key)
+                    .nth(1)
+                    .and_then(|r| r.split(',').next())
+                    .and_then(|r| Role::ALL.into_iter().find(|x| x.as_str() == r.trim()))
+            };
+            let mut out = match status {
+                Some(s) => format!(
+                    "langkah \u{201c}{}\u{201d} melewati baku mutu",
+                    status_words(s, lang)
+                ),
+                None => "langkah melewati baku mutu".to_string(),
+            };
+            if let Some(o) = role_of("owner ") {
+                out.push_str(&format!("; pemilik: {}", role_words(o, lang)));
+            }
+            if let Some(sup) = role_of("superior ") {
+                out.push_str(&format!("; atasan: {}", role_words(sup, lang)));
+            }
+            out
+        }
+        "close" if note.starts_with("not completed within ") => format!(
+            "tidak dilengkapi dalam {}",
+            note.trim_start_matches("not completed within ")
+        ),
+        "rate" => note.replace(" via ", " lewat "),
+        "rate_again" => {
+            let n = note.split_whitespace().next().unwrap_or("");
+            format!("{n} — tidak dihitung: penilaian pertama yang berlaku")
+        }
+        "ack_suppressed" => {
+            "tanda terima tidak dikirim (pesan otomatis atau batas per alamat)".to_string()
+        }
+        // The officer's own words.
+        _ => note.to_string(),
+    };
+    format!("{said}{flagged}")
+}
+
 /// What an action's note is, as its field's label says.
 pub fn note_label(a: Action, lang: Lang) -> &'static str {
     let (id, en) = match a {
@@ -440,5 +615,52 @@ mod tests {
         assert_eq!(size(14 * 1024 + 300, Lang::Id), "14 KB");
         assert_eq!(size(2_400_000, Lang::Id), "2,3 MB");
         assert_eq!(size(2_400_000, Lang::En), "2.3 MB");
+    }
+
+    /// The register's own audit notes read in Indonesian; an officer's note as written.
+    #[test]
+    fn audit_notes_in_words() {
+        let id = |a: &str, n: &str| audit_note(a, n, Lang::Id);
+        assert_eq!(
+            id("register", "via counter (telephone)"),
+            "lewat Loket (Telepon)"
+        );
+        assert_eq!(
+            id(
+                "message_received",
+                "message via email; flagged: mentions ADU-2026-000001"
+            ),
+            "lewat Surel; ditandai untuk diperiksa petugas"
+        );
+        assert_eq!(id("reply", "2 outbox row(s)"), "2 pesan keluar");
+        assert_eq!(
+            id(
+                "letter",
+                "answer letter 7/PGD/XI/2026 signed by Kepala Dinas"
+            ),
+            "surat jawaban 7/PGD/XI/2026 ditandatangani Kepala Dinas"
+        );
+        assert_eq!(
+            id("approve", "initial 1/2 of draft sha256:0123456789abcdef"),
+            "paraf 1/2 atas konsep sha256:0123456789abcdef"
+        );
+        assert_eq!(
+            id("dispose", "to unit Tim Jalan and tono: segera"),
+            "kepada unit Tim Jalan dan tono: segera"
+        );
+        assert_eq!(id("dismiss", "spam"), reason(DismissReason::Spam, Lang::Id));
+        assert_eq!(
+            id("escalate", "step `verified` passed its standard: owner section_head, superior division_head"),
+            "langkah \u{201c}terverifikasi\u{201d} melewati baku mutu; pemilik: kepala seksi; atasan: kepala bidang"
+        );
+        assert_eq!(
+            id("send_failed", "outbox 9 via sms: modem said ERROR"),
+            "pesan keluar 9 lewat SMS gagal dikirim"
+        );
+        assert_eq!(id("verify", "berkas lengkap"), "berkas lengkap");
+        assert_eq!(
+            audit_note("reply", "2 outbox row(s)", Lang::En),
+            "2 outbox row(s)"
+        );
     }
 }

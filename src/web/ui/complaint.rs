@@ -391,7 +391,7 @@ async fn complaint_page(
                     td { (words::audit(&a.action, lang)) }
                     td { @if let Some(f) = &a.from_status { (words::status_name(f, lang)) }
                          @if let Some(t) = &a.to_status { " → " (words::status_name(t, lang)) } }
-                    td { (a.note) }
+                    td { (words::audit_note(&a.action, &a.note, lang)) }
                 }
             }
         } }

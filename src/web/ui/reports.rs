@@ -144,6 +144,7 @@ pub async fn dashboard(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let lang = page_lang(&headers, &q);
+    let admin = s.officer.role == crate::workflow::Role::Admin;
     let now = now_ms();
     let Ok(d) = crate::register::reports::dashboard(&st.core.db, now).await else {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
@@ -184,20 +185,24 @@ pub async fn dashboard(
         }
         h2 { (lang.pick("Kesehatan kanal", "Channel health")) }
         table #health {
-            tr { th { (lang.pick("Kanal", "Channel")) } th { "" } th { (lang.pick("Pesan masuk terakhir", "Last message in")) }
-                 th { (lang.pick("Balasan menunggu (tertua)", "Replies waiting (oldest)")) } th { (lang.pick("Ukuran", "Gauges")) } }
+            tr { th { (lang.pick("Kanal", "Channel")) } th { (lang.pick("Keadaan", "State")) } th { (lang.pick("Pesan masuk terakhir", "Last message in")) }
+                 th { (lang.pick("Balasan menunggu (tertua)", "Replies waiting (oldest)")) }
+                 @if admin { th { (lang.pick("Rincian teknis", "Technical details")) } } }
             @for (kind, h, gauges) in &health {
                 @let t = d.traffic(kind);
                 tr data-channel=(kind) {
                     td { (crate::web::words::channel_name(kind, lang)) }
-                    td { @if h.ready { "✔ " } @else { span.err { "✘ " } } (h.detail) }
+                    td { @if h.ready { "✔ " (lang.pick("berjalan", "running")) } @else { span.err { "✘ " (lang.pick("bermasalah", "failing")) } } }
                     td { @if let Some(at) = t.last_in { (fmt_time(&st, at)) } @else { "-" } }
                     td { @if t.waiting > 0 {
                             (t.waiting) " (" (((now - t.oldest_waiting.unwrap_or(now)) / 60_000)) " " (lang.pick("menit", "min")) ")"
                          } @else { "0" } }
-                    td { @for g in gauges {
-                            (g.name) @for (k, v) in &g.labels { " " (k) "=" (v) } ": " (g.value) br;
-                         } }
+                    // The adapter's own words and gauges are for the administrator (English,
+                    // technical); other officers see the state in words.
+                    @if admin { td { code { (h.detail) } br;
+                        @for g in gauges {
+                            code { (g.name) @for (k, v) in &g.labels { " " (k) "=" (v) } ": " (g.value) } br;
+                        } } }
                 }
             }
         }
