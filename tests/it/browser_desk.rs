@@ -35,6 +35,11 @@ return worst;";
 
 const OVERFLOW: &str = "return document.documentElement.scrollWidth";
 
+/// Every visible form control without a label (a `<label>`, or `aria-label`), by name.
+const UNLABELLED: &str = "return [...document.querySelectorAll('input, select, textarea')]\
+  .filter(e => e.type !== 'hidden' && e.offsetParent && !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))\
+  .map(e => e.name);";
+
 async fn check_page(driver: &Driver, name: &str) {
     for width in [1280, 390] {
         driver
@@ -55,6 +60,15 @@ async fn check_page(driver: &Driver, name: &str) {
             sw <= inner.max(width),
             "{name} scrolls sideways at {width} px ({sw} > {inner})"
         );
+        assert_eq!(
+            driver.script(UNLABELLED).await,
+            json!([]),
+            "{name}: controls without a label"
+        );
+        let landmarks = driver
+            .script("return !!document.querySelector('header') && !!document.querySelector('main')")
+            .await;
+        assert_eq!(landmarks, json!(true), "{name}: header and main landmarks");
         let worst = driver.script(MIN_BUTTON_CONTRAST).await;
         let ratio = worst[0].as_f64().unwrap_or(0.0);
         assert!(
@@ -199,10 +213,13 @@ async fn browser_workspace_day(backend: Backend) {
         let src = driver.wait_text("<aside").await;
         assert!(src.contains("Ani Lestari") && src.contains("+6281234500011"));
         // The photo is shown inline.
-        let shown = driver
-            .script("const i = document.querySelector('img.thumb'); return i && i.complete && i.naturalWidth")
-            .await;
-        assert_eq!(shown, json!(240), "the photo's thumbnail rendered");
+        let thumb = "const i = document.querySelector('img.thumb'); return i && i.complete && i.naturalWidth";
+        let shown = eventually(10, || async { driver.script(thumb).await == json!(240) }).await;
+        assert!(
+            shown,
+            "the photo's thumbnail rendered: {}",
+            driver.script(thumb).await
+        );
         // Take it.
         driver.click("form[action$='/ambil'] button").await;
         driver.wait_text("Petugas tercatat").await;

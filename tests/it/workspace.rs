@@ -776,3 +776,32 @@ async fn officer_notices_by_email_and_telegram(backend: Backend) {
     db.drop_db().await;
 }
 both!(officer_notices_by_email_and_telegram);
+
+/// A form sent without choosing a file (the browser sends an empty part with an empty file
+/// name) registers no attachment.
+async fn a_form_without_a_file_has_no_attachment(backend: Backend) {
+    let Some(app) = spawn_app(backend, &[]).await else {
+        return;
+    };
+    let form = reqwest::multipart::Form::new()
+        .text("body", "Tanpa lampiran")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(Vec::new())
+                .file_name("")
+                .mime_str("application/octet-stream")
+                .unwrap(),
+        );
+    let r = app
+        .http
+        .post(app.url("/api/v1/complaints"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM complaints").await, 1);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM attachments").await, 0);
+    app.stop().await;
+}
+both!(a_form_without_a_file_has_no_attachment);

@@ -267,7 +267,7 @@ async fn complaint_page(
                             }
                         }
                         " "
-                        input name="into" placeholder=(lang.pick("Gabung ke nomor (duplikat)", "Merge into (duplicate)")) size="18";
+                        input name="into" placeholder=(lang.pick("Gabung ke nomor (duplikat)", "Merge into (duplicate)")) aria-label=(lang.pick("Gabung ke nomor register (duplikat)", "Merge into register number (duplicate)")) size="18";
                         " "
                     }
                     @if *a == crate::workflow::Action::Dispose && !units.is_empty() {
@@ -278,7 +278,7 @@ async fn complaint_page(
                         " "
                     }
                     @if *a == crate::workflow::Action::Dispose {
-                        select name="assignee" {
+                        select name="assignee" aria-label=(lang.pick("Petugas", "Officer")) {
                             @if !units.is_empty() { option value="" { (lang.pick("(tanpa petugas)", "(no officer)")) } }
                             @for o in &officers {
                                 option value=(o.username) { (o.display_name) }
