@@ -314,19 +314,25 @@ pub async fn list_complaints(db: &Db, f: &ComplaintFilter, page: Page) -> sqlx::
     let has_next = items.len() as i64 > size;
     items.truncate(size as usize);
     let total = if page.count {
-        let mut qb = QueryBuilder::new("SELECT COUNT(*) FROM ");
-        qb.push(if page.count_cap.is_some() {
-            "(SELECT 1 AS one FROM complaints c WHERE 1 = 1"
+        // Counted the way the page was read (on SQLite a search driven from FTS5), and stopped
+        // after the cap: "more than 1,000" costs what 1,001 matches cost.
+        let mut qb = QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1 AS one FROM ");
+        if let (true, Some(q)) = (fts, search) {
+            qb.push("(SELECT rowid AS id FROM complaints_fts WHERE complaints_fts MATCH ")
+                .push_bind(super::fts_match(q))
+                .push(") f CROSS JOIN complaints c ON c.id = f.id");
         } else {
-            "complaints c WHERE 1 = 1"
-        });
-        f.push_conditions(&mut qb, backend, true);
+            qb.push("complaints c");
+        }
+        qb.push(" WHERE 1 = 1");
+        f.push_conditions(&mut qb, backend, !fts);
         if page.order == Order::Due {
             qb.push(" AND c.is_open = 1");
         }
         if let Some(cap) = page.count_cap {
-            qb.push(format!(" LIMIT {}) capped", cap.max(0) + 1));
+            qb.push(format!(" LIMIT {}", cap.max(0) + 1));
         }
+        qb.push(") counted");
         Some(qb.build().fetch_one(pool).await?.try_get::<i64, _>(0)?)
     } else {
         None

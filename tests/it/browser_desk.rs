@@ -173,16 +173,7 @@ async fn browser_workspace_day(backend: Backend) {
                 .mime_str("image/png")
                 .unwrap(),
         );
-    let r = app
-        .http
-        .post(app.url("/api/v1/complaints"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
-    let v: serde_json::Value = r.json().await.unwrap();
-    let no = v["register_no"].as_str().unwrap().to_string();
+    let (no, _) = app.submit_multipart(form).await;
     let (spam1, _) = app.submit(json!({"body": "MENANG UNDIAN 100 JUTA"})).await;
     let (spam2, _) = app
         .submit(json!({"body": "PINJAMAN ONLINE CEPAT CAIR"}))

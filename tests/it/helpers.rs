@@ -129,6 +129,24 @@ impl App {
         )
     }
 
+    /// Submits a multipart form (fields and files) to the API; asserts it was registered and
+    /// returns (register number, tracking code).
+    pub async fn submit_multipart(&self, form: reqwest::multipart::Form) -> (String, String) {
+        let r = self
+            .http
+            .post(self.url("/api/v1/complaints"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+        let v: serde_json::Value = r.json().await.unwrap();
+        (
+            v["register_no"].as_str().unwrap().to_string(),
+            v["tracking_code"].as_str().unwrap().to_string(),
+        )
+    }
+
     /// An officer's JSON reply to a complaint; asserts it was queued (202).
     pub async fn reply(&self, token: &str, register_no: &str, text: &str) {
         let r = self

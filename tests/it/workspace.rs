@@ -514,17 +514,7 @@ async fn confidential_identity_previews_and_steps(backend: Backend) {
                 .mime_str("image/png")
                 .unwrap(),
         );
-    let r = app
-        .http
-        .post(app.url("/api/v1/complaints"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let v: serde_json::Value = r.json().await.unwrap();
-    let no = v["register_no"].as_str().unwrap().to_string();
-    let code = v["tracking_code"].as_str().unwrap().to_string();
+    let (no, code) = app.submit_multipart(form).await;
     // The technical team does not see who complained; the front office does.
     let mut tech = officer(&app, "tono", Role::TechnicalTeam).await;
     let p = tech.go("GET", "/kotak", &[]).await;
@@ -792,14 +782,7 @@ async fn a_form_without_a_file_has_no_attachment(backend: Backend) {
                 .mime_str("application/octet-stream")
                 .unwrap(),
         );
-    let r = app
-        .http
-        .post(app.url("/api/v1/complaints"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
+    app.submit_multipart(form).await;
     assert_eq!(count(&app, "SELECT COUNT(*) FROM complaints").await, 1);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM attachments").await, 0);
     app.stop().await;

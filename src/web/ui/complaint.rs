@@ -184,8 +184,16 @@ async fn complaint_page(
                         }
                     }
                 }
-                @if let Some(e) = file.delivery_of(m.id).and_then(|o| o.last_error.as_ref()) { p.err { (e) } }
-                @if let Some(e) = &m.parse_error { p.err { (e) } }
+                // The provider's or the parser's own words are technical (English): the admin
+                // sees them; every officer sees what happened.
+                @if let Some(e) = file.delivery_of(m.id).and_then(|o| o.last_error.as_ref()) {
+                    p.err { (lang.pick("Pengiriman terakhir gagal; kanal akan mencoba lagi atau petugas dapat mengirim ulang.", "The last send failed; the channel retries, or an officer can send it again."))
+                        @if me.role == crate::workflow::Role::Admin { br; small { code { (e) } } } }
+                }
+                @if let Some(e) = &m.parse_error {
+                    p.err { (lang.pick("Pesan ini tidak terbaca sepenuhnya; sumber aslinya disimpan untuk diperiksa.", "This message could not be read entirely; its raw source is kept for checking."))
+                        @if me.role == crate::workflow::Role::Admin { br; small { code { (e) } } } }
+                }
                 pre { (shown(&m.body)) }
                 @for a in file.attachments_of(m.id) {
                     @let url = format!("/kotak/lampiran/{}", a.id);
