@@ -107,13 +107,18 @@ pub async fn mark_read(db: &Db, officer_id: i64, complaint_id: i64, now: i64) ->
     Ok(())
 }
 
+/// The most the "new" count counts (pages then say "99+").
+pub const NEW_COUNT_CAP: i64 = 100;
+
 /// How many complaints wait for their first check (registered, open) that this officer has
-/// never opened: the "new" count of the navigation and the page title.
+/// never opened: the "new" count of the navigation and the page title, stopping at
+/// [`NEW_COUNT_CAP`] (a backlog of thousands costs what a hundred cost).
 pub async fn new_count(db: &Db, officer_id: i64) -> sqlx::Result<i64> {
     sqlx::query_scalar(
-        "SELECT COUNT(*) FROM complaints c WHERE c.status = 'registered' AND c.is_open = 1 \
+        "SELECT COUNT(*) FROM (SELECT 1 AS one FROM complaints c \
+         WHERE c.status = 'registered' AND c.is_open = 1 \
          AND NOT EXISTS (SELECT 1 FROM complaint_reads r \
-                         WHERE r.complaint_id = c.id AND r.officer_id = $1)",
+                         WHERE r.complaint_id = c.id AND r.officer_id = $1) LIMIT 100) capped",
     )
     .bind(officer_id)
     .fetch_one(&db.pool)

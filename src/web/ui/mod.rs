@@ -76,7 +76,7 @@ fn page(lang: Lang, title: &str, who: Option<&WebSession>, body: Markup) -> Mark
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title {
-                    @if let Some(n) = who.and_then(|s| s.new_count).filter(|n| *n > 0) { "(" (n) ") " }
+                    @if let Some(n) = who.and_then(|s| s.new_count).filter(|n| *n > 0) { "(" (new_count_text(n)) ") " }
                     (title) " — aduan"
                 }
                 style { (PreEscaped(STYLE)) }
@@ -88,7 +88,7 @@ fn page(lang: Lang, title: &str, who: Option<&WebSession>, body: Markup) -> Mark
                     @if let Some(s) = who {
                         a href="/kotak" { (lang.pick("Kotak masuk", "Inbox"))
                             @if let Some(n) = s.new_count.filter(|n| *n > 0) {
-                                " " span.badge title=(lang.pick("pengaduan baru belum dibuka", "new complaints not opened")) { (n) " " (lang.pick("baru", "new")) }
+                                " " span.badge title=(lang.pick("pengaduan baru belum dibuka", "new complaints not opened")) { (new_count_text(n)) " " (lang.pick("baru", "new")) }
                             }
                         }
                         a href="/kotak/dasbor" { (lang.pick("Dasbor", "Dashboard")) }
@@ -141,6 +141,15 @@ const SCRIPTS: &[&str] = &[inbox::INBOX_JS];
 fn script(js: &'static str) -> Markup {
     debug_assert!(SCRIPTS.contains(&js));
     html! { script { (PreEscaped(js)) } }
+}
+
+/// The new count as the navigation says it ("99+" from the cap).
+fn new_count_text(n: i64) -> String {
+    if n >= crate::register::workspace::NEW_COUNT_CAP {
+        format!("{}+", crate::register::workspace::NEW_COUNT_CAP - 1)
+    } else {
+        n.to_string()
+    }
 }
 
 fn html_response(code: StatusCode, lang: Lang, m: Markup, extra: Vec<String>) -> Response {
