@@ -847,6 +847,23 @@ async fn search_many_and_few_matches(backend: Backend) {
     assert_eq!(inbox(&[("q", "nomor")]).await, all[..51]);
     assert_eq!(inbox(&[("q", "nomor"), ("page", "3")]).await, all[100..151]);
     assert_eq!(total("nomor").await, (n as i64, 200));
+    // The inbox counts a search up to its cap (then says "more than"), on the first pages
+    // (one walk of the matches) and beyond them (a count of its own).
+    for page in ["1", "6"] {
+        let q: std::collections::HashMap<String, String> = [("q", "nomor"), ("page", page)]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let l = aduan::web::ui::inbox_rows(&app.core, &q, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            l.total,
+            Some(aduan::web::ui::SEARCH_COUNT_CAP + 1),
+            "page {page}"
+        );
+        assert_eq!(l.items.len(), 50);
+    }
     // "nomor 17…": k = 17, 170–179, 1700–1799.
     let some = oracle("search_text LIKE '% nomor 17%'").await;
     assert_eq!(some.len(), 111);

@@ -59,7 +59,7 @@ pub async fn inbox_rows(
             number: page,
             size: 50,
             count: true,
-            count_cap: Some(COUNT_CAP),
+            count_cap: Some(count_cap(q)),
             order: if q.get("urut").is_some_and(|v| v == "batas") {
                 crate::register::Order::Due
             } else {
@@ -72,6 +72,20 @@ pub async fn inbox_rows(
 
 /// The inbox counts its matches up to this many ("lebih dari 1.000" beyond).
 pub const COUNT_CAP: i64 = 1000;
+
+/// A full-text search counts its matches up to this many ("lebih dari 200"): counting walks
+/// the matches, and for a word in every one of a million complaints each hundred more costs
+/// about 3 ms on SQLite (BENCHMARKS.md).
+pub const SEARCH_COUNT_CAP: i64 = 200;
+
+/// The count's cap for the inbox query `q`.
+pub fn count_cap(q: &HashMap<String, String>) -> i64 {
+    if q.get("q").is_some_and(|t| !t.trim().is_empty()) {
+        SEARCH_COUNT_CAP
+    } else {
+        COUNT_CAP
+    }
+}
 
 /// `GET /kotak`: every channel in one list, newest first; filters by channel, status and text.
 pub async fn inbox(
@@ -119,11 +133,12 @@ pub async fn inbox(
         }
         format!("/kotak?{}", parts.join("&"))
     };
+    let cap = count_cap(&q);
     let count_text = match listing.total {
-        Some(n) if n > COUNT_CAP => format!(
+        Some(n) if n > cap => format!(
             "{} {} {}",
             lang.pick("lebih dari", "more than"),
-            thousands(COUNT_CAP, lang),
+            thousands(cap, lang),
             lang.pick("pengaduan", "complaints")
         ),
         Some(n) => format!(
