@@ -178,15 +178,6 @@ const FROM_JOINS: &str = "JOIN complainants p ON p.id = c.complainant_id \
      LEFT JOIN officers o ON o.id = c.assignee_id";
 
 impl ComplaintFilter {
-    /// Whether the text is the filter's only condition.
-    fn only_text(&self) -> bool {
-        self.channel.is_none()
-            && self.status.is_none()
-            && self.overdue.is_none()
-            && self.assignee.is_none()
-            && self.queue.is_none()
-    }
-
     fn search(&self) -> Option<&str> {
         self.text.as_deref().filter(|t| !search_words(t).is_empty())
     }
@@ -308,26 +299,14 @@ pub async fn list_complaints(db: &Db, f: &ComplaintFilter, page: Page) -> sqlx::
     // 1M complaints).
     if let (true, Some(q), Order::Newest, Some(cap)) = (fts, search, page.order, page.count_cap) {
         if page.count && offset + size <= cap {
-            // Words alone: FTS5 answers by itself, newest first, stopping at the cap.
-            let mut qb = if f.only_text() {
-                let mut qb = QueryBuilder::new(
-                    "SELECT rowid FROM complaints_fts WHERE complaints_fts MATCH ",
-                );
-                qb.push_bind(super::fts_match(q))
-                    .push(" ORDER BY rowid DESC");
-                qb
-            } else {
-                let mut qb = QueryBuilder::new(
-                    "SELECT c.id FROM (SELECT rowid AS id FROM complaints_fts \
-                     WHERE complaints_fts MATCH ",
-                );
-                qb.push_bind(super::fts_match(q)).push(
-                    " ORDER BY rowid DESC) f CROSS JOIN complaints c ON c.id = f.id WHERE 1 = 1",
-                );
-                f.push_conditions(&mut qb, backend, false);
-                qb.push(" ORDER BY f.id DESC");
-                qb
-            };
+            let mut qb = QueryBuilder::new(
+                "SELECT c.id FROM (SELECT rowid AS id FROM complaints_fts \
+                 WHERE complaints_fts MATCH ",
+            );
+            qb.push_bind(super::fts_match(q))
+                .push(" ORDER BY rowid DESC) f CROSS JOIN complaints c ON c.id = f.id WHERE 1 = 1");
+            f.push_conditions(&mut qb, backend, false);
+            qb.push(" ORDER BY f.id DESC");
             qb.push(format!(" LIMIT {}", cap + 1));
             let ids: Vec<i64> = qb
                 .build()

@@ -73,10 +73,10 @@ pub async fn inbox_rows(
 /// The inbox counts its matches up to this many ("lebih dari 1.000" beyond).
 pub const COUNT_CAP: i64 = 1000;
 
-/// A full-text search counts its matches up to this many ("lebih dari 200"): counting walks
+/// A full-text search counts its matches up to this many ("lebih dari 100"): counting walks
 /// the matches, and for a word in every one of a million complaints each hundred more costs
-/// about 3 ms on SQLite (BENCHMARKS.md).
-pub const SEARCH_COUNT_CAP: i64 = 200;
+/// walking them, ~0.1 ms each on SQLite (BENCHMARKS.md).
+pub const SEARCH_COUNT_CAP: i64 = 100;
 
 /// The count's cap for the inbox query `q`.
 pub fn count_cap(q: &HashMap<String, String>) -> i64 {
