@@ -545,6 +545,33 @@ pub async fn inbox(
             times[times.len() - 1]
         );
     }
+    // The baseline of the search cases: the page's rows alone, no count, no read marks.
+    for word in ["nomor", "jalan"] {
+        let f = crate::register::ComplaintFilter {
+            text: Some(word.to_string()),
+            now: crate::db::now_ms(),
+            ..Default::default()
+        };
+        let mut times = Vec::with_capacity(reps);
+        for _ in 0..reps {
+            let t = Instant::now();
+            let page = crate::register::Page {
+                number: 1,
+                size: 50,
+                ..Default::default()
+            };
+            std::hint::black_box(crate::register::list_complaints(&core.db, &f, page).await?);
+            times.push(t.elapsed());
+        }
+        times.sort();
+        let p =
+            |x: f64| times[((x * times.len() as f64).ceil() as usize).clamp(1, times.len()) - 1];
+        println!(
+            "  rows only, search {word:<14} rows=50  p50={:.1?} p95={:.1?}",
+            p(0.5),
+            p(0.95)
+        );
+    }
     core.db.close().await;
     fresh.drop_db().await;
     Ok(())

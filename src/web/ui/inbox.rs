@@ -74,8 +74,8 @@ pub async fn inbox_rows(
 pub const COUNT_CAP: i64 = 1000;
 
 /// A full-text search counts its matches up to this many ("lebih dari 100"): counting walks
-/// the matches, and for a word in every one of a million complaints each hundred more costs
-/// walking them, ~0.1 ms each on SQLite (BENCHMARKS.md).
+/// the matches, ~0.1 ms each on SQLite for a word in every one of a million complaints
+/// (BENCHMARKS.md).
 pub const SEARCH_COUNT_CAP: i64 = 100;
 
 /// The count's cap for the inbox query `q`.
