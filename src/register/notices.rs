@@ -110,6 +110,29 @@ pub async fn claim(
     Ok(n == 1)
 }
 
+/// What an officer was already told about these complaints, as (complaint id, kind): the
+/// sweep skips them without opening a write transaction for each.
+pub async fn told_about(
+    db: &Db,
+    officer_id: i64,
+    complaint_ids: &[i64],
+) -> sqlx::Result<std::collections::HashSet<(i64, String)>> {
+    if complaint_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    // The ids are the register's own integers, never input.
+    let list: Vec<String> = complaint_ids.iter().map(i64::to_string).collect();
+    let rows: Vec<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT complaint_id, kind FROM officer_notices WHERE officer_id = $1 \
+         AND complaint_id IN ({})",
+        list.join(", ")
+    )))
+    .bind(officer_id)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// Whether an officer was given a notice of `kind` about any complaint (the daily digest).
 pub async fn told(db: &Db, officer_id: i64, kind: &str) -> sqlx::Result<bool> {
     let n: i64 = sqlx::query_scalar(

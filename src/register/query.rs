@@ -265,28 +265,9 @@ pub async fn list_complaints(db: &Db, f: &ComplaintFilter, page: Page) -> sqlx::
     let search = f.search();
     if let (Some(q), Backend::Postgres, Order::Newest) = (search, backend, page.order) {
         if let Some(ids) = few_matches(db, q, f).await? {
-            let page_ids: Vec<i64> = ids
-                .iter()
-                .skip(offset as usize)
-                .take(size as usize + 1)
-                .copied()
-                .collect();
-            let mut items = Vec::new();
-            if !page_ids.is_empty() {
-                let mut qb = QueryBuilder::new(format!(
-                    "SELECT {columns} FROM complaints c {joins} WHERE c.id IN ("
-                ));
-                let list: Vec<String> = page_ids.iter().map(i64::to_string).collect();
-                qb.push(list.join(", ")).push(") ORDER BY c.id DESC");
-                items = qb.build_query_as::<Listed>().fetch_all(pool).await?;
-            }
-            let has_next = items.len() as i64 > size;
-            items.truncate(size as usize);
-            return Ok(Listing {
-                items,
-                total: page.count.then_some(ids.len() as i64),
-                has_next,
-            });
+            let mut listing = page_of_ids(pool, &columns, &joins, &ids, offset, size).await?;
+            listing.total = page.count.then_some(ids.len() as i64);
+            return Ok(listing);
         }
     }
     // SQLite: a search drives the query from FTS5, which hands out its matches newest first
@@ -315,25 +296,9 @@ pub async fn list_complaints(db: &Db, f: &ComplaintFilter, page: Page) -> sqlx::
                 .iter()
                 .map(|r| r.try_get::<i64, _>(0))
                 .collect::<Result<_, _>>()?;
-            let page_ids: Vec<String> = ids
-                .iter()
-                .skip(offset as usize)
-                .take(size as usize)
-                .map(i64::to_string)
-                .collect();
-            let mut items = Vec::new();
-            if !page_ids.is_empty() {
-                let mut qb = QueryBuilder::new(format!(
-                    "SELECT {columns} FROM complaints c {joins} WHERE c.id IN ("
-                ));
-                qb.push(page_ids.join(", ")).push(") ORDER BY c.id DESC");
-                items = qb.build_query_as::<Listed>().fetch_all(pool).await?;
-            }
-            return Ok(Listing {
-                items,
-                total: Some(ids.len() as i64),
-                has_next: ids.len() as i64 > offset + size,
-            });
+            let mut listing = page_of_ids(pool, &columns, &joins, &ids, offset, size).await?;
+            listing.total = Some(ids.len() as i64);
+            return Ok(listing);
         }
     }
     let mut qb = QueryBuilder::new(format!("SELECT {columns} FROM "));
@@ -398,6 +363,38 @@ pub async fn list_complaints(db: &Db, f: &ComplaintFilter, page: Page) -> sqlx::
         items,
         total,
         has_next,
+    })
+}
+
+/// One page of complaints from the ids of every match (newest first): the rows of
+/// `ids[offset..offset + size]`, and whether more follow. `total` is the caller's.
+async fn page_of_ids(
+    pool: &sqlx::AnyPool,
+    columns: &str,
+    joins: &str,
+    ids: &[i64],
+    offset: i64,
+    size: i64,
+) -> sqlx::Result<Listing> {
+    let page_ids: Vec<String> = ids
+        .iter()
+        .skip(offset as usize)
+        .take(size as usize)
+        .map(i64::to_string)
+        .collect();
+    let mut items = Vec::new();
+    if !page_ids.is_empty() {
+        // The ids are the register's own integers, never input.
+        let mut qb = QueryBuilder::new(format!(
+            "SELECT {columns} FROM complaints c {joins} WHERE c.id IN ("
+        ));
+        qb.push(page_ids.join(", ")).push(") ORDER BY c.id DESC");
+        items = qb.build_query_as::<Listed>().fetch_all(pool).await?;
+    }
+    Ok(Listing {
+        items,
+        total: None,
+        has_next: ids.len() as i64 > offset + size,
     })
 }
 

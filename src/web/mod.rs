@@ -353,6 +353,15 @@ pub const ROUTES: &[RouteSpec] = &[
     },
 ];
 
+/// Officer routes that answer with a file, an export or a redirect rather than a page.
+const FILE_ROUTES: &[&str] = &[
+    "/kotak/lampiran/{id}",
+    "/kotak/dokumen/{id}",
+    "/kotak/{register_no}/surat/{kind}",
+    "/kotak/rekap.csv",
+    "/kotak/berikutnya",
+];
+
 #[derive(Clone)]
 pub struct AppState {
     pub core: Shared,
@@ -583,7 +592,8 @@ async fn authorize(State(st): State<AppState>, mut req: Request, next: Next) -> 
         Some(Access::Session(roles)) => {
             return match session::from_headers(&st.core, req.headers()).await {
                 Ok(Some(mut s)) if roles.contains(&s.officer.role) => {
-                    if req.method() == Method::GET {
+                    // Pages show the new count; files, exports and redirects need none.
+                    if req.method() == Method::GET && !FILE_ROUTES.contains(&path.as_str()) {
                         s.new_count =
                             crate::register::workspace::new_count(&st.core.db, s.officer.id)
                                 .await

@@ -154,6 +154,9 @@ pub async fn sweep(core: &Core) -> anyhow::Result<usize> {
                 todo.push((About::DueNext, c));
             }
         }
+        let ids: Vec<i64> = todo.iter().map(|(_, c)| c.id).collect();
+        let told = notices::told_about(&core.db, me.id, &ids).await?;
+        todo.retain(|(about, c)| !told.contains(&(c.id, about.key().to_string())));
         for (about, c) in todo {
             let subject = format!("[{}] {}", c.register_no, about.headline(lang));
             let body = format!(

@@ -315,6 +315,17 @@ async fn bulk_dismiss_and_assign(backend: Backend) {
         .await;
     assert_eq!(p.status, StatusCode::CONFLICT);
     assert_eq!(o.get(&s3).await["status"], "registered");
+    // An unknown bulk action is refused as a whole, in words.
+    let p = b
+        .go(
+            "POST",
+            "/kotak/massal",
+            &[("csrf", &t), ("do", "close"), ("no", &real)],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::BAD_REQUEST);
+    assert!(p.body.contains("Tindakan massal tidak dikenal"));
+    assert_eq!(o.get(&real).await["status"], "registered");
     // A forged form (no token) changes nothing.
     let p = b
         .go("POST", "/kotak/massal", &[("do", "spam"), ("no", &real)])

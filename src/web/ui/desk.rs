@@ -3,57 +3,68 @@
 
 use super::*;
 
-/// What a bulk form may ask for each selected complaint.
-fn bulk_one<'a>(
-    st: &'a AppState,
-    s: &'a WebSession,
-    what: &'a str,
-    to: &'a str,
-    no: &'a str,
-) -> impl std::future::Future<Output = Result<(), crate::workflow::ActionError>> + 'a {
-    use crate::workflow::{Action, ActionRequest, DismissReason};
-    async move {
-        let act = |action, reason| ActionRequest {
-            action,
-            note: String::new(),
-            assignee: None,
-            unit: None,
-            reason,
-            into: None,
-            draft: None,
-        };
-        match what {
-            "ambil" => crate::workflow::assign(&st.core, &s.officer, no, None)
-                .await
-                .map(drop),
-            "tugaskan" => crate::workflow::assign(&st.core, &s.officer, no, Some(to))
-                .await
-                .map(drop),
-            "verify" => {
-                crate::workflow::apply(&st.core, &s.officer, no, &act(Action::Verify, None), &[])
-                    .await
-                    .map(drop)
-            }
-            "spam" | "duplicate" => {
-                let reason = if what == "spam" {
-                    DismissReason::Spam
-                } else {
-                    DismissReason::Duplicate
-                };
-                crate::workflow::apply(
-                    &st.core,
-                    &s.officer,
-                    no,
-                    &act(Action::Dismiss, Some(reason)),
-                    &[],
-                )
+/// What a bulk form may ask for each selected complaint (`do`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bulk {
+    Take,
+    Assign,
+    Verify,
+    Dismiss(crate::workflow::DismissReason),
+}
+
+impl Bulk {
+    fn parse(v: &str) -> Option<Bulk> {
+        use crate::workflow::DismissReason as R;
+        Some(match v {
+            "ambil" => Bulk::Take,
+            "tugaskan" => Bulk::Assign,
+            "verify" => Bulk::Verify,
+            "spam" => Bulk::Dismiss(R::Spam),
+            "duplicate" => Bulk::Dismiss(R::Duplicate),
+            _ => return None,
+        })
+    }
+}
+
+/// One complaint of a bulk form, through the same checks as on its own page.
+async fn bulk_one(
+    st: &AppState,
+    s: &WebSession,
+    what: Bulk,
+    to: &str,
+    no: &str,
+) -> Result<(), crate::workflow::ActionError> {
+    use crate::workflow::{Action, ActionRequest};
+    let act = |action, reason| ActionRequest {
+        action,
+        note: String::new(),
+        assignee: None,
+        unit: None,
+        reason,
+        into: None,
+        draft: None,
+    };
+    match what {
+        Bulk::Take => crate::workflow::assign(&st.core, &s.officer, no, None)
+            .await
+            .map(drop),
+        Bulk::Assign => crate::workflow::assign(&st.core, &s.officer, no, Some(to))
+            .await
+            .map(drop),
+        Bulk::Verify => {
+            crate::workflow::apply(&st.core, &s.officer, no, &act(Action::Verify, None), &[])
                 .await
                 .map(drop)
-            }
-            _ => Err(crate::workflow::ActionError::Invalid(format!(
-                "unknown bulk action `{what}`"
-            ))),
         }
+        Bulk::Dismiss(r) => crate::workflow::apply(
+            &st.core,
+            &s.officer,
+            no,
+            &act(Action::Dismiss, Some(r)),
+            &[],
+        )
+        .await
+        .map(drop),
     }
 }
 
@@ -77,19 +88,31 @@ pub async fn bulk(
             .map(|(_, v)| v.as_str())
             .unwrap_or("")
     };
-    let what = field("do").to_string();
+    let Some(what) = Bulk::parse(field("do")) else {
+        return html_response(
+            StatusCode::BAD_REQUEST,
+            lang,
+            page(
+                lang,
+                "400",
+                Some(&s),
+                html! { p.err role="alert" { (lang.pick("Tindakan massal tidak dikenal.", "Unknown bulk action.")) } },
+            ),
+            vec![],
+        );
+    };
     let to = field("to").to_string();
-    let mut nos: Vec<&str> = form
-        .iter()
-        .filter(|(k, _)| k == "no")
-        .map(|(_, v)| v.as_str())
-        .collect();
-    nos.dedup();
-    nos.truncate(BULK_MAX);
+    // Each selected number once, in the order given, at most BULK_MAX (the inbox shows 50).
+    let mut nos: Vec<&str> = Vec::new();
+    for (_, v) in form.iter().filter(|(k, _)| k == "no") {
+        if !nos.contains(&v.as_str()) && nos.len() < BULK_MAX {
+            nos.push(v.as_str());
+        }
+    }
     let mut done = Vec::new();
     let mut refused = Vec::new();
     for no in &nos {
-        match bulk_one(&st, &s, &what, &to, no).await {
+        match bulk_one(&st, &s, what, &to, no).await {
             Ok(()) => done.push(no.to_string()),
             Err(e) => refused.push((no.to_string(), complaint::error_text(lang, &e).1)),
         }
