@@ -43,7 +43,7 @@ fn cookie(r: &reqwest::Response, name: &str) -> String {
 
 fn csrf(body: &str) -> String {
     let i = body.find("name=\"csrf\" value=\"").unwrap() + 19;
-    body[i..i + 64].to_string()
+    body[i..].chars().take_while(|c| *c != '"').collect()
 }
 
 /// Samples `/healthz` every 100 ms until `stop`; returns the worst latency and failures.

@@ -27,6 +27,7 @@ pub struct Settings {
     pub message_id_domain: String,
     pub public_url: String,
     pub max_attachment_bytes: usize,
+    pub max_attachments: usize,
     pub max_text_chars: usize,
     pub ack_limit_per_hour: u32,
     pub outbox: config::OutboxConfig,
@@ -43,6 +44,7 @@ impl Settings {
             message_id_domain: c.office.message_id_domain.clone(),
             public_url: c.office.public_url.trim_end_matches('/').to_string(),
             max_attachment_bytes: c.intake.max_attachment_bytes,
+            max_attachments: c.intake.max_attachments,
             max_text_chars: c.intake.max_text_chars,
             ack_limit_per_hour: c.intake.ack_limit_per_hour,
             outbox: c.outbox.clone(),
@@ -124,6 +126,13 @@ impl Core {
     pub async fn connect(c: &Config) -> anyhow::Result<Db> {
         let db = Core::connect_only(c).await?;
         db.migrate().await?;
+        let n = crate::register::identity::reindex(&db).await?;
+        if n > 0 {
+            tracing::info!(
+                complaints = n,
+                "confidential complaints indexed with their names apart"
+            );
+        }
         Ok(db)
     }
 

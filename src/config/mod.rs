@@ -256,6 +256,10 @@ impl Default for WebConfig {
 pub struct IntakeConfig {
     /// Largest single attachment, bytes. Larger ones are refused with a clear error.
     pub max_attachment_bytes: usize,
+    /// Most files one message or submission may carry. A web or counter submission with more
+    /// is refused (413) with nothing stored; a message from another channel keeps the first
+    /// ones and is flagged.
+    pub max_attachments: usize,
     /// Automatic acknowledgements to one sender per hour; further ones are registered silently.
     pub ack_limit_per_hour: u32,
     /// Longest complaint text kept, characters.
@@ -266,6 +270,7 @@ impl Default for IntakeConfig {
     fn default() -> Self {
         IntakeConfig {
             max_attachment_bytes: 10 * 1024 * 1024,
+            max_attachments: 20,
             ack_limit_per_hour: 5,
             max_text_chars: 50_000,
         }

@@ -165,6 +165,13 @@ pub fn validate(cfg: &Config, base_dir: Option<&Path>) -> Vec<Problem> {
             "use at least 1048576",
         ));
     }
+    if !(1..=1000).contains(&cfg.intake.max_attachments) {
+        p.push(problem(
+            "intake.max_attachments",
+            "must be from 1 to 1000",
+            "use 20",
+        ));
+    }
     if cfg.intake.max_attachment_bytes == 0 {
         p.push(problem(
             "intake.max_attachment_bytes",

@@ -122,23 +122,39 @@ pub async fn published_replies(db: &Db, complaint_id: i64) -> sqlx::Result<Vec<(
 }
 
 /// One attachment with its bytes, by id.
-pub async fn attachment_file(db: &Db, id: i64) -> sqlx::Result<Option<aduan_channel::Attachment>> {
+pub async fn attachment_file(db: &Db, id: i64) -> sqlx::Result<Option<StoredFile>> {
     #[derive(sqlx::FromRow)]
     struct File {
+        register_no: String,
+        direction: String,
         filename: String,
         content_type: String,
         data: Vec<u8>,
     }
     let file: Option<File> = sqlx::query_as(
-        "SELECT a.filename, a.content_type, b.data FROM attachments a \
-         JOIN blobs b ON b.sha256 = a.sha256 WHERE a.id = $1",
+        "SELECT c.register_no, m.direction, a.filename, a.content_type, b.data FROM attachments a \
+         JOIN blobs b ON b.sha256 = a.sha256 JOIN messages m ON m.id = a.message_id \
+         JOIN complaints c ON c.id = m.complaint_id WHERE a.id = $1",
     )
     .bind(id)
     .fetch_optional(&db.pool)
     .await?;
-    Ok(file.map(|f| aduan_channel::Attachment {
-        filename: f.filename,
-        content_type: f.content_type,
-        data: f.data,
+    Ok(file.map(|f| StoredFile {
+        register_no: f.register_no,
+        outbound: f.direction == "out",
+        file: aduan_channel::Attachment {
+            filename: f.filename,
+            content_type: f.content_type,
+            data: f.data,
+        },
     }))
+}
+
+/// A stored file with the complaint it belongs to.
+#[derive(Debug, Clone)]
+pub struct StoredFile {
+    pub register_no: String,
+    /// Sent by the office (an answer's letter), not received.
+    pub outbound: bool,
+    pub file: aduan_channel::Attachment,
 }

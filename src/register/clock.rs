@@ -118,6 +118,7 @@ pub async fn set_step_due(
 /// One approval given.
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct ApprovalRow {
+    pub draft_version: i64,
     pub draft_sha256: String,
     pub stage: i64,
     #[sqlx(try_from = "crate::db::Name<Role>")]
@@ -127,16 +128,19 @@ pub struct ApprovalRow {
     pub at: i64,
 }
 
-/// How many stages of the chain a draft (by hash) has passed.
+/// How many stages of the chain one version of a draft (its number and hash) has passed.
 pub async fn approvals_done(
     tx: &mut Tx,
     complaint_id: i64,
+    draft_version: i64,
     draft_sha256: &str,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar(
-        "SELECT COUNT(*) FROM approvals WHERE complaint_id = $1 AND draft_sha256 = $2",
+        "SELECT COUNT(*) FROM approvals WHERE complaint_id = $1 AND draft_version = $2 \
+         AND draft_sha256 = $3",
     )
     .bind(complaint_id)
+    .bind(draft_version)
     .bind(draft_sha256)
     .fetch_one(&mut **tx)
     .await
@@ -146,6 +150,7 @@ pub async fn approvals_done(
 #[derive(Debug, Clone)]
 pub struct NewApproval<'a> {
     pub complaint_id: i64,
+    pub draft_version: i64,
     pub draft_sha256: &'a str,
     pub stage: i64,
     pub role: Role,
@@ -157,8 +162,9 @@ pub struct NewApproval<'a> {
 /// Records an approval; `false` when another officer recorded this stage first.
 pub async fn record_approval(tx: &mut Tx, a: &NewApproval<'_>) -> sqlx::Result<bool> {
     let n = sqlx::query(
-        "INSERT INTO approvals (complaint_id, draft_sha256, stage, role, kind, officer_id, at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (complaint_id, draft_sha256, stage) DO NOTHING",
+        "INSERT INTO approvals (complaint_id, draft_sha256, stage, role, kind, officer_id, at, \
+         draft_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (complaint_id, draft_version, draft_sha256, stage) DO NOTHING",
     )
     .bind(a.complaint_id)
     .bind(a.draft_sha256)
@@ -167,29 +173,33 @@ pub async fn record_approval(tx: &mut Tx, a: &NewApproval<'_>) -> sqlx::Result<b
     .bind(a.kind)
     .bind(a.officer_id)
     .bind(a.at)
+    .bind(a.draft_version)
     .execute(&mut **tx)
     .await?
     .rows_affected();
     Ok(n == 1)
 }
 
-/// Carries the approvals of one version of a draft over to its corrected version (an
+/// Carries the approvals of one version of a draft over to its corrected next version (an
 /// approver edited it before approving).
 pub async fn carry_approvals(
     tx: &mut Tx,
     complaint_id: i64,
-    from_sha256: &str,
-    to_sha256: &str,
+    from: (i64, &str),
+    to: (i64, &str),
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO approvals (complaint_id, draft_sha256, stage, role, kind, officer_id, at) \
-         SELECT complaint_id, $3, stage, role, kind, officer_id, at FROM approvals \
-         WHERE complaint_id = $1 AND draft_sha256 = $2 \
-         ON CONFLICT (complaint_id, draft_sha256, stage) DO NOTHING",
+        "INSERT INTO approvals (complaint_id, draft_version, draft_sha256, stage, role, kind, \
+         officer_id, at) \
+         SELECT complaint_id, $4, $5, stage, role, kind, officer_id, at FROM approvals \
+         WHERE complaint_id = $1 AND draft_version = $2 AND draft_sha256 = $3 \
+         ON CONFLICT (complaint_id, draft_version, draft_sha256, stage) DO NOTHING",
     )
     .bind(complaint_id)
-    .bind(from_sha256)
-    .bind(to_sha256)
+    .bind(from.0)
+    .bind(from.1)
+    .bind(to.0)
+    .bind(to.1)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -201,7 +211,7 @@ pub async fn approvals_of(
     complaint_id: i64,
 ) -> sqlx::Result<Vec<ApprovalRow>> {
     sqlx::query_as(
-        "SELECT a.draft_sha256, a.stage, a.role, a.kind, o.username AS officer, a.at \
+        "SELECT a.draft_version, a.draft_sha256, a.stage, a.role, a.kind, o.username AS officer, a.at \
          FROM approvals a JOIN officers o ON o.id = a.officer_id WHERE a.complaint_id = $1 \
          ORDER BY a.id",
     )
@@ -260,13 +270,14 @@ pub struct OpenClock {
     pub step_due_at: Option<i64>,
     pub calendar_gap: Option<i64>,
     pub draft_answer: Option<String>,
+    pub draft_version: i64,
 }
 
 /// The clocks of open complaints with an id above `after`, a batch at a time.
 pub async fn open_clocks(db: &Db, after: i64, limit: i64) -> sqlx::Result<Vec<OpenClock>> {
     sqlx::query_as(
         "SELECT id, status, COALESCE(clock_started_at, received_at) AS clock_started_at, \
-         step_started_at, due_at, due_date, step_due_at, calendar_gap, draft_answer \
+         step_started_at, due_at, due_date, step_due_at, calendar_gap, draft_answer, draft_version \
          FROM complaints WHERE is_open = 1 AND id > $1 ORDER BY id LIMIT $2",
     )
     .bind(after)

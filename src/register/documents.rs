@@ -50,23 +50,29 @@ pub async fn of(db: &Db, complaint_id: i64) -> sqlx::Result<Vec<Document>> {
 }
 
 /// One document's file.
-pub async fn file(db: &Db, id: i64) -> sqlx::Result<Option<Attachment>> {
+pub async fn file(db: &Db, id: i64) -> sqlx::Result<Option<super::StoredFile>> {
     #[derive(sqlx::FromRow)]
     struct F {
+        register_no: String,
         filename: String,
         content_type: String,
         data: Vec<u8>,
     }
     let f: Option<F> = sqlx::query_as(
-        "SELECT d.filename, d.content_type, b.data FROM documents d \
-         JOIN blobs b ON b.sha256 = d.sha256 WHERE d.id = $1",
+        "SELECT c.register_no, d.filename, d.content_type, b.data FROM documents d \
+         JOIN blobs b ON b.sha256 = d.sha256 JOIN complaints c ON c.id = d.complaint_id \
+         WHERE d.id = $1",
     )
     .bind(id)
     .fetch_optional(&db.pool)
     .await?;
-    Ok(f.map(|f| Attachment {
-        filename: f.filename,
-        content_type: f.content_type,
-        data: f.data,
+    Ok(f.map(|f| super::StoredFile {
+        register_no: f.register_no,
+        outbound: false,
+        file: Attachment {
+            filename: f.filename,
+            content_type: f.content_type,
+            data: f.data,
+        },
     }))
 }

@@ -16,6 +16,7 @@ pub mod backup;
 mod case;
 pub mod clock;
 pub mod documents;
+pub mod identity;
 pub mod intake;
 pub mod letters;
 pub mod notices;
@@ -196,6 +197,9 @@ pub struct Complaint {
     pub auto_generated: bool,
     pub flagged: Option<String>,
     pub draft_answer: Option<String>,
+    /// The draft's version: every new draft or correction is the next one, and approvals
+    /// belong to one version.
+    pub draft_version: i64,
     pub received_at: i64,
     pub due_date: String,
     pub due_at: i64,
@@ -226,7 +230,7 @@ pub struct Complaint {
 
 pub const COMPLAINT_COLUMNS: &str = "c.id, c.register_no, c.tracking_code, c.complainant_id, \
      p.name AS complainant_name, c.channel, c.medium, c.reply_to, c.subject, c.status, \
-     c.assignee_id, c.lang, c.auto_generated, c.flagged, c.draft_answer, c.received_at, \
+     c.assignee_id, c.lang, c.auto_generated, c.flagged, c.draft_answer, c.draft_version, c.received_at, \
      c.due_date, c.due_at, c.answered_at, c.closed_at, c.updated_at, c.step_started_at, \
      c.step_due_at, c.calendar_gap, c.close_reason, c.handed_over_to, c.rating, \
      (SELECT u.name FROM units u WHERE u.id = c.unit_id) AS unit, c.instruction, c.merged_into, \
@@ -245,6 +249,8 @@ pub struct StatusChange<'a> {
     pub to: Status,
     pub assignee_id: Option<i64>,
     pub draft_answer: Option<&'a str>,
+    /// The draft's version after the change ([`Complaint::draft_version`]).
+    pub draft_version: i64,
     /// When the step entered runs out (its standard from the procedure).
     pub step_due_at: Option<i64>,
     pub close_reason: Option<&'a str>,
@@ -259,7 +265,7 @@ pub async fn change_status(tx: &mut Tx, id: i64, change: &StatusChange<'_>) -> s
         "UPDATE complaints SET status = $2, is_open = $3, assignee_id = $4, draft_answer = $5, \
          closed_at = CASE WHEN $3 = 0 THEN $6 ELSE closed_at END, updated_at = $6, \
          step_started_at = $6, step_due_at = $8, step_escalated = 0, \
-         close_reason = COALESCE($9, close_reason) \
+         close_reason = COALESCE($9, close_reason), draft_version = $10 \
          WHERE id = $1 AND status = $7",
     )
     .bind(id)
@@ -271,6 +277,7 @@ pub async fn change_status(tx: &mut Tx, id: i64, change: &StatusChange<'_>) -> s
     .bind(change.from.as_str())
     .bind(change.step_due_at)
     .bind(change.close_reason)
+    .bind(change.draft_version)
     .execute(&mut **tx)
     .await?
     .rows_affected();
@@ -532,7 +539,16 @@ pub async fn enqueue(
 /// so nothing of the query reaches the match syntax); every word must occur as a whole word,
 /// the last one also as a word's beginning (search as you type). Whole words keep PostgreSQL's
 /// GIN lookups exact: prefixes on every word made two common words 4× slower at 1M complaints.
-pub fn text_search(backend: crate::db::Backend, n: usize, q: &str) -> Option<(String, String)> {
+///
+/// `identity`: whether the reader sees confidential complaints' complainants; without it a
+/// confidential complaint matches only on its text, never on its complainant's name
+/// (`identity_text`, see [`identity`]). The condition may name `$n` more than once.
+pub fn text_search(
+    backend: crate::db::Backend,
+    n: usize,
+    q: &str,
+    identity: bool,
+) -> Option<(String, String)> {
     let words = search_words(q);
     if words.is_empty() {
         return None;
@@ -540,19 +556,10 @@ pub fn text_search(backend: crate::db::Backend, n: usize, q: &str) -> Option<(St
     Some(match backend {
         crate::db::Backend::Sqlite => (
             format!("c.id IN (SELECT rowid FROM complaints_fts WHERE complaints_fts MATCH ${n})"),
-            words
-                .iter()
-                .enumerate()
-                .map(|(i, w)| {
-                    let star = if i + 1 == words.len() { "*" } else { "" };
-                    format!("\"{w}\"{star}")
-                })
-                .collect::<Vec<_>>()
-                .join(" "),
+            fts_expression(&words, identity),
         ),
-        crate::db::Backend::Postgres => (
-            format!("c.search_tsv @@ to_tsquery('simple', ${n})"),
-            words
+        crate::db::Backend::Postgres => {
+            let value = words
                 .iter()
                 .enumerate()
                 .map(|(i, w)| {
@@ -560,9 +567,39 @@ pub fn text_search(backend: crate::db::Backend, n: usize, q: &str) -> Option<(St
                     format!("{w}{star}")
                 })
                 .collect::<Vec<_>>()
-                .join(" & "),
-        ),
+                .join(" & ");
+            let cond = if identity {
+                format!("c.search_tsv @@ to_tsquery('simple', ${n})")
+            } else {
+                // The stored vector covers the name too; a confidential complaint's match is
+                // checked again on its text alone.
+                format!(
+                    "(c.search_tsv @@ to_tsquery('simple', ${n}) AND (c.confidential = 0 \
+                     OR to_tsvector('simple', c.search_text) @@ to_tsquery('simple', ${n})))"
+                )
+            };
+            (cond, value)
+        }
     })
+}
+
+/// The FTS5 expression of `words`: every word (the last also as a prefix), in any column, or
+/// in `search_text` only when the reader may not see confidential complaints' names.
+fn fts_expression(words: &[String], identity: bool) -> String {
+    let terms = words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let star = if i + 1 == words.len() { "*" } else { "" };
+            format!("\"{w}\"{star}")
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    if identity {
+        terms
+    } else {
+        format!("search_text : ({terms})")
+    }
 }
 
 /// Stores an adapter cursor (upsert).
@@ -607,17 +644,22 @@ pub fn fold(s: &str) -> String {
         .to_lowercase()
 }
 
-/// [`text_search`] pushed onto a query being built, its value bound.
-fn text_query(qb: &mut QueryBuilder, backend: crate::db::Backend, q: &str) {
-    if let Some((cond, value)) = text_search(backend, 0, q) {
-        let (before, after) = cond.split_once("$0").unwrap_or((&cond, ""));
-        qb.push(before).push_bind(value).push(after);
+/// [`text_search`] pushed onto a query being built, its value bound (once per placeholder).
+fn text_query(qb: &mut QueryBuilder, backend: crate::db::Backend, q: &str, identity: bool) {
+    if let Some((cond, value)) = text_search(backend, 0, q, identity) {
+        let mut parts = cond.split("$0");
+        if let Some(first) = parts.next() {
+            qb.push(first);
+        }
+        for rest in parts {
+            qb.push_bind(value.clone()).push(rest);
+        }
     }
 }
 
 /// The FTS5 match expression of a search (SQLite).
-fn fts_match(q: &str) -> String {
-    text_search(crate::db::Backend::Sqlite, 0, q)
+fn fts_match(q: &str, identity: bool) -> String {
+    text_search(crate::db::Backend::Sqlite, 0, q, identity)
         .map(|(_, v)| v)
         .unwrap_or_default()
 }
@@ -638,12 +680,18 @@ mod tests {
     #[test]
     fn text_search_keeps_only_words() {
         use crate::db::Backend;
-        assert_eq!(text_search(Backend::Sqlite, 1, " %_'\"* "), None);
-        let (c, v) = text_search(Backend::Sqlite, 3, "Jalan \"rusak\"; DROP--").unwrap();
+        assert_eq!(text_search(Backend::Sqlite, 1, " %_'\"* ", true), None);
+        let (c, v) = text_search(Backend::Sqlite, 3, "Jalan \"rusak\"; DROP--", true).unwrap();
         assert!(c.ends_with("MATCH $3)"));
         assert_eq!(v, "\"jalan\" \"rusak\" \"drop\"*");
-        let (_, v) = text_search(Backend::Postgres, 1, "izin usaha").unwrap();
+        let (_, v) = text_search(Backend::Postgres, 1, "izin usaha", true).unwrap();
         assert_eq!(v, "izin & usaha:*");
+        // Without the identity, SQLite matches the text column only; PostgreSQL checks a
+        // confidential complaint's text again (the placeholder twice).
+        let (_, v) = text_search(Backend::Sqlite, 1, "wati", false).unwrap();
+        assert_eq!(v, "search_text : (\"wati\"*)");
+        let (c, _) = text_search(Backend::Postgres, 1, "wati", false).unwrap();
+        assert_eq!(c.matches("$1").count(), 2);
     }
 
     #[test]

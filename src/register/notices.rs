@@ -220,20 +220,25 @@ pub async fn digest_counts(db: &Db, now: i64, tomorrow: &str) -> sqlx::Result<Di
 }
 
 /// The overdue complaints the digest lists (most overdue first, at most `n`), as
-/// (id, register number, subject, due date).
+/// (id, register number, subject, due date, confidential).
 pub async fn most_overdue(
     db: &Db,
     now: i64,
     n: i64,
-) -> sqlx::Result<Vec<(i64, String, String, String)>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT c.id, c.register_no, c.subject, c.due_date FROM complaints c WHERE {} \
-         ORDER BY c.due_at, c.id LIMIT {n}",
-        super::overdue_sql("$1")
-    )))
-    .bind(now)
-    .fetch_all(&db.pool)
-    .await
+) -> sqlx::Result<Vec<(i64, String, String, String, bool)>> {
+    let rows: Vec<(i64, String, String, String, i64)> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT c.id, c.register_no, c.subject, c.due_date, c.confidential FROM complaints c \
+         WHERE {} ORDER BY c.due_at, c.id LIMIT {n}",
+            super::overdue_sql("$1")
+        )))
+        .bind(now)
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, no, subject, due, conf)| (id, no, subject, due, conf != 0))
+        .collect())
 }
 
 /// The newest complaint's id (the digest's anchor when nothing is overdue).

@@ -113,6 +113,9 @@ pub struct ComplaintFilter {
     pub reader: Option<i64>,
     /// Full-text search (words; the last also as a prefix).
     pub text: Option<String>,
+    /// Whether the search also matches confidential complaints' complainant names: only for
+    /// a reader whose role sees them (`workflow::sees_identity`). Off by default.
+    pub identity: bool,
     /// The register's time, for "overdue".
     pub now: i64,
 }
@@ -244,7 +247,7 @@ impl ComplaintFilter {
         if with_text {
             if let Some(t) = self.search() {
                 qb.push(" AND ");
-                text_query(qb, backend, t);
+                text_query(qb, backend, t, self.identity);
             }
         }
     }
@@ -284,7 +287,7 @@ pub async fn list_complaints(db: &Db, f: &ComplaintFilter, page: Page) -> sqlx::
                 "SELECT c.id FROM (SELECT rowid AS id FROM complaints_fts \
                  WHERE complaints_fts MATCH ",
             );
-            qb.push_bind(super::fts_match(q))
+            qb.push_bind(super::fts_match(q, f.identity))
                 .push(" ORDER BY rowid DESC) f CROSS JOIN complaints c ON c.id = f.id WHERE 1 = 1");
             f.push_conditions(&mut qb, backend, false);
             qb.push(" ORDER BY f.id DESC");
@@ -304,7 +307,7 @@ pub async fn list_complaints(db: &Db, f: &ComplaintFilter, page: Page) -> sqlx::
     let mut qb = QueryBuilder::new(format!("SELECT {columns} FROM "));
     if let (true, Some(q)) = (fts, search) {
         qb.push("(SELECT rowid AS id FROM complaints_fts WHERE complaints_fts MATCH ")
-            .push_bind(super::fts_match(q))
+            .push_bind(super::fts_match(q, f.identity))
             .push(" ORDER BY rowid DESC) f CROSS JOIN complaints c ON c.id = f.id ");
     } else {
         qb.push("complaints c ");
@@ -331,7 +334,7 @@ pub async fn list_complaints(db: &Db, f: &ComplaintFilter, page: Page) -> sqlx::
         if let (true, Some(q)) = (fts, search) {
             // As the page reads them: newest first, so the cap stops the walk.
             qb.push("(SELECT rowid AS id FROM complaints_fts WHERE complaints_fts MATCH ")
-                .push_bind(super::fts_match(q))
+                .push_bind(super::fts_match(q, f.identity))
                 .push(" ORDER BY rowid DESC) f CROSS JOIN complaints c ON c.id = f.id");
         } else {
             qb.push("complaints c");

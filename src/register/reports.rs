@@ -19,6 +19,8 @@ pub struct OverdueRow {
     pub channel: String,
     pub subject: String,
     pub due_date: String,
+    #[sqlx(try_from = "crate::db::IntFlag")]
+    pub confidential: bool,
 }
 
 /// One channel's traffic: its last inbound message, its replies still to send.
@@ -70,7 +72,7 @@ pub async fn dashboard(db: &Db, now: i64) -> sqlx::Result<Dashboard> {
     .fetch_all(pool)
     .await?;
     let overdue = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT register_no, channel, subject, due_date FROM complaints c \
+        "SELECT register_no, channel, subject, due_date, confidential FROM complaints c \
          WHERE {} ORDER BY due_at LIMIT 50",
         super::overdue_sql("$1")
     )))

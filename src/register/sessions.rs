@@ -162,3 +162,26 @@ pub async fn set_password_hash(db: &Db, username: &str, hash: &str) -> sqlx::Res
     tx.commit().await?;
     Ok(true)
 }
+
+/// The register's secret `name` (64 hex characters), made once by whichever daemon asks
+/// first and then the same for every daemon on the register.
+pub async fn secret(db: &Db, name: &str) -> sqlx::Result<String> {
+    let fresh = {
+        use rand::Rng;
+        let bytes: [u8; 32] = rand::rng().random();
+        hex::encode(bytes)
+    };
+    sqlx::query(
+        "INSERT INTO register_secrets (name, value, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name)
+    .bind(fresh)
+    .bind(crate::db::now_ms())
+    .execute(&db.pool)
+    .await?;
+    sqlx::query_scalar("SELECT value FROM register_secrets WHERE name = $1")
+        .bind(name)
+        .fetch_one(&db.pool)
+        .await
+}

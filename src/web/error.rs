@@ -29,6 +29,10 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     TooLarge(String),
+    /// A submission with more files than `intake.max_attachments` (or more parts than a form
+    /// has): refused whole.
+    #[error("too many files: at most {max} per submission")]
+    TooManyFiles { max: usize },
     #[error("too many requests from this address; try again in a minute")]
     RateLimited,
     /// Every slot of a bounded resource (uploads being read) is taken.
@@ -43,6 +47,31 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The error as a person at a form reads it: limits in words in their language, the
+    /// API's own text otherwise.
+    pub fn for_form(&self, lang: aduan_channel::Lang) -> String {
+        match self {
+            ApiError::TooManyFiles { max } => format!(
+                "{} {max} {}",
+                lang.pick(
+                    "Terlalu banyak lampiran: maksimal",
+                    "Too many attachments: at most"
+                ),
+                lang.pick(
+                    "berkas per pengaduan. Tidak ada yang disimpan.",
+                    "files per complaint. Nothing was stored."
+                )
+            ),
+            ApiError::TooLarge(_) => lang
+                .pick(
+                    "Berkas atau isian terlalu besar; tidak ada yang disimpan.",
+                    "A file or field is too large; nothing was stored.",
+                )
+                .to_string(),
+            other => other.to_string(),
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -51,7 +80,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooLarge(_) | ApiError::TooManyFiles { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -99,7 +128,9 @@ impl From<ActionError> for ApiError {
             ActionError::Forbidden { .. } | ActionError::NotYourApproval { .. } => {
                 ApiError::Forbidden(e.to_string())
             }
-            ActionError::WrongStatus { .. } => ApiError::Conflict(e.to_string()),
+            ActionError::WrongStatus { .. }
+            | ActionError::StaleDraft { .. }
+            | ActionError::Unapproved { .. } => ApiError::Conflict(e.to_string()),
             ActionError::Invalid(m) => ApiError::Validation(m),
             ActionError::Db(e) => e.into(),
         }

@@ -376,6 +376,22 @@ pub struct AppState {
     pub login_slots: Arc<session::PasswordChecker>,
     /// Complaint submissions whose bodies are being read at once.
     pub upload_slots: Arc<tokio::sync::Semaphore>,
+    /// The register's key for login form tokens, read once.
+    pub login_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
+}
+
+impl AppState {
+    /// The key that signs login form tokens (the register's `login_csrf` secret).
+    pub async fn login_key(&self) -> sqlx::Result<Vec<u8>> {
+        self.login_key
+            .get_or_try_init(|| async {
+                let hex_key =
+                    crate::register::sessions::secret(&self.core.db, "login_csrf").await?;
+                Ok::<_, sqlx::Error>(hex::decode(hex_key).unwrap_or_default())
+            })
+            .await
+            .cloned()
+    }
 }
 
 /// Whether a request declares (`Content-Length`) a body far over `limit`: refused before a byte
@@ -434,6 +450,7 @@ pub fn router(core: Shared, web: &crate::config::WebConfig) -> Router {
             std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
         )),
         upload_slots: Arc::new(tokio::sync::Semaphore::new(web.max_concurrent_uploads)),
+        login_key: Arc::new(tokio::sync::OnceCell::new()),
     };
     // Complaint submissions may carry files; their handlers check the rate limit (and the form
     // cookie) first, wait for an upload slot, then stream the body to its limit.

@@ -14,8 +14,12 @@ use crate::state::Core;
 use crate::workflow::Officer;
 
 pub const COOKIE: &str = "aduan_session";
-/// The login form's double-submit CSRF cookie (there is no session yet).
+/// The login form's CSRF cookie (there is no session yet) on a plain-HTTP office address.
 pub const LOGIN_COOKIE: &str = "aduan_login";
+/// The same behind HTTPS: a `__Host-` cookie, which a sibling host cannot set.
+pub const LOGIN_COOKIE_HOST: &str = "__Host-aduan_login";
+/// How long a login form may be filled in.
+pub const LOGIN_FORM_LIFETIME: Duration = Duration::from_secs(3600);
 /// How long a session lasts without a new login.
 pub const LIFETIME: Duration = Duration::from_secs(12 * 3600);
 /// Login attempts allowed within [`WINDOW`] before further ones are refused without a password
@@ -356,4 +360,67 @@ mod tests {
         assert_eq!(cookie(&h, COOKIE).as_deref(), Some("abc"));
         assert_eq!(cookie(&h, "c"), None);
     }
+}
+
+/// The login form's cookie name for this office's address (`__Host-` behind HTTPS).
+pub fn login_cookie_name(core: &Core) -> &'static str {
+    if core.settings.public_url.starts_with("https://") {
+        LOGIN_COOKIE_HOST
+    } else {
+        LOGIN_COOKIE
+    }
+}
+
+/// A login form's token: `nonce.expiry.mac`, the mac the register's login key's HMAC-SHA256
+/// of nonce and expiry. Only the server makes one; it is sent as the form's cookie and field.
+pub fn login_token(key: &[u8], now_ms: i64) -> String {
+    let nonce = token();
+    let expires = now_ms / 1000 + LOGIN_FORM_LIFETIME.as_secs() as i64;
+    let mac = login_mac(key, &nonce[..32], expires);
+    format!("{}.{expires}.{mac}", &nonce[..32])
+}
+
+fn login_mac(key: &[u8], nonce: &str, expires: i64) -> String {
+    use hmac::Mac;
+    let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes any key");
+    m.update(format!("login|{nonce}|{expires}").as_bytes());
+    hex::encode(m.finalize().into_bytes())
+}
+
+/// Whether `token` is one this register made ([`login_token`]) and has not expired.
+pub fn login_token_valid(key: &[u8], token: &str, now_ms: i64) -> bool {
+    let mut parts = token.split('.');
+    let (Some(nonce), Some(expires), Some(mac), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let Ok(expires) = expires.parse::<i64>() else {
+        return false;
+    };
+    expires >= now_ms / 1000 && ct_eq(&login_mac(key, nonce, expires), mac)
+}
+
+/// Whether a form post comes from this office's own pages as far as the browser says: no
+/// `Sec-Fetch-Site` but `same-origin` (or `none`, typed by the user), and an `Origin`, when
+/// sent, naming the host the request was sent to or the office's public address.
+pub fn same_origin_post(headers: &HeaderMap, public_url: &str) -> bool {
+    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        if !matches!(site, "same-origin" | "none") {
+            return false;
+        }
+    }
+    let Some(origin) = header("origin") else {
+        return true;
+    };
+    let host_of = |url: &str| {
+        url.split_once("://")
+            .map(|(_, rest)| rest.split('/').next().unwrap_or("").to_ascii_lowercase())
+    };
+    let Some(from) = host_of(origin) else {
+        return false;
+    };
+    header("host").is_some_and(|h| h.eq_ignore_ascii_case(&from))
+        || host_of(public_url).is_some_and(|p| p == from)
 }

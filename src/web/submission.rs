@@ -202,6 +202,10 @@ pub(crate) fn is_multipart(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
 }
 
+/// Text fields a submission form may have besides its files (name, contacts, subject, text,
+/// medium, language, flags and the form's tokens, with room to spare).
+const MAX_FORM_FIELDS: usize = 32;
+
 /// How long a submission waits for an upload slot before it is answered 503.
 pub(crate) const UPLOAD_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -236,13 +240,24 @@ pub(crate) async fn read_form(st: &AppState, req: Request) -> ApiResult<Form> {
         let mut fields = serde_json::Map::new();
         let mut files = Vec::new();
         let max_file = st.core.settings.max_attachment_bytes;
+        let max_files = st.core.settings.max_attachments;
         let max_text = st.core.settings.max_text_chars.saturating_mul(4) + 1024;
+        let mut parts = 0usize;
         loop {
             let mut field = match mp.next_field().await {
                 Ok(Some(f)) => f,
                 Ok(None) => break,
                 Err(e) => return Err(multipart_error(e)),
             };
+            // Every part counts (a form has a dozen fields); files count against their own
+            // limit. Nothing is registered from a refused body.
+            parts += 1;
+            if parts > max_files + MAX_FORM_FIELDS {
+                return Err(ApiError::TooManyFiles { max: max_files });
+            }
+            if field.file_name().is_some_and(|f| !f.is_empty()) && files.len() >= max_files {
+                return Err(ApiError::TooManyFiles { max: max_files });
+            }
             let name = field.name().unwrap_or("").to_string();
             let filename = field.file_name().map(str::to_string);
             let content_type = field

@@ -150,7 +150,8 @@ pub async fn recompute(core: &Core) -> anyhow::Result<Recomputed> {
             let approvals = match &c.draft_answer {
                 Some(d) if c.status == Status::AnswerDrafted => {
                     let hash = register::sha256_hex(d.as_bytes());
-                    register::clock::approvals_done(&mut tx, c.id, &hash).await? as usize
+                    register::clock::approvals_done(&mut tx, c.id, c.draft_version, &hash).await?
+                        as usize
                 }
                 _ => 0,
             };

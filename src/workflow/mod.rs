@@ -15,6 +15,8 @@ use crate::state::Core;
 use crate::templates::Kind;
 
 pub mod clock;
+mod identity;
+pub use identity::{role_sees_identity, sees_identity, view as identity_view, IDENTITY_ROLES};
 pub mod notices;
 pub mod procedure;
 pub mod verdict;
@@ -321,6 +323,10 @@ pub struct ActionRequest {
     /// audit trail keeps both versions' hashes).
     #[serde(default)]
     pub draft: Option<String>,
+    /// `approve`, `draft_answer`: the version of the draft the officer read
+    /// ([`Complaint::draft_version`]); refused when another officer saved a newer one since.
+    #[serde(default)]
+    pub draft_version: Option<i64>,
 }
 
 /// The officer taking an action.
@@ -349,6 +355,12 @@ pub enum ActionError {
     },
     #[error("{0}")]
     Invalid(String),
+    /// The officer read version `read` of the draft; version `current` was saved since.
+    #[error("the draft changed since it was read (version {read}, now {current}); read it again")]
+    StaleDraft { read: i64, current: i64 },
+    /// The answer's draft has passed `done` of the `of` approvals its chain needs.
+    #[error("the draft has {done} of the {of} approvals it needs; it cannot be sent")]
+    Unapproved { done: usize, of: usize },
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
 }
@@ -382,6 +394,27 @@ pub fn available(core: &Core, status: Status, role: Role) -> Vec<Action> {
             p.permit(status, to, role) == procedure::Permit::Allowed
         })
         .collect()
+}
+
+/// Whether an officer of `role` may take `action` on a complaint now in `status`, as
+/// [`apply`] would judge role and step (a page checks it before it offers a confirmation).
+pub fn check_move(
+    core: &Core,
+    status: Status,
+    role: Role,
+    action: Action,
+) -> Result<(), ActionError> {
+    if available(core, status, role).contains(&action) {
+        Ok(())
+    } else if core.procedure.role_may_ever(action.target(), role) {
+        // The role makes this move, but not from the complaint's step.
+        Err(wrong_status(core, action, status))
+    } else {
+        Err(ActionError::Forbidden {
+            role,
+            action: action.as_str(),
+        })
+    }
 }
 
 /// Applies an action: checks role and step against the office's procedure, changes the
@@ -449,7 +482,22 @@ pub async fn apply(
         .await?
         .ok_or_else(|| ActionError::NotFound(register_no.to_string()))?;
     let mut to = action.target();
-    // Approvals: the next stage of the chain, bound to the draft's hash.
+    // A form shows one version of the draft: approving or redrafting another (a newer one
+    // saved meanwhile) would undo it.
+    if let Some(read) = req.draft_version {
+        if read != c.draft_version && matches!(action, Action::Approve | Action::DraftAnswer) {
+            return Err(ActionError::StaleDraft {
+                read,
+                current: c.draft_version,
+            });
+        }
+    }
+    let mut draft_version = if action == Action::DraftAnswer {
+        c.draft_version + 1
+    } else {
+        c.draft_version
+    };
+    // Approvals: the next stage of the chain, bound to the draft's version and hash.
     let mut approval = None;
     let mut edited_draft: Option<String> = None;
     if action == Action::Approve {
@@ -458,7 +506,8 @@ pub async fn apply(
         }
         let draft = c.draft_answer.clone().unwrap_or_default();
         let hash = register::sha256_hex(draft.as_bytes());
-        let done = register::clock::approvals_done(&mut tx, c.id, &hash).await? as usize;
+        let done =
+            register::clock::approvals_done(&mut tx, c.id, c.draft_version, &hash).await? as usize;
         let chain = proc.approvals();
         if let Some(stage) = chain.get(done) {
             if officer.role != stage.role {
@@ -477,7 +526,14 @@ pub async fn apply(
         let (_, hash) = match edited {
             Some(new) => {
                 let new_hash = register::sha256_hex(new.as_bytes());
-                register::clock::carry_approvals(&mut tx, c.id, &hash, &new_hash).await?;
+                draft_version = c.draft_version + 1;
+                register::clock::carry_approvals(
+                    &mut tx,
+                    c.id,
+                    (c.draft_version, &hash),
+                    (draft_version, &new_hash),
+                )
+                .await?;
                 register::audit_at(
                     &mut tx,
                     Some(c.id),
@@ -512,6 +568,7 @@ pub async fn apply(
             &mut tx,
             &register::clock::NewApproval {
                 complaint_id: c.id,
+                draft_version,
                 draft_sha256: &hash,
                 stage: done as i64,
                 role: stage.role,
@@ -594,6 +651,19 @@ pub async fn apply(
             "there is no approved answer to send".into(),
         ));
     }
+    // What is sent is what the whole chain approved: checked here, in the sending
+    // transaction, whatever the procedure's moves allow.
+    if action == Action::SendAnswer && !proc.approvals().is_empty() {
+        let hash = register::sha256_hex(draft.as_deref().unwrap_or("").as_bytes());
+        let done =
+            register::clock::approvals_done(&mut tx, c.id, c.draft_version, &hash).await? as usize;
+        if done < proc.approvals().len() {
+            return Err(ActionError::Unapproved {
+                done,
+                of: proc.approvals().len(),
+            });
+        }
+    }
     let approvals_done = approval.as_ref().map_or(0, |a| a.0);
     let changed = register::change_status(
         &mut tx,
@@ -603,6 +673,7 @@ pub async fn apply(
             to,
             assignee_id,
             draft_answer: draft.as_deref(),
+            draft_version,
             step_due_at: clock::step_due(core, to, approvals_done, now),
             close_reason: req.reason.map(DismissReason::as_str),
             now,
@@ -881,6 +952,7 @@ pub(crate) async fn close_expired(
             to: Status::Closed,
             assignee_id: c.assignee_id,
             draft_answer: c.draft_answer.as_deref(),
+            draft_version: c.draft_version,
             step_due_at: None,
             close_reason: Some("not_completed"),
             now,
@@ -994,48 +1066,6 @@ pub async fn record_handover(
     let updated = register::complaint_by_id(&mut tx, c.id).await?;
     tx.commit().await?;
     Ok(updated)
-}
-
-/// Roles that see who complained when the complaint is confidential (*rahasia*): the front
-/// office that takes it in, the heads, and the admin.
-pub const IDENTITY_ROLES: &[Role] = &[
-    Role::FrontOffice,
-    Role::SectionHead,
-    Role::DivisionHead,
-    Role::HeadOfOffice,
-    Role::Admin,
-];
-
-/// Whether `role` sees the complainant of `c`.
-pub fn sees_identity(c: &Complaint, role: Role) -> bool {
-    !c.confidential || IDENTITY_ROLES.contains(&role)
-}
-
-/// A message of a confidential complaint as a role that does not see who complained reads
-/// it: the complainant's name and addresses (as stored and as commonly written) replaced by
-/// "[dirahasiakan]". Text the complainant wrote may still identify them; the fields are what
-/// the office controls.
-pub fn redact(text: &str, name: &str, addresses: &[String]) -> String {
-    let mut out = text.to_string();
-    let mut secrets: Vec<String> = Vec::new();
-    if name.trim().chars().count() >= 3 {
-        secrets.push(name.trim().to_string());
-    }
-    for a in addresses {
-        let v = a.split_once(':').map_or(a.as_str(), |(_, v)| v).to_string();
-        if v.chars().count() >= 5 {
-            // +628… is also written 08…
-            if let Some(local) = v.strip_prefix("+62") {
-                secrets.push(format!("0{local}"));
-            }
-            secrets.push(v);
-        }
-    }
-    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    for s in &secrets {
-        out = out.replace(s.as_str(), "[dirahasiakan]");
-    }
-    out
 }
 
 /// Roles that may assign a complaint to another officer (taking one for oneself is open to

@@ -165,7 +165,7 @@ pub async fn sweep(core: &Core) -> anyhow::Result<usize> {
                 lang.pick("Nomor register", "Register no."),
                 c.register_no,
                 lang.pick("Perihal", "Subject"),
-                c.subject,
+                subject_in_notice(c.confidential, &c.subject, lang),
                 lang.pick("Batas waktu", "Due"),
                 c.due_date,
                 core.settings.public_url,
@@ -215,7 +215,8 @@ pub async fn sweep(core: &Core) -> anyhow::Result<usize> {
                             "\n{}:\n",
                             lang.pick("Paling terlambat", "Most overdue")
                         ));
-                        for (_, no, subject, due) in &overdue {
+                        for (_, no, subject, due, confidential) in &overdue {
+                            let subject = subject_in_notice(*confidential, subject, lang);
                             body.push_str(&format!("- {no} ({due}): {subject}\n"));
                         }
                     }
@@ -270,4 +271,17 @@ async fn tell(
     tx.commit().await?;
     tracing::info!(officer = %me.username, notice = key, "officer notice queued");
     Ok(true)
+}
+
+/// A complaint's subject as a notice (email, Telegram: outside the register) may carry it: a
+/// confidential complaint's subject never leaves, whoever is told.
+fn subject_in_notice(confidential: bool, subject: &str, lang: Lang) -> &str {
+    if confidential {
+        lang.pick(
+            "(pengaduan rahasia; perihal hanya di aduan)",
+            "(confidential complaint; the subject only in aduan)",
+        )
+    } else {
+        subject
+    }
 }

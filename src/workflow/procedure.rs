@@ -250,6 +250,20 @@ impl Procedure {
         if !self.approvals().is_empty() && self.step(Status::AnswerApproved).is_none() {
             p.push("`answer_drafted` has approvals, so `answer_approved` must be a step".into());
         }
+        // With a chain of approval, the answer leaves only once the chain approved it.
+        if !self.approvals().is_empty() {
+            for s in &self.steps {
+                if s.status != Status::AnswerApproved
+                    && s.next.iter().any(|(t, _)| *t == Status::Answered)
+                {
+                    p.push(format!(
+                        "step `{}` sends the answer around the approvals of `answer_drafted`: \
+                         only `answer_approved` may lead to `answered`",
+                        s.status
+                    ));
+                }
+            }
+        }
         // Every step reachable from `registered`; from every step, an end.
         let reach = self.reachable_from(Status::Registered);
         for s in &self.steps {
@@ -449,6 +463,25 @@ role = "section_head"
         assert!(Procedure::load("nowhere", None)
             .unwrap_err()
             .contains("pagar_alam"));
+    }
+
+    /// A procedure with a chain of approval that also lets a drafted answer be sent is
+    /// refused: the answer would leave around its approvals.
+    #[test]
+    fn an_answer_cannot_be_sent_around_the_approvals() {
+        let lapor = include_str!("../../config/procedures/lapor.toml");
+        assert!(Procedure::parse(lapor).unwrap().problems().is_empty());
+        let around = lapor.replacen(
+            "answer_drafted = [\"section_head\", \"division_head\", \"secretary\", \"head_of_office\"]",
+            "answer_drafted = [\"section_head\", \"division_head\", \"secretary\", \"head_of_office\"]\nanswered = [\"front_office\"]",
+            1,
+        );
+        assert_ne!(around, lapor);
+        let all = Procedure::parse(&around).unwrap().problems().join("\n");
+        assert!(
+            all.contains("step `answer_drafted` sends the answer around the approvals"),
+            "{all}"
+        );
     }
 
     #[test]

@@ -75,7 +75,7 @@ fn cookie_of(r: &reqwest::Response, name: &str) -> String {
 
 fn hidden_csrf(body: &str) -> String {
     let i = body.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
-    body[i..i + 64].to_string()
+    body[i..].chars().take_while(|c| *c != '"').collect()
 }
 
 /// A client that follows no redirects and opens a new connection per request (the daemon
@@ -244,7 +244,8 @@ async fn bodies_are_checked_before_they_are_read() {
     // Headers promising 10 MiB, and no body: the answer must come without it.
     for (path, extra, want) in [
         ("/masuk", "", 403),
-        ("/masuk", "Cookie: aduan_login=abc\r\n", 413),
+        // A made-up login cookie is refused on its signature, before the length.
+        ("/masuk", "Cookie: aduan_login=abc\r\n", 403),
         ("/hooks/telegram", "", 404),
         ("/hooks/nothing", "", 404),
         ("/aduan", "", 403),

@@ -83,14 +83,37 @@ impl Browser {
         }
     }
 
+    /// `GET path` as this browser, the answer's status, headers and bytes (files too).
+    pub(crate) async fn fetch(
+        &self,
+        path: &str,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+        let c: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", c.join("; "))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let headers = r.headers().clone();
+        (status, headers, r.bytes().await.unwrap().to_vec())
+    }
+
     /// The hidden `csrf` field of the page.
     pub(crate) fn csrf(page: &Page) -> String {
-        let i = page
-            .body
-            .find("name=\"csrf\" value=\"")
-            .expect("csrf field")
-            + 19;
-        page.body[i..i + 64].to_string()
+        Self::csrf_of(&page.body)
+    }
+
+    /// The hidden `csrf` field of a page's HTML (the login form's is longer than 64).
+    pub(crate) fn csrf_of(body: &str) -> String {
+        let i = body.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
+        body[i..].chars().take_while(|c| *c != '"').collect()
     }
 
     pub(crate) async fn login(&mut self, user: &str, password: &str) -> Page {

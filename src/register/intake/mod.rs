@@ -21,6 +21,7 @@ use crate::templates::Kind;
 use crate::workflow::Status;
 
 mod prepare;
+pub(crate) use prepare::MAX_SEARCH_CHARS;
 mod sink;
 mod thread;
 
@@ -233,6 +234,11 @@ async fn register_in(
         .execute(&mut **tx)
         .await?;
     }
+    // A confidential complaint is indexed with its complainant's name apart (the roles that
+    // may not see who complained search only the rest).
+    if c.confidential {
+        register::identity::index(tx, &c).await?;
+    }
     match disposition {
         Disposition::Created => {
             let (oid, actor) = officer.map_or((None, "system"), |(id, name)| (Some(id), name));
@@ -265,7 +271,7 @@ async fn register_in(
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "UPDATE complaints SET status = CASE WHEN $2 = 1 THEN 'registered' ELSE status END, \
                  flagged = COALESCE($3, flagged), \
-                 search_text = CASE WHEN length(search_text) < {MAX_SEARCH_CHARS} \
+                 search_text = CASE WHEN confidential = 0 AND length(search_text) < {MAX_SEARCH_CHARS} \
                    THEN search_text || ' ' || $4 ELSE search_text END, updated_at = $5 \
                  WHERE id = $1"
             )))

@@ -87,7 +87,7 @@ pub(super) const MAX_CONTENT_TYPE_BYTES: usize = 127;
 
 /// The search text of a complaint stops growing past this many characters (PostgreSQL's
 /// tsvector holds at most 1 MB; follow-ups beyond it stay in the thread, unsearched).
-pub(super) const MAX_SEARCH_CHARS: i64 = 200_000;
+pub(crate) const MAX_SEARCH_CHARS: i64 = 200_000;
 
 /// The message with limits applied, computed once outside the transaction.
 pub(super) struct Prepared {
@@ -122,7 +122,15 @@ impl Prepared {
             ));
         }
         let mut attachments = Vec::new();
-        for a in std::mem::take(&mut msg.attachments) {
+        let all = std::mem::take(&mut msg.attachments);
+        if all.len() > s.max_attachments {
+            notes.push(format!(
+                "{} attachments; only the first {} were stored (the raw source keeps all)",
+                all.len(),
+                s.max_attachments
+            ));
+        }
+        for a in all.into_iter().take(s.max_attachments) {
             if a.data.len() > s.max_attachment_bytes {
                 notes.push(format!(
                     "attachment `{}` ({} bytes) exceeds the {}-byte limit and was not stored",

@@ -289,13 +289,19 @@ pub(super) async fn create_complaint(
         .unwrap_or_else(|| first_line(&p.text));
     let lang = msg.lang.unwrap_or(s.language);
     let name = msg.display_name.clone().unwrap_or_default();
-    let search = format!(
-        "{} {} {} {}",
-        register_no.to_lowercase(),
-        register::fold(&subject),
-        register::fold(&name),
-        search_fragment(&p.text)
-    );
+    // A confidential complaint's text is indexed once its contacts are stored
+    // (`register::identity::index`), with the name apart.
+    let search = if msg.confidential {
+        register_no.to_lowercase()
+    } else {
+        format!(
+            "{} {} {} {}",
+            register_no.to_lowercase(),
+            register::fold(&subject),
+            register::fold(&name),
+            search_fragment(&p.text)
+        )
+    };
     let mut c = Complaint {
         id: 0,
         register_no,
@@ -312,6 +318,7 @@ pub(super) async fn create_complaint(
         auto_generated: msg.auto_generated,
         flagged,
         draft_answer: None,
+        draft_version: 0,
         received_at: registered_ms,
         due_date: whole.due_date,
         due_at: whole.due_at,

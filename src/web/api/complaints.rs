@@ -79,18 +79,25 @@ pub fn is_overdue(c: &Complaint, now: i64) -> bool {
     )
 }
 
-/// A complaint as the API shows it to `role`: a confidential complaint's name and address
-/// are left out for roles that do not see who complained ([`workflow::sees_identity`]).
-fn complaint_json(c: &Complaint, now: i64, role: workflow::Role) -> Value {
+/// A complaint as the API shows it to a reader whose view of the complainant is `view`
+/// ([`workflow::identity_view`]): for a reader who may not see who complained, the name and
+/// address are left out and every text goes through the view.
+fn complaint_json(c: &Complaint, now: i64, view: &IdentityView) -> Value {
     let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
     if let Value::Object(m) = &mut v {
-        if !workflow::sees_identity(c, role) {
-            let hide = |t: &str| {
-                workflow::redact(t, &c.complainant_name, std::slice::from_ref(&c.reply_to))
-            };
-            m.insert("subject".into(), json!(hide(&c.subject)));
-            if let Some(d) = &c.draft_answer {
-                m.insert("draft_answer".into(), json!(hide(d)));
+        if !view.sees() {
+            m.insert("subject".into(), json!(view.text(&c.subject)));
+            for (k, t) in [
+                ("draft_answer", &c.draft_answer),
+                ("instruction", &c.instruction),
+                ("flagged", &c.flagged),
+            ] {
+                if let Some(t) = t {
+                    m.insert(k.into(), json!(view.text(t)));
+                }
+            }
+            if let Some(r) = &c.handed_over_to {
+                m.insert("handed_over_to".into(), json!(view.name(r)));
             }
             m.insert("complainant_name".into(), json!(""));
             m.insert("reply_to".into(), json!(""));
@@ -99,6 +106,16 @@ fn complaint_json(c: &Complaint, now: i64, role: workflow::Role) -> Value {
         m.insert("received".into(), json!(ms_to_rfc3339(c.received_at)));
     }
     v
+}
+
+/// [`complaint_json`] for an officer of `role` (the view read from the register).
+async fn complaint_for(st: &AppState, c: &Complaint, role: workflow::Role) -> ApiResult<Value> {
+    let view = workflow::identity_view(&st.core.db, c, role).await?;
+    Ok(complaint_json(
+        c,
+        st.core.clock.now().timestamp_millis(),
+        &view,
+    ))
 }
 
 /// `GET /api/v1/complaints`: filters `status`, `channel`, `overdue`, `assignee`, `q`;
@@ -137,7 +154,10 @@ pub async fn list(
                     register::Assignee::Username(v.clone())
                 });
             }
-            "q" => f.text = Some(v.clone()),
+            "q" => {
+                f.text = Some(v.clone());
+                f.identity = workflow::role_sees_identity(officer.role);
+            }
             "page" => {
                 page = v.parse().ok().filter(|p| (1..=1_000_000).contains(p)).ok_or_else(|| ApiError::Validation("`page` must be a number from 1 to 1000000".into()))?
             }
@@ -166,11 +186,10 @@ pub async fn list(
         },
     )
     .await?;
-    let items: Vec<Value> = listing
-        .items
-        .iter()
-        .map(|l| complaint_json(&l.complaint, now, officer.role))
-        .collect();
+    let mut items: Vec<Value> = Vec::with_capacity(listing.items.len());
+    for l in &listing.items {
+        items.push(complaint_for(&st, &l.complaint, officer.role).await?);
+    }
     Ok(Json(
         json!({ "page": page, "per_page": per_page, "total": listing.total.unwrap_or(0), "items": items }),
     ))
@@ -185,27 +204,19 @@ pub async fn show(
     let c = register::complaint_by_no(&st.core.db.pool, &register_no)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("complaint {register_no} not found")))?;
-    let sees = workflow::sees_identity(&c, officer.role);
+    let view = workflow::identity_view(&st.core.db, &c, officer.role).await?;
+    let sees = view.sees();
     let file = register::case_file(&st.core.db, c.id).await?;
-    let notes = register::workspace::notes_of(&st.core.db, c.id).await?;
-    let secrets: Vec<String> = if sees {
-        Vec::new()
-    } else {
-        let p = register::workspace::panel(&st.core.db, &c).await?;
-        p.identities
-            .iter()
-            .chain(&p.contacts)
-            .map(|a| a.to_key())
-            .chain(std::iter::once(c.reply_to.clone()))
-            .collect()
-    };
-    let shown = |t: &str| {
-        if sees {
-            t.to_string()
-        } else {
-            workflow::redact(t, &c.complainant_name, &secrets)
-        }
-    };
+    let notes: Vec<Value> = register::workspace::notes_of(&st.core.db, c.id)
+        .await?
+        .into_iter()
+        .map(|n| {
+            let mut v = serde_json::to_value(&n).unwrap_or(Value::Null);
+            v["body"] = json!(view.text(&n.body));
+            v
+        })
+        .collect();
+    let shown = |t: &str| view.text(t).into_owned();
     let thread: Vec<Value> = file
         .messages
         .iter()
@@ -215,7 +226,7 @@ pub async fn show(
                 .map(|a| {
                     json!({
                         "id": a.id,
-                        "filename": a.filename,
+                        "filename": shown(&a.filename),
                         "content_type": a.content_type,
                         "size": a.size,
                         "sha256": a.sha256,
@@ -262,12 +273,20 @@ pub async fn show(
                 "action": a.action,
                 "from": a.from_status,
                 "to": a.to_status,
-                "note": a.note,
+                "note": shown(&a.note),
                 "at": ms_to_rfc3339(a.at),
             })
         })
         .collect();
-    let documents = register::documents::of(&st.core.db, c.id).await?;
+    let documents: Vec<Value> = register::documents::of(&st.core.db, c.id)
+        .await?
+        .into_iter()
+        .map(|d| {
+            let mut v = serde_json::to_value(&d).unwrap_or(Value::Null);
+            v["filename"] = json!(shown(&d.filename));
+            v
+        })
+        .collect();
     let mut letters = Vec::new();
     for kind in crate::letter::LetterKind::iter() {
         if let Some(l) = register::letters::latest(&st.core.db, c.id, kind).await? {
@@ -280,7 +299,7 @@ pub async fn show(
             }));
         }
     }
-    let mut body = complaint_json(&c, st.core.clock.now().timestamp_millis(), officer.role);
+    let mut body = complaint_json(&c, st.core.clock.now().timestamp_millis(), &view);
     if let Value::Object(m) = &mut body {
         m.insert("notes".into(), json!(notes));
         m.insert("tracking_code".into(), json!(c.tracking_code));
@@ -316,20 +335,44 @@ pub async fn action(
         ))
     })?;
     let c = workflow::apply(&st.core, &officer, &register_no, &req, &files).await?;
-    Ok(Json(complaint_json(
-        &c,
-        st.core.clock.now().timestamp_millis(),
-        officer.role,
-    )))
+    Ok(Json(complaint_for(&st, &c, officer.role).await?))
 }
 
-/// `GET /api/v1/documents/{id}`: one of the office's documents of a complaint (a BAP).
-pub async fn document(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+/// `GET /api/v1/documents/{id}` and `/kotak/dokumen/{id}`: one of the office's documents of a
+/// complaint (a BAP), its name as the reader may read it.
+pub async fn document(
+    State(st): State<AppState>,
+    reader: Reader,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let id = parse_id(&id, "document")?;
-    let file = register::documents::file(&st.core.db, id)
+    let stored = register::documents::file(&st.core.db, id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("document {id} not found")))?;
+    let view = file_view(&st, &stored.register_no, &reader).await?;
+    let mut file = stored.file;
+    file.filename = view.text(&file.filename).into_owned();
     Ok(download(file))
+}
+
+/// How `reader` reads the complaint a file belongs to.
+async fn file_view(st: &AppState, register_no: &str, reader: &Reader) -> ApiResult<IdentityView> {
+    let c = register::complaint_by_no(&st.core.db.pool, register_no)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("complaint {register_no} not found")))?;
+    Ok(workflow::identity_view(&st.core.db, &c, reader.officer.role).await?)
+}
+
+/// The refusal of a letter or a sent file of a confidential complaint to a role that may not
+/// see its complainant (the letter is addressed to them by name).
+fn names_the_complainant(reader: &Reader, headers: &HeaderMap) -> Response {
+    reader.refuse(
+        headers,
+        "Surat ini ditujukan kepada pengadu yang identitasnya dirahasiakan; hanya loket dan \
+         pimpinan yang dapat membukanya.",
+        "This letter is addressed to a complainant whose identity is confidential; only the \
+         front office and the heads may open it.",
+    )
 }
 
 /// `GET /api/v1/units`: the units a complaint may be disposed to.
@@ -362,16 +405,27 @@ pub async fn reply(
     Ok((StatusCode::ACCEPTED, Json(json!({ "queued": ids }))))
 }
 
-/// `GET /api/v1/attachments/{id}`: served as a download with an inert content type.
+/// `GET /api/v1/attachments/{id}` and `/kotak/lampiran/{id}`: served as a download with an
+/// inert content type (`?tampil=1`: previewed, [`show_inline`]). Of a confidential complaint,
+/// a role that may not see the complainant gets the complainant's files with their names
+/// redacted, never a file the office sent them (an answer's letter names them).
 pub async fn attachment(
     State(st): State<AppState>,
+    reader: Reader,
+    headers: HeaderMap,
     Path(id): Path<String>,
     axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> ApiResult<Response> {
     let id = parse_id(&id, "attachment")?;
-    let file = register::attachment_file(&st.core.db, id)
+    let stored = register::attachment_file(&st.core.db, id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("attachment {id} not found")))?;
+    let view = file_view(&st, &stored.register_no, &reader).await?;
+    if !view.sees() && stored.outbound {
+        return Ok(names_the_complainant(&reader, &headers));
+    }
+    let mut file = stored.file;
+    file.filename = view.text(&file.filename).into_owned();
     Ok(if q.get("tampil").is_some_and(|v| v == "1") {
         show_inline(file)
     } else {
@@ -422,10 +476,14 @@ pub fn show_inline(file: aduan_channel::Attachment) -> Response {
     resp
 }
 
-/// `GET /api/v1/complaints/{register_no}/letters/{kind}` (`answer`, `invitation`): the
-/// complaint's letter as issued, for printing at the counter.
+/// `GET /api/v1/complaints/{register_no}/letters/{kind}` (`answer`, `invitation`) and
+/// `/kotak/{register_no}/surat/{kind}`: the complaint's letter as issued, for printing at the
+/// counter. A confidential complaint's letters name its complainant: refused to the roles
+/// that may not see them.
 pub async fn letter(
     State(st): State<AppState>,
+    reader: Reader,
+    headers: HeaderMap,
     Path((register_no, kind)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let kind = crate::letter::LetterKind::iter()
@@ -434,6 +492,9 @@ pub async fn letter(
     let c = register::complaint_by_no(&st.core.db.pool, &register_no)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("complaint {register_no} not found")))?;
+    if !workflow::sees_identity(&c, reader.officer.role) {
+        return Ok(names_the_complainant(&reader, &headers));
+    }
     let l = register::letters::latest(&st.core.db, c.id, kind)
         .await?
         .ok_or_else(|| {
@@ -463,11 +524,7 @@ pub async fn handover(
     let req: HandoverBody =
         serde_json::from_slice(&body).map_err(|e| ApiError::Validation(e.to_string()))?;
     let c = workflow::record_handover(&st.core, &officer, &register_no, &req.recipient).await?;
-    Ok(Json(complaint_json(
-        &c,
-        st.core.clock.now().timestamp_millis(),
-        officer.role,
-    )))
+    Ok(Json(complaint_for(&st, &c, officer.role).await?))
 }
 
 /// A stored file served as a download with an inert content type.

@@ -18,6 +18,7 @@ use super::submission::*;
 use super::{client_ip, ApiError, AppState};
 use crate::db::now_ms;
 use crate::intake;
+use crate::register::identity::IdentityView;
 use crate::register::{self, ct_eq, Complaint};
 use crate::workflow::{self, ActionRequest, Officer};
 
@@ -32,6 +33,50 @@ pub use outbox::*;
 pub use public::*;
 
 pub(crate) type ApiResult<T> = Result<T, ApiError>;
+
+/// The officer a file or answer is served to: the bearer token's (API) or the web session's
+/// (pages), for the handlers both share.
+pub struct Reader {
+    pub officer: Officer,
+    /// Whether the request came from an officer page (refusals in words, not JSON).
+    pub page: bool,
+}
+
+impl Reader {
+    /// A refusal of something this officer's role may not see: a page in the officer's
+    /// language, or the API's JSON error.
+    pub fn refuse(&self, headers: &HeaderMap, id: &str, en: &str) -> Response {
+        if self.page {
+            let lang = super::ui::page_lang(headers, &HashMap::new());
+            super::ui::refused(lang, lang.pick(id, en))
+        } else {
+            ApiError::Forbidden(en.to_string()).into_response()
+        }
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Reader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, ApiError> {
+        if let Some(o) = parts.extensions.get::<Officer>() {
+            return Ok(Reader {
+                officer: o.clone(),
+                page: false,
+            });
+        }
+        match parts.extensions.get::<super::session::WebSession>() {
+            Some(s) => Ok(Reader {
+                officer: s.officer.clone(),
+                page: true,
+            }),
+            None => Err(ApiError::Unauthorized),
+        }
+    }
+}
 
 pub async fn not_found() -> ApiError {
     ApiError::NotFound("no such route".into())

@@ -30,12 +30,19 @@ pub async fn login_page(
     if let Ok(Some(_)) = session::from_headers(&st.core, &headers).await {
         return Redirect::to("/kotak").into_response();
     }
-    let csrf = session::token();
+    let key = match st.login_key().await {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::error!(error = %e, "login key");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    let csrf = session::login_token(&key, now_ms());
     let cookie = session::set_cookie(
         &st.core,
-        session::LOGIN_COOKIE,
+        session::login_cookie_name(&st.core),
         &csrf,
-        Some(std::time::Duration::from_secs(3600)),
+        Some(session::LOGIN_FORM_LIFETIME),
     );
     html_response(
         StatusCode::OK,
@@ -64,10 +71,22 @@ pub async fn login_submit(
 ) -> Response {
     let headers = req.headers().clone();
     let lang = page_lang(&headers, &q);
-    // The double-submit cookie is checked before the body is read: a stranger without the
-    // login page's cookie costs nothing but this.
-    let expected = session::cookie(&headers, session::LOGIN_COOKIE).unwrap_or_default();
-    if expected.is_empty() {
+    // Before the body is read: the post comes from our own page as the browser says, and
+    // its cookie (`__Host-` behind HTTPS, so no sibling host can plant one) holds a token this
+    // register signed and that has not expired — a pair made up by someone else is refused.
+    if !session::same_origin_post(&headers, &st.core.settings.public_url) {
+        return forbidden(lang);
+    }
+    let expected =
+        session::cookie(&headers, session::login_cookie_name(&st.core)).unwrap_or_default();
+    let key = match st.login_key().await {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::error!(error = %e, "login key");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    if !session::login_token_valid(&key, &expected, now_ms()) {
         return forbidden(lang);
     }
     if crate::web::declares_more_than(&headers, crate::web::LOGIN_BODY_LIMIT) {

@@ -77,7 +77,9 @@ async fn complaint_page(
         .map(|d| crate::register::sha256_hex(d.as_bytes()));
     let current_approvals: Vec<_> = approvals
         .iter()
-        .filter(|a| Some(&a.draft_sha256) == draft_hash.as_ref())
+        .filter(|a| {
+            a.draft_version == c.draft_version && Some(&a.draft_sha256) == draft_hash.as_ref()
+        })
         .collect();
     let reply_text = canned
         .and_then(|id| canned_list.iter().find(|r| r.id == id))
@@ -86,21 +88,10 @@ async fn complaint_page(
     let now = now_ms();
     // Opened now: read up to here (the page shows the state before this visit).
     crate::register::workspace::mark_read(db, me.id, c.id, now).await?;
-    let sees = crate::workflow::sees_identity(&c, me.role);
-    let secret_addrs: Vec<String> = panel
-        .identities
-        .iter()
-        .chain(&panel.contacts)
-        .map(|a| a.to_key())
-        .chain(std::iter::once(c.reply_to.clone()))
-        .collect();
-    let shown = |t: &str| -> String {
-        if sees {
-            t.to_string()
-        } else {
-            crate::workflow::redact(t, &c.complainant_name, &secret_addrs)
-        }
-    };
+    // Everything about the complainant is read through the one view of this officer's role.
+    let view = crate::workflow::identity_view(db, &c, me.role).await?;
+    let sees = view.sees();
+    let shown = |t: &str| -> String { view.text(t).into_owned() };
     let may_assign = crate::workflow::ASSIGN_ROLES.contains(&me.role);
     let handover_waiting = {
         let mut tx = st.core.db.begin().await?;
@@ -201,17 +192,17 @@ async fn complaint_page(
                         Some(ct) if ct.starts_with("image/") => {
                             figure.att {
                                 a href=(format!("{url}?tampil=1")) target="_blank" rel="noopener" {
-                                    img.thumb src=(format!("{url}?tampil=1")) alt=(a.filename) loading="lazy";
+                                    img.thumb src=(format!("{url}?tampil=1")) alt=(shown(&a.filename)) loading="lazy";
                                 }
-                                figcaption { (a.filename) " · " (words::size(a.size, lang)) " · " a href=(url) { (lang.pick("unduh", "download")) } }
+                                figcaption { (shown(&a.filename)) " · " (words::size(a.size, lang)) " · " a href=(url) { (lang.pick("unduh", "download")) } }
                             }
                         }
                         Some(_) => {
-                            p.att { "📄 " a href=(format!("{url}?tampil=1")) target="_blank" rel="noopener" { (a.filename) }
+                            p.att { "📄 " a href=(format!("{url}?tampil=1")) target="_blank" rel="noopener" { (shown(&a.filename)) }
                                 " (PDF, " (words::size(a.size, lang)) ") · " a href=(url) { (lang.pick("unduh", "download")) } }
                         }
                         None => {
-                            p.att { "📎 " a href=(url) { (a.filename) } " (" (words::size(a.size, lang)) ")" }
+                            p.att { "📎 " a href=(url) { (shown(&a.filename)) } " (" (words::size(a.size, lang)) ")" }
                         }
                     }
                 }
@@ -232,7 +223,7 @@ async fn complaint_page(
         h2 { (lang.pick("Catatan internal", "Internal notes")) }
         p { small { (lang.pick("Hanya untuk petugas: tidak pernah dikirim ke pengadu dan tidak tampil di halaman lacak.", "For officers only: never sent to the complainant, never on the tracking page.")) } }
         @for n in &notes {
-            div.note { p { strong { (n.officer) } " · " (fmt_time(st, n.created_at)) } pre { (n.body) } }
+            div.note { p { strong { (n.officer) } " · " (fmt_time(st, n.created_at)) } pre { (shown(&n.body)) } }
         }
         form method="post" action=(format!("/kotak/{}/catatan", c.register_no)) {
             input type="hidden" name="csrf" value=(s.csrf);
@@ -243,7 +234,7 @@ async fn complaint_page(
         @if !actions.is_empty() {
             h2 { (lang.pick("Tindakan", "Actions")) }
             @for a in actions.iter().filter(|a| **a == crate::workflow::Action::RecordFieldReview) {
-                form method="post" enctype="multipart/form-data" action=(format!("/kotak/{}/bap", c.register_no)) {
+                form method="post" enctype="multipart/form-data" action=(format!("/kotak/{}/bap?csrf={}", c.register_no, s.csrf)) {
                     input type="hidden" name="csrf" value=(s.csrf);
                     label { (lang.pick("Hasil peninjauan", "Review findings")) br; textarea name="note" rows="3" required {} } br;
                     label { (lang.pick("Berita acara (BAP)", "Report (BAP)")) " " input type="file" name="bap" required; }
@@ -255,13 +246,18 @@ async fn complaint_page(
                 form method="post" action=(format!("/kotak/{}/aksi", c.register_no)) {
                     input type="hidden" name="csrf" value=(s.csrf);
                     input type="hidden" name="action" value=(a.as_str());
+                    @if matches!(*a, crate::workflow::Action::DraftAnswer | crate::workflow::Action::Approve) {
+                        input type="hidden" name="draft_version" value=(c.draft_version);
+                    }
                     @if *a == crate::workflow::Action::DraftAnswer {
                         label { (lang.pick("Konsep jawaban", "Draft answer")) br;
-                            textarea name="note" rows="10" required { (shown(c.draft_answer.as_deref().unwrap_or_default())) } }
+                            // A reader who may not see the complainant starts a new draft: the
+                            // redacted one would replace the real text.
+                            textarea name="note" rows="10" required { @if sees { (c.draft_answer.as_deref().unwrap_or_default()) } } }
                         br;
-                    } @else if *a == crate::workflow::Action::Approve {
+                    } @else if *a == crate::workflow::Action::Approve && sees {
                         label { (lang.pick("Konsep yang disetujui (boleh diperbaiki)", "The draft approved (you may correct it)")) br;
-                            textarea name="draft" rows="10" { (shown(c.draft_answer.as_deref().unwrap_or_default())) } }
+                            textarea name="draft" rows="10" { (c.draft_answer.as_deref().unwrap_or_default()) } }
                         br;
                     } @else if a.needs_note() {
                         label { (words::note_label(*a, lang)) br;
@@ -301,28 +297,29 @@ async fn complaint_page(
         @if c.unit.is_some() || c.instruction.is_some() {
             p { (lang.pick("Disposisi", "Disposition")) ": "
                 @if let Some(u) = &c.unit { strong { (u) } " — " }
-                (c.instruction.as_deref().unwrap_or_default()) }
+                (shown(c.instruction.as_deref().unwrap_or_default())) }
         }
         @if let Some(m) = &c.merged_into {
             p { (lang.pick("Digabung ke", "Merged into")) " " a href=(format!("/kotak/{m}")) { (m) } }
         }
         @if !documents.is_empty() || invitation.is_some() {
             h2 { (lang.pick("Dokumen", "Documents")) }
-            @if let Some(l) = &invitation {
+            @if let Some(l) = invitation.as_ref().filter(|_| sees) {
                 p { a href=(format!("/kotak/{}/surat/invitation", c.register_no)) { (lang.pick("Surat undangan", "Invitation letter")) " " (l.number) " (PDF)" } }
             }
             @for d in &documents {
-                p { a href=(format!("/kotak/dokumen/{}", d.id)) { (d.filename) } " (" (d.kind.to_uppercase()) ", " (d.size) " B)" }
+                p { a href=(format!("/kotak/dokumen/{}", d.id)) { (shown(&d.filename)) } " (" (d.kind.to_uppercase()) ", " (d.size) " B)" }
             }
         }
         @if answer_letter.is_some() || handover_waiting || c.handed_over_to.is_some() {
             h2 { (lang.pick("Surat jawaban", "Answer letter")) }
             @if let Some(l) = &answer_letter {
-                p { a href=(format!("/kotak/{}/surat/answer", c.register_no)) { (l.number) " (PDF)" }
+                p { @if sees { a href=(format!("/kotak/{}/surat/answer", c.register_no)) { (l.number) " (PDF)" } }
+                    @else { (l.number) " " em { (lang.pick("(menyebut pengadu yang dirahasiakan)", "(names the confidential complainant)")) } }
                     " · " (lang.pick("ditandatangani", "signed by")) " " (l.signer) }
             }
             @if let Some(r) = &c.handed_over_to {
-                p { (lang.pick("Diserahkan di loket kepada", "Handed over at the counter to")) " " strong { (r) } }
+                p { (lang.pick("Diserahkan di loket kepada", "Handed over at the counter to")) " " strong { (view.name(r)) } }
             }
             @if handover_waiting {
                 form method="post" action=(format!("/kotak/{}/serah", c.register_no)) {
@@ -345,7 +342,7 @@ async fn complaint_page(
                     @match kind {
                         aduan_channel::ChannelKind::Web => (lang.pick("halaman lacak", "the tracking page")),
                         aduan_channel::ChannelKind::Counter => (lang.pick("diserahkan di loket", "handed over at the counter")),
-                        _ => (to.to_string()),
+                        _ => (shown(&to.to_string())),
                     }
                 }
             }
@@ -399,7 +396,7 @@ async fn complaint_page(
                     td { (words::audit(&a.action, lang)) }
                     td { @if let Some(f) = &a.from_status { (words::status_name(f, lang)) }
                          @if let Some(t) = &a.to_status { " → " (words::status_name(t, lang)) } }
-                    td { (words::audit_note(&a.action, &a.note, lang)) }
+                    td { (words::audit_note(&a.action, &shown(&a.note), lang)) }
                 }
             }
         } }
@@ -423,6 +420,9 @@ pub struct ActionForm {
     /// `approve`: the approver's corrected draft.
     #[serde(default)]
     draft: Option<String>,
+    /// `approve`, `draft_answer`: the version of the draft the page showed.
+    #[serde(default)]
+    draft_version: Option<i64>,
     /// `1` once the officer confirmed an action that writes to the complainant.
     #[serde(default)]
     confirm: Option<String>,
@@ -497,7 +497,7 @@ pub(super) fn error_text(lang: Lang, e: &crate::workflow::ActionError) -> (Statu
     let code = match e {
         E::NotFound(_) => StatusCode::NOT_FOUND,
         E::Forbidden { .. } | E::NotYourApproval { .. } => StatusCode::FORBIDDEN,
-        E::WrongStatus { .. } => StatusCode::CONFLICT,
+        E::WrongStatus { .. } | E::StaleDraft { .. } | E::Unapproved { .. } => StatusCode::CONFLICT,
         E::Invalid(_) => StatusCode::BAD_REQUEST,
         E::Db(_) => StatusCode::SERVICE_UNAVAILABLE,
     };
@@ -541,6 +541,21 @@ pub(super) fn error_text(lang: Lang, e: &crate::workflow::ActionError) -> (Statu
                          unit yang dipilih, lampiran, dan nomor register yang diketik."
                 .to_string(),
         },
+        E::StaleDraft { .. } => lang
+            .pick(
+                "Konsep jawaban sudah diubah petugas lain sejak halaman ini dibuka; tidak ada \
+                 yang berubah. Buka kembali pengaduan untuk membaca konsep terbaru.",
+                "Another officer changed the draft since this page was opened; nothing was \
+                 changed. Open the complaint again to read the latest draft.",
+            )
+            .to_string(),
+        E::Unapproved { done, of } => format!(
+            "{} ({done}/{of}).",
+            lang.pick(
+                "Konsep jawaban ini belum diparaf dan ditandatangani lengkap, jadi belum dapat dikirim",
+                "This draft has not passed every initial and signature yet, so it cannot be sent"
+            )
+        ),
         E::Db(_) => lang
             .pick(
                 "Register sedang tidak dapat dihubungi; coba lagi sebentar lagi.",
@@ -554,6 +569,11 @@ pub(super) fn error_text(lang: Lang, e: &crate::workflow::ActionError) -> (Statu
 /// Why an action was not taken, in the officer's language, with the way back to the complaint.
 fn action_error(lang: Lang, s: &WebSession, no: &str, e: crate::workflow::ActionError) -> Response {
     let (code, text) = error_text(lang, &e);
+    refusal(lang, s, no, code, &text)
+}
+
+/// A refusal in words with the way back to the complaint.
+fn refusal(lang: Lang, s: &WebSession, no: &str, code: StatusCode, text: &str) -> Response {
     let no: String = no
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
@@ -597,6 +617,22 @@ pub async fn action(
     let into = f.into.clone().filter(|i| !i.trim().is_empty());
     let tells = action.tells_complainant() || into.is_some();
     if tells && f.confirm.as_deref() != Some("1") {
+        // Never offer "Ya, kirim" for a move this role may not make from the complaint's step.
+        let c = match crate::register::complaint_by_no(&st.core.db.pool, &no).await {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                return action_error(
+                    lang,
+                    &s,
+                    &no,
+                    crate::workflow::ActionError::NotFound(no.clone()),
+                )
+            }
+            Err(e) => return action_error(lang, &s, &no, e.into()),
+        };
+        if let Err(e) = crate::workflow::check_move(&st.core, c.status, s.officer.role, action) {
+            return action_error(lang, &s, &no, e);
+        }
         return confirm_page(&st, &s, lang, &no, action, &f.note, &f, into.as_deref()).await;
     }
     let req = crate::workflow::ActionRequest {
@@ -607,6 +643,7 @@ pub async fn action(
         reason: f.reason,
         into,
         draft: f.draft.filter(|d| !d.trim().is_empty()),
+        draft_version: f.draft_version,
     };
     let done = crate::workflow::apply(&st.core, &s.officer, &no, &req, &[]).await;
     after_change(&st, lang, &s, &no, done, Notice::ActionDone)
@@ -704,18 +741,37 @@ pub async fn record_field_review(
     axum::extract::Path(no): axum::extract::Path<String>,
     req: axum::extract::Request,
 ) -> Response {
-    let lang = page_lang(req.headers(), &HashMap::new());
+    let (_, q, lang) = super::forms::request_head(&req);
     let Some(s) = req.extensions().get::<WebSession>().cloned() else {
         return forbidden(lang);
     };
-    let form = match crate::web::submission::read_form(&st, req).await {
-        Ok(f) => f,
-        Err(e) => return e.into_response(),
-    };
-    let field = |k: &str| form.fields[k].as_str().unwrap_or("").to_string();
-    if !s.csrf_ok(Some(&field("csrf"))) {
+    // Token (in the URL), role and step are checked before a byte of the upload is read.
+    if !s.csrf_ok(q.get("csrf").map(String::as_str)) {
         return forbidden(lang);
     }
+    let action = crate::workflow::Action::RecordFieldReview;
+    match crate::register::complaint_by_no(&st.core.db.pool, &no).await {
+        Ok(Some(c)) => {
+            if let Err(e) = crate::workflow::check_move(&st.core, c.status, s.officer.role, action)
+            {
+                return action_error(lang, &s, &no, e);
+            }
+        }
+        Ok(None) => {
+            return action_error(
+                lang,
+                &s,
+                &no,
+                crate::workflow::ActionError::NotFound(no.clone()),
+            )
+        }
+        Err(e) => return action_error(lang, &s, &no, e.into()),
+    }
+    let form = match crate::web::submission::read_form(&st, req).await {
+        Ok(f) => f,
+        Err(e) => return refusal(lang, &s, &no, e.status(), &e.for_form(lang)),
+    };
+    let field = |k: &str| form.fields[k].as_str().unwrap_or("").to_string();
     let req = crate::workflow::ActionRequest {
         action: crate::workflow::Action::RecordFieldReview,
         note: field("note"),
@@ -724,6 +780,7 @@ pub async fn record_field_review(
         reason: None,
         into: None,
         draft: None,
+        draft_version: None,
     };
     let done = crate::workflow::apply(&st.core, &s.officer, &no, &req, &form.files).await;
     after_change(&st, lang, &s, &no, done, Notice::ActionDone)

@@ -43,6 +43,7 @@ async fn bulk_one(
         reason,
         into: None,
         draft: None,
+        draft_version: None,
     };
     match what {
         Bulk::Take => crate::workflow::assign(&st.core, &s.officer, no, None)

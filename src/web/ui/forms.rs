@@ -4,7 +4,9 @@
 use super::*;
 
 /// A streamed form's headers, query and page language, taken before its body is read.
-fn request_head(req: &axum::extract::Request) -> (HeaderMap, HashMap<String, String>, Lang) {
+pub(super) fn request_head(
+    req: &axum::extract::Request,
+) -> (HeaderMap, HashMap<String, String>, Lang) {
     let headers = req.headers().clone();
     let q: HashMap<String, String> = Query::try_from_uri(req.uri())
         .map(|Query(q)| q)
@@ -128,7 +130,7 @@ pub async fn public_submit(
             html_response(
                 code,
                 lang,
-                complaint_form(&st, lang, &token, Some(&e.to_string())),
+                complaint_form(&st, lang, &token, Some(&e.for_form(lang))),
                 vec![],
             )
         }
@@ -214,7 +216,7 @@ pub async fn counter_lapor_submit(
     match linked {
         Ok(c) => Redirect::to(&format!("/kotak/{}", c.register_no)).into_response(),
         Err(e) => {
-            let form = counter_form(lang, &s, lapor_on(&st), Some(&e.to_string()));
+            let form = counter_form(lang, &s, lapor_on(&st), Some(&e.for_form(lang)));
             html_response(e.status(), lang, form, vec![])
         }
     }
@@ -237,7 +239,7 @@ pub async fn counter_submit(
         Err(e) => html_response(
             e.status(),
             lang,
-            counter_form(lang, &s, lapor_on(&st), Some(&e.to_string())),
+            counter_form(lang, &s, lapor_on(&st), Some(&e.for_form(lang))),
             vec![],
         ),
     }

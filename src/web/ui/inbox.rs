@@ -24,6 +24,7 @@ pub fn inbox_filter(
     };
     if let Some(me) = me {
         f.reader = Some(me.id);
+        f.identity = crate::workflow::role_sees_identity(me.role);
         f.assignee = given("assignee").map(|a| {
             if a == "me" {
                 Assignee::Id(me.id)
@@ -103,6 +104,17 @@ pub async fn inbox(
             return StatusCode::SERVICE_UNAVAILABLE.into_response();
         }
     };
+    // Subjects as this officer may read them (a confidential complainant's name hidden).
+    let mut subjects = Vec::with_capacity(listing.items.len());
+    for l in &listing.items {
+        match crate::workflow::identity_view(&st.core.db, &l.complaint, s.officer.role).await {
+            Ok(v) => subjects.push(v.text(&l.complaint.subject).into_owned()),
+            Err(e) => {
+                tracing::error!(error = %e, "inbox");
+                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            }
+        }
+    }
     let has_next = listing.has_next;
     let page_no: i64 = q
         .get("page")
@@ -207,7 +219,7 @@ pub async fn inbox(
                     th { (lang.pick("Batas waktu", "Due")) }
                 } }
                 tbody id="baris" {
-                    @for l in &listing.items {
+                    @for (l, subject) in listing.items.iter().zip(&subjects) {
                         @let c = &l.complaint;
                         @let overdue = crate::register::is_overdue(c.closed_at.is_none(), c.answered_at.is_some(), c.status, c.due_at, now);
                         @let unread = crate::register::workspace::is_unread(l.seen_at, c.updated_at);
@@ -218,7 +230,7 @@ pub async fn inbox(
                                 @if unread { span title=(lang.pick("belum dibaca", "unread")) aria-label=(lang.pick("belum dibaca", "unread")) { "● " } }
                                 a href=(href) { (c.register_no) }
                             }
-                            td.subj { (c.subject) }
+                            td.subj { (subject) }
                             td { @if crate::workflow::sees_identity(c, s.officer.role) { (c.complainant_name) } @else { em { (lang.pick("rahasia", "confidential")) } } }
                             td { (crate::web::words::channel(c.channel, lang)) }
                             td { (crate::web::words::status(c.status, lang)) }

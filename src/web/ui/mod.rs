@@ -36,7 +36,7 @@ pub use aduan_channel::Lang;
 
 /// The page language: `?lang=` first, then the `aduan_lang` cookie; Bahasa Indonesia unless
 /// either says `en`.
-fn page_lang(headers: &HeaderMap, q: &HashMap<String, String>) -> Lang {
+pub(crate) fn page_lang(headers: &HeaderMap, q: &HashMap<String, String>) -> Lang {
     let v = q
         .get("lang")
         .cloned()
@@ -191,6 +191,24 @@ pub fn not_for_role(headers: &HeaderMap, s: &WebSession) -> Response {
             Some(s),
             html! {
                 p.err role="alert" { (lang.pick("Halaman ini bukan untuk", "This page is not for the")) " " (crate::web::words::role(s.officer.role, lang)) "." }
+                p { a href="/kotak" { (lang.pick("Ke kotak masuk", "To the inbox")) } }
+            },
+        ),
+        vec![],
+    )
+}
+
+/// A 403 page saying, in words, what the officer may not open and why.
+pub fn refused(lang: Lang, why: &str) -> Response {
+    html_response(
+        StatusCode::FORBIDDEN,
+        lang,
+        page(
+            lang,
+            "403",
+            None,
+            html! {
+                p.err role="alert" { (why) }
                 p { a href="/kotak" { (lang.pick("Ke kotak masuk", "To the inbox")) } }
             },
         ),

@@ -146,9 +146,22 @@ pub async fn dashboard(
     let lang = page_lang(&headers, &q);
     let admin = s.officer.role == crate::workflow::Role::Admin;
     let now = now_ms();
-    let Ok(d) = crate::register::reports::dashboard(&st.core.db, now).await else {
+    let Ok(mut d) = crate::register::reports::dashboard(&st.core.db, now).await else {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     };
+    // Subjects of confidential complaints as this officer may read them.
+    for r in d.overdue.iter_mut().filter(|r| r.confidential) {
+        let c = crate::register::complaint_by_no(&st.core.db.pool, &r.register_no).await;
+        let view = match c {
+            Ok(Some(c)) => crate::workflow::identity_view(&st.core.db, &c, s.officer.role).await,
+            Ok(None) => continue,
+            Err(e) => Err(e),
+        };
+        match view {
+            Ok(v) => r.subject = v.text(&r.subject).into_owned(),
+            Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        }
+    }
     let mut health = Vec::new();
     for (kind, ch) in st.core.channels.iter() {
         health.push((kind.as_str(), ch.health().await, ch.gauges()));

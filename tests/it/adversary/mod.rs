@@ -16,6 +16,10 @@ use crate::helpers::*;
 use crate::intake::{email, sms};
 use crate::testchannel::ScriptedChannel;
 
+mod approvals;
+mod confidential;
+mod holes;
+
 struct Rig {
     app: App,
     email: Arc<ScriptedChannel>,

@@ -1,0 +1,35 @@
+-- Confidential complaints (issue 21): the complainant's name is indexed apart from the rest of
+-- the complaint's text, so that roles that may not see who complained cannot find a complaint
+-- by its complainant's name. `search_text` of a confidential complaint holds its text with the
+-- name and addresses redacted; `identity_text` the folded name (empty for other complaints,
+-- whose name stays in `search_text`). The stored tsvector covers both; a reader who may not
+-- see the identity matches a confidential complaint on `search_text` alone. The register
+-- rewrites existing confidential complaints' two columns when it opens
+-- (`register::identity::reindex`).
+ALTER TABLE complaints ADD COLUMN identity_text TEXT NOT NULL DEFAULT '';
+ALTER TABLE complaints ADD COLUMN identity_indexed BIGINT NOT NULL DEFAULT 0;
+DROP INDEX complaints_search;
+ALTER TABLE complaints DROP COLUMN search_tsv;
+ALTER TABLE complaints
+    ADD COLUMN search_tsv tsvector
+    GENERATED ALWAYS AS (to_tsvector('simple', search_text || ' ' || identity_text)) STORED;
+CREATE INDEX complaints_search ON complaints USING GIN (search_tsv);
+CREATE INDEX complaints_confidential ON complaints(id) WHERE confidential = 1 AND identity_indexed = 0;
+
+-- The register's own secrets (issue 21): the key that signs the login form's token, shared by
+-- every daemon on the register so a form served by one is accepted by another.
+CREATE TABLE register_secrets (
+    name        TEXT PRIMARY KEY,
+    value       TEXT NOT NULL,
+    created_at  BIGINT NOT NULL
+);
+
+-- Approvals belong to one version of the draft (issue 21): every new draft or correction is a
+-- new version, and an approval of an earlier version never counts again, even when an edit
+-- brings back an earlier text (same hash). Approvals given before keep version 0, the version
+-- every complaint starts at.
+ALTER TABLE complaints ADD COLUMN draft_version BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE approvals ADD COLUMN draft_version BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE approvals DROP CONSTRAINT approvals_complaint_id_draft_sha256_stage_key;
+ALTER TABLE approvals ADD CONSTRAINT approvals_by_version
+    UNIQUE (complaint_id, draft_version, draft_sha256, stage);
