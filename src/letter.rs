@@ -71,7 +71,9 @@ pub struct Letter<'a> {
     pub register_no: &'a str,
     /// The addressee: the complainant's name (or "Pengadu" when it is unknown).
     pub to: &'a str,
-    pub subject: &'a str,
+    /// The complaint's subject as the office may quote it; `None` when only the office's own
+    /// words may stand on the letter (a web complaint: its contacts are typed by anyone).
+    pub subject: Option<&'a str>,
     pub received: NaiveDate,
     /// How the complaint came in, in words (`surat elektronik`, `SMS`, …).
     pub channel: &'a str,
@@ -228,24 +230,26 @@ impl Letterhead {
         w.text(25.0, BOLD, 11.0, l.to);
         w.text(25.0, REGULAR, 11.0, "di tempat");
         w.y -= LINE;
+        let about = l
+            .subject
+            .map(|s| format!(" perihal \"{s}\""))
+            .unwrap_or_default();
         let opening = match l.kind {
             LetterKind::Answer => format!(
                 "Menindaklanjuti pengaduan Saudara yang kami terima pada tanggal {} melalui {} \
-                 dengan nomor register {} perihal \"{}\", dengan hormat kami sampaikan jawaban \
+                 dengan nomor register {}{about}, dengan hormat kami sampaikan jawaban \
                  sebagai berikut:",
                 date_id(l.received),
                 l.channel,
                 l.register_no,
-                l.subject
             ),
             LetterKind::Invitation => format!(
                 "Sehubungan dengan pengaduan Saudara yang kami terima pada tanggal {} melalui {} \
-                 dengan nomor register {} perihal \"{}\", kami mengundang Saudara untuk hadir \
+                 dengan nomor register {}{about}, kami mengundang Saudara untuk hadir \
                  pada peninjauan lapangan:",
                 date_id(l.received),
                 l.channel,
                 l.register_no,
-                l.subject
             ),
         };
         let mut paragraphs = vec![opening];
@@ -433,7 +437,7 @@ mod tests {
             date: NaiveDate::from_ymd_opt(2026, 12, 3).unwrap(),
             register_no: "ADU-2026-000001",
             to: "Budi ☺",
-            subject: "Izin usaha",
+            subject: Some("Izin usaha"),
             received: NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
             channel: "SMS",
             body: &body,

@@ -25,6 +25,9 @@ pub enum Kind {
     ClosedIncomplete,
     /// After closure: the citizen's verdict on the handling, 1–4.
     RatingRequest,
+    /// The same question to an address typed into a form: only the coded link (a reply from
+    /// an address that is no identity cannot be the verdict).
+    RatingLink,
     /// The field review's invitation (the letter attached); `{text}`: when and where.
     Invitation,
     /// A duplicate was merged into its original; `{text}`: the original's register number.
@@ -43,6 +46,7 @@ impl Kind {
             Kind::Forwarded => "forwarded",
             Kind::ClosedIncomplete => "closed_incomplete",
             Kind::RatingRequest => "rating_request",
+            Kind::RatingLink => "rating_link",
             Kind::Invitation => "invitation",
             Kind::Merged => "merged",
         }
@@ -67,6 +71,7 @@ struct Set {
     /// Newer than some offices' template files: the shipped one stands in when missing.
     closed_incomplete: Option<Template>,
     rating_request: Option<Template>,
+    rating_link: Option<Template>,
     invitation: Option<Template>,
     merged: Option<Template>,
     /// Status words; missing ones are taken from the shipped file.
@@ -85,6 +90,7 @@ impl Set {
             Kind::Forwarded => &self.forwarded,
             Kind::ClosedIncomplete => self.closed_incomplete.as_ref().unwrap_or(&self.forwarded),
             Kind::RatingRequest => self.rating_request.as_ref().unwrap_or(&self.status),
+            Kind::RatingLink => self.rating_link.as_ref().unwrap_or(&self.status),
             Kind::Invitation => self.invitation.as_ref().unwrap_or(&self.reply),
             Kind::Merged => self.merged.as_ref().unwrap_or(&self.reply),
         }
@@ -134,6 +140,9 @@ impl Templates {
             }
             if set.rating_request.is_none() {
                 set.rating_request = shipped.rating_request;
+            }
+            if set.rating_link.is_none() {
+                set.rating_link = shipped.rating_link;
             }
             if set.invitation.is_none() {
                 set.invitation = shipped.invitation;

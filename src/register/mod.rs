@@ -217,6 +217,8 @@ pub struct Complaint {
     pub handed_over_to: Option<String>,
     /// The citizen's verdict on the handling, 1–4 (SKM scale).
     pub rating: Option<i64>,
+    /// When the verdict was asked (a verdict counts within `workflow::verdict::WINDOW_MS`).
+    pub rating_asked_at: Option<i64>,
     /// The unit (section or team) it was disposed to, and the instruction given.
     pub unit: Option<String>,
     pub instruction: Option<String>,
@@ -232,7 +234,7 @@ pub const COMPLAINT_COLUMNS: &str = "c.id, c.register_no, c.tracking_code, c.com
      p.name AS complainant_name, c.channel, c.medium, c.reply_to, c.subject, c.status, \
      c.assignee_id, c.lang, c.auto_generated, c.flagged, c.draft_answer, c.draft_version, c.received_at, \
      c.due_date, c.due_at, c.answered_at, c.closed_at, c.updated_at, c.step_started_at, \
-     c.step_due_at, c.calendar_gap, c.close_reason, c.handed_over_to, c.rating, \
+     c.step_due_at, c.calendar_gap, c.close_reason, c.handed_over_to, c.rating, c.rating_asked_at, \
      (SELECT u.name FROM units u WHERE u.id = c.unit_id) AS unit, c.instruction, c.merged_into, \
      c.confidential";
 
@@ -461,14 +463,23 @@ pub async fn enqueue(
         },
         ..vars
     };
-    let (typed_subject, typed_body) = core.templates.render(c.lang, out.kind, &typed);
+    // The verdict's question to a typed address asks through the coded link only: a reply
+    // from it would be no identity's.
+    let typed_kind = match out.kind {
+        Kind::RatingRequest => Kind::RatingLink,
+        k => k,
+    };
+    let (typed_subject, typed_body) = core.templates.render(c.lang, typed_kind, &typed);
+    let (contact_subject, contact_body) = core.templates.render(c.lang, typed_kind, &vars);
     let now = now_ms();
     let mut ids = Vec::with_capacity(targets.len());
     for (channel, to) in targets {
-        let (subject, body) = if c.channel == ChannelKind::Web && *channel != ChannelKind::Web {
-            (&typed_subject, &typed_body)
-        } else {
-            (&subject, &body)
+        let contact =
+            matches!(c.channel, ChannelKind::Web | ChannelKind::Counter) && *channel != c.channel;
+        let (subject, body) = match (contact, c.channel) {
+            (true, ChannelKind::Web) => (&typed_subject, &typed_body),
+            (true, _) => (&contact_subject, &contact_body),
+            (false, _) => (&subject, &body),
         };
         let provider_msg_id = format!(
             "<{}.{}.{}@{}>",

@@ -52,6 +52,7 @@ struct Words {
     rated: &'static str,
     thanks: &'static str,
     not_rateable: &'static str,
+    rating_closed: &'static str,
     steps: &'static str,
 }
 
@@ -73,6 +74,7 @@ const ID: Words = Words {
     rated: "Penilaian Anda",
     thanks: "Terima kasih, penilaian Anda tercatat.",
     not_rateable: "Pengaduan ini belum dapat dinilai: penilaian dibuka setelah pengaduan selesai.",
+    rating_closed: "Penilaian pengaduan ini sudah ditutup: penilaian diterima dalam 30 hari setelah pengaduan selesai.",
     steps: "Langkah penanganan",
 };
 
@@ -94,6 +96,8 @@ const EN: Words = Words {
     rated: "Your rating",
     thanks: "Thank you, your rating is recorded.",
     not_rateable: "This complaint cannot be rated yet: rating opens when it is closed.",
+    rating_closed:
+        "Rating this complaint has closed: ratings are taken within 30 days of its closing.",
     steps: "Handling steps",
 };
 
@@ -285,6 +289,12 @@ pub async fn rate_page(
         ),
         (None, _) if !crate::workflow::verdict::rateable(&c) => {
             (StatusCode::CONFLICT, format!("<p>{}</p>", w.not_rateable))
+        }
+        // The one window every channel keeps.
+        (None, _)
+            if !crate::workflow::verdict::open(&c, st.core.clock.now().timestamp_millis()) =>
+        {
+            (StatusCode::CONFLICT, format!("<p>{}</p>", w.rating_closed))
         }
         (None, None) if method == axum::http::Method::POST => (
             StatusCode::BAD_REQUEST,

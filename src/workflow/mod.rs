@@ -811,7 +811,7 @@ pub async fn apply(
         tell_complainant(core, &mut tx, &updated, kind, &text, &letters).await?;
     }
     // Closed after its answer: the citizen's verdict is asked, once.
-    if action == Action::Close {
+    if action == Action::Close && verdict::asked_on_close(&c) {
         verdict::ask(core, &mut tx, &updated, now).await?;
     }
     let updated = register::complaint_by_id(&mut tx, c.id).await?;
@@ -875,7 +875,9 @@ pub(crate) async fn issue_letter(
         date,
         register_no: &c.register_no,
         to,
-        subject: &c.subject,
+        // A web complaint's letter also reaches addresses anyone could type into the form:
+        // it quotes nothing the submitter wrote but the name.
+        subject: (c.channel != aduan_channel::ChannelKind::Web).then_some(c.subject.as_str()),
         received: crate::sla::local_date(clock::instant(c.received_at), offset),
         channel: c.channel.words(aduan_channel::Lang::Id),
         body,

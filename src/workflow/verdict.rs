@@ -69,15 +69,33 @@ pub fn grade(index: f64) -> char {
     }
 }
 
-/// Whether the verdict may be given: the complaint was closed by an officer after its answer
-/// (not rejected, forwarded, dismissed or closed for want of completion).
+/// Whether closing `before` (the complaint as it stood) asks the verdict: its answer went out
+/// (sent, or handed over at the counter). A complaint closed without an answer — a returned
+/// file never completed, closed by hand — is not asked and not in the survey; nor are
+/// rejected, forwarded or dismissed ones (they are not closed).
+pub fn asked_on_close(before: &Complaint) -> bool {
+    before.status == crate::workflow::Status::Answered || before.answered_at.is_some()
+}
+
+/// Whether the complaint's verdict was asked (closed after its answer, [`asked_on_close`]).
 pub fn rateable(c: &Complaint) -> bool {
-    c.status == crate::workflow::Status::Closed && c.close_reason.is_none()
+    c.status == crate::workflow::Status::Closed
+        && c.close_reason.is_none()
+        && c.rating_asked_at.is_some()
+}
+
+/// Whether a verdict may be given now: the one rule for every channel and the web page — the
+/// question was asked, within [`WINDOW_MS`].
+pub fn open(c: &Complaint, now: i64) -> bool {
+    rateable(c) && c.rating_asked_at.is_some_and(|at| now - at <= WINDOW_MS)
 }
 
 /// Asks the complainant for the verdict, in the transaction that closes the complaint: through
 /// every reply target but the counter (which cannot carry a question; the tracking page and
 /// the counter officer can) and LAPOR! (whose own system asks its users for their rating).
+///
+/// Typed contacts of web and counter complaints get the coded link only (`rating_link`): a
+/// reply from an address that is no identity could not be told from a new complaint.
 pub(crate) async fn ask(core: &Core, tx: &mut Tx, c: &Complaint, now: i64) -> sqlx::Result<()> {
     let targets: Vec<_> = register::reply_targets(tx, core, c)
         .await?
@@ -113,14 +131,14 @@ pub async fn record(
     channel: ChannelKind,
     now: i64,
 ) -> sqlx::Result<bool> {
-    let kept = register::verdicts::record(tx, c.id, rating, channel, now).await?;
-    let note = if kept {
-        format!("{rating} ({}) via {channel}", words(rating, Lang::Id))
-    } else {
-        format!(
-            "{rating} via {channel} not counted: the first verdict ({}) stands",
-            c.rating.unwrap_or_default()
-        )
+    use register::verdicts::Recorded;
+    let recorded = register::verdicts::record(tx, c.id, rating, channel, now).await?;
+    let kept = recorded == Recorded::Kept;
+    let note = match recorded {
+        Recorded::Kept => format!("{rating} ({}) via {channel}", words(rating, Lang::Id)),
+        Recorded::FirstStands(first) => {
+            format!("{rating} via {channel} not counted: the first verdict ({first}) stands")
+        }
     };
     register::audit(
         tx,

@@ -158,14 +158,23 @@ async fn register_in(
     if let Intent::StatusQuery { register_no } = &msg.intent {
         return status_query(core, tx, p, found.complainant, register_no, now).await;
     }
-    // A rating reply (a bare 1–4) from a complainant whose verdict was asked: the verdict.
+    // A rating reply (a bare 1–4) from a complainant whose verdict was asked: the verdict, on
+    // the complaint whose question it answers — the one its reply headers name (email
+    // `In-Reply-To`, Telegram's reply target), else (not by email, whose `From` anyone can
+    // write) the one asked last.
     if let (Some(who), Some(rating)) = (found.complainant, crate::workflow::verdict::parse(&p.text))
     {
         if !msg.auto_generated && p.attachments.is_empty() {
             // The register's clock, as the question's time was.
             let at = core.clock.now().timestamp_millis();
             let since = at - crate::workflow::verdict::WINDOW_MS;
-            if let Some(no) = register::verdicts::asked_of(tx, who, since).await? {
+            let refs = &msg.hints.references;
+            let mut asked =
+                register::verdicts::asked_by_reply(tx, msg.channel, refs, who, since).await?;
+            if asked.is_none() && msg.channel != ChannelKind::Email {
+                asked = register::verdicts::asked_of(tx, who, since).await?;
+            }
+            if let Some(no) = asked {
                 return verdict_reply(tx, p, &no, rating, at).await;
             }
         }

@@ -331,6 +331,7 @@ pub(super) async fn create_complaint(
         close_reason: None,
         handed_over_to: None,
         rating: None,
+        rating_asked_at: None,
         unit: None,
         instruction: None,
         merged_into: None,

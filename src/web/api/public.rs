@@ -45,7 +45,7 @@ pub async fn public_status(
         .collect();
     Ok(Some(PublicStatus {
         rating: c.rating,
-        rateable: crate::workflow::verdict::rateable(&c),
+        rateable: crate::workflow::verdict::open(&c, st.core.clock.now().timestamp_millis()),
         status_text: st.core.templates.status_text(c.lang, c.status),
         received_at: ms_to_rfc3339(c.received_at),
         overdue: is_overdue(&c, now_ms()),

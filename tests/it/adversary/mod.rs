@@ -19,6 +19,7 @@ use crate::testchannel::ScriptedChannel;
 mod approvals;
 mod confidential;
 mod holes;
+mod verdicts;
 
 struct Rig {
     app: App,
