@@ -302,6 +302,45 @@ pub async fn merge_thread(tx: &mut Tx, from: i64, into: i64, into_no: &str) -> s
     Ok(())
 }
 
+/// Locks the rows of the complaints `register_nos` in id order (several complaints in one
+/// action: a merge), so two actions locking the same pair never wait for each other crosswise.
+pub async fn lock_in_order(tx: &mut Tx, register_nos: &[&str]) -> sqlx::Result<()> {
+    let mut ids = Vec::with_capacity(register_nos.len());
+    for no in register_nos {
+        let id: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM complaints WHERE register_no = $1")
+                .bind(*no)
+                .fetch_optional(&mut **tx)
+                .await?;
+        ids.extend(id);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    for id in ids {
+        sqlx::query("UPDATE complaints SET updated_at = updated_at WHERE id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Whether any of these complainants has a proven identity (an address a channel proved).
+pub async fn has_identity(tx: &mut Tx, complainant_ids: &[i64]) -> sqlx::Result<bool> {
+    for id in complainant_ids {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM complainant_addresses WHERE complainant_id = $1",
+        )
+        .bind(*id)
+        .fetch_one(&mut **tx)
+        .await?;
+        if n > 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// A complaint read for a change: its row is locked first (`UPDATE` takes the row lock on
 /// PostgreSQL; SQLite's `BEGIN IMMEDIATE` already serializes writers), so actions on one
 /// complaint run one after another and each sees the last one's result.

@@ -477,6 +477,11 @@ pub async fn apply(
     }
     let now = core.clock.now().timestamp_millis();
     let mut tx = core.db.begin().await?;
+    // A merge locks both complaints first, in id order: two officers merging A into B and B
+    // into A at once wait for each other, and the second finds its original closed.
+    if let Some(into) = &merge_into {
+        register::lock_in_order(&mut tx, &[register_no, into]).await?;
+    }
     // Takes the complaint's row lock first: actions on one complaint run one after another.
     let c = register::complaint_for_update(&mut tx, register_no)
         .await?
@@ -630,6 +635,23 @@ pub async fn apply(
             ))
         }
         Some(no) => match register::complaint_by_no(&mut *tx, no).await? {
+            Some(o) if o.confidential != c.confidential => {
+                return Err(ActionError::Invalid(format!(
+                    "{no} and {} differ in confidentiality: a confidential complaint is never \
+                     merged with another kind",
+                    c.register_no
+                )))
+            }
+            Some(o)
+                if o.complainant_id != c.complainant_id
+                    && register::has_identity(&mut tx, &[o.complainant_id, c.complainant_id])
+                        .await? =>
+            {
+                return Err(ActionError::Invalid(format!(
+                    "{no} is another complainant's: a duplicate is merged only into its own \
+                     complainant's complaint"
+                )))
+            }
             Some(o) if !o.status.is_final() => Some(o),
             Some(_) => {
                 return Err(ActionError::Invalid(format!(

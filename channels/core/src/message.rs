@@ -121,6 +121,10 @@ pub struct InboundMessage {
     /// The complainant asked to keep their identity confidential (*rahasia*, the web form and
     /// the counter): only the front office, the heads and the admin see who complained.
     pub confidential: bool,
+    /// Why this message's sender is not proven although its channel usually proves it (an
+    /// email whose receiving server reports a DMARC or SPF failure): the sender is then no
+    /// identity — the message joins nothing by number, reopens nothing, gives no verdict.
+    pub sender_unproven: Option<String>,
 }
 
 /// What an inbound message asks for.
@@ -162,6 +166,7 @@ impl InboundMessage {
             intent: Intent::Message,
             cursor: None,
             confidential: false,
+            sender_unproven: None,
         }
     }
 }

@@ -15,6 +15,7 @@ use aduan_channel::{
 use async_trait::async_trait;
 use tracing::warn;
 
+pub mod auth;
 pub mod config;
 mod conn;
 pub mod imap;

@@ -138,6 +138,7 @@ pub fn parse(raw: &[u8], own_address: &str, received_at: Option<DateTime<Utc>>) 
         .unwrap_or_else(Utc::now);
     msg.hints.message_id = message_id;
     msg.hints.references = references;
+    msg.sender_unproven = crate::auth::sender_failure(&m, raw);
     msg.auto_generated = auto.is_some();
     msg.raw = Some(raw.to_vec());
     if !problems.is_empty() {

@@ -167,8 +167,14 @@ impl Prepared {
                 }
             }
         }
-        let identity =
-            Some(msg.sender.to_key()).filter(|k| !k.is_empty() && msg.channel.proves_sender());
+        // A sender the channel failed to prove this time (an email failing DMARC at the
+        // office's server) is no identity: it finds no complainant, joins nothing by number.
+        if let Some(why) = &msg.sender_unproven {
+            notes.push(format!("sender not proven ({why}): registered on its own"));
+        }
+        let identity = Some(msg.sender.to_key()).filter(|k| {
+            !k.is_empty() && msg.channel.proves_sender() && msg.sender_unproven.is_none()
+        });
         let mut contacts: Vec<String> = Vec::new();
         for a in &msg.contacts {
             let k = a.to_key();

@@ -203,6 +203,11 @@ pub(super) async fn find_thread(
     complainant_id: i64,
 ) -> sqlx::Result<Option<Complaint>> {
     let msg = &p.msg;
+    // A sender the channel failed to prove joins nothing, not even by reply headers (a
+    // forger who learnt one of our Message-IDs would reopen or extend the thread).
+    if msg.sender_unproven.is_some() {
+        return Ok(None);
+    }
     let ch = msg.channel.as_str();
     let pg = core.db.backend == crate::db::Backend::Postgres;
     let lock = if pg { " FOR UPDATE OF c" } else { "" };

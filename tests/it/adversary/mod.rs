@@ -18,7 +18,9 @@ use crate::testchannel::ScriptedChannel;
 
 mod approvals;
 mod confidential;
+mod email_auth;
 mod holes;
+mod merges;
 mod verdicts;
 
 struct Rig {
