@@ -33,3 +33,12 @@ ALTER TABLE approvals ADD COLUMN draft_version BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE approvals DROP CONSTRAINT approvals_complaint_id_draft_sha256_stage_key;
 ALTER TABLE approvals ADD CONSTRAINT approvals_by_version
     UNIQUE (complaint_id, draft_version, draft_sha256, stage);
+
+-- Officers' notification addresses are confirmed with a code before use (issue 21): a new
+-- address waits here, with the code's sha256, its expiry and the wrong tries, until the
+-- officer types the code the address received.
+ALTER TABLE officers ADD COLUMN notify_pending_email TEXT;
+ALTER TABLE officers ADD COLUMN notify_pending_telegram TEXT;
+ALTER TABLE officers ADD COLUMN notify_code_sha256 TEXT;
+ALTER TABLE officers ADD COLUMN notify_code_expires BIGINT;
+ALTER TABLE officers ADD COLUMN notify_code_tries BIGINT NOT NULL DEFAULT 0;

@@ -65,3 +65,12 @@ INSERT INTO approvals_by_version
     SELECT id, complaint_id, 0, draft_sha256, stage, role, kind, officer_id, at FROM approvals;
 DROP TABLE approvals;
 ALTER TABLE approvals_by_version RENAME TO approvals;
+
+-- Officers' notification addresses are confirmed with a code before use (issue 21): a new
+-- address waits here, with the code's sha256, its expiry and the wrong tries, until the
+-- officer types the code the address received.
+ALTER TABLE officers ADD COLUMN notify_pending_email TEXT;
+ALTER TABLE officers ADD COLUMN notify_pending_telegram TEXT;
+ALTER TABLE officers ADD COLUMN notify_code_sha256 TEXT;
+ALTER TABLE officers ADD COLUMN notify_code_expires BIGINT;
+ALTER TABLE officers ADD COLUMN notify_code_tries BIGINT NOT NULL DEFAULT 0;

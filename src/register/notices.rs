@@ -3,7 +3,6 @@
 //! complaint it is about: never in the thread, never published, never threaded into).
 
 use aduan_channel::{Address, ChannelKind};
-use sqlx::Row;
 
 use crate::db::{Db, Tx};
 use crate::workflow::Role;
@@ -54,13 +53,113 @@ pub async fn subscribers(db: &Db) -> sqlx::Result<Vec<Subscriber>> {
     .await
 }
 
-/// An officer's notification addresses (email, Telegram chat id).
-pub async fn prefs(db: &Db, officer_id: i64) -> sqlx::Result<(Option<String>, Option<String>)> {
-    let row = sqlx::query("SELECT notify_email, notify_telegram FROM officers WHERE id = $1")
+/// An officer's notification addresses: the confirmed ones (notices go there) and those
+/// waiting for their code.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct Prefs {
+    pub email: Option<String>,
+    pub telegram: Option<String>,
+    pub pending_email: Option<String>,
+    pub pending_telegram: Option<String>,
+}
+
+/// An officer's notification addresses.
+pub async fn prefs(db: &Db, officer_id: i64) -> sqlx::Result<Prefs> {
+    sqlx::query_as(
+        "SELECT notify_email AS email, notify_telegram AS telegram, \
+         notify_pending_email AS pending_email, notify_pending_telegram AS pending_telegram \
+         FROM officers WHERE id = $1",
+    )
+    .bind(officer_id)
+    .fetch_one(&db.pool)
+    .await
+}
+
+/// How many wrong codes void a pending address.
+pub const MAX_CODE_TRIES: i64 = 5;
+
+/// New addresses waiting for the code sent to them (its sha256), until `expires`.
+pub async fn set_pending(
+    db: &Db,
+    officer_id: i64,
+    email: Option<&str>,
+    telegram: Option<&str>,
+    code_sha256: &str,
+    expires: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE officers SET notify_pending_email = $2, notify_pending_telegram = $3, \
+         notify_code_sha256 = $4, notify_code_expires = $5, notify_code_tries = 0 WHERE id = $1",
+    )
+    .bind(officer_id)
+    .bind(email)
+    .bind(telegram)
+    .bind(code_sha256)
+    .bind(expires)
+    .execute(&db.write)
+    .await?;
+    Ok(())
+}
+
+/// What a typed code did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmation {
+    /// The waiting addresses are the officer's notification addresses now.
+    Confirmed,
+    Wrong,
+    /// Expired, or too many wrong codes: the waiting addresses are dropped.
+    Expired,
+    NothingWaiting,
+}
+
+/// Confirms the waiting addresses with `code_sha256` (one transaction; wrong tries counted).
+pub async fn confirm(
+    db: &Db,
+    officer_id: i64,
+    code_sha256: &str,
+    now: i64,
+) -> sqlx::Result<Confirmation> {
+    let mut tx = db.begin().await?;
+    let row: Option<(Option<String>, Option<i64>, i64)> = sqlx::query_as(
+        "SELECT notify_code_sha256, notify_code_expires, notify_code_tries FROM officers \
+         WHERE id = $1 AND (notify_pending_email IS NOT NULL OR notify_pending_telegram IS NOT NULL)",
+    )
+    .bind(officer_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((Some(want), Some(expires), tries)) = row else {
+        return Ok(Confirmation::NothingWaiting);
+    };
+    let clear = "notify_pending_email = NULL, notify_pending_telegram = NULL, \
+                 notify_code_sha256 = NULL, notify_code_expires = NULL, notify_code_tries = 0";
+    let outcome = if expires < now || tries >= MAX_CODE_TRIES {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE officers SET {clear} WHERE id = $1"
+        )))
         .bind(officer_id)
-        .fetch_one(&db.pool)
+        .execute(&mut *tx)
         .await?;
-    Ok((row.try_get(0)?, row.try_get(1)?))
+        Confirmation::Expired
+    } else if super::ct_eq(&want, code_sha256) {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE officers SET notify_email = COALESCE(notify_pending_email, notify_email), \
+             notify_telegram = COALESCE(notify_pending_telegram, notify_telegram), \
+             notify_since = COALESCE(notify_since, $2), {clear} WHERE id = $1"
+        )))
+        .bind(officer_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        Confirmation::Confirmed
+    } else {
+        sqlx::query("UPDATE officers SET notify_code_tries = notify_code_tries + 1 WHERE id = $1")
+            .bind(officer_id)
+            .execute(&mut *tx)
+            .await?;
+        Confirmation::Wrong
+    };
+    tx.commit().await?;
+    Ok(outcome)
 }
 
 /// Sets an officer's notification addresses (`None`: off). Turning them on starts the

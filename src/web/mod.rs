@@ -295,6 +295,11 @@ pub const ROUTES: &[RouteSpec] = &[
         access: Access::Session(ALL_ROLES),
     },
     RouteSpec {
+        method: "POST",
+        path: "/akun/pemberitahuan/kode",
+        access: Access::Session(ALL_ROLES),
+    },
+    RouteSpec {
         method: "GET",
         path: "/kotak/{register_no}",
         access: Access::Session(ALL_ROLES),
@@ -517,6 +522,7 @@ pub fn router(core: Shared, web: &crate::config::WebConfig) -> Router {
         .route("/keluar", post(ui::logout))
         .route("/akun/sandi", post(ui::change_password))
         .route("/akun/pemberitahuan", post(ui::notify_prefs))
+        .route("/akun/pemberitahuan/kode", post(ui::notify_confirm))
         .route("/kotak", get(ui::inbox))
         .route(
             "/kotak/loket",

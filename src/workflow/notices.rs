@@ -6,7 +6,7 @@
 //! complaint outside their queue or unit. Notices name the register number, the subject and
 //! the deadline — never the complainant.
 
-use aduan_channel::Lang;
+use aduan_channel::{ChannelKind, Lang};
 use chrono::Timelike;
 
 use super::{available, Officer, Role, Status};
@@ -284,4 +284,145 @@ fn subject_in_notice(confidential: bool, subject: &str, lang: Lang) -> &str {
     } else {
         subject
     }
+}
+
+/// How long a confirmation code stays good.
+pub const CODE_LIFETIME_MS: i64 = 30 * 60 * 1000;
+
+/// Why new notification addresses could not be set.
+#[derive(Debug, thiserror::Error)]
+pub enum AddressError {
+    /// The channel that would carry the code (and the notices) does not run in this daemon.
+    #[error("the {0} channel does not run here")]
+    ChannelNotHere(ChannelKind),
+    /// The code could not be sent (the channel's words).
+    #[error("the code could not be sent: {0}")]
+    NotSent(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// An officer's wish for their notification addresses (`None`: off). Turning an address off
+/// or keeping it takes effect at once; a new address waits until the officer types the code
+/// sent to it ([`confirm_addresses`]) — notices never reach an address its officer did not
+/// prove to hold. The code goes straight through the channel while the officer waits (the
+/// one message not queued in the outbox: nothing is queued for an unconfirmed address).
+/// Returns whether addresses now wait for a code.
+pub async fn request_addresses(
+    core: &Core,
+    officer: &Officer,
+    email: Option<&str>,
+    telegram: Option<&str>,
+) -> Result<bool, AddressError> {
+    let now = core.clock.now().timestamp_millis();
+    let current = notices::prefs(&core.db, officer.id).await?;
+    // What stays confirmed: an address kept as it is.
+    let keep_email = email.filter(|e| current.email.as_deref() == Some(*e));
+    let keep_telegram = telegram.filter(|t| current.telegram.as_deref() == Some(*t));
+    notices::set_prefs(&core.db, officer.id, keep_email, keep_telegram, now).await?;
+    let new_email = email.filter(|_| keep_email.is_none());
+    let new_telegram = telegram.filter(|_| keep_telegram.is_none());
+    let mut targets = Vec::new();
+    if let Some(e) = new_email {
+        targets.push((
+            ChannelKind::Email,
+            aduan_channel::Address::Email(e.to_string()),
+        ));
+    }
+    if let Some(t) = new_telegram.and_then(|t| t.parse::<i64>().ok()) {
+        targets.push((
+            ChannelKind::Telegram,
+            aduan_channel::Address::TelegramChat(t),
+        ));
+    }
+    if targets.is_empty() {
+        notices::set_pending(&core.db, officer.id, None, None, "", 0).await?;
+        return Ok(false);
+    }
+    for (kind, _) in &targets {
+        if core.channels.get(*kind).is_none() {
+            return Err(AddressError::ChannelNotHere(*kind));
+        }
+    }
+    let code = {
+        use rand::Rng;
+        format!("{:06}", rand::rng().random_range(0..1_000_000u32))
+    };
+    notices::set_pending(
+        &core.db,
+        officer.id,
+        new_email,
+        new_telegram,
+        &register::sha256_hex(code.as_bytes()),
+        now + CODE_LIFETIME_MS,
+    )
+    .await?;
+    let lang = core.settings.language;
+    for (kind, to) in targets {
+        let channel = core.channels.get(kind).expect("checked above");
+        let msg = aduan_channel::OutboundMessage {
+            outbox_id: 0,
+            channel: kind,
+            to,
+            register_no: String::new(),
+            subject: lang
+                .pick(
+                    "Kode konfirmasi pemberitahuan aduan",
+                    "aduan notification confirmation code",
+                )
+                .to_string(),
+            text: format!(
+                "{} {}: {code}\n\n{}",
+                lang.pick(
+                    "Kode konfirmasi pemberitahuan aduan untuk",
+                    "The aduan notification confirmation code for"
+                ),
+                officer.username,
+                lang.pick(
+                    "Masukkan kode ini di halaman Kotak masuk, bagian Pemberitahuan untuk saya, dalam 30 menit. Abaikan pesan ini bila Anda tidak memintanya.",
+                    "Type this code on the Inbox page, under My notifications, within 30 minutes. Ignore this message if you did not ask for it."
+                ),
+            ),
+            attachments: Vec::new(),
+            message_id: format!(
+                "<confirm.{now}.{}@{}>",
+                register::tracking_code().to_lowercase(),
+                core.settings.message_id_domain
+            ),
+            references: Vec::new(),
+            automatic: true,
+            choices: Vec::new(),
+        };
+        let sent =
+            tokio::time::timeout(std::time::Duration::from_secs(20), channel.send(&msg)).await;
+        match sent {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                notices::set_pending(&core.db, officer.id, None, None, "", 0).await?;
+                return Err(AddressError::NotSent(e.to_string()));
+            }
+            Err(_) => {
+                notices::set_pending(&core.db, officer.id, None, None, "", 0).await?;
+                return Err(AddressError::NotSent("timed out".into()));
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// The code an officer typed for their waiting addresses.
+pub async fn confirm_addresses(
+    core: &Core,
+    officer: &Officer,
+    code: &str,
+) -> sqlx::Result<notices::Confirmation> {
+    let now = core.clock.now().timestamp_millis();
+    let code: String = code.chars().filter(char::is_ascii_digit).collect();
+    notices::confirm(
+        &core.db,
+        officer.id,
+        &register::sha256_hex(code.as_bytes()),
+        now,
+    )
+    .await
 }

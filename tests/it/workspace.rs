@@ -651,6 +651,7 @@ async fn officer_notices_by_email_and_telegram(backend: Backend) {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.location.as_deref().unwrap().contains("pesan=kode"));
     let bad = ani
         .go(
             "POST",
@@ -659,6 +660,39 @@ async fn officer_notices_by_email_and_telegram(backend: Backend) {
         )
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    // The address is hers only once she types the code it received (a wrong code first).
+    let code_mail = || {
+        crate::email::sent(&smtp)
+            .into_iter()
+            .find(|m| m.to == "ani@kantor.go.id" && m.subject.contains("Kode konfirmasi"))
+    };
+    assert!(crate::helpers::eventually(30, || async { code_mail().is_some() }).await);
+    let text = code_mail().unwrap().text;
+    let code: String = text
+        .split_whitespace()
+        .find(|w| w.len() == 6 && w.chars().all(|c| c.is_ascii_digit()))
+        .expect("a six-digit code")
+        .to_string();
+    assert!(aduan::register::notices::prefs(&app.core.db, 1)
+        .await
+        .is_ok());
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let r = ani
+        .go(
+            "POST",
+            "/akun/pemberitahuan/kode",
+            &[("csrf", &t), ("code", wrong)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = ani
+        .go(
+            "POST",
+            "/akun/pemberitahuan/kode",
+            &[("csrf", &t), ("code", &code)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
     app.officer("kepala", Role::HeadOfOffice).await;
     app.officer("tono", Role::TechnicalTeam).await;
     app.officer("budi", Role::FrontOffice).await;
@@ -713,7 +747,7 @@ async fn officer_notices_by_email_and_telegram(backend: Backend) {
         move || {
             crate::email::sent(smtp)
                 .into_iter()
-                .filter(|m| m.to == to)
+                .filter(|m| m.to == to && !m.subject.contains("Kode konfirmasi"))
                 .collect::<Vec<_>>()
         }
     };
@@ -754,7 +788,8 @@ async fn officer_notices_by_email_and_telegram(backend: Backend) {
     assert_eq!(n, 2 + 1, "overdue for Ani and Tono, the next digest");
     assert_eq!(sweep(&app.core).await.unwrap(), 0);
     assert!(
-        crate::helpers::eventually(30, || async { crate::email::sent(&smtp).len() == 4 }).await
+        crate::helpers::eventually(30, || async { crate::email::sent(&smtp).len() == 4 + 1 }).await,
+        "four notices and Ani's code"
     );
     assert!(crate::email::sent(&smtp)
         .iter()
@@ -772,6 +807,30 @@ async fn officer_notices_by_email_and_telegram(backend: Backend) {
         thread
     );
     assert!(!p.body.contains("Pengaduan baru di antrean Anda"));
+    // A confidential complaint's subject never leaves in a notice.
+    app.submit(json!({"name": "Wati", "subject": "Pungli petugas loket", "body": "Diminta uang", "confidential": true}))
+        .await;
+    let secret_no: String =
+        sqlx::query_scalar("SELECT register_no FROM complaints WHERE confidential = 1")
+            .fetch_one(&app.core.db.pool)
+            .await
+            .unwrap();
+    sweep(&app.core).await.unwrap();
+    assert!(
+        crate::helpers::eventually(30, || async {
+            mails("ani@kantor.go.id")()
+                .iter()
+                .any(|m| m.subject.contains(&secret_no))
+        })
+        .await
+    );
+    for m in mails("ani@kantor.go.id")() {
+        assert!(
+            !m.text.contains("Pungli") && !m.subject.contains("Pungli"),
+            "{}",
+            m.text
+        );
+    }
     app.core.clock.set(None);
     app.stop().await;
     db.drop_db().await;

@@ -280,16 +280,27 @@ pub async fn inbox(
             @if has_next { " " a rel="next" href=(link(page_no + 1)) { (lang.pick("Berikutnya", "Next")) " →" } }
         }
         @if sel("pesan") == "pemberitahuan" { p role="status" { (lang.pick("Pengaturan pemberitahuan tersimpan.", "Notification settings saved.")) } }
-        details id="akun" open[sel("pesan") == "pemberitahuan"] {
+        @if sel("pesan") == "kode" { p role="status" { (lang.pick("Kode konfirmasi terkirim ke alamat baru. Masukkan kodenya di bawah.", "A confirmation code went to the new address. Type it below.")) } }
+        details id="akun" open[sel("pesan") == "pemberitahuan" || sel("pesan") == "kode" || notify.pending_email.is_some() || notify.pending_telegram.is_some()] {
             summary { (lang.pick("Pemberitahuan untuk saya", "My notifications")) }
             p { (lang.pick(
                 "Terima pemberitahuan pengaduan baru di antrean atau unit Anda, penugasan, jatuh tempo, dan keterlambatan (pimpinan: juga ringkasan harian). Kosongkan untuk berhenti.",
                 "Get notices of new complaints in your queue or unit, assignments, due dates and delays (heads: also a daily digest). Leave empty to stop.")) }
             form method="post" action="/akun/pemberitahuan" {
                 input type="hidden" name="csrf" value=(s.csrf);
-                p { label { "Email" br; input type="email" name="email" value=(notify.0.clone().unwrap_or_default()) maxlength="254"; } }
-                p { label { (lang.pick("Nomor obrolan Telegram", "Telegram chat number")) br; input name="telegram" inputmode="numeric" value=(notify.1.clone().unwrap_or_default()) maxlength="20"; } }
+                p { label { "Email" br; input type="email" name="email" value=(notify.pending_email.clone().or(notify.email.clone()).unwrap_or_default()) maxlength="254"; } }
+                p { label { (lang.pick("Nomor obrolan Telegram", "Telegram chat number")) br; input name="telegram" inputmode="numeric" value=(notify.pending_telegram.clone().or(notify.telegram.clone()).unwrap_or_default()) maxlength="20"; } }
+                p { small { (lang.pick("Alamat baru menerima kode konfirmasi lebih dulu; pemberitahuan dikirim setelah kode dimasukkan.", "A new address first receives a confirmation code; notices follow once the code is typed in.")) } }
                 button type="submit" { (lang.pick("Simpan", "Save")) }
+            }
+            @if notify.pending_email.is_some() || notify.pending_telegram.is_some() {
+                form method="post" action="/akun/pemberitahuan/kode" {
+                    input type="hidden" name="csrf" value=(s.csrf);
+                    p { label { (lang.pick("Kode konfirmasi (6 angka) untuk", "Confirmation code (6 digits) for")) " "
+                        (notify.pending_email.clone().into_iter().chain(notify.pending_telegram.clone()).collect::<Vec<_>>().join(", ")) br;
+                        input name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]{6,8}" maxlength="8" required; } }
+                    button type="submit" { (lang.pick("Konfirmasi", "Confirm")) }
+                }
             }
         }
         details {

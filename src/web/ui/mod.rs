@@ -18,6 +18,7 @@ use super::session::{self, WebSession};
 use super::AppState;
 use crate::db::now_ms;
 
+mod account;
 mod auth;
 mod complaint;
 mod desk;
@@ -25,6 +26,7 @@ mod forms;
 mod inbox;
 mod reports;
 
+pub use account::*;
 pub use auth::*;
 pub use complaint::*;
 pub use desk::*;
