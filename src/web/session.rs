@@ -330,38 +330,6 @@ pub async fn set_password(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn passwords_hash_and_verify() {
-        let h = hash_password("rahasia-panjang").await.unwrap();
-        assert!(h.starts_with("$argon2id$"));
-        assert!(check_hash(&h, "rahasia-panjang"));
-        assert!(!check_hash(&h, "salah-panjang!"));
-        assert!(!check_hash("not a hash", "x"));
-        // The same answers on a reused working memory, and from the checker threads.
-        let mut blocks = Vec::new();
-        assert!(check_hash_in(&mut blocks, &h, "rahasia-panjang"));
-        assert!(!check_hash_in(&mut blocks, &h, "rahasia-panjang!"));
-        assert!(!check_hash_in(&mut blocks, DUMMY_HASH, "rahasia-panjang"));
-        let c = PasswordChecker::new(1);
-        assert!(c.check(h.clone(), "rahasia-panjang").await.unwrap());
-        assert!(!c.check(h, "x").await.unwrap());
-        assert_eq!(password_problem("pendek"), Some("at least 10 characters"));
-        assert_eq!(password_problem("cukup panjang"), None);
-    }
-
-    #[test]
-    fn cookies_are_read() {
-        let mut h = HeaderMap::new();
-        h.insert("cookie", "a=1; aduan_session=abc; b=2".parse().unwrap());
-        assert_eq!(cookie(&h, COOKIE).as_deref(), Some("abc"));
-        assert_eq!(cookie(&h, "c"), None);
-    }
-}
-
 /// The login form's cookie name for this office's address (`__Host-` behind HTTPS).
 pub fn login_cookie_name(core: &Core) -> &'static str {
     if core.settings.public_url.starts_with("https://") {
@@ -423,4 +391,62 @@ pub fn same_origin_post(headers: &HeaderMap, public_url: &str) -> bool {
     };
     header("host").is_some_and(|h| h.eq_ignore_ascii_case(&from))
         || host_of(public_url).is_some_and(|p| p == from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn passwords_hash_and_verify() {
+        let h = hash_password("rahasia-panjang").await.unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(check_hash(&h, "rahasia-panjang"));
+        assert!(!check_hash(&h, "salah-panjang!"));
+        assert!(!check_hash("not a hash", "x"));
+        // The same answers on a reused working memory, and from the checker threads.
+        let mut blocks = Vec::new();
+        assert!(check_hash_in(&mut blocks, &h, "rahasia-panjang"));
+        assert!(!check_hash_in(&mut blocks, &h, "rahasia-panjang!"));
+        assert!(!check_hash_in(&mut blocks, DUMMY_HASH, "rahasia-panjang"));
+        let c = PasswordChecker::new(1);
+        assert!(c.check(h.clone(), "rahasia-panjang").await.unwrap());
+        assert!(!c.check(h, "x").await.unwrap());
+        assert_eq!(password_problem("pendek"), Some("at least 10 characters"));
+        assert_eq!(password_problem("cukup panjang"), None);
+    }
+
+    #[test]
+    fn cookies_are_read() {
+        let mut h = HeaderMap::new();
+        h.insert("cookie", "a=1; aduan_session=abc; b=2".parse().unwrap());
+        assert_eq!(cookie(&h, COOKIE).as_deref(), Some("abc"));
+        assert_eq!(cookie(&h, "c"), None);
+    }
+
+    #[test]
+    fn login_tokens_are_the_registers_own_and_expire() {
+        let key = b"k".repeat(32);
+        let now = 1_800_000_000_000;
+        let t = login_token(&key, now);
+        assert!(login_token_valid(&key, &t, now));
+        assert!(!login_token_valid(b"other key", &t, now), "another key");
+        assert!(
+            !login_token_valid(&key, &t, now + 2 * 3600 * 1000),
+            "expired"
+        );
+        let forged = t.replacen('.', "0.", 1);
+        assert!(!login_token_valid(&key, &forged, now), "another nonce");
+        assert!(!login_token_valid(&key, &"a".repeat(64), now));
+        let mut h = HeaderMap::new();
+        assert!(same_origin_post(&h, "https://aduan.contoh.id"));
+        h.insert("host", "aduan.contoh.id".parse().unwrap());
+        h.insert("origin", "https://aduan.contoh.id".parse().unwrap());
+        assert!(same_origin_post(&h, ""));
+        h.insert("sec-fetch-site", "same-site".parse().unwrap());
+        assert!(!same_origin_post(&h, ""));
+        h.insert("sec-fetch-site", "same-origin".parse().unwrap());
+        h.insert("origin", "https://kantor-lain.contoh.id".parse().unwrap());
+        assert!(!same_origin_post(&h, "https://aduan.contoh.id"));
+    }
 }

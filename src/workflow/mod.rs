@@ -1051,7 +1051,7 @@ pub async fn record_handover(
     register_no: &str,
     recipient: &str,
 ) -> Result<Complaint, ActionError> {
-    if !REPLY_ROLES.contains(&officer.role) {
+    if !HANDOVER_ROLES.contains(&officer.role) {
         return Err(ActionError::Forbidden {
             role: officer.role,
             action: "hand_over",
@@ -1254,6 +1254,10 @@ pub async fn reply(
 }
 
 /// Roles that may write to a complainant directly.
+/// Roles that record the counter hand-over of an answer: the front office (the counter's
+/// officers, seeds 000–004) and the admin.
+pub const HANDOVER_ROLES: &[Role] = &[Role::FrontOffice, Role::Admin];
+
 pub const REPLY_ROLES: &[Role] = &[
     Role::FrontOffice,
     Role::SectionHead,

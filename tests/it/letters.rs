@@ -149,15 +149,14 @@ async fn the_counter_answer_counts_from_its_hand_over(backend: Backend) {
     // Past its due date without a hand-over, it is overdue.
     o.app.core.clock.set(Some(at("2026-12-31T03:00:00Z")));
     assert_eq!(o.get(&no).await["overdue"], true);
-    // A role that does not serve the counter may not record it; a blank name is refused.
-    let (s, _) = o
-        .post(
-            Role::TechnicalTeam,
-            &handover,
-            json!({"recipient": "Pak Darto"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Only the counter's officers (and the admin) record it — not the technical team, not the
+    // heads; a blank name is refused.
+    for role in [Role::TechnicalTeam, Role::SectionHead, Role::DivisionHead] {
+        let (s, _) = o
+            .post(role, &handover, json!({"recipient": "Pak Darto"}))
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{role:?}");
+    }
     let (s, _) = o
         .post(Role::FrontOffice, &handover, json!({"recipient": "  "}))
         .await;

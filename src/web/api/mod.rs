@@ -23,11 +23,13 @@ use crate::register::{self, ct_eq, Complaint};
 use crate::workflow::{self, ActionRequest, Officer};
 
 mod complaints;
+mod files;
 mod hooks;
 mod outbox;
 mod public;
 
 pub use complaints::*;
+pub use files::*;
 pub use hooks::*;
 pub use outbox::*;
 pub use public::*;

@@ -115,7 +115,7 @@ pub async fn bulk(
     for no in &nos {
         match bulk_one(&st, &s, what, &to, no).await {
             Ok(()) => done.push(no.to_string()),
-            Err(e) => refused.push((no.to_string(), complaint::error_text(lang, &e).1)),
+            Err(e) => refused.push((no.to_string(), outcome::error_text(lang, &e).1)),
         }
     }
     st.core.outbox_wake.notify_waiters();
@@ -170,7 +170,7 @@ pub async fn take(
     }: CsrfForm<NoFields>,
 ) -> Response {
     let done = crate::workflow::assign(&st.core, &s.officer, &no, None).await;
-    complaint::after_change(&st, lang, &s, &no, done, complaint::Notice::Assigned)
+    complaint::after_change(&st, lang, &s, &no, done, outcome::Notice::Assigned)
 }
 
 /// `POST /kotak/{register_no}/tugaskan`: assigned to another officer (`to`).
@@ -184,7 +184,7 @@ pub async fn assign(
     }: CsrfForm<AssignForm>,
 ) -> Response {
     let done = crate::workflow::assign(&st.core, &s.officer, &no, Some(&f.to)).await;
-    complaint::after_change(&st, lang, &s, &no, done, complaint::Notice::Assigned)
+    complaint::after_change(&st, lang, &s, &no, done, outcome::Notice::Assigned)
 }
 
 #[derive(Deserialize)]
@@ -204,7 +204,7 @@ pub async fn note(
     }: CsrfForm<NoteForm>,
 ) -> Response {
     let done = crate::workflow::add_note(&st.core, &s.officer, &no, &f.body).await;
-    complaint::after_change(&st, lang, &s, &no, done, complaint::Notice::Noted)
+    complaint::after_change(&st, lang, &s, &no, done, outcome::Notice::Noted)
 }
 
 /// `GET /kotak/berikutnya?dari=…`: the next complaint of the officer's queue (nearest due

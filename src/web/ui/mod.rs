@@ -24,6 +24,7 @@ mod complaint;
 mod desk;
 mod forms;
 mod inbox;
+mod outcome;
 mod reports;
 
 pub use account::*;

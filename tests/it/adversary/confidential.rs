@@ -73,14 +73,11 @@ async fn login(app: &App, name: &str) -> Browser {
 /// complaint `no`, the register's attachment and document ids and the letter kinds, and the
 /// searches an officer types; each path once.
 async fn paths_for(app: &App, role: Role, nos: &[String]) -> Vec<(Access, String)> {
-    let ids = |sql: &'static str| {
-        let app = app;
-        async move {
-            sqlx::query_scalar::<_, i64>(sql)
-                .fetch_all(&app.core.db.pool)
-                .await
-                .unwrap()
-        }
+    let ids = |sql: &'static str| async move {
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_all(&app.core.db.pool)
+            .await
+            .unwrap()
     };
     let attachments = ids("SELECT id FROM attachments ORDER BY id").await;
     let documents = ids("SELECT id FROM documents ORDER BY id").await;

@@ -5,8 +5,6 @@
 //! flagged.
 
 use aduan::db::Backend;
-use reqwest::StatusCode;
-use serde_json::json;
 
 use super::{all_sent, rig, Rig};
 use crate::both;
@@ -87,45 +85,8 @@ async fn email_sender_failing_dmarc_is_no_identity(backend: Backend) {
     .await;
     assert_eq!(own.register_no, first.register_no);
     // Closed and asked: a forged "1" replying to the question is no verdict.
-    let t = {
-        let mut t = std::collections::HashMap::new();
-        for r in aduan::workflow::Role::ALL {
-            t.insert(r, app.officer(&format!("ea_{}", r.as_str()), r).await);
-        }
-        t
-    };
-    for (role, body) in [
-        (
-            aduan::workflow::Role::SectionHead,
-            json!({"action": "verify"}),
-        ),
-        (
-            aduan::workflow::Role::DivisionHead,
-            json!({"action": "dispose", "note": "x", "assignee": "ea_technical_team"}),
-        ),
-        (
-            aduan::workflow::Role::TechnicalTeam,
-            json!({"action": "draft_answer", "note": "Sudah diganti."}),
-        ),
-        (
-            aduan::workflow::Role::FrontOffice,
-            json!({"action": "send_answer"}),
-        ),
-        (
-            aduan::workflow::Role::FrontOffice,
-            json!({"action": "close"}),
-        ),
-    ] {
-        let r = app
-            .http
-            .post(app.url(&format!("/api/v1/complaints/{}/actions", first.register_no)))
-            .bearer_auth(&t[&role])
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
-    }
+    let t = super::verdicts::officers(&app).await;
+    super::verdicts::answer_and_close(&app, &t, &first.register_no).await;
     all_sent(&app).await;
     let question: String = sqlx::query_scalar(
         "SELECT m.provider_message_id FROM outbox o JOIN messages m ON m.id = o.message_id \

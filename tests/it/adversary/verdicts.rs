@@ -21,7 +21,7 @@ use crate::intake::email;
 const MADIUN: &[(&str, &str)] = &[("ADUAN_OFFICE__PROCEDURE", "madiun")];
 
 /// One officer of every role on `app`.
-async fn officers(app: &App) -> HashMap<Role, String> {
+pub(super) async fn officers(app: &App) -> HashMap<Role, String> {
     let mut t = HashMap::new();
     for r in Role::ALL {
         t.insert(r, app.officer(&format!("vv_{}", r.as_str()), r).await);
@@ -30,7 +30,7 @@ async fn officers(app: &App) -> HashMap<Role, String> {
 }
 
 /// Takes complaint `no` through the Madiun procedure to its close (the question asked).
-async fn answer_and_close(app: &App, t: &HashMap<Role, String>, no: &str) {
+pub(super) async fn answer_and_close(app: &App, t: &HashMap<Role, String>, no: &str) {
     for (role, body) in [
         (Role::SectionHead, json!({"action": "verify"})),
         (
