@@ -394,7 +394,8 @@ pub async fn seed(core: &Core, n: usize) -> anyhow::Result<()> {
         let batch = (n - done).min(500);
         let mut sql = String::from(
             "INSERT INTO complaints (register_no, tracking_code, complainant_id, channel, reply_to, subject, \
-             status, is_open, lang, received_at, due_date, due_at, answered_at, updated_at, search_text) VALUES ",
+             status, is_open, lang, received_at, due_date, due_at, answered_at, updated_at, search_text, \
+             confidential, identity_text, identity_indexed) VALUES ",
         );
         for i in 0..batch {
             let k = done + i;
@@ -427,12 +428,20 @@ pub async fn seed(core: &Core, n: usize) -> anyhow::Result<()> {
             if i > 0 {
                 sql.push(',');
             }
+            // One in fifty confidential: its complainant's name indexed apart.
+            let confidential = k % 50 == 0;
+            let identity = if confidential {
+                format!("warga {}", k % people)
+            } else {
+                String::new()
+            };
             sql.push_str(&format!(
-                "('BEN-2026-{k:07}', 'CODE{k}', {}, '{channel}', '', '{subject}', '{status}', {}, 'id', {received}, '2026-12-01', {}, {answered}, {received}, '{}')",
+                "('BEN-2026-{k:07}', 'CODE{k}', {}, '{channel}', '', '{subject}', '{status}', {}, 'id', {received}, '2026-12-01', {}, {answered}, {received}, '{}', {}, '{identity}', 1)",
                 1 + (k % people),
                 open as i64,
                 received + 7 * 86_400_000,
-                text
+                text,
+                confidential as i64
             ));
         }
         sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -482,6 +491,17 @@ pub async fn inbox(
     for id in (newest - 2000..=newest).step_by(10) {
         crate::register::workspace::mark_read(&core.db, me.id, id, 0).await?;
     }
+    // The technical team: searches that never match a confidential complainant's name.
+    crate::register::officers::add(
+        &core.db,
+        "bench_tt",
+        "Bench",
+        crate::workflow::Role::TechnicalTeam,
+    )
+    .await?;
+    let tech = crate::register::officers::active_by_username(&core.db, "bench_tt")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("bench officer missing"))?;
     let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
         ("inbox, newest 50", vec![]),
         ("my queue", vec![("antrian", "saya")]),
@@ -505,8 +525,17 @@ pub async fn inbox(
             "search + status",
             vec![("q", "banjir"), ("status", "registered")],
         ),
+        ("tech: search one common word", vec![("q", "jalan")]),
+        ("tech: search word in every one", vec![("q", "nomor")]),
+        ("tech: search rare number", vec![("q", "nomor 4242")]),
+        ("tech: search a name", vec![("q", "warga 4200")]),
     ];
     for (name, params) in cases {
+        let reader = if name.starts_with("tech:") {
+            &tech
+        } else {
+            &me
+        };
         let q: std::collections::HashMap<String, String> = params
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -517,8 +546,8 @@ pub async fn inbox(
             // The page's data: the rows with the officer's read marks and the capped count,
             // the navigation's new count, each row's deadline in working days.
             let t = Instant::now();
-            let listing = crate::web::ui::inbox_rows(&core, &q, Some(&me)).await?;
-            let new = crate::register::workspace::new_count(&core.db, me.id).await?;
+            let listing = crate::web::ui::inbox_rows(&core, &q, Some(reader)).await?;
+            let new = crate::register::workspace::new_count(&core.db, reader.id).await?;
             let now = crate::db::now_ms();
             let mut unread = 0;
             for l in &listing.items {

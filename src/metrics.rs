@@ -318,6 +318,21 @@ pub async fn render(core: &Core) -> String {
         }
         Err(_) => 0,
     };
+    let cal = crate::workflow::calendar::status(&core.calendar, core.clock.now());
+    let _ = writeln!(
+        out,
+        "# HELP aduan_calendar_gap_year The first year within the next {} days that no holiday \
+         list covers (its due dates would count weekends only); 0 when every one is covered.\n\
+         # TYPE aduan_calendar_gap_year gauge\naduan_calendar_gap_year {}",
+        crate::workflow::calendar::HORIZON_DAYS,
+        cal.gap.unwrap_or(0)
+    );
+    let _ = writeln!(
+        out,
+        "# HELP aduan_calendar_last_covered_year The last year a holiday list covers.\n\
+         # TYPE aduan_calendar_last_covered_year gauge\naduan_calendar_last_covered_year {}",
+        cal.covered.last().copied().unwrap_or(0)
+    );
     let _ = writeln!(
         out,
         "# HELP aduan_register_up Whether the register answered this scrape (1) or not (0).\n# TYPE aduan_register_up gauge\naduan_register_up {up}"

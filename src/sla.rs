@@ -151,6 +151,8 @@ pub struct Calendar {
     off_days: BTreeSet<NaiveDate>,
     /// Years a holiday list covers; a due date outside them is computed with weekends only.
     years: BTreeSet<i32>,
+    /// Listed days still to be confirmed (a holiday that waits for the isbat), with its name.
+    to_confirm: std::collections::BTreeMap<NaiveDate, String>,
     offset: FixedOffset,
     hours: OfficeHours,
 }
@@ -177,8 +179,10 @@ struct HolidayFile {
 #[derive(Deserialize)]
 struct Day {
     date: String,
-    #[allow(dead_code)]
     name: Option<String>,
+    /// The date waits for a decision still to come (the isbat of Idul Fitri and Idul Adha).
+    #[serde(default)]
+    confirm: bool,
 }
 
 impl Calendar {
@@ -186,6 +190,7 @@ impl Calendar {
         Calendar {
             off_days: BTreeSet::new(),
             years: BTreeSet::new(),
+            to_confirm: Default::default(),
             offset,
             hours,
         }
@@ -210,6 +215,10 @@ impl Calendar {
                 .map_err(|_| format!("`{}` is not a YYYY-MM-DD date", d.date))?;
             self.years.insert(date.year());
             self.off_days.insert(date);
+            if d.confirm {
+                self.to_confirm
+                    .insert(date, d.name.clone().unwrap_or_default());
+            }
         }
         Ok(())
     }
@@ -218,8 +227,28 @@ impl Calendar {
         self.off_days.insert(date);
     }
 
+    /// A listed day the office works after all (the isbat moved a holiday).
+    pub fn remove_day(&mut self, date: NaiveDate) {
+        self.off_days.remove(&date);
+        self.to_confirm.remove(&date);
+    }
+
     pub fn covers_year(&self, year: i32) -> bool {
         self.years.contains(&year)
+    }
+
+    /// The years holiday lists cover.
+    pub fn covered_years(&self) -> Vec<i32> {
+        self.years.iter().copied().collect()
+    }
+
+    /// Listed holidays of `year` that wait for a decision still to come, with their names.
+    pub fn to_confirm(&self, year: i32) -> Vec<(NaiveDate, &str)> {
+        self.to_confirm
+            .iter()
+            .filter(|(d, _)| d.year() == year)
+            .map(|(d, n)| (*d, n.as_str()))
+            .collect()
     }
 
     /// The first year between two instants (office time) no holiday list covers: due dates in

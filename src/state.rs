@@ -110,6 +110,12 @@ impl Core {
         let hours = crate::sla::OfficeHours::parse(&c.office.hours, &c.office.working_weekdays)
             .map_err(|e| anyhow::anyhow!("office.hours: {e}"))?;
         let mut cal = Calendar::new(c.offset(), hours);
+        if c.office.national_holidays {
+            for (name, text) in config::EMBEDDED_HOLIDAYS {
+                cal.add_list(text)
+                    .map_err(|e| anyhow::anyhow!("shipped holiday list {name}: {e}"))?;
+            }
+        }
         for f in &c.office.holiday_files {
             let text = config::read_holiday_file(f, base_dir).map_err(anyhow::Error::msg)?;
             cal.add_list(&text)
@@ -118,6 +124,10 @@ impl Core {
         for d in &c.office.extra_holidays {
             let d = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")?;
             cal.add_day(d);
+        }
+        for d in &c.office.working_dates {
+            let d = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")?;
+            cal.remove_day(d);
         }
         Ok(cal)
     }

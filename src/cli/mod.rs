@@ -137,6 +137,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await
                 .with_context(|| format!("cannot listen on {} (web.listen)", cfg.web.listen))?;
             let core = Core::open(&cfg, base.as_deref()).await?;
+            crate::workflow::calendar::recompute_covered_gaps(&core).await?;
             let year = crate::sla::local_date(chrono::Utc::now(), core.settings.offset).year();
             if !core.calendar.covers_year(year) {
                 tracing::warn!(

@@ -23,10 +23,16 @@ pub use validate::*;
 pub const DEFAULT_CONFIG: &str = include_str!("../../config/aduan.toml");
 
 /// Holiday lists shipped with aduan, usable by file name without the file on disk.
-pub const EMBEDDED_HOLIDAYS: &[(&str, &str)] = &[(
-    "holidays-id-2026.toml",
-    include_str!("../../config/holidays-id-2026.toml"),
-)];
+pub const EMBEDDED_HOLIDAYS: &[(&str, &str)] = &[
+    (
+        "holidays-id-2026.toml",
+        include_str!("../../config/holidays-id-2026.toml"),
+    ),
+    (
+        "holidays-id-2027.toml",
+        include_str!("../../config/holidays-id-2027.toml"),
+    ),
+];
 
 /// Secrets (`database.url`) are the one `Secret` of aduan: never printed, read through
 /// `expose`.
@@ -67,11 +73,16 @@ pub struct OfficeConfig {
     /// The procedure: a shipped profile (`default`, `binjai`, `madiun`, `pagar_alam`, `lapor`)
     /// or a TOML file of the same shape, relative to the config file.
     pub procedure: String,
-    /// Holiday lists (TOML with `[[holiday]]` and `[[cuti_bersama]]`), relative to the config
-    /// file; the shipped `holidays-id-2026.toml` is always available by name.
+    /// The national holiday lists aduan ships (every year it has one: [`EMBEDDED_HOLIDAYS`])
+    /// are in force; `false` leaves only the office's own lists.
+    pub national_holidays: bool,
+    /// Further holiday lists (TOML with `[[holiday]]` and `[[cuti_bersama]]`), relative to the
+    /// config file; a shipped list's name (`holidays-id-2027.toml`) reads the built-in one.
     pub holiday_files: Vec<String>,
     /// Further non-working days (regional holidays), `YYYY-MM-DD`.
     pub extra_holidays: Vec<String>,
+    /// Listed days the office works after all (a holiday the isbat moved), `YYYY-MM-DD`.
+    pub working_dates: Vec<String>,
     /// Domain part of the Message-IDs aduan generates.
     pub message_id_domain: String,
     /// Public base URL of the tracking page, used in receipts.
@@ -94,8 +105,10 @@ impl Default for OfficeConfig {
                 .map(String::from)
                 .to_vec(),
             procedure: "default".into(),
+            national_holidays: true,
             holiday_files: Vec::new(),
             extra_holidays: Vec::new(),
+            working_dates: Vec::new(),
             message_id_domain: "aduan.localhost".into(),
             public_url: "http://127.0.0.1:8080".into(),
             templates_dir: None,

@@ -59,13 +59,18 @@ pub fn validate(cfg: &Config, base_dir: Option<&Path>) -> Vec<Problem> {
             ));
         }
     }
-    for d in &cfg.office.extra_holidays {
-        if NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() {
-            p.push(problem(
-                "office.extra_holidays",
-                format!("`{d}` is not a date"),
-                "write dates as YYYY-MM-DD",
-            ));
+    for (key, dates) in [
+        ("office.extra_holidays", &cfg.office.extra_holidays),
+        ("office.working_dates", &cfg.office.working_dates),
+    ] {
+        for d in dates {
+            if NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() {
+                p.push(problem(
+                    key,
+                    format!("`{d}` is not a date"),
+                    "write dates as YYYY-MM-DD",
+                ));
+            }
         }
     }
     if let Some(dir) = &cfg.office.templates_dir {

@@ -273,6 +273,15 @@ pub struct OpenClock {
     pub draft_version: i64,
 }
 
+/// The years open complaints' due dates were counted without a holiday list for.
+pub async fn open_gap_years(db: &Db) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT calendar_gap FROM complaints WHERE is_open = 1 AND calendar_gap IS NOT NULL",
+    )
+    .fetch_all(&db.pool)
+    .await
+}
+
 /// The clocks of open complaints with an id above `after`, a batch at a time.
 pub async fn open_clocks(db: &Db, after: i64, limit: i64) -> sqlx::Result<Vec<OpenClock>> {
     sqlx::query_as(

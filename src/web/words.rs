@@ -450,6 +450,14 @@ pub fn public_steps(s: Status, lang: Lang) -> Vec<(&'static str, Step)> {
         .collect()
 }
 
+/// A date as people write it: `10 Maret 2027`, `10 March 2027`.
+pub fn date(d: chrono::NaiveDate, lang: Lang) -> String {
+    match lang {
+        Lang::Id => crate::letter::date_id(d),
+        Lang::En => d.format("%-d %B %Y").to_string(),
+    }
+}
+
 /// How a complaint stands against a deadline, in working days of the office calendar:
 /// "sisa 3 hari kerja", "batas hari ini", "terlambat 2 hari kerja". `true` when it has passed.
 pub fn time_left(cal: &crate::sla::Calendar, due_at: i64, now: i64, lang: Lang) -> (String, bool) {

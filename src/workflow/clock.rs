@@ -106,7 +106,9 @@ pub async fn sweep(core: &Core) -> anyhow::Result<Sweep> {
 
 /// Sweeps once a minute until shutdown.
 pub async fn run(core: std::sync::Arc<Core>, shutdown: CancellationToken) {
+    let mut calendar_checked = None;
     loop {
+        super::calendar::log_gap_daily(&core.calendar, core.clock.now(), &mut calendar_checked);
         match sweep(&core).await {
             Ok(s) if s != Sweep::default() => {
                 tracing::info!(closed = s.closed, escalated = s.escalated, "clock sweep")

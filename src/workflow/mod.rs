@@ -14,6 +14,7 @@ use crate::register::{self, Complaint, Outgoing};
 use crate::state::Core;
 use crate::templates::Kind;
 
+pub mod calendar;
 pub mod clock;
 mod identity;
 pub use identity::{role_sees_identity, sees_identity, view as identity_view, IDENTITY_ROLES};

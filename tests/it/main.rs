@@ -4,6 +4,7 @@ mod adversary;
 mod api;
 mod browser;
 mod browser_desk;
+mod calendar;
 mod cli;
 mod crash;
 mod edge;

@@ -40,8 +40,8 @@ fn due_at_t(std: Standard) -> DateTime<Utc> {
         "2 h" => "2026-12-28 09:30",
         "1 working day" => "2026-12-28 16:00",
         "2 working days" => "2026-12-29 16:00",
-        // 28, 29, 30, 31 Dec; 2027 has no list here, so 1 Jan counts: 1, 4, 5, 6 Jan.
-        "8 working days" => "2027-01-06 16:00",
+        // 28, 29, 30, 31 Dec; 4, 6, 7, 8 Jan (1 Jan and Isra Mikraj on 5 Jan are off).
+        "8 working days" => "2027-01-08 16:00",
         "14 days" => "2027-01-07 00:00",
         other => panic!("no hand-computed deadline for `{other}`"),
     };
@@ -699,10 +699,21 @@ async fn dismissal_is_silent(backend: Backend) {
 }
 both!(dismissal_is_silent);
 
-/// The 2027 example: received Mon 2026-12-28 with no 2027 list, due Wed 2027-01-06 and
-/// flagged; once a 2027 list is added, `sla recompute` gives Thu 2027-01-07 and clears the flag.
+/// The 2027 example: received Mon 2026-12-28 by an office whose configuration names
+/// only the 2026 list (the shipped lists turned off), due Wed 2027-01-06 and flagged; once the
+/// 2027 list is in force, `sla recompute` gives Fri 2027-01-08 (1 January and Isra Mikraj on
+/// 5 January off) and clears the flag.
 async fn recompute_after_next_years_list(backend: Backend) {
-    let Some(o) = office(backend, "default").await else {
+    let Some(o) = Office::start(
+        backend,
+        &[
+            ("ADUAN_OFFICE__PROCEDURE", "default"),
+            ("ADUAN_OFFICE__NATIONAL_HOLIDAYS", "false"),
+            ("ADUAN_OFFICE__HOLIDAY_FILES", "[\"holidays-id-2026.toml\"]"),
+        ],
+    )
+    .await
+    else {
         return;
     };
     set_clock(&o, "2026-12-28 10:00");
@@ -712,14 +723,10 @@ async fn recompute_after_next_years_list(backend: Backend) {
         (c["due_date"].as_str(), c["calendar_gap"].as_i64()),
         (Some("2027-01-06"), Some(2027))
     );
-    // A second daemon (or `aduan sla recompute`) with the 2027 list.
+    // A second daemon (or `aduan sla recompute`) with the shipped lists (2027 too).
     let cfg = test_config(&o.app.db.as_ref().unwrap().url, &[]);
-    let mut core2 = std::sync::Arc::try_unwrap(open_core(&cfg).await)
+    let core2 = std::sync::Arc::try_unwrap(open_core(&cfg).await)
         .ok()
-        .unwrap();
-    core2
-        .calendar
-        .add_list("year = 2027\n[[holiday]]\ndate = \"2027-01-01\"\nname = \"Tahun Baru Masehi\"\n")
         .unwrap();
     core2.clock.set(Some(wib("2026-12-29 09:00")));
     let r = aduan::workflow::clock::recompute(&core2).await.unwrap();
@@ -727,9 +734,9 @@ async fn recompute_after_next_years_list(backend: Backend) {
     let c = o.get(&no).await;
     assert_eq!(
         (c["due_date"].as_str(), c["calendar_gap"].as_i64()),
-        (Some("2027-01-07"), None)
+        (Some("2027-01-08"), None)
     );
-    assert_eq!(ms(&c["due_at"]), Some(wib("2027-01-07 16:00")));
+    assert_eq!(ms(&c["due_at"]), Some(wib("2027-01-08 16:00")));
     // Nothing changes the second time.
     assert_eq!(
         aduan::workflow::clock::recompute(&core2)

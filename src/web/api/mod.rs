@@ -124,10 +124,18 @@ pub async fn readyz(
             }
         }
     }
+    // The working calendar: a gap does not make the daemon unready (it still takes
+    // complaints), but its due dates would count weekends only.
+    let cal = crate::workflow::calendar::status(&st.core.calendar, st.core.clock.now());
+    let calendar = json!({
+        "covered_years": cal.covered,
+        "gap_year": cal.gap,
+        "to_confirm": cal.to_confirm.iter().map(|(d, n)| json!({ "date": d.to_string(), "name": n })).collect::<Vec<_>>(),
+    });
     (
         code,
         Json(json!({ "ready": all_ready, "register": { "ready": db_ok, "backend": st.core.db.backend.as_str() },
-                     "channels": channels, "waiting_for_channel": waiting })),
+                     "channels": channels, "waiting_for_channel": waiting, "calendar": calendar })),
     )
         .into_response()
 }

@@ -124,6 +124,10 @@ async fn complaint_page(
             @if let Some(d) = c.step_due_at.filter(|_| c.closed_at.is_none()) {
                 " · " (lang.pick("Batas langkah ini", "This step due")) ": " (fmt_time(st, d))
             }
+            @if let Some(y) = c.calendar_gap.filter(|_| c.closed_at.is_none()) {
+                br; span.late { (lang.pick("Batas waktu ini dihitung tanpa daftar hari libur", "This due date was counted without a holiday list for"))
+                    " " (y) " " (lang.pick("(hanya akhir pekan); akan dihitung ulang setelah daftarnya dipasang.", "(weekends only); it is counted again once the list is loaded.")) }
+            }
             " · " (lang.pick("Petugas", "Assignee")) ": "
             @match officers.iter().find(|o| Some(o.username.as_str()) == assignee_username.as_deref()) {
                 Some(o) => strong { (o.display_name) },

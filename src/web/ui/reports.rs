@@ -166,6 +166,7 @@ pub async fn dashboard(
     for (kind, ch) in st.core.channels.iter() {
         health.push((kind.as_str(), ch.health().await, ch.gauges()));
     }
+    let cal = crate::workflow::calendar::status(&st.core.calendar, st.core.clock.now());
     let unserved = match st.core.db.pool.acquire().await {
         Ok(mut conn) => crate::presence::waiting_unserved(&mut conn, &st.core)
             .await
@@ -194,6 +195,21 @@ pub async fn dashboard(
                 @for (k, n) in &unserved {
                     li.err data-channel=(k.as_str()) { (lang.pick("menunggu kanal", "waiting for channel")) " " (crate::web::words::channel(*k, lang)) ": " (n) }
                 }
+            }
+        }
+        h2 { (lang.pick("Kalender hari kerja", "Working calendar")) }
+        div #calendar {
+            p { (lang.pick("Daftar hari libur nasional dan cuti bersama terpasang untuk tahun", "National holidays and collective leave are loaded for"))
+                " " (cal.covered.iter().map(i32::to_string).collect::<Vec<_>>().join(", ")) "." }
+            @if let Some(y) = cal.gap {
+                p.err role="alert" { (lang.pick("Belum ada daftar hari libur untuk tahun", "No holiday list covers"))
+                    " " (y) ": " (lang.pick(
+                        "batas waktu yang jatuh di tahun itu hanya melewati akhir pekan. Pasang daftar libur dari SKB tahun itu, lalu hitung ulang batas waktu (aduan sla recompute).",
+                        "due dates in that year skip weekends only. Load the list from that year's SKB, then recompute the due dates (aduan sla recompute).")) }
+            }
+            @if !cal.to_confirm.is_empty() {
+                p { (lang.pick("Menunggu sidang isbat (ubah bila tanggalnya bergeser):", "Waiting for the isbat (change them if the date moves):")) }
+                ul { @for (d, name) in &cal.to_confirm { li { (crate::web::words::date(*d, lang)) " — " (name) } } }
             }
         }
         h2 { (lang.pick("Kesehatan kanal", "Channel health")) }
