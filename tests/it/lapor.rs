@@ -800,3 +800,80 @@ async fn lapor_notification_link_is_atomic_with_the_mail(backend: Backend) {
     db.drop_db().await;
 }
 both!(lapor_notification_link_is_atomic_with_the_mail);
+
+/// Issue 22, items 2 and 3: the answer marker is a whole token — follow-ups marked rows 10 to
+/// 200 (`…/170` among them, in the format posted before the brackets) do not pass for the new
+/// reply's row, which is posted; a citizen's follow-up quoting "Ref. aduan …" in their own
+/// words is registered, with the institution's name configured and without it.
+async fn lapor_markers_are_whole_tokens(backend: Backend) {
+    for institution in ["Dinas Contoh", ""] {
+        let Some(db) = fresh(backend).await else {
+            return;
+        };
+        let fake = FakeLapor::start().await;
+        fake.add_report("888", "Dalam Proses");
+        let app = start_with_env(
+            &db.url,
+            &lapor_env(&fake, &[("INSTITUTION_NAME", institution)]),
+        )
+        .await;
+        let fo = app.officer("fo", Role::FrontOffice).await;
+        let no = link(&app, &fo, "888")
+            .await
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()["register_no"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // Our earlier posts: rows 10, 20, … 200 (the reply's row is one of 1–20).
+        for row in (10..=200).step_by(10) {
+            fake.followup(
+                "888",
+                Some(9000 + row),
+                "Dinas Contoh",
+                &format!("Jawaban lama\n\nRef. aduan {no}/{row}"),
+            );
+        }
+        // A citizen quoting our marker in their own words.
+        fake.followup(
+            "888",
+            Some(9999),
+            "Budi Warga",
+            &format!("Saya membaca \"Ref. aduan {no}/17\" tetapi jalan masih rusak."),
+        );
+        wait_count(
+            &app,
+            "SELECT COUNT(*) FROM messages WHERE body LIKE '%jalan masih rusak%'",
+            1,
+            30,
+        )
+        .await;
+        assert_eq!(
+            count(
+                &app,
+                "SELECT COUNT(*) FROM messages WHERE body LIKE 'Jawaban lama%'"
+            )
+            .await,
+            0,
+            "our own posts are not registered"
+        );
+        app.reply(&fo, &no, "Perbaikan dijadwalkan pekan depan.")
+            .await;
+        wait_count(
+            &app,
+            "SELECT COUNT(*) FROM outbox WHERE status = 'sent'",
+            1,
+            30,
+        )
+        .await;
+        let posted = fake.posted();
+        assert!(
+            posted.iter().any(|p| p.1.contains("Perbaikan dijadwalkan")),
+            "the reply is posted although `…/{{row}}0` markers exist ({institution:?}): {posted:?}"
+        );
+        app.stop().await;
+        db.drop_db().await;
+    }
+}
+both!(lapor_markers_are_whole_tokens);

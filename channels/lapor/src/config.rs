@@ -196,9 +196,46 @@ impl Config {
     }
 }
 
-/// The line that marks a follow-up as ours: register number and outbox row.
+/// The line that marks a follow-up as ours: register number and outbox row, bracketed so
+/// that row 17's marker is never a prefix of row 170's.
 pub fn reference(register_no: &str, outbox_id: i64) -> String {
-    format!("Ref. aduan {register_no}/{outbox_id}")
+    format!("[Ref. aduan {register_no}/{outbox_id}]")
+}
+
+/// Whether `content` carries this row's marker as a whole token: bracketed, or as posted before
+/// the brackets (`Ref. aduan ADU-…/17` not followed by another digit).
+pub fn has_reference(content: &str, register_no: &str, outbox_id: i64) -> bool {
+    let bare = format!("Ref. aduan {register_no}/{outbox_id}");
+    content.match_indices(&bare).any(|(i, _)| {
+        !content[i + bare.len()..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit())
+    })
+}
+
+/// Whether a follow-up's last line is one of our markers, exactly (the line aduan appends to
+/// what it posts); a citizen quoting an answer inside their own words does not end so.
+pub fn ends_with_a_reference(content: &str) -> bool {
+    let Some(last) = content.lines().map(str::trim).rfind(|l| !l.is_empty()) else {
+        return false;
+    };
+    let inner = last
+        .strip_prefix('[')
+        .and_then(|l| l.strip_suffix(']'))
+        .unwrap_or(last);
+    let Some(rest) = inner.strip_prefix("Ref. aduan ") else {
+        return false;
+    };
+    match rest.rsplit_once('/') {
+        Some((no, row)) => {
+            !no.is_empty()
+                && !no.contains(char::is_whitespace)
+                && !row.is_empty()
+                && row.chars().all(|c| c.is_ascii_digit())
+        }
+        None => false,
+    }
 }
 
 /// The link message the daemon registers when an officer links a LAPOR! report.
@@ -234,5 +271,32 @@ impl ChannelSpec for Config {
     }
     fn build(&self, _ctx: &BuildContext) -> Result<Arc<dyn Channel>, BuildError> {
         Ok(Arc::new(LaporChannel::new(self.clone())?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Row 17's marker is not row 170's; the markers posted before the brackets still count;
+    /// only a last line that is a marker makes a follow-up ours.
+    #[test]
+    fn markers_are_whole_tokens() {
+        let no = "ADU-2026-000001";
+        let posted_170 = format!("Jawaban\n\n{}", reference(no, 170));
+        assert!(has_reference(&posted_170, no, 170));
+        assert!(!has_reference(&posted_170, no, 17));
+        let old_170 = format!("Jawaban\n\nRef. aduan {no}/170");
+        assert!(!has_reference(&old_170, no, 17));
+        assert!(has_reference(&old_170, no, 170));
+        assert!(has_reference(&format!("x\nRef. aduan {no}/17"), no, 17));
+        assert!(ends_with_a_reference(&posted_170));
+        assert!(ends_with_a_reference(&old_170));
+        let quoting = format!(
+            "Saya tidak setuju dengan jawaban \"Ref. aduan {no}/17\" itu; jalan masih rusak."
+        );
+        assert!(!ends_with_a_reference(&quoting));
+        assert!(!ends_with_a_reference("Ref. aduan tanpa nomor"));
+        assert!(!ends_with_a_reference(""));
     }
 }

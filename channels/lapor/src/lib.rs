@@ -98,13 +98,19 @@ impl LaporChannel {
         m
     }
 
+    /// A follow-up we posted: from our institution when its name is configured (then only
+    /// that), else one whose last line is our marker. A citizen quoting our answer ("Ref.
+    /// aduan …" inside their words) is theirs, and registered.
     fn is_ours(&self, f: &api::Followup) -> bool {
-        f.content.contains("Ref. aduan ")
-            || self
-                .cfg
-                .institution_name
-                .as_deref()
-                .is_some_and(|n| !n.is_empty() && f.from.eq_ignore_ascii_case(n))
+        match self
+            .cfg
+            .institution_name
+            .as_deref()
+            .filter(|n| !n.is_empty())
+        {
+            Some(n) => f.from.eq_ignore_ascii_case(n),
+            None => config::ends_with_a_reference(&f.content),
+        }
     }
 
     /// Registers one entry; `Ok(true)` when it is new. An entry the register refuses is
@@ -418,7 +424,10 @@ impl Channel for LaporChannel {
         // No idempotency key at LAPOR!: a follow-up accepted although its answer was lost must
         // not be posted twice.
         let existing = self.api.followups(id).await.map_err(map)?;
-        if let Some(f) = existing.iter().find(|f| f.content.contains(&marker)) {
+        if let Some(f) = existing
+            .iter()
+            .find(|f| config::has_reference(&f.content, &msg.register_no, msg.outbox_id))
+        {
             return Ok(SendReceipt {
                 provider_id: format!(
                     "lapor:{id}:{}",

@@ -234,7 +234,8 @@ async fn login_csrf_is_bound(backend: Backend) {
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     // A pair whose mac does not match.
-    let forged = format!("{}0", &csrf[..csrf.len() - 1]);
+    let last = if csrf.ends_with('0') { '1' } else { '0' };
+    let forged = format!("{}{last}", &csrf[..csrf.len() - 1]);
     let (s, _) = post(format!("aduan_login={forged}"), forged, vec![]).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, session) = post(cookie, csrf, vec![("sec-fetch-site", "same-origin")]).await;
