@@ -587,6 +587,31 @@ pub async fn enqueue(
     Ok(ids)
 }
 
+/// Stores an adapter cursor that only moves forward: the greater of the stored value and
+/// `value`, compared as text (fixed-width times).
+pub async fn store_cursor_forward<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    ex: E,
+    channel: ChannelKind,
+    key: &str,
+    value: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO channel_cursors (channel, key, value, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (channel, key) DO UPDATE SET \
+           value = CASE WHEN excluded.value > channel_cursors.value THEN excluded.value \
+                   ELSE channel_cursors.value END, \
+           updated_at = excluded.updated_at",
+    )
+    .bind(channel.as_str())
+    .bind(key)
+    .bind(value)
+    .bind(now)
+    .execute(ex)
+    .await
+    .map(|_| ())
+}
+
 /// Stores an adapter cursor (upsert).
 pub async fn store_cursor<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     ex: E,

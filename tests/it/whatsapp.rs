@@ -501,3 +501,72 @@ async fn whatsapp_media_and_restart(backend: Backend) {
     db.drop_db().await;
 }
 both!(whatsapp_media_and_restart);
+
+/// Issue 22, item 7: the 24-hour window only moves forward — a late old message (sent two days
+/// ago, delivered now) and a redelivery leave the number's window where the newest message put
+/// it, in the register (read by a daemon after a restart): the reply goes as text, no template.
+async fn whatsapp_window_never_moves_back(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let g = FakeGraph::start().await;
+    let app = start_wa(&db.url, &g, &[]).await;
+    let t = now();
+    let newest = notification(
+        CITIZEN,
+        "Ani",
+        vec![text(CITIZEN, "wamid.W1", t, "Lampu jalan mati")],
+        vec![],
+    );
+    assert_eq!(deliver(&app, &newest, None).await, 200);
+    let old = notification(
+        CITIZEN,
+        "Ani",
+        vec![text(
+            CITIZEN,
+            "wamid.W0",
+            t - 2 * 86_400,
+            "pesan lama yang terlambat",
+        )],
+        vec![],
+    );
+    assert_eq!(deliver(&app, &old, None).await, 200);
+    assert_eq!(deliver(&app, &newest, None).await, 200, "a redelivery");
+    let stored: String = sqlx::query_scalar(
+        "SELECT value FROM channel_cursors WHERE channel = 'whatsapp' AND key LIKE 'window:%'",
+    )
+    .fetch_one(&app.core.db.pool)
+    .await
+    .unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339(&stored)
+        .unwrap()
+        .timestamp();
+    assert_eq!(at, t, "the window moved back to {stored}");
+    // A daemon started afresh reads the window from the register: the reply is text.
+    let url = db.url.clone();
+    app.stop().await;
+    let app = start_wa(&url, &g, &[]).await;
+    let no = first_register_no(&app).await;
+    let token = app
+        .officer("kasi", aduan::workflow::Role::SectionHead)
+        .await;
+    app.reply(&token, &no, "Petugas menuju lokasi.").await;
+    assert!(
+        eventually(20, || async {
+            g.sent()
+                .iter()
+                .any(|m| m.to_string().contains("Petugas menuju lokasi"))
+        })
+        .await,
+        "{:?}",
+        g.sent()
+    );
+    assert!(
+        g.sent().iter().all(|m| m["type"] != "template"),
+        "sent as a template: {:?}",
+        g.sent()
+    );
+    app.stop().await;
+    db.drop_db().await;
+}
+both!(whatsapp_window_never_moves_back);

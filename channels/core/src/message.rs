@@ -118,6 +118,10 @@ pub struct InboundMessage {
     /// Telegram offset past this update): committed together, so it can neither be lost nor
     /// run ahead of the message, and it costs no commit of its own.
     pub cursor: Option<(String, String)>,
+    /// The cursor only moves forward: the register keeps the greater of the stored and this
+    /// value, compared as text (a fixed-width UTC time, `2026-12-05T08:00:00Z`), so a
+    /// redelivered or late old message never moves it back.
+    pub cursor_keeps_greatest: bool,
     /// The complainant asked to keep their identity confidential (*rahasia*, the web form and
     /// the counter): only the front office, the heads and the admin see who complained.
     pub confidential: bool,
@@ -165,6 +169,7 @@ impl InboundMessage {
             parse_error: None,
             intent: Intent::Message,
             cursor: None,
+            cursor_keeps_greatest: false,
             confidential: false,
             sender_unproven: None,
         }

@@ -220,7 +220,10 @@ impl WhatsappChannel {
         }
         let when = m.timestamp.unwrap_or_else(Utc::now).min(Utc::now());
         if let Some(e) = &e164 {
-            msg.cursor = Some((window_key(e), when.to_rfc3339()));
+            // Fixed-width UTC, kept at its greatest: a redelivered or late older message
+            // never closes a window a newer one opened.
+            msg.cursor = Some((window_key(e), when.format("%Y-%m-%dT%H:%M:%SZ").to_string()));
+            msg.cursor_keeps_greatest = true;
         }
         // Media: only for a message not registered yet (a redelivery needs no download).
         if let Some(media) = &m.media {

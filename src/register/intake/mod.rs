@@ -146,7 +146,11 @@ async fn register_in(
     // 1. One look-up: was it registered before, and who is the proven sender.
     let found = lookup(tx, p).await?;
     if let Some((key, value)) = &msg.cursor {
-        register::store_cursor(&mut **tx, msg.channel, key, value, now).await?;
+        if msg.cursor_keeps_greatest {
+            register::store_cursor_forward(&mut **tx, msg.channel, key, value, now).await?;
+        } else {
+            register::store_cursor(&mut **tx, msg.channel, key, value, now).await?;
+        }
     }
     if let Some((register_no, tracking_code)) = found.duplicate {
         return Ok(Committed {
