@@ -40,7 +40,15 @@ pub struct ModemHealth {
     pub signal_dbm: Option<i32>,
     pub storage: Option<(u32, u32)>,
     pub last_error: Option<String>,
+    /// `AT+CMGD` refusals since start (the scan goes on past them).
+    pub delete_failures: u64,
+    /// SIM slots whose message was registered but could not be deleted in
+    /// [`STUCK_AFTER`] scans in a row: for the admin to check the SIM.
+    pub stuck_slots: Vec<u32>,
 }
+
+/// Failed deletes of one slot in a row after which it is reported as stuck.
+pub const STUCK_AFTER: u32 = 3;
 
 struct SendRequest {
     msg: OutboundMessage,
@@ -135,6 +143,7 @@ impl Channel for SmsChannel {
                 reassembly: Reassembler::default(),
                 reference: 0,
                 pending_reports: Vec::new(),
+                delete_tries: Default::default(),
             };
             set.spawn(task.run());
         }
@@ -190,6 +199,11 @@ impl Channel for SmsChannel {
             if let Some(s) = h.signal_dbm {
                 add("aduan_sms_signal_dbm", "Signal strength, dBm.", s as f64);
             }
+            add(
+                "aduan_sms_stuck_slots",
+                "SIM slots whose registered message the modem refused to delete, scan after scan.",
+                h.stuck_slots.len() as f64,
+            );
             if let Some((used, total)) = h.storage {
                 add(
                     "aduan_sms_storage_used",
@@ -216,8 +230,16 @@ impl Channel for SmsChannel {
                     Some((u, t)) if t > 0 && u >= t => ", SIM storage full",
                     _ => "",
                 };
+                let stuck = if h.stuck_slots.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", SIM slots {:?} cannot be deleted (messages registered; check the SIM)",
+                        h.stuck_slots
+                    )
+                };
                 format!(
-                    "{n}: {} dBm{full}",
+                    "{n}: {} dBm{full}{stuck}",
                     h.signal_dbm.map_or("?".into(), |s| s.to_string())
                 )
             })

@@ -14,6 +14,8 @@ pub(super) struct ModemTask {
     pub(super) reference: u8,
     /// Status reports (+CDS) the register could not take yet.
     pub(super) pending_reports: Vec<pdu::StatusReport>,
+    /// Failed deletes in a row per SIM slot.
+    pub(super) delete_tries: std::collections::BTreeMap<u32, u32>,
 }
 
 /// Why a session with the modem ended.
@@ -315,6 +317,41 @@ impl ModemTask {
         }
     }
 
+    /// Frees a SIM slot whose message the register committed. A refusal (`+CMS ERROR`) is
+    /// logged and counted and the scan goes on — the next scan tries again (the register knows
+    /// the message); a slot refused [`STUCK_AFTER`] times in a row is reported in the modem's
+    /// health for the admin. Only a failing link ends the session.
+    async fn free_slot<IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+        &mut self,
+        m: &mut AtEngine<IO>,
+        index: u32,
+        t: Duration,
+    ) -> Result<(), AtError> {
+        match m.delete(index, t).await {
+            Ok(()) => {
+                if self.delete_tries.remove(&index).is_some() {
+                    self.set_health(|h| h.stuck_slots.retain(|s| *s != index));
+                }
+                Ok(())
+            }
+            Err(e) if e.is_link_failure() || matches!(e, AtError::Fatal(_)) => Err(e),
+            Err(e) => {
+                let tries = self.delete_tries.entry(index).or_insert(0);
+                *tries += 1;
+                let stuck = *tries >= STUCK_AFTER;
+                warn!(modem = %self.cfg.name, index, tries = *tries, error = %e,
+                      "SIM slot not deleted (its message is registered); the scan goes on");
+                self.set_health(|h| {
+                    h.delete_failures += 1;
+                    if stuck && !h.stuck_slots.contains(&index) {
+                        h.stuck_slots.push(index);
+                    }
+                });
+                Ok(())
+            }
+        }
+    }
+
     /// Lists the SIM, registers what it holds, deletes what the register committed.
     pub(super) async fn scan<IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
         &mut self,
@@ -328,7 +365,7 @@ impl ModemTask {
                 Ok(Pdu::StatusReport(r)) => {
                     // Deleted only once recorded (or matching nothing we sent).
                     if self.report(&r).await {
-                        m.delete(s.index, t).await?;
+                        self.free_slot(m, s.index, t).await?;
                     }
                 }
                 Ok(Pdu::Deliver(d)) if d.is_machine_message() => {
@@ -343,7 +380,7 @@ impl ModemTask {
                     msg.intent = Intent::Message;
                     msg.raw = Some(s.pdu.as_bytes().to_vec());
                     if self.submit(msg, &s.pdu).await {
-                        m.delete(s.index, t).await?;
+                        self.free_slot(m, s.index, t).await?;
                     }
                 }
                 Ok(Pdu::Deliver(d)) => {
@@ -363,13 +400,13 @@ impl ModemTask {
                         );
                         // The part is safe in the register before it leaves the SIM.
                         if self.save_reassembly().await {
-                            m.delete(s.index, t).await?;
+                            self.free_slot(m, s.index, t).await?;
                         }
                     } else {
                         let body = &bytes[1 + bytes.first().copied().unwrap_or(0) as usize..];
                         let msg = self.inbound(&d, &d.text(), &hex::encode(Sha256::digest(body)));
                         if self.submit(msg, &s.pdu).await {
-                            m.delete(s.index, t).await?;
+                            self.free_slot(m, s.index, t).await?;
                         }
                     }
                 }
@@ -386,7 +423,7 @@ impl ModemTask {
                         Some(format!("undecodable PDU at SIM index {}: {e}", s.index));
                     msg.auto_generated = true;
                     if self.submit(msg, &s.pdu).await {
-                        m.delete(s.index, t).await?;
+                        self.free_slot(m, s.index, t).await?;
                     }
                 }
             }

@@ -401,6 +401,55 @@ mod supervisor_tests {
         task.await.unwrap().unwrap();
     }
 
+    /// A slot the modem refuses to delete (`+CMS ERROR: 321`, every time) stalls nothing: the
+    /// scan goes past it, the message behind it is registered and freed, the modem stays up,
+    /// and after three scans the slot is reported in the health for the admin.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_refused_delete_does_not_stall_the_scan() {
+        let dir = std::env::temp_dir().join(format!("aduan-smsdel-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sim = ModemSim::start(&dir, "ttyDEL").unwrap();
+        let first = crate::sim::deliver_pdus("+6281234567890", "Pesan pertama", 0).remove(0);
+        let second = crate::sim::deliver_pdus("+6281234567891", "Pesan kedua", 0).remove(0);
+        let stuck = sim.store(&first);
+        sim.store(&second);
+        sim.set_fault(crate::sim::Fault::Answer {
+            prefix: format!("AT+CMGD={stuck}"),
+            line: "+CMS ERROR: 321".into(),
+            times: 1000,
+        });
+        let mut cfg = one_modem(&sim, None);
+        cfg.poll_secs = 1;
+        let ch = Arc::new(SmsChannel::new(cfg).unwrap());
+        let (ctx, sink) = ChannelContext::new_test();
+        let stop = ctx.shutdown.clone();
+        let task = {
+            let ch = ch.clone();
+            tokio::spawn(async move { ch.receive(ctx).await })
+        };
+        let end = tokio::time::Instant::now() + Duration::from_secs(15);
+        let stuck_reported = || {
+            ch.modem_health()
+                .iter()
+                .any(|(_, h)| h.stuck_slots.contains(&stuck))
+        };
+        while tokio::time::Instant::now() < end && (sim.inbox_len() > 1 || !stuck_reported()) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let texts: Vec<String> = sink.messages().iter().map(|m| m.text.clone()).collect();
+        assert!(texts.iter().any(|t| t == "Pesan kedua"), "{texts:?}");
+        assert_eq!(sim.inbox_len(), 1, "only the refused slot is left");
+        assert!(stuck_reported(), "the stuck slot is reported");
+        let h = ch.health().await;
+        assert!(
+            h.ready && h.detail.contains("cannot be deleted"),
+            "{}",
+            h.detail
+        );
+        stop.cancel();
+        task.await.unwrap().unwrap();
+    }
+
     /// A modem that answers garbage is reopened with backoff, reset after three failures in a
     /// row, and back in service when it behaves again.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
