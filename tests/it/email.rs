@@ -810,3 +810,52 @@ async fn email_polls_without_idle() {
     app.stop().await;
     db.drop_db().await;
 }
+
+/// Issue 22, item 11: the same mail delivered twice — to two of the office's aliases (To and
+/// Cc), so the copies differ in `Delivered-To` and `Received` — registers once with one
+/// receipt; a different mail reusing the Message-ID (a broken mailer) is still its own.
+async fn email_alias_copies_register_once(backend: Backend) {
+    let Some((dv, smtp)) = servers().await else {
+        return;
+    };
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let copy = |alias: &str, body: &str| {
+        crate::mailservers::crlf(&format!(
+            "Delivered-To: {alias}@example.go.id\r\nReceived: by mx.example.go.id for <{alias}@example.go.id>\r\n\
+             From: Ani <ani.warga@example.com>\r\nTo: pengaduan@example.go.id\r\nCc: kepala@example.go.id\r\n\
+             Subject: Trotoar rusak\r\nMessage-ID: <alias-1@example.com>\r\n\
+             Date: Wed, 02 Dec 2026 09:00:00 +0700\r\n\r\n{body}\r\n"
+        ))
+    };
+    dv.append(
+        "INBOX",
+        &[
+            copy("pengaduan", "Trotoar di depan pasar rusak."),
+            copy("kepala", "Trotoar di depan pasar rusak."),
+            copy("pengaduan", "Isi lain dengan Message-ID yang sama."),
+        ],
+    )
+    .await;
+    let app = start_with_env(&db.url, &email_env(&dv, &smtp, "INBOX")).await;
+    wait_count(
+        &app,
+        "SELECT COUNT(*) FROM messages WHERE direction = 'in'",
+        2,
+        60,
+    )
+    .await;
+    assert!(eventually(20, || async { dv.unseen("INBOX").await.is_empty() }).await);
+    wait_sent(&smtp, 2, 60).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM messages WHERE direction = 'in'").await,
+        2,
+        "the alias copy registered again"
+    );
+    assert_eq!(sent(&smtp).len(), 2, "one receipt per distinct mail");
+    app.stop().await;
+    db.drop_db().await;
+}
+both!(email_alias_copies_register_once);

@@ -124,6 +124,9 @@ pub(super) struct Lookup {
     pub(super) complainant: Option<i64>,
 }
 
+/// How long the same mail (Message-ID, sender, text) delivered again counts as a duplicate.
+const ALIAS_WINDOW_MS: i64 = 7 * 24 * 3_600_000;
+
 pub(super) async fn lookup(tx: &mut Tx, p: &Prepared) -> sqlx::Result<Lookup> {
     let msg = &p.msg;
     let r = sqlx::query(
@@ -137,7 +140,27 @@ pub(super) async fn lookup(tx: &mut Tx, p: &Prepared) -> sqlx::Result<Lookup> {
     .bind(p.identity.clone().unwrap_or_default())
     .fetch_one(&mut **tx)
     .await?;
-    let duplicate = opt_str(&r, "dup").and_then(|d| {
+    let mut duplicate = opt_str(&r, "dup");
+    // The same mail delivered twice — to two of the office's aliases (To and Cc), or again with
+    // other `Received` lines — differs in its raw bytes but not in its Message-ID, sender and
+    // text: within a week, it is the message registered before.
+    if let (None, ChannelKind::Email, Some(mid)) =
+        (&duplicate, msg.channel, msg.hints.message_id.as_deref())
+    {
+        duplicate = sqlx::query_scalar(
+            "SELECT c.register_no || ' ' || c.tracking_code FROM messages m \
+             JOIN complaints c ON c.id = m.complaint_id WHERE m.channel = 'email' \
+             AND m.provider_message_id = $1 AND m.direction = 'in' AND m.sender = $2 \
+             AND m.body = $3 AND m.created_at >= $4 ORDER BY m.id LIMIT 1",
+        )
+        .bind(mid)
+        .bind(msg.sender.to_key())
+        .bind(&p.text)
+        .bind(msg.received_at.timestamp_millis() - ALIAS_WINDOW_MS)
+        .fetch_optional(&mut **tx)
+        .await?;
+    }
+    let duplicate = duplicate.and_then(|d| {
         d.split_once(' ')
             .map(|(no, code)| (no.to_string(), code.to_string()))
     });
