@@ -446,6 +446,14 @@ pub async fn seed(core: &Core, n: usize) -> anyhow::Result<()> {
             .await?;
         done += batch;
     }
+    if core.db.backend == crate::db::Backend::Postgres {
+        sqlx::query(
+            "UPDATE complaints SET text_tsv = to_tsvector('simple', search_text) \
+             WHERE confidential = 1",
+        )
+        .execute(&core.db.write)
+        .await?;
+    }
     sqlx::query("ANALYZE").execute(&core.db.write).await?;
     Ok(())
 }

@@ -15,6 +15,9 @@ ALTER TABLE complaints
     GENERATED ALWAYS AS (to_tsvector('simple', search_text || ' ' || identity_text)) STORED;
 CREATE INDEX complaints_search ON complaints USING GIN (search_tsv);
 CREATE INDEX complaints_confidential ON complaints(id) WHERE confidential = 1 AND identity_indexed = 0;
+-- A confidential complaint's text alone, parsed once: what a reader who may not see its
+-- complainant matches it on (NULL for other complaints).
+ALTER TABLE complaints ADD COLUMN text_tsv tsvector;
 
 -- The register's own secrets (issue 21): the key that signs the login form's token, shared by
 -- every daemon on the register so a form served by one is accepted by another.

@@ -282,14 +282,21 @@ pub async fn index(conn: &mut AnyConnection, c: &Complaint) -> sqlx::Result<()> 
         text.push(' ');
         text.push_str(&super::fold(&v.text(&cut)));
     }
-    sqlx::query(
-        "UPDATE complaints SET search_text = $2, identity_text = $3, identity_indexed = 1          WHERE id = $1",
-    )
-    .bind(c.id)
-    .bind(text)
-    .bind(super::fold(c.complainant_name.trim()))
-    .execute(&mut *conn)
-    .await?;
+    // PostgreSQL keeps the text's own vector too, parsed once here rather than at every
+    // search of a reader who may not see the name (SQLite's FTS5 has the column apart).
+    let sql = if conn.backend_name() == "PostgreSQL" {
+        "UPDATE complaints SET search_text = $2, identity_text = $3, identity_indexed = 1, \
+         text_tsv = to_tsvector('simple', $2) WHERE id = $1"
+    } else {
+        "UPDATE complaints SET search_text = $2, identity_text = $3, identity_indexed = 1 \
+         WHERE id = $1"
+    };
+    sqlx::query(sql)
+        .bind(c.id)
+        .bind(text)
+        .bind(super::fold(c.complainant_name.trim()))
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 

@@ -43,10 +43,10 @@ pub fn text_search(
                 format!("c.search_tsv @@ to_tsquery('simple', ${n})")
             } else {
                 // The stored vector covers the name too; a confidential complaint's match is
-                // checked again on its text alone.
+                // checked again on its text's own vector (`text_tsv`).
                 format!(
                     "(c.search_tsv @@ to_tsquery('simple', ${n}) AND (c.confidential = 0 \
-                     OR to_tsvector('simple', c.search_text) @@ to_tsquery('simple', ${n})))"
+                     OR c.text_tsv @@ to_tsquery('simple', ${n})))"
                 )
             };
             (cond, value)

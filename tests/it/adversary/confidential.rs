@@ -382,18 +382,27 @@ async fn search_does_not_confirm_identity(backend: Backend) {
     assert!(p.body.contains(&no));
     // A register from before: the name in the searched text, not indexed apart. Opening it
     // again re-indexes it.
-    sqlx::query(
+    // (PostgreSQL's registers from before have no text vector yet: such a complaint is not
+    // found at all by these roles until it is re-indexed.)
+    let pg = if backend == Backend::Postgres {
+        ", text_tsv = NULL"
+    } else {
+        ""
+    };
+    sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE complaints SET search_text = search_text || ' wati kusumaningrum', \
-         identity_text = '', identity_indexed = 0 WHERE confidential = 1",
-    )
+         identity_text = '', identity_indexed = 0{pg} WHERE confidential = 1"
+    )))
     .execute(&o.app.core.db.pool)
     .await
     .unwrap();
-    assert_eq!(
-        found(&o, Role::TechnicalTeam, "Kusumaningrum").await,
-        1,
-        "the old index leaks"
-    );
+    if backend == Backend::Sqlite {
+        assert_eq!(
+            found(&o, Role::TechnicalTeam, "Kusumaningrum").await,
+            1,
+            "the old index leaks"
+        );
+    }
     let n = aduan::register::identity::reindex(&o.app.core.db)
         .await
         .unwrap();
