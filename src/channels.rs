@@ -20,6 +20,9 @@ use crate::config::Config;
 #[derive(Clone, Default)]
 pub struct Channels {
     map: BTreeMap<ChannelKind, Arc<dyn Channel>>,
+    /// Channels whose receive loop stopped and waits to be restarted (by the daemon's
+    /// supervisor), with why: their health reads "down" meanwhile, whatever the adapter says.
+    receive_down: Arc<std::sync::Mutex<BTreeMap<ChannelKind, String>>>,
 }
 
 /// What every channel is told when it is built.
@@ -54,6 +57,34 @@ impl Channels {
 
     pub fn get(&self, kind: ChannelKind) -> Option<&Arc<dyn Channel>> {
         self.map.get(&kind)
+    }
+
+    /// A channel's health as officers and `/metrics` see it: the adapter's own, unless its
+    /// receive loop is stopped and waiting to be restarted.
+    pub async fn health_of(&self, kind: ChannelKind, ch: &Arc<dyn Channel>) -> Health {
+        let down = self
+            .receive_down
+            .lock()
+            .ok()
+            .and_then(|d| d.get(&kind).cloned());
+        match down {
+            Some(why) => Health::down(why),
+            None => ch.health().await,
+        }
+    }
+
+    /// Records that `kind`'s receive loop stopped (`Some(why)`) or runs again (`None`).
+    pub fn set_receive_down(&self, kind: ChannelKind, why: Option<String>) {
+        if let Ok(mut d) = self.receive_down.lock() {
+            match why {
+                Some(w) => {
+                    d.insert(kind, w);
+                }
+                None => {
+                    d.remove(&kind);
+                }
+            }
+        }
     }
 
     pub fn is_configured(&self, kind: ChannelKind) -> bool {
@@ -131,7 +162,9 @@ impl Channel for WebChannel {
     fn kind(&self) -> ChannelKind {
         ChannelKind::Web
     }
-    async fn receive(&self, _ctx: ChannelContext) -> Result<(), ReceiveError> {
+    async fn receive(&self, ctx: ChannelContext) -> Result<(), ReceiveError> {
+        // Submissions come through the HTTP routes: nothing to receive but shutdown.
+        ctx.shutdown.cancelled().await;
         Ok(())
     }
     async fn send(&self, msg: &OutboundMessage) -> Result<SendReceipt, SendError> {
@@ -153,7 +186,9 @@ impl Channel for CounterChannel {
     fn kind(&self) -> ChannelKind {
         ChannelKind::Counter
     }
-    async fn receive(&self, _ctx: ChannelContext) -> Result<(), ReceiveError> {
+    async fn receive(&self, ctx: ChannelContext) -> Result<(), ReceiveError> {
+        // Submissions come through the HTTP routes: nothing to receive but shutdown.
+        ctx.shutdown.cancelled().await;
         Ok(())
     }
     async fn send(&self, msg: &OutboundMessage) -> Result<SendReceipt, SendError> {

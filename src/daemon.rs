@@ -71,12 +71,7 @@ pub fn start(core: Shared, cfg: &Config, listener: TcpListener) -> std::io::Resu
     }
     let ctx = ChannelContext::new(crate::intake::sink(&core), shutdown.clone());
     for (kind, ch) in core.channels.iter() {
-        let (ch, ctx, kind) = (ch.clone(), ctx.clone(), *kind);
-        tracker.spawn(async move {
-            if let Err(e) = ch.receive(ctx).await {
-                error!(channel = %kind, error = %e, "receive loop stopped");
-            }
-        });
+        tracker.spawn(supervise(core.clone(), *kind, ch.clone(), ctx.clone()));
     }
     tracker.close();
     info!(%addr, backend = core.db.backend.as_str(), "aduan is serving");
@@ -86,6 +81,54 @@ pub fn start(core: Shared, cfg: &Config, listener: TcpListener) -> std::io::Resu
         shutdown,
         tracker,
     })
+}
+
+/// The first wait before a stopped receive loop is started again; it doubles up to
+/// [`RESTART_MAX`] while the loop keeps stopping, and starts over once it ran a minute.
+pub const RESTART_FIRST: Duration = Duration::from_secs(1);
+pub const RESTART_MAX: Duration = Duration::from_secs(300);
+
+/// Runs a channel's receive loop until shutdown: a loop that returns an error, ends on its
+/// own or panics is logged, marked down (its health says why, `/readyz` and `/metrics` with
+/// it) and started again after a backoff. A loop that never stops is never touched.
+async fn supervise(
+    core: Shared,
+    kind: aduan_channel::ChannelKind,
+    ch: std::sync::Arc<dyn aduan_channel::Channel>,
+    ctx: ChannelContext,
+) {
+    let mut backoff = RESTART_FIRST;
+    loop {
+        let started = tokio::time::Instant::now();
+        let run = {
+            let (ch, ctx) = (ch.clone(), ctx.clone());
+            tokio::spawn(async move { ch.receive(ctx).await })
+        };
+        let why = match run.await {
+            Ok(Ok(())) if ctx.shutdown.is_cancelled() => return,
+            Ok(Ok(())) => "the receive loop ended".to_string(),
+            Ok(Err(e)) => format!("the receive loop stopped: {e}"),
+            Err(e) if e.is_panic() => "the receive loop panicked".to_string(),
+            Err(e) => format!("the receive loop was cancelled: {e}"),
+        };
+        if ctx.shutdown.is_cancelled() {
+            return;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            backoff = RESTART_FIRST;
+        }
+        error!(channel = %kind, restart_in = ?backoff, "{why}; restarting");
+        core.channels.set_receive_down(
+            kind,
+            Some(format!("{why}; restarting in {}s", backoff.as_secs())),
+        );
+        tokio::select! {
+            _ = ctx.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        core.channels.set_receive_down(kind, None);
+        backoff = (backoff * 2).min(RESTART_MAX);
+    }
 }
 
 impl Running {

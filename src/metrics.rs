@@ -343,7 +343,7 @@ pub async fn render(core: &Core) -> String {
          # TYPE aduan_channel_up gauge"
     );
     for (kind, ch) in core.channels.iter() {
-        let up = ch.health().await.ready as u8;
+        let up = core.channels.health_of(*kind, ch).await.ready as u8;
         let _ = writeln!(out, "aduan_channel_up{{channel=\"{kind}\"}} {up}");
     }
     let mut helped = std::collections::HashSet::new();

@@ -20,6 +20,7 @@ mod mailservers;
 mod outbox;
 mod procedure;
 mod sms;
+mod supervise;
 mod telegram;
 mod testchannel;
 mod ui;

@@ -47,7 +47,9 @@ impl Channel for ScriptedChannel {
     fn kind(&self) -> ChannelKind {
         self.kind
     }
-    async fn receive(&self, _ctx: ChannelContext) -> Result<(), ReceiveError> {
+    async fn receive(&self, ctx: ChannelContext) -> Result<(), ReceiveError> {
+        // Nothing comes in: waits for shutdown, as the trait asks.
+        ctx.shutdown.cancelled().await;
         Ok(())
     }
     async fn send(&self, msg: &OutboundMessage) -> Result<SendReceipt, SendError> {

@@ -100,7 +100,7 @@ pub async fn readyz(
     let mut channels = serde_json::Map::new();
     let mut all_ready = db_ok;
     for (kind, ch) in st.core.channels.iter() {
-        let h = ch.health().await;
+        let h = st.core.channels.health_of(*kind, ch).await;
         all_ready &= h.ready;
         channels.insert(
             kind.to_string(),

@@ -164,7 +164,11 @@ pub async fn dashboard(
     }
     let mut health = Vec::new();
     for (kind, ch) in st.core.channels.iter() {
-        health.push((kind.as_str(), ch.health().await, ch.gauges()));
+        health.push((
+            kind.as_str(),
+            st.core.channels.health_of(*kind, ch).await,
+            ch.gauges(),
+        ));
     }
     let cal = crate::workflow::calendar::status(&st.core.calendar, st.core.clock.now());
     let unserved = match st.core.db.pool.acquire().await {
