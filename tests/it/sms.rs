@@ -357,3 +357,67 @@ async fn sms_two_modems_and_partial(backend: Backend) {
     let _ = std::fs::remove_dir_all(dir);
 }
 both!(sms_two_modems_and_partial);
+
+/// Issue 22, item 5: a long SMS's conversation lives only as long as its parts may still come:
+/// a later, unrelated long SMS from the same number reusing the concatenation reference (they
+/// cycle through 0–255) opens its own complaint with its own receipt, after the first one's
+/// partial timeout.
+async fn sms_reused_reference_is_a_new_message(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!(
+        "aduan-it-smsref-{}",
+        aduan::register::tracking_code()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sim = ModemSim::start(&dir, "ttyUSB0").unwrap();
+    let port = sim.path().to_str().unwrap().to_string();
+    let cfg = test_config(
+        &db.url,
+        &[
+            ("ADUAN_CHANNELS__SMS__POLL_SECS", "1"),
+            ("ADUAN_CHANNELS__SMS__COMMAND_TIMEOUT_SECS", "2"),
+            ("ADUAN_CHANNELS__SMS__PARTIAL_TIMEOUT_SECS", "2"),
+            (
+                "ADUAN_CHANNELS__SMS__MODEMS",
+                &format!("[{{ name = \"modem1\", port = \"{port}\" }}]"),
+            ),
+        ],
+    );
+    let app = start(open_core(&cfg).await, &cfg, Some(db)).await;
+    let from = "081234567893";
+    let first = format!(
+        "Jalan rusak di RT 3. {}",
+        "Mohon segera diperbaiki. ".repeat(8)
+    );
+    for p in deliver_pdus(from, &first, 9) {
+        sim.deliver(&p);
+    }
+    wait_count(&app, "SELECT COUNT(*) FROM complaints", 1, 20).await;
+    // Past twice the partial timeout (while late parts may still join), another long SMS
+    // with the same reference.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let second = format!(
+        "Lampu padam di pasar. {}",
+        "Sudah seminggu gelap. ".repeat(9)
+    );
+    for p in deliver_pdus(from, &second, 9) {
+        sim.deliver(&p);
+    }
+    wait_count(&app, "SELECT COUNT(*) FROM complaints", 2, 20).await;
+    assert!(
+        eventually(20, || async {
+            sent_texts(&sim)
+                .iter()
+                .filter(|(_, t)| t.contains("ADU-"))
+                .count()
+                == 2
+        })
+        .await,
+        "a receipt for each: {:?}",
+        sent_texts(&sim)
+    );
+    app.stop().await;
+}
+both!(sms_reused_reference_is_a_new_message);

@@ -46,6 +46,10 @@ impl Assembled {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Reassembler {
     pending: BTreeMap<Key, Pending>,
+    /// Messages registered lately: key → (first part's time, registered at). A part of one
+    /// that arrives within the partial timeout after it went in joins its conversation; a
+    /// later message reusing the key (references cycle through 0–255) is a new one.
+    recent: BTreeMap<Key, (i64, i64)>,
 }
 
 impl Reassembler {
@@ -64,9 +68,12 @@ impl Reassembler {
         if seq == 0 || seq > key.total {
             return None;
         }
+        // A late part of a message registered lately keeps that message's first time (so
+        // its conversation); otherwise the key starts afresh.
+        let first_seen = self.recent.get(&key).map_or(now, |(first, _)| *first);
         let p = self.pending.entry(key.clone()).or_insert_with(|| Pending {
             parts: BTreeMap::new(),
-            first_seen: now,
+            first_seen,
             ids: Vec::new(),
         });
         if !p.ids.contains(&id) {
@@ -86,9 +93,29 @@ impl Reassembler {
             .collect()
     }
 
-    /// Forgets a message once it is registered.
-    pub fn remove(&mut self, key: &Key) {
-        self.pending.remove(key);
+    /// Whether part `seq` of `key` from storage `id` collides with a different part held
+    /// under the same key: another message from the same sender reusing the reference while
+    /// the first is incomplete. Such a part is not merged (the texts would mix); the caller
+    /// registers it on its own. The same slot listed again, or the same part delivered
+    /// twice, is no collision.
+    pub fn conflicts(&self, key: &Key, seq: u8, data: &UserData, id: &str) -> bool {
+        self.pending.get(key).is_some_and(|p| {
+            !p.ids.iter().any(|i| i == id) && p.parts.get(&seq).is_some_and(|d| d != data)
+        })
+    }
+
+    /// Forgets a message once it is registered (`now`: when), remembering its first time
+    /// for late parts until [`Reassembler::expire`] drops it.
+    pub fn remove(&mut self, key: &Key, now: i64) {
+        if let Some(p) = self.pending.remove(key) {
+            self.recent.insert(key.clone(), (p.first_seen, now));
+        }
+    }
+
+    /// Drops what was registered more than `timeout_ms` ago: a key reused after that starts a
+    /// new message and a new conversation.
+    pub fn expire(&mut self, now: i64, timeout_ms: i64) {
+        self.recent.retain(|_, (_, at)| now - *at < timeout_ms);
     }
 
     pub fn pending(&self) -> usize {
@@ -98,6 +125,14 @@ impl Reassembler {
     /// A line-based text form for keeping the state in the register.
     pub fn serialize(&self) -> String {
         let mut out = String::new();
+        for (k, (first, at)) in &self.recent {
+            out.push_str(&format!(
+                "R\t{}\t{}\t{}\t{first}\t{at}\n",
+                hex(k.sender.as_bytes()),
+                k.reference,
+                k.total
+            ));
+        }
         for (k, p) in &self.pending {
             for (seq, data) in &p.parts {
                 let (kind, bytes) = match data {
@@ -126,6 +161,20 @@ impl Reassembler {
         let mut r = Reassembler::default();
         for line in s.lines() {
             let f: Vec<&str> = line.split('\t').collect();
+            if f.first() == Some(&"R") {
+                let recent = (|| {
+                    let key = Key {
+                        sender: String::from_utf8(unhex(f.get(1)?)?).ok()?,
+                        reference: f.get(2)?.parse().ok()?,
+                        total: f.get(3)?.parse().ok()?,
+                    };
+                    Some((key, f.get(4)?.parse().ok()?, f.get(5)?.parse().ok()?))
+                })();
+                if let Some((key, first, at)) = recent {
+                    r.recent.insert(key, (first, at));
+                }
+                continue;
+            }
             let parsed = (|| {
                 let sender = String::from_utf8(unhex(f.first()?)?).ok()?;
                 let key = Key {
@@ -244,7 +293,7 @@ mod tests {
         // Held until registered: still ready after a crash and restart.
         let r2 = Reassembler::deserialize(&r.serialize());
         assert_eq!(r2.ready(3, 60_000), vec![done.clone()]);
-        r.remove(&done.key);
+        r.remove(&done.key, 4);
         assert_eq!(r.pending(), 0);
     }
 
@@ -283,7 +332,7 @@ mod tests {
         r.add(key(3), 3, ucs("rusak"), "3".into(), 2_000);
         assert!(r.ready(50_000, 60_000).is_empty());
         let expired = r.ready(61_000, 60_000);
-        r.remove(&expired[0].key);
+        r.remove(&expired[0].key, 10_000);
         assert_eq!(expired.len(), 1);
         assert_eq!(expired[0].text, "Jalan rusak");
         assert_eq!(expired[0].missing, vec![2]);
@@ -320,5 +369,42 @@ mod tests {
             done = r.add(k, c.seq, dl.user_data, i.to_string(), 0).or(done);
         }
         assert_eq!(done.unwrap().text, text);
+    }
+
+    /// A second message from the same sender reusing reference and part count while the first
+    /// is incomplete collides and is kept apart; a part of a registered message arriving
+    /// within the timeout keeps its first time (its conversation); after it, the key is new.
+    #[test]
+    fn collisions_and_reused_references() {
+        let mut r = Reassembler::default();
+        r.add(key(2), 1, ucs("Jalan "), "1".into(), 1_000);
+        assert!(
+            r.conflicts(&key(2), 1, &ucs("Lampu "), "5"),
+            "another text, another slot"
+        );
+        assert!(
+            !r.conflicts(&key(2), 1, &ucs("Jalan "), "5"),
+            "the same part again"
+        );
+        assert!(
+            !r.conflicts(&key(2), 1, &ucs("Lampu "), "1"),
+            "the same slot listed again"
+        );
+        assert!(
+            !r.conflicts(&key(2), 2, &ucs("rusak"), "2"),
+            "the missing part"
+        );
+        // Registered as partial at 10 s; its part 2 comes at 12 s: the same first time.
+        r.remove(&key(2), 10_000);
+        r.add(key(2), 2, ucs("rusak"), "2".into(), 12_000);
+        assert_eq!(r.ready(12_000, 5_000)[0].first_seen, 1_000);
+        r.remove(&key(2), 12_000);
+        // Survives a restart.
+        let mut back = Reassembler::deserialize(&r.serialize());
+        assert_eq!(back, r);
+        // An hour later the reference is reused: a new message with its own time.
+        back.expire(3_612_000, 3_600_000);
+        back.add(key(2), 1, ucs("Halo "), "7".into(), 3_612_000);
+        assert_eq!(back.ready(3_612_000, 0)[0].first_seen, 3_612_000);
     }
 }

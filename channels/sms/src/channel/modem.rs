@@ -390,14 +390,29 @@ impl ModemTask {
                             reference: c.reference,
                             total: c.total,
                         };
+                        let id = s.index.to_string();
+                        if self.reassembly.conflicts(&key, c.seq, &d.user_data, &id) {
+                            // Another message reusing the reference: registered on its own
+                            // (never merged, never dropped), then it may leave the SIM.
+                            let mut msg = self.inbound(
+                                &d,
+                                &d.text(),
+                                &hex::encode(Sha256::digest(s.pdu.as_bytes())),
+                            );
+                            msg.raw = Some(s.pdu.as_bytes().to_vec());
+                            msg.parse_error = Some(format!(
+                                "part {} of {} (reference {}) collides with another message \
+                                 held under the same reference: registered on its own",
+                                c.seq, c.total, c.reference
+                            ));
+                            if self.submit(msg, &s.pdu).await {
+                                self.free_slot(m, s.index, t).await?;
+                            }
+                            continue;
+                        }
                         let now = chrono::Utc::now().timestamp_millis();
-                        self.reassembly.add(
-                            key,
-                            c.seq,
-                            d.user_data.clone(),
-                            s.index.to_string(),
-                            now,
-                        );
+                        self.reassembly
+                            .add(key, c.seq, d.user_data.clone(), id, now);
                         // The part is safe in the register before it leaves the SIM.
                         if self.save_reassembly().await {
                             self.free_slot(m, s.index, t).await?;
@@ -439,9 +454,11 @@ impl ModemTask {
         // forgotten only after the register committed it. The conversation key lets a part that
         // arrives after its message went in as partial join the same complaint.
         let now = chrono::Utc::now().timestamp_millis();
-        let ready = self
-            .reassembly
-            .ready(now, (self.shared.partial_timeout_secs * 1000) as i64);
+        let timeout = (self.shared.partial_timeout_secs * 1000) as i64;
+        // A late part may join its registered message for twice the partial timeout; a
+        // message reusing the reference after that is a new one.
+        self.reassembly.expire(now, 2 * timeout);
+        let ready = self.reassembly.ready(now, timeout);
         for a in ready {
             let k = &a.key;
             let sender = pdu::Address {
@@ -452,13 +469,31 @@ impl ModemTask {
                 },
                 value: k.sender.clone(),
             };
+            // A partial message names the parts it holds: a late part of it (the same first
+            // time) is another message of the same conversation, not a duplicate.
+            let held = if a.is_partial() {
+                let have: Vec<String> = (1..=k.total)
+                    .filter(|s| !a.missing.contains(s))
+                    .map(|s| s.to_string())
+                    .collect();
+                format!(":p{}", have.join("."))
+            } else {
+                String::new()
+            };
             let mut msg = self.inbound_from(
                 &sender,
                 &a.text,
-                &format!("{}:{}:{}:{}", k.sender, k.reference, k.total, a.first_seen),
+                &format!(
+                    "{}:{}:{}:{}{held}",
+                    k.sender, k.reference, k.total, a.first_seen
+                ),
             );
-            msg.hints.conversation =
-                Some(format!("concat:{}:{}:{}", k.sender, k.reference, k.total));
+            // The conversation of this message only (its first part's time): a late part
+            // joins it, a later message reusing the reference does not.
+            msg.hints.conversation = Some(format!(
+                "concat:{}:{}:{}:{}",
+                k.sender, k.reference, k.total, a.first_seen
+            ));
             if a.is_partial() {
                 let missing: Vec<String> = a.missing.iter().map(u8::to_string).collect();
                 msg.parse_error = Some(format!(
@@ -468,7 +503,7 @@ impl ModemTask {
                 ));
             }
             if self.submit(msg, &a.text).await {
-                self.reassembly.remove(&a.key);
+                self.reassembly.remove(&a.key, now);
                 self.save_reassembly().await;
             }
         }

@@ -401,6 +401,70 @@ mod supervisor_tests {
         task.await.unwrap().unwrap();
     }
 
+    /// Two long SMS from one sender reusing reference and part count while the first is
+    /// incomplete: the second's first part collides, is registered on its own (flagged) before
+    /// it leaves the SIM, and the first message completes with its own parts — no text mixed,
+    /// nothing deleted that was not kept.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reused_reference_keeps_the_messages_apart() {
+        let dir = std::env::temp_dir().join(format!("aduan-smsref-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sim = ModemSim::start(&dir, "ttyREF").unwrap();
+        let from = "+6281234567892";
+        let a_text = format!(
+            "Jalan rusak di RT 3. {}",
+            "Mohon segera diperbaiki. ".repeat(8)
+        );
+        let b_text = format!(
+            "Lampu padam di pasar. {}",
+            "Sudah seminggu gelap. ".repeat(9)
+        );
+        let a = crate::sim::deliver_pdus(from, &a_text, 5);
+        let b = crate::sim::deliver_pdus(from, &b_text, 5);
+        assert_eq!((a.len(), b.len()), (2, 2));
+        sim.store(&a[0]);
+        sim.store(&b[0]);
+        let ch = Arc::new(SmsChannel::new(one_modem(&sim, None)).unwrap());
+        let (ctx, sink) = ChannelContext::new_test();
+        let stop = ctx.shutdown.clone();
+        let task = {
+            let ch = ch.clone();
+            tokio::spawn(async move { ch.receive(ctx).await })
+        };
+        let collided = || {
+            sink.messages().into_iter().find(|m| {
+                m.parse_error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("collides"))
+            })
+        };
+        let end = tokio::time::Instant::now() + Duration::from_secs(10);
+        while tokio::time::Instant::now() < end && (collided().is_none() || sim.inbox_len() > 0) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let c = collided().expect("the colliding part registered on its own");
+        assert!(c.text.starts_with("Lampu padam"), "{}", c.text);
+        assert!(c.raw.is_some());
+        assert_eq!(sim.inbox_len(), 0, "both parts left the SIM once kept");
+        // The first message's second part completes it, unmixed.
+        sim.deliver(&a[1]);
+        let end = tokio::time::Instant::now() + Duration::from_secs(10);
+        while tokio::time::Instant::now() < end && !sink.messages().iter().any(|m| m.text == a_text)
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(
+            sink.messages().iter().any(|m| m.text == a_text),
+            "{:?}",
+            sink.messages()
+                .iter()
+                .map(|m| m.text.clone())
+                .collect::<Vec<_>>()
+        );
+        stop.cancel();
+        task.await.unwrap().unwrap();
+    }
+
     /// A slot the modem refuses to delete (`+CMS ERROR: 321`, every time) stalls nothing: the
     /// scan goes past it, the message behind it is registered and freed, the modem stays up,
     /// and after three scans the slot is reported in the health for the admin.
