@@ -159,12 +159,28 @@ async fn deliver(core: &Core, owner: &str, row: Claimed) -> sqlx::Result<Outcome
                 at,
             })
         }
+        // The channel cannot send at all (a refused token): the row waits for it, its
+        // attempts untouched.
+        Err(SendError::Unavailable {
+            message,
+            retry_after,
+        }) => {
+            let at = now + retry_after.as_millis() as i64;
+            if !register::outbox::mark_waiting(&core.db, row.id, owner, at, &message).await? {
+                return Ok(Outcome::LeaseLost { outbox_id: row.id });
+            }
+            warn!(error = %message, retry_in_ms = retry_after.as_millis() as u64, "channel unavailable; the reply waits");
+            Ok(Outcome::RetryAt {
+                outbox_id: row.id,
+                at,
+            })
+        }
         Err(e) => {
             let message = match &e {
                 SendError::Transient { message, .. } => {
                     format!("gave up after {} attempts: {message}", row.attempts)
                 }
-                SendError::Permanent(m) => m.clone(),
+                SendError::Permanent(m) | SendError::Unavailable { message: m, .. } => m.clone(),
             };
             let mut tx = core.db.begin().await?;
             if !register::outbox::mark_failed(&mut tx, row.id, owner, &message).await? {

@@ -202,6 +202,31 @@ pub async fn mark_retry(db: &Db, id: i64, owner: &str, at: i64, error: &str) -> 
     Ok(n == 1)
 }
 
+/// Queues the row again for `at` without counting the attempt it was claimed for (its channel
+/// could not send at all); false when the lease was lost.
+pub async fn mark_waiting(
+    db: &Db,
+    id: i64,
+    owner: &str,
+    at: i64,
+    error: &str,
+) -> sqlx::Result<bool> {
+    let n = sqlx::query(
+        "UPDATE outbox SET status = 'queued', next_attempt_at = $3, last_error = $4, \
+         attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
+         lease_owner = NULL, lease_until = NULL \
+         WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",
+    )
+    .bind(id)
+    .bind(owner)
+    .bind(at)
+    .bind(error)
+    .execute(&db.write)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
 /// Parks the row as failed, in the caller's transaction (with its audit entry); false when the
 /// lease was lost.
 pub async fn mark_failed(tx: &mut Tx, id: i64, owner: &str, error: &str) -> sqlx::Result<bool> {

@@ -49,6 +49,8 @@ pub struct GraphState {
     pub downloads: usize,
     /// Calls that came without the right bearer token.
     pub unauthorized: usize,
+    /// Meta revoked the token: every call, even with it, answers 401 with code 190.
+    pub revoked: bool,
     next: u64,
 }
 
@@ -178,10 +180,10 @@ fn error_body(code: i64) -> Value {
 
 /// The 401 Meta answers a call without the right token, or `None` when the token is right.
 fn unauthorized(st: &S, h: &HeaderMap) -> Option<Response> {
-    let ok = h
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == format!("Bearer {TOKEN}"));
+    let ok = !st.lock().unwrap().revoked
+        && h.get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v == format!("Bearer {TOKEN}"));
     if ok {
         return None;
     }

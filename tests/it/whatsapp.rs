@@ -570,3 +570,103 @@ async fn whatsapp_window_never_moves_back(backend: Backend) {
     db.drop_db().await;
 }
 both!(whatsapp_window_never_moves_back);
+
+async fn wa_ready(app: &App) -> (u16, String) {
+    let r = app.http.get(app.url("/readyz")).send().await.unwrap();
+    let s = r.status().as_u16();
+    let v: Value = r.json().await.unwrap();
+    (
+        s,
+        v["channels"]["whatsapp"]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
+/// Issue 22, items 12 and 13: a token Meta refuses (401, code 190) — at start and while
+/// running — makes replies wait with their attempts untouched (never `failed` for it), and
+/// `/readyz` names it at once; when the token works again the waiting reply goes out and the
+/// channel is healthy at once, without waiting for the five-minute check.
+async fn whatsapp_refused_token_waits(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let g = FakeGraph::start().await;
+    g.state.lock().unwrap().revoked = true;
+    let app = start_wa(
+        &db.url,
+        &g,
+        &[
+            ("ADUAN_CHANNELS__WHATSAPP__TOKEN_WAIT_SECS", "1"),
+            ("ADUAN_OUTBOX__MAX_ATTEMPTS", "3"),
+        ],
+    )
+    .await;
+    assert!(
+        eventually(10, || async {
+            let (s, d) = wa_ready(&app).await;
+            s == 503 && d.contains("access token was refused")
+        })
+        .await,
+        "{:?}",
+        wa_ready(&app).await
+    );
+    let m = notification(
+        CITIZEN,
+        "Ani",
+        vec![text(CITIZEN, "wamid.T1", now(), "Jalan berlubang")],
+        vec![],
+    );
+    assert_eq!(deliver(&app, &m, None).await, 200);
+    // Longer than three attempts would have taken: the receipt waits, not failed.
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM outbox WHERE status = 'failed'").await,
+        0,
+        "a refused token failed the reply"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM outbox WHERE status = 'queued' AND attempts = 0"
+        )
+        .await,
+        1
+    );
+    // The token works again: the receipt goes, the channel is healthy at once.
+    g.state.lock().unwrap().revoked = false;
+    wait_count(
+        &app,
+        "SELECT COUNT(*) FROM outbox WHERE status = 'sent'",
+        1,
+        15,
+    )
+    .await;
+    assert_eq!(wa_ready(&app).await.0, 200, "{:?}", wa_ready(&app).await);
+    // Refused while running: `/readyz` says so from the first refused send.
+    g.state.lock().unwrap().revoked = true;
+    let no = first_register_no(&app).await;
+    let token = app
+        .officer("kasi", aduan::workflow::Role::SectionHead)
+        .await;
+    app.reply(&token, &no, "Petugas menuju lokasi.").await;
+    assert!(
+        eventually(10, || async {
+            let (s, d) = wa_ready(&app).await;
+            s == 503 && d.contains("access token was refused")
+        })
+        .await
+    );
+    g.state.lock().unwrap().revoked = false;
+    wait_count(
+        &app,
+        "SELECT COUNT(*) FROM outbox WHERE status = 'sent'",
+        2,
+        15,
+    )
+    .await;
+    app.stop().await;
+    db.drop_db().await;
+}
+both!(whatsapp_refused_token_waits);

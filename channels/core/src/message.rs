@@ -289,6 +289,14 @@ pub enum SendError {
     /// Will never work: SMTP 5xx, bot blocked, invalid number.
     #[error("permanent: {0}")]
     Permanent(String),
+    /// The channel as a whole cannot send now — its credentials are refused — whatever the
+    /// message: the row waits `retry_after` without an attempt counted, until the office
+    /// fixes the channel (its health says what is wrong).
+    #[error("channel unavailable: {message}")]
+    Unavailable {
+        message: String,
+        retry_after: std::time::Duration,
+    },
 }
 
 impl SendError {

@@ -22,6 +22,10 @@ pub enum ApiError {
     /// Will never work as it is (131026 undeliverable, invalid parameters…).
     #[error("{0}")]
     Permanent(String),
+    /// The access token was refused (HTTP 401, code 190): nothing can be sent until the
+    /// office gives a working one.
+    #[error("{0}")]
+    Auth(String),
 }
 
 /// Why a media file of a message was not downloaded.
@@ -76,7 +80,7 @@ pub fn classify(status: u16, body: &Value) -> ApiError {
     } else if status == 429 || status >= 500 || TRANSIENT_CODES.contains(&code) {
         ApiError::Transient(text)
     } else if status == 401 || code == 190 {
-        ApiError::Transient(format!("the access token was refused: {text}"))
+        ApiError::Auth(format!("the access token was refused: {text}"))
     } else {
         ApiError::Permanent(text)
     }
@@ -365,7 +369,7 @@ mod tests {
         assert!(matches!(classify(400, &e(131047)), ApiError::Reengage(_)));
         assert!(matches!(classify(400, &e(130429)), ApiError::Transient(_)));
         assert!(matches!(classify(400, &e(131056)), ApiError::Transient(_)));
-        assert!(matches!(classify(401, &e(190)), ApiError::Transient(_)));
+        assert!(matches!(classify(401, &e(190)), ApiError::Auth(_)));
         assert!(matches!(
             classify(500, &Value::Null),
             ApiError::Transient(_)

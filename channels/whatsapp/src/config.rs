@@ -37,6 +37,9 @@ pub struct Config {
     pub max_media_bytes: usize,
     /// Seconds an API call may take.
     pub timeout_secs: u64,
+    /// Seconds a reply waits, its attempts untouched, while the access token is refused
+    /// before it is tried again.
+    pub token_wait_secs: u64,
 }
 
 impl Default for Config {
@@ -54,6 +57,7 @@ impl Default for Config {
             media_hosts: vec!["lookaside.fbsbx.com".into()],
             max_media_bytes: 10 * 1024 * 1024,
             timeout_secs: 30,
+            token_wait_secs: 60,
         }
     }
 }

@@ -233,11 +233,14 @@ impl WhatsappChannel {
                 .map_err(|e| WebhookError::Unavailable(e.to_string()))?;
             if !known {
                 match self.api.media(&media.id, self.cfg.max_media_bytes).await {
-                    Ok(got) => msg.attachments.push(Attachment {
-                        filename: media.filename.clone(),
-                        content_type: got.mime_type.unwrap_or_else(|| media.mime_type.clone()),
-                        data: got.data,
-                    }),
+                    Ok(got) => {
+                        self.api_answered();
+                        msg.attachments.push(Attachment {
+                            filename: media.filename.clone(),
+                            content_type: got.mime_type.unwrap_or_else(|| media.mime_type.clone()),
+                            data: got.data,
+                        })
+                    }
                     Err(MediaError::TooLarge(n)) => problems.push(format!(
                         "file {} ({n} bytes) is over the limit of {} bytes: not downloaded",
                         media.filename, self.cfg.max_media_bytes
@@ -265,6 +268,17 @@ impl WhatsappChannel {
             Err(e) => return Err(WebhookError::Unavailable(e.to_string())),
         }
         Ok(())
+    }
+
+    /// The API answered a call: healthy again if a check or a refusal said otherwise.
+    fn api_answered(&self) {
+        let mut st = self.state();
+        if !matches!(st.health, Some(Ok(_))) {
+            st.health = Some(Ok(format!(
+                "API reachable (number {})",
+                self.cfg.phone_number_id
+            )));
+        }
     }
 
     /// WhatsApp said this number is outside its window (131047).
@@ -329,10 +343,16 @@ impl WhatsappChannel {
     }
 }
 
-fn send_error(e: ApiError) -> SendError {
+/// A send's error as the outbox reads it; a refused token makes the reply wait
+/// (`token_wait`) without an attempt counted.
+fn send_error(e: ApiError, token_wait: Duration) -> SendError {
     match e {
         ApiError::Transient(m) | ApiError::Reengage(m) => SendError::transient(m),
         ApiError::Permanent(m) => SendError::permanent(m),
+        ApiError::Auth(m) => SendError::Unavailable {
+            message: m,
+            retry_after: token_wait,
+        },
     }
 }
 
@@ -380,8 +400,16 @@ impl Channel for WhatsappChannel {
         } else {
             self.send_template(to, msg).await
         };
+        // What a send learns of the API is its health at once: a refused token says so on
+        // `/readyz` now, an accepted message says the API is back.
+        match &sent {
+            Ok(_) => self.api_answered(),
+            Err(ApiError::Auth(why)) => self.state().health = Some(Err(why.clone())),
+            Err(_) => {}
+        }
+        let wait = Duration::from_secs(self.cfg.token_wait_secs.max(1));
         sent.map(|provider_id| SendReceipt { provider_id })
-            .map_err(send_error)
+            .map_err(|e| send_error(e, wait))
     }
 
     async fn health(&self) -> Health {
