@@ -168,9 +168,7 @@ impl Channel for WebChannel {
         Ok(())
     }
     async fn send(&self, msg: &OutboundMessage) -> Result<SendReceipt, SendError> {
-        Ok(SendReceipt {
-            provider_id: format!("web:{}", msg.outbox_id),
-        })
+        Ok(SendReceipt::new(format!("web:{}", msg.outbox_id)))
     }
     async fn health(&self) -> Health {
         Health::ok("tracking page")
@@ -192,9 +190,7 @@ impl Channel for CounterChannel {
         Ok(())
     }
     async fn send(&self, msg: &OutboundMessage) -> Result<SendReceipt, SendError> {
-        Ok(SendReceipt {
-            provider_id: format!("counter:{}", msg.outbox_id),
-        })
+        Ok(SendReceipt::new(format!("counter:{}", msg.outbox_id)))
     }
     async fn health(&self) -> Health {
         Health::ok("front office")

@@ -123,16 +123,7 @@ async fn deliver(core: &Core, owner: &str, row: Claimed) -> sqlx::Result<Outcome
             let answered = (row.kind == Kind::Answer.as_str()
                 && row.channel != ChannelKind::Counter)
                 .then(|| core.clock.now().timestamp_millis());
-            if !register::outbox::mark_sent(
-                &core.db,
-                &row,
-                owner,
-                &receipt.provider_id,
-                answered,
-                now,
-            )
-            .await?
-            {
+            if !register::outbox::mark_sent(&core.db, &row, owner, &receipt, answered, now).await? {
                 warn!("lease lost before the send was recorded");
                 return Ok(Outcome::LeaseLost { outbox_id: row.id });
             }

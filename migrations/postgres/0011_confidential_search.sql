@@ -45,3 +45,14 @@ ALTER TABLE officers ADD COLUMN notify_pending_telegram TEXT;
 ALTER TABLE officers ADD COLUMN notify_code_sha256 TEXT;
 ALTER TABLE officers ADD COLUMN notify_code_expires BIGINT;
 ALTER TABLE officers ADD COLUMN notify_code_tries BIGINT NOT NULL DEFAULT 0;
+
+-- Every provider id a reply's send took beyond its receipt (a long SMS's other parts, the
+-- letter sent as a document after the text, issue 22): a delivery report naming one of them
+-- is about that reply.
+CREATE TABLE outbox_receipts (
+    outbox_id    BIGINT NOT NULL REFERENCES outbox(id),
+    channel      TEXT NOT NULL,
+    provider_id  TEXT NOT NULL,
+    PRIMARY KEY (outbox_id, provider_id)
+);
+CREATE INDEX outbox_receipts_by_provider_id ON outbox_receipts(channel, provider_id);

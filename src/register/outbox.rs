@@ -147,7 +147,7 @@ pub async fn mark_sent(
     db: &Db,
     row: &Claimed,
     owner: &str,
-    receipt: &str,
+    receipt: &aduan_channel::SendReceipt,
     answered_at: Option<i64>,
     now: i64,
 ) -> sqlx::Result<bool> {
@@ -158,7 +158,7 @@ pub async fn mark_sent(
     )
     .bind(row.id)
     .bind(owner)
-    .bind(receipt)
+    .bind(&receipt.provider_id)
     .bind(now)
     .execute(&mut *tx)
     .await?
@@ -166,6 +166,17 @@ pub async fn mark_sent(
     if n != 1 {
         tx.rollback().await?;
         return Ok(false);
+    }
+    for also in receipt.also.iter().filter(|a| **a != receipt.provider_id) {
+        sqlx::query(
+            "INSERT INTO outbox_receipts (outbox_id, channel, provider_id) VALUES ($1, $2, $3) \
+             ON CONFLICT (outbox_id, provider_id) DO NOTHING",
+        )
+        .bind(row.id)
+        .bind(row.channel.as_str())
+        .bind(also)
+        .execute(&mut *tx)
+        .await?;
     }
     if let Some(at) = answered_at {
         set_answered(&mut tx, row.complaint_id, at).await?;

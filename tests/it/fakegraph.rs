@@ -51,7 +51,8 @@ pub struct GraphState {
     pub unauthorized: usize,
     /// Meta revoked the token: every call, even with it, answers 401 with code 190.
     pub revoked: bool,
-    next: u64,
+    /// The last number given to a sent message or upload (`wamid.OUT0004`).
+    pub next: u64,
 }
 
 #[derive(Clone)]

@@ -68,9 +68,7 @@ impl Channel for ScriptedChannel {
             Step::Hold(gate) => gate.notified().await,
         }
         self.sent.lock().unwrap().push(msg.clone());
-        Ok(SendReceipt {
-            provider_id: format!("{}:{}", self.kind, msg.outbox_id),
-        })
+        Ok(SendReceipt::new(format!("{}:{}", self.kind, msg.outbox_id)))
     }
     async fn health(&self) -> Health {
         Health::ok("scripted")

@@ -670,3 +670,84 @@ async fn whatsapp_refused_token_waits(backend: Backend) {
     db.drop_db().await;
 }
 both!(whatsapp_refused_token_waits);
+
+/// Issue 22, item 14: a delivery status names the message it is about — a reply sent as text
+/// and then a document (its file) is one outbox row with two WhatsApp ids; a `failed` status
+/// for the document is recorded on that reply and flags the complaint.
+async fn whatsapp_status_of_a_reply_s_second_message(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let g = FakeGraph::start().await;
+    let app = start_wa(&db.url, &g, &[]).await;
+    let m = notification(
+        CITIZEN,
+        "Ani",
+        vec![text(CITIZEN, "wamid.S1", now(), "Izin belum terbit")],
+        vec![],
+    );
+    assert_eq!(deliver(&app, &m, None).await, 200);
+    wait_count(
+        &app,
+        "SELECT COUNT(*) FROM outbox WHERE status = 'sent'",
+        1,
+        15,
+    )
+    .await;
+    let no = first_register_no(&app).await;
+    let token = app.officer("kasi", Role::SectionHead).await;
+    let form = reqwest::multipart::Form::new()
+        .text("text", "Terlampir surat keterangan.")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"%PDF-1.4 surat".to_vec())
+                .file_name("surat.pdf")
+                .mime_str("application/pdf")
+                .unwrap(),
+        );
+    let r = app
+        .http
+        .post(app.url(&format!("/api/v1/complaints/{no}/replies")))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    wait_count(
+        &app,
+        "SELECT COUNT(*) FROM outbox WHERE status = 'sent'",
+        2,
+        15,
+    )
+    .await;
+    // The document is the last message the fake numbered.
+    let sent = g.sent();
+    assert_eq!(sent.last().unwrap()["type"], "document", "{sent:?}");
+    let doc_id = format!("wamid.OUT{:04}", g.state.lock().unwrap().next);
+    let failed = notification(
+        CITIZEN,
+        "Ani",
+        vec![],
+        vec![status(&doc_id, "failed", CITIZEN, Some(131026))],
+    );
+    assert_eq!(deliver(&app, &failed, None).await, 200);
+    wait_count(
+        &app,
+        "SELECT COUNT(*) FROM outbox WHERE delivery = 'failed' AND body LIKE '%surat keterangan%'",
+        1,
+        10,
+    )
+    .await;
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM complaints WHERE flagged LIKE 'reply not delivered%'"
+        )
+        .await,
+        1
+    );
+    app.stop().await;
+    db.drop_db().await;
+}
+both!(whatsapp_status_of_a_reply_s_second_message);

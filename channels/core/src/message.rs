@@ -274,6 +274,20 @@ pub struct OutboundMessage {
 pub struct SendReceipt {
     /// SMTP Message-ID, SMS message reference, Telegram message id, LAPOR! response id.
     pub provider_id: String,
+    /// The provider's ids of every further message the send took (a long SMS's other parts,
+    /// a reply's letter sent as a document after its text): a delivery report naming any of
+    /// them is about this reply.
+    pub also: Vec<String>,
+}
+
+impl SendReceipt {
+    /// A receipt of one message.
+    pub fn new(provider_id: impl Into<String>) -> SendReceipt {
+        SendReceipt {
+            provider_id: provider_id.into(),
+            also: Vec::new(),
+        }
+    }
 }
 
 /// Why a send failed, typed so the outbox decides retries without reading strings.

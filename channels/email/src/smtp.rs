@@ -129,9 +129,7 @@ impl Smtp {
     pub async fn send(&self, msg: &OutboundMessage) -> Result<SendReceipt, SendError> {
         let m = self.build(msg)?;
         match self.transport.send(m).await {
-            Ok(_) => Ok(SendReceipt {
-                provider_id: msg.message_id.clone(),
-            }),
+            Ok(_) => Ok(SendReceipt::new(msg.message_id.clone())),
             Err(e) if e.is_permanent() => Err(SendError::permanent(format!("SMTP: {e}"))),
             Err(e) => Err(SendError::transient(format!("SMTP: {e}"))),
         }

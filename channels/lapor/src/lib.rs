@@ -428,12 +428,10 @@ impl Channel for LaporChannel {
             .iter()
             .find(|f| config::has_reference(&f.content, &msg.register_no, msg.outbox_id))
         {
-            return Ok(SendReceipt {
-                provider_id: format!(
-                    "lapor:{id}:{}",
-                    f.id.clone().unwrap_or_else(|| "posted".into())
-                ),
-            });
+            return Ok(SendReceipt::new(format!(
+                "lapor:{id}:{}",
+                f.id.clone().unwrap_or_else(|| "posted".into())
+            )));
         }
         let content = format!("{}\n\n{marker}", msg.text.trim_end());
         let fields = [
@@ -456,9 +454,7 @@ impl Channel for LaporChannel {
         let pid = api::text(&v, &["results", "id"])
             .or_else(|| api::text(&v, &["results", "data", "id"]))
             .unwrap_or_else(|| "posted".into());
-        Ok(SendReceipt {
-            provider_id: format!("lapor:{id}:{pid}"),
-        })
+        Ok(SendReceipt::new(format!("lapor:{id}:{pid}")))
     }
 
     async fn health(&self) -> Health {

@@ -538,6 +538,7 @@ impl Channel for TelegramChannel {
         }
         Ok(SendReceipt {
             provider_id: format!("{chat}:{}", ids.join(",")),
+            also: ids.iter().map(|id| format!("{chat}:{id}")).collect(),
         })
     }
 

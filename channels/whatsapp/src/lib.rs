@@ -145,35 +145,48 @@ impl WhatsappChannel {
     }
 
     /// Text in parts of at most [`MAX_TEXT`] characters (the first answering the citizen's
-    /// message), then each attachment as a document. The first message's id is the receipt.
-    async fn send_free(&self, to: &str, msg: &OutboundMessage) -> Result<String, ApiError> {
+    /// message), then each attachment as a document. The first message's id is the receipt;
+    /// every other message's id is named with it.
+    async fn send_free(&self, to: &str, msg: &OutboundMessage) -> Result<SendReceipt, ApiError> {
         let context = msg
             .references
             .iter()
             .rev()
             .find(|r| r.starts_with("wamid."))
             .map(String::as_str);
-        let mut first = None;
+        let mut ids = Vec::new();
         let chars: Vec<char> = msg.text.chars().collect();
         for (i, part) in chars.chunks(MAX_TEXT).enumerate() {
             let body: String = part.iter().collect();
             let ctx = if i == 0 { context } else { None };
-            let id = self.api.send(&api::text_message(to, &body, ctx)).await?;
-            first.get_or_insert(id);
+            ids.push(self.api.send(&api::text_message(to, &body, ctx)).await?);
         }
         for a in &msg.attachments {
             let media = self.api.upload(a).await?;
-            let id = self
-                .api
-                .send(&api::document_message(to, &media, &a.filename))
-                .await?;
-            first.get_or_insert(id);
+            ids.push(
+                self.api
+                    .send(&api::document_message(to, &media, &a.filename))
+                    .await?,
+            );
         }
-        first.ok_or_else(|| ApiError::Permanent("nothing to send: no text, no file".into()))
+        if ids.is_empty() {
+            return Err(ApiError::Permanent(
+                "nothing to send: no text, no file".into(),
+            ));
+        }
+        let first = ids.remove(0);
+        Ok(SendReceipt {
+            provider_id: first,
+            also: ids,
+        })
     }
 
     /// The approved template, with the register number and/or the reply as parameters.
-    async fn send_template(&self, to: &str, msg: &OutboundMessage) -> Result<String, ApiError> {
+    async fn send_template(
+        &self,
+        to: &str,
+        msg: &OutboundMessage,
+    ) -> Result<SendReceipt, ApiError> {
         let params: Vec<String> = self
             .cfg
             .template_params
@@ -191,6 +204,7 @@ impl WhatsappChannel {
                 &params,
             ))
             .await
+            .map(SendReceipt::new)
     }
 
     /// One message of a webhook call, committed (or the call fails and Meta redelivers).
@@ -408,8 +422,7 @@ impl Channel for WhatsappChannel {
             Err(_) => {}
         }
         let wait = Duration::from_secs(self.cfg.token_wait_secs.max(1));
-        sent.map(|provider_id| SendReceipt { provider_id })
-            .map_err(|e| send_error(e, wait))
+        sent.map_err(|e| send_error(e, wait))
     }
 
     async fn health(&self) -> Health {

@@ -119,8 +119,25 @@ pub async fn delivery_report(core: &Core, r: &DeliveryReport) -> sqlx::Result<bo
     .bind(to)
     .fetch_optional(&mut *tx)
     .await?;
+    // Not the receipt: another message of a reply (a long SMS's part, the letter after the
+    // text), under the same conditions.
+    let by_other = match by_receipt {
+        Some(_) => None,
+        None => sqlx::query(
+            "SELECT o.id, o.complaint_id FROM outbox_receipts x JOIN outbox o ON o.id = x.outbox_id \
+             WHERE x.channel = $1 AND x.provider_id = $2 AND ($3 = '' OR o.recipient = $3) \
+             AND COALESCE(o.sent_at, o.created_at) BETWEEN $4 AND $5 ORDER BY o.id DESC LIMIT 1",
+        )
+        .bind(r.channel.as_str())
+        .bind(&r.provider_ref)
+        .bind(r.recipient.as_ref().map(|a| a.to_key()).unwrap_or_default())
+        .bind(from)
+        .bind(to)
+        .fetch_optional(&mut *tx)
+        .await?,
+    };
     let row =
-        match by_receipt {
+        match by_receipt.or(by_other) {
             Some(row) => Some(row),
             None => sqlx::query(
                 "SELECT id, complaint_id FROM outbox WHERE channel = $1 AND provider_msg_id = $2 \

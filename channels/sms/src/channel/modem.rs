@@ -613,9 +613,9 @@ impl ModemTask {
         };
         let parts = pdu::encode_submit(to, &msg.text, &opts)
             .map_err(|e| SendError::permanent(e.to_string()))?;
-        let mut last = 0;
+        let mut refs = Vec::with_capacity(parts.len());
         for p in &parts {
-            last = m
+            let mr = m
                 .send_pdu(p, self.timeout() * 3)
                 .await
                 .map_err(|e| match &e {
@@ -625,10 +625,15 @@ impl ModemTask {
                     e if e.is_link_failure() => SendError::transient(format!("link: {e}")),
                     e => SendError::transient(e.to_string()),
                 })?;
+            refs.push(format!("{}:{mr}", self.cfg.name));
         }
         info!(modem = %self.cfg.name, parts = parts.len(), "SMS sent");
+        // The last part's reference is the receipt (as before); every other part's status
+        // report names this reply too.
+        let last = refs.pop().unwrap_or_else(|| format!("{}:0", self.cfg.name));
         Ok(SendReceipt {
-            provider_id: format!("{}:{last}", self.cfg.name),
+            provider_id: last,
+            also: refs,
         })
     }
 }
