@@ -23,6 +23,27 @@ pub struct Channels {
     /// Channels whose receive loop stopped and waits to be restarted (by the daemon's
     /// supervisor), with why: their health reads "down" meanwhile, whatever the adapter says.
     receive_down: Arc<std::sync::Mutex<BTreeMap<ChannelKind, String>>>,
+    /// Sends under way in this daemon, per channel (the outbox's budget per channel).
+    in_flight: Arc<std::sync::Mutex<BTreeMap<ChannelKind, usize>>>,
+    /// Taken while a worker picks its channels, claims a row and counts its send, so two
+    /// workers cannot both see room in a channel that has room for one.
+    claiming: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// One send under way through a channel; the channel's count goes down when it is dropped.
+pub struct SendSlot {
+    kind: ChannelKind,
+    in_flight: Arc<std::sync::Mutex<BTreeMap<ChannelKind, usize>>>,
+}
+
+impl Drop for SendSlot {
+    fn drop(&mut self) {
+        if let Ok(mut m) = self.in_flight.lock() {
+            if let Some(n) = m.get_mut(&self.kind) {
+                *n = n.saturating_sub(1);
+            }
+        }
+    }
 }
 
 /// What every channel is told when it is built.
@@ -70,6 +91,32 @@ impl Channels {
         match down {
             Some(why) => Health::down(why),
             None => ch.health().await,
+        }
+    }
+
+    /// Held while one worker chooses and claims (see the field).
+    pub async fn claiming(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.claiming.lock().await
+    }
+
+    /// The channels this daemon runs that have fewer than `budget` sends under way.
+    pub fn with_room(&self, budget: usize) -> Vec<ChannelKind> {
+        let busy = self.in_flight.lock().map(|m| m.clone()).unwrap_or_default();
+        self.map
+            .keys()
+            .filter(|k| busy.get(k).copied().unwrap_or(0) < budget)
+            .copied()
+            .collect()
+    }
+
+    /// Counts a send through `kind` until the slot is dropped.
+    pub fn start_send(&self, kind: ChannelKind) -> SendSlot {
+        if let Ok(mut m) = self.in_flight.lock() {
+            *m.entry(kind).or_insert(0) += 1;
+        }
+        SendSlot {
+            kind,
+            in_flight: self.in_flight.clone(),
         }
     }
 

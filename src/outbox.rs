@@ -43,13 +43,25 @@ pub enum Outcome {
     },
 }
 
-async fn claim(core: &Core, owner: &str) -> sqlx::Result<Option<Claimed>> {
+async fn claim(
+    core: &Core,
+    owner: &str,
+) -> sqlx::Result<Option<(Claimed, crate::channels::SendSlot)>> {
     let now = now_ms();
     let lease_until = now + (core.settings.outbox.lease_secs as i64) * 1000;
     // Only rows of channels this daemon runs: with several daemons on one register, a modem
-    // or mailbox attached to one of them is sent through by that one alone.
-    let channels: Vec<ChannelKind> = core.channels.iter().map(|(k, _)| *k).collect();
-    register::outbox::claim(&core.db, owner, &channels, now, lease_until).await
+    // or mailbox attached to one of them is sent through by that one alone. And only of those
+    // with room in their budget — chosen, claimed and counted by one worker at a time — so a
+    // channel whose sends hang holds at most that many workers.
+    let _one = core.channels.claiming().await;
+    let channels = core
+        .channels
+        .with_room(core.settings.outbox.channel_budget());
+    let row = register::outbox::claim(&core.db, owner, &channels, now, lease_until).await?;
+    Ok(row.map(|r| {
+        let slot = core.channels.start_send(r.channel);
+        (r, slot)
+    }))
 }
 
 /// The delay before attempt `attempts + 1`: base·2^(attempts−1), capped, with "equal jitter"
@@ -67,7 +79,7 @@ pub fn backoff(base_ms: u64, max_secs: u64, attempts: u32) -> Duration {
 
 /// Claims one due row and sends it. Called in a loop by [`run`]; tests call it directly.
 pub async fn dispatch_one(core: &Core, owner: &str) -> sqlx::Result<Outcome> {
-    let Some(row) = claim(core, owner).await? else {
+    let Some((row, _slot)) = claim(core, owner).await? else {
         return Ok(Outcome::Empty);
     };
     let span = tracing::info_span!("outbox", outbox_id = row.id, channel = %row.channel, register_no = tracing::field::Empty, attempt = row.attempts);

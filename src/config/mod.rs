@@ -305,9 +305,22 @@ pub struct OutboxConfig {
     pub backoff_max_secs: u64,
     /// Concurrent sends.
     pub workers: usize,
+    /// Concurrent sends through one channel (0: `workers − 1`, at least 1), so a channel whose
+    /// sends hang never holds every worker: the others' replies keep flowing.
+    pub channel_workers: usize,
     /// How often a daemon tells the register which channels it runs, seconds. A channel not
     /// heard of for three of these counts as not running (its replies wait, visibly).
     pub heartbeat_secs: u64,
+}
+
+impl OutboxConfig {
+    /// The sends one channel may have at once ([`OutboxConfig::channel_workers`]).
+    pub fn channel_budget(&self) -> usize {
+        match self.channel_workers {
+            0 => self.workers.saturating_sub(1).max(1),
+            n => n.min(self.workers.max(1)),
+        }
+    }
 }
 
 impl Default for OutboxConfig {
@@ -320,6 +333,7 @@ impl Default for OutboxConfig {
             backoff_base_ms: 5000,
             backoff_max_secs: 3600,
             workers: 2,
+            channel_workers: 0,
         }
     }
 }

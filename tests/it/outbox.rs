@@ -204,6 +204,8 @@ async fn expired_lease_is_reclaimed_and_fenced(backend: Backend) {
     let gate = Arc::new(tokio::sync::Notify::new());
     let ch = ScriptedChannel::new(ChannelKind::Email, vec![Step::Hold(gate.clone()), Step::Ok]);
     let core = open_core_with(&cfg, vec![ch.clone()]).await;
+    // Daemon B: its own process state (and send budget) on the same register.
+    let core_b = open_core_with(&cfg, vec![ch.clone()]).await;
     aduan::intake::submit(&core, mail(1)).await.unwrap();
     // Daemon A claims the row and hangs in send.
     let a = {
@@ -212,7 +214,7 @@ async fn expired_lease_is_reclaimed_and_fenced(backend: Backend) {
     };
     assert!(eventually(5, || async { ch.calls.lock().unwrap().len() == 1 }).await);
     assert_eq!(
-        dispatch_one(&core, "daemon-b").await.unwrap(),
+        dispatch_one(&core_b, "daemon-b").await.unwrap(),
         Outcome::Empty,
         "a leased row is not claimed"
     );
@@ -221,7 +223,7 @@ async fn expired_lease_is_reclaimed_and_fenced(backend: Backend) {
         .execute(&core.db.pool)
         .await
         .unwrap();
-    let Outcome::Sent { outbox_id } = dispatch_one(&core, "daemon-b").await.unwrap() else {
+    let Outcome::Sent { outbox_id } = dispatch_one(&core_b, "daemon-b").await.unwrap() else {
         panic!()
     };
     // A wakes up: its result is not recorded over B's.
@@ -233,6 +235,7 @@ async fn expired_lease_is_reclaimed_and_fenced(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.try_get::<String, _>(0).unwrap(), "sent");
+    core_b.db.close().await;
     core.db.close().await;
     db.drop_db().await;
 }
@@ -428,3 +431,52 @@ async fn rows_of_channels_not_run_here_are_left_alone(backend: Backend) {
     db.drop_db().await;
 }
 both!(rows_of_channels_not_run_here_are_left_alone);
+
+/// Issue 22, item 9: one channel whose sends hang holds at most its budget of workers (two
+/// workers: one), so the other channels' replies keep flowing meanwhile.
+async fn a_hanging_channel_does_not_hold_every_worker(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let cfg = test_config(&db.url, &[("ADUAN_OUTBOX__WORKERS", "2")]);
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let hanging = ScriptedChannel::new(
+        ChannelKind::Telegram,
+        vec![Step::Hold(gate.clone()), Step::Hold(gate.clone())],
+    );
+    let flowing = ScriptedChannel::new(ChannelKind::Email, vec![]);
+    let core = open_core_with(&cfg, vec![hanging.clone(), flowing.clone()]).await;
+    // Two Telegram complaints first (their receipts hang), then three by email.
+    for i in 0..2 {
+        let mut m = InboundMessage::new(
+            ChannelKind::Telegram,
+            format!("tg{i}"),
+            Address::TelegramChat(5000 + i),
+            "aduan lewat Telegram",
+        );
+        m.hints.conversation = Some((5000 + i).to_string());
+        aduan::intake::submit(&core, m).await.unwrap();
+    }
+    for i in 0..3 {
+        aduan::intake::submit(&core, mail(i)).await.unwrap();
+    }
+    let app = start(core, &cfg, Some(db)).await;
+    // While both Telegram receipts would hang, the email ones are sent.
+    wait_count(
+        &app,
+        "SELECT COUNT(*) FROM outbox WHERE channel = 'email' AND status = 'sent'",
+        3,
+        15,
+    )
+    .await;
+    assert_eq!(hanging.sent().len(), 0);
+    assert_eq!(
+        hanging.calls.lock().unwrap().len(),
+        1,
+        "one worker waits on the hanging channel, not both"
+    );
+    gate.notify_waiters();
+    gate.notify_waiters();
+    app.stop().await;
+}
+both!(a_hanging_channel_does_not_hold_every_worker);
