@@ -237,6 +237,59 @@ pub async fn retry_failed(
     Ok(true)
 }
 
+/// What an officer does with a reply that waits for a channel no daemon runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unserved {
+    /// Publish it on the tracking page instead (the citizen reads it with the tracking code).
+    ToTrackingPage,
+    /// Withdraw it (parked as failed, audited).
+    Cancel,
+}
+
+/// Reroutes or withdraws a waiting reply, audited; `false` when the row is not waiting.
+pub async fn settle_unserved(
+    core: &Core,
+    outbox_id: i64,
+    what: Unserved,
+    officer_id: Option<i64>,
+    actor: &str,
+) -> sqlx::Result<bool> {
+    let mut tx = core.db.begin().await?;
+    let (done, action) = match what {
+        Unserved::ToTrackingPage => (
+            register::outbox::reroute_to_page(&mut tx, outbox_id, now_ms()).await?,
+            "reroute_send",
+        ),
+        Unserved::Cancel => (
+            register::outbox::cancel_waiting(
+                &mut tx,
+                outbox_id,
+                &format!("withdrawn by {actor}: its channel runs nowhere"),
+            )
+            .await?,
+            "cancel_send",
+        ),
+    };
+    let Some(cid) = done else {
+        tx.rollback().await?;
+        return Ok(false);
+    };
+    register::audit(
+        &mut tx,
+        Some(cid),
+        officer_id,
+        actor,
+        action,
+        None,
+        None,
+        &format!("outbox {outbox_id}"),
+    )
+    .await?;
+    tx.commit().await?;
+    core.outbox_wake.notify_waiters();
+    Ok(true)
+}
+
 /// One dispatcher worker: sends while rows are due, sleeps a poll interval (or until woken)
 /// when none are, stops when `shutdown` is cancelled — never in the middle of a send.
 pub async fn run(core: std::sync::Arc<Core>, owner: String, shutdown: CancellationToken) {

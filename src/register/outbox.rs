@@ -362,3 +362,39 @@ pub async fn lang_of(db: &Db, complaint_id: i64) -> sqlx::Result<aduan_channel::
         .await?;
     Ok(s.parse().unwrap_or_default())
 }
+
+/// An unsent reply (queued or failed) sent to the tracking page instead of its channel (which
+/// no daemon runs): the row becomes the web channel's, its message public; the complaint's
+/// id, or `None` when the row is not waiting.
+pub async fn reroute_to_page(tx: &mut Tx, id: i64, now: i64) -> sqlx::Result<Option<i64>> {
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "UPDATE outbox SET channel = 'web', recipient = '', status = 'queued', attempts = 0, \
+         next_attempt_at = $2, last_error = NULL, lease_owner = NULL, lease_until = NULL \
+         WHERE id = $1 AND status IN ('queued', 'failed') RETURNING complaint_id, message_id",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((cid, mid)) = row else {
+        return Ok(None);
+    };
+    sqlx::query("UPDATE messages SET channel = 'web', sender = '', public = 1 WHERE id = $1")
+        .bind(mid)
+        .execute(&mut **tx)
+        .await?;
+    Ok(Some(cid))
+}
+
+/// An unsent reply (queued) an officer withdraws: parked as failed with the officer's words;
+/// the complaint's id, or `None` when the row is not waiting.
+pub async fn cancel_waiting(tx: &mut Tx, id: i64, why: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "UPDATE outbox SET status = 'failed', last_error = $2, lease_owner = NULL, \
+         lease_until = NULL WHERE id = $1 AND status = 'queued' RETURNING complaint_id",
+    )
+    .bind(id)
+    .bind(why)
+    .fetch_optional(&mut **tx)
+    .await
+}

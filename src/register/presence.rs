@@ -71,12 +71,32 @@ pub async fn beat(core: &Core, daemon: &str) -> sqlx::Result<()> {
     Ok(())
 }
 
+/// How long a channel no daemon runs any more stays known (its replies wait, visibly, for it
+/// to come back); after that it is forgotten: typed contacts are no longer queued for it.
+pub const FORGET_AFTER_MS: i64 = 7 * 24 * 3_600_000;
+
+/// Forgets channels no daemon has run for [`FORGET_AFTER_MS`].
+pub async fn forget_stale(db: &crate::db::Db, now: i64) -> sqlx::Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM channel_presence WHERE seen_at < $1")
+            .bind(now - FORGET_AFTER_MS)
+            .execute(&db.write)
+            .await?
+            .rows_affected(),
+    )
+}
+
 /// Beats every `outbox.heartbeat_secs` until shutdown.
 pub async fn run(core: crate::state::Shared, daemon: String, shutdown: CancellationToken) {
     let every = Duration::from_secs(core.settings.outbox.heartbeat_secs.max(1));
     loop {
         if let Err(e) = beat(&core, &daemon).await {
             tracing::warn!(error = %e, "channel heartbeat not recorded");
+        }
+        match forget_stale(&core.db, now_ms()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(channels = n, "channels no daemon ran for a week forgotten"),
+            Err(e) => tracing::warn!(error = %e, "stale channel presence not removed"),
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,

@@ -52,7 +52,7 @@ pub struct RouteSpec {
 }
 
 const ALL_ROLES: &[Role] = &Role::ALL;
-const OUTBOX_ROLES: &[Role] = &[Role::FrontOffice, Role::SectionHead, Role::Admin];
+pub(crate) const OUTBOX_ROLES: &[Role] = &[Role::FrontOffice, Role::SectionHead, Role::Admin];
 const COUNTER_ROLES: &[Role] = &[Role::FrontOffice, Role::Admin];
 const ADMIN: &[Role] = &[Role::Admin];
 
@@ -320,6 +320,16 @@ pub const ROUTES: &[RouteSpec] = &[
         access: Access::Session(OUTBOX_ROLES),
     },
     RouteSpec {
+        method: "POST",
+        path: "/kotak/keluar/{id}/alihkan",
+        access: Access::Session(OUTBOX_ROLES),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/kotak/keluar/{id}/batal",
+        access: Access::Session(OUTBOX_ROLES),
+    },
+    RouteSpec {
         method: "GET",
         path: "/kotak/lampiran/{id}",
         access: Access::Session(ALL_ROLES),
@@ -545,6 +555,8 @@ pub fn router(core: Shared, web: &crate::config::WebConfig) -> Router {
         .route("/kotak/{register_no}/aksi", post(ui::action))
         .route("/kotak/{register_no}/balas", post(ui::reply))
         .route("/kotak/keluar/{id}/ulang", post(ui::retry))
+        .route("/kotak/keluar/{id}/alihkan", post(ui::reroute))
+        .route("/kotak/keluar/{id}/batal", post(ui::withdraw))
         .route("/kotak/lampiran/{id}", get(api::attachment))
         .route("/api/v1/outbox", get(api::outbox_list))
         .route("/api/v1/outbox/{id}/retry", post(api::outbox_retry))

@@ -336,6 +336,8 @@ pub fn audit(name: &str, lang: Lang) -> &'static str {
         ),
         "send_failed" => ("Pengiriman gagal", "Sending failed"),
         "retry_send" => ("Kirim ulang", "Sent again"),
+        "reroute_send" => ("Dialihkan ke halaman lacak", "Moved to the tracking page"),
+        "cancel_send" => ("Pengiriman dibatalkan", "Sending withdrawn"),
         "status_query" => ("Tanya status", "Status asked"),
         "status_query_refused" => ("Tanya status ditolak", "Status query refused"),
         "take" => ("Diambil petugas", "Taken"),

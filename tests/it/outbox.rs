@@ -480,3 +480,153 @@ async fn a_hanging_channel_does_not_hold_every_worker(backend: Backend) {
     app.stop().await;
 }
 both!(a_hanging_channel_does_not_hold_every_worker);
+
+/// Issue 22, item 8: a reply waiting for a channel no daemon runs (an SMS complaint's receipt,
+/// the modem gone) is the officer's to settle, in words: shown on the tracking page instead
+/// (after a confirmation), or withdrawn (audited); and a channel no daemon has run for a week
+/// is forgotten.
+async fn unserved_replies_are_rerouted_or_withdrawn(backend: Backend) {
+    let Some(app) = spawn_app(backend, &[]).await else {
+        return;
+    };
+    // A daemon ran the modem an hour ago and is gone.
+    sqlx::query(
+        "INSERT INTO channel_presence (channel, daemon, seen_at) VALUES ('sms', 'gone', $1)",
+    )
+    .bind(now_ms() - 3_600_000)
+    .execute(&app.core.db.pool)
+    .await
+    .unwrap();
+    let c = aduan::intake::submit(
+        &app.core,
+        InboundMessage::new(
+            ChannelKind::Sms,
+            "s1",
+            Address::Phone("+6281211112222".into()),
+            "Jalan rusak",
+        ),
+    )
+    .await
+    .unwrap();
+    let no = c.register_no.clone();
+    let token = app
+        .officer("kasi", aduan::workflow::Role::SectionHead)
+        .await;
+    app.reply(&token, &no, "Petugas sudah kami tugaskan.").await;
+    let receipt: i64 = sqlx::query_scalar("SELECT id FROM outbox WHERE channel = 'sms'")
+        .fetch_one(&app.core.db.pool)
+        .await
+        .unwrap();
+    app.web_officer("siti", aduan::workflow::Role::FrontOffice)
+        .await;
+    let mut fo = crate::ui::Browser::new(&app);
+    fo.login("siti", PASSWORD).await;
+    let p = fo.go("GET", &format!("/kotak/{no}"), &[]).await;
+    assert!(p.body.contains("menunggu kanal") && p.body.contains("Tampilkan di halaman lacak"));
+    let csrf = crate::ui::Browser::csrf(&p);
+    let path = format!("/kotak/keluar/{receipt}/alihkan");
+    let ask = fo
+        .go("POST", &path, &[("csrf", &csrf), ("register_no", &no)])
+        .await;
+    assert_eq!(ask.status, reqwest::StatusCode::OK);
+    assert!(
+        ask.body.contains("Ya, tampilkan di halaman lacak"),
+        "a confirmation first"
+    );
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM outbox WHERE channel = 'sms'").await,
+        1
+    );
+    let done = fo
+        .go(
+            "POST",
+            &path,
+            &[("csrf", &csrf), ("register_no", &no), ("confirm", "1")],
+        )
+        .await;
+    assert_eq!(done.status, reqwest::StatusCode::SEE_OTHER);
+    wait_count(
+        &app,
+        &format!("SELECT COUNT(*) FROM outbox WHERE id = {receipt} AND channel = 'web' AND status = 'sent'"),
+        1,
+        10,
+    )
+    .await;
+    let track = app
+        .http
+        .get(app.url(&format!("/lacak/{no}?code={}", c.tracking_code)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        track.contains("Petugas sudah kami tugaskan."),
+        "published: {track}"
+    );
+    // Another waiting reply, withdrawn.
+    app.reply(&token, &no, "Sedang kami periksa.").await;
+    let reply: i64 = sqlx::query_scalar("SELECT id FROM outbox WHERE channel = 'sms'")
+        .fetch_one(&app.core.db.pool)
+        .await
+        .unwrap();
+    let r = fo
+        .go(
+            "POST",
+            &format!("/kotak/keluar/{reply}/batal"),
+            &[("csrf", &csrf), ("register_no", &no), ("confirm", "1")],
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::SEE_OTHER);
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT COUNT(*) FROM outbox WHERE id = {reply} AND status = 'failed'")
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM audit WHERE action IN ('reroute_send', 'cancel_send')"
+        )
+        .await,
+        2
+    );
+    let p = fo.go("GET", &format!("/kotak/{no}"), &[]).await;
+    assert!(
+        p.body.contains("Dialihkan ke halaman lacak") && p.body.contains("Pengiriman dibatalkan")
+    );
+    // Presence: a channel no daemon ran for a week is forgotten, a recent one kept.
+    let now = now_ms();
+    sqlx::query("DELETE FROM channel_presence")
+        .execute(&app.core.db.pool)
+        .await
+        .unwrap();
+    for (ch, at) in [("sms", now - 8 * 86_400_000), ("email", now - 60_000)] {
+        sqlx::query(
+            "INSERT INTO channel_presence (channel, daemon, seen_at) VALUES ($1, 'old', $2)",
+        )
+        .bind(ch)
+        .bind(at)
+        .execute(&app.core.db.pool)
+        .await
+        .unwrap();
+    }
+    let gone = aduan::register::presence::forget_stale(&app.core.db, now)
+        .await
+        .unwrap();
+    assert_eq!(gone, 1);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM channel_presence WHERE channel = 'email'"
+        )
+        .await,
+        1
+    );
+    app.stop().await;
+}
+both!(unserved_replies_are_rerouted_or_withdrawn);

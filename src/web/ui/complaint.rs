@@ -168,6 +168,16 @@ async fn complaint_page(
                         @if o.status == OutboxStatus::Queued {
                             @if let Some(k) = m.channel.parse::<aduan_channel::ChannelKind>().ok().filter(|k| !served.is_live(*k)) {
                                 " · " span.waiting { (lang.pick("menunggu kanal", "waiting for channel")) " " (words::channel(k, lang)) }
+                                @if crate::web::OUTBOX_ROLES.contains(&me.role) {
+                                    @for (path, label) in [("alihkan", lang.pick("Tampilkan di halaman lacak", "Show on the tracking page")), ("batal", lang.pick("Batalkan", "Withdraw"))] {
+                                        " "
+                                        form.inline method="post" action=(format!("/kotak/keluar/{}/{path}", o.id)) {
+                                            input type="hidden" name="csrf" value=(s.csrf);
+                                            input type="hidden" name="register_no" value=(c.register_no);
+                                            button.plain type="submit" { (label) }
+                                        }
+                                    }
+                                }
                             }
                         }
                         @if o.status == OutboxStatus::Failed {

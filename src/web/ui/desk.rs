@@ -393,3 +393,112 @@ pub(super) fn canned_picker(
         }
     }
 }
+
+#[derive(Deserialize)]
+pub struct UnservedForm {
+    #[serde(default)]
+    register_no: String,
+    /// `1` once the officer confirmed.
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+/// `POST /kotak/keluar/{id}/alihkan` and `/batal`: a reply waiting for a channel no daemon
+/// runs is published on the tracking page instead, or withdrawn — each after a confirmation
+/// that says what happens, in words.
+async fn unserved(
+    st: &AppState,
+    id: i64,
+    s: &WebSession,
+    lang: Lang,
+    f: UnservedForm,
+    what: crate::outbox::Unserved,
+) -> Response {
+    use crate::outbox::Unserved;
+    let (path, question, yes, notice) = match what {
+        Unserved::ToTrackingPage => (
+            "alihkan",
+            lang.pick(
+                "Balasan ini menunggu kanal yang tidak dijalankan server mana pun. Tampilkan di halaman lacak sebagai gantinya? Pengadu membacanya dengan nomor register dan kode pelacakan.",
+                "This reply waits for a channel no server runs. Show it on the tracking page instead? The complainant reads it with the register number and tracking code.",
+            ),
+            lang.pick("Ya, tampilkan di halaman lacak", "Yes, show it on the tracking page"),
+            outcome::Notice::Rerouted,
+        ),
+        Unserved::Cancel => (
+            "batal",
+            lang.pick(
+                "Batalkan pengiriman balasan ini? Balasan tidak akan dikirim; tercatat di jejak audit.",
+                "Withdraw this reply? It will not be sent; the audit trail records it.",
+            ),
+            lang.pick("Ya, batalkan", "Yes, withdraw it"),
+            outcome::Notice::Cancelled,
+        ),
+    };
+    if f.confirm.as_deref() != Some("1") {
+        let no = f.register_no.clone();
+        let body = html! {
+            h1 { (lang.pick("Konfirmasi", "Confirm")) }
+            p { (question) }
+            form method="post" action=(format!("/kotak/keluar/{id}/{path}")) {
+                input type="hidden" name="csrf" value=(s.csrf);
+                input type="hidden" name="register_no" value=(no);
+                input type="hidden" name="confirm" value="1";
+                button type="submit" { (yes) }
+                " "
+                a href=(format!("/kotak/{no}")) { (lang.pick("Batal", "Cancel")) }
+            }
+        };
+        return html_response(StatusCode::OK, lang, page(lang, &no, Some(s), body), vec![]);
+    }
+    match crate::outbox::settle_unserved(
+        &st.core,
+        id,
+        what,
+        Some(s.officer.id),
+        &s.officer.username,
+    )
+    .await
+    {
+        Ok(true) => outcome::back(&f.register_no, notice),
+        Ok(false) => outcome::back(&f.register_no, outcome::Notice::NothingToRetry),
+        Err(e) => {
+            tracing::error!(error = %e, "reroute or withdraw a reply");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
+/// `POST /kotak/keluar/{id}/alihkan` (roles: the route table).
+pub async fn reroute(
+    State(st): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    CsrfForm {
+        session: s,
+        lang,
+        form: f,
+    }: CsrfForm<UnservedForm>,
+) -> Response {
+    unserved(
+        &st,
+        id,
+        &s,
+        lang,
+        f,
+        crate::outbox::Unserved::ToTrackingPage,
+    )
+    .await
+}
+
+/// `POST /kotak/keluar/{id}/batal` (roles: the route table).
+pub async fn withdraw(
+    State(st): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    CsrfForm {
+        session: s,
+        lang,
+        form: f,
+    }: CsrfForm<UnservedForm>,
+) -> Response {
+    unserved(&st, id, &s, lang, f, crate::outbox::Unserved::Cancel).await
+}

@@ -15,10 +15,12 @@ pub(super) enum Notice {
     HandedOver,
     Assigned,
     Noted,
+    Rerouted,
+    Cancelled,
 }
 
 impl Notice {
-    const ALL: [Notice; 7] = [
+    const ALL: [Notice; 9] = [
         Notice::ActionDone,
         Notice::ReplyQueued,
         Notice::Retried,
@@ -26,6 +28,8 @@ impl Notice {
         Notice::HandedOver,
         Notice::Assigned,
         Notice::Noted,
+        Notice::Rerouted,
+        Notice::Cancelled,
     ];
 
     pub(super) fn code(self) -> &'static str {
@@ -37,6 +41,8 @@ impl Notice {
             Notice::HandedOver => "diserahkan",
             Notice::Assigned => "ditugaskan",
             Notice::Noted => "catatan",
+            Notice::Rerouted => "dialihkan",
+            Notice::Cancelled => "dibatalkan",
         }
     }
 
@@ -55,6 +61,11 @@ impl Notice {
             Notice::HandedOver => lang.pick("Penyerahan tercatat.", "Hand-over recorded."),
             Notice::Assigned => lang.pick("Petugas tercatat.", "Assignee recorded."),
             Notice::Noted => lang.pick("Catatan internal tersimpan.", "Internal note saved."),
+            Notice::Rerouted => lang.pick(
+                "Balasan dialihkan ke halaman lacak: pengadu membacanya dengan kode pelacakan.",
+                "The reply moved to the tracking page: the complainant reads it with the tracking code.",
+            ),
+            Notice::Cancelled => lang.pick("Pengiriman dibatalkan.", "Sending withdrawn."),
         }
     }
 }
