@@ -62,6 +62,10 @@ pub fn start(core: Shared, cfg: &Config, listener: TcpListener) -> std::io::Resu
         shutdown.clone(),
     ));
     tracker.spawn(crate::workflow::clock::run(core.clone(), shutdown.clone()));
+    tracker.spawn(crate::outbox::drain_when_back(
+        core.clone(),
+        shutdown.clone(),
+    ));
     for i in 0..cfg.outbox.workers {
         tracker.spawn(crate::outbox::run(
             core.clone(),

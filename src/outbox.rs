@@ -143,10 +143,15 @@ async fn deliver(core: &Core, owner: &str, row: Claimed) -> sqlx::Result<Outcome
             info!(receipt = %receipt.provider_id, "sent");
             Ok(Outcome::Sent { outbox_id: row.id })
         }
+        // Transient: tried again with backoff until the row has waited `give_up_after_secs`
+        // (and, when set, `max_attempts`), then parked — and sent again by itself when its
+        // channel comes back.
         Err(SendError::Transient {
             message,
             retry_after,
-        }) if (row.attempts as u32) < s.max_attempts => {
+        }) if now - row.waiting_since < (s.give_up_after_secs as i64) * 1000
+            && (s.max_attempts == 0 || (row.attempts as u32) < s.max_attempts) =>
+        {
             let mut delay = backoff(s.backoff_base_ms, s.backoff_max_secs, row.attempts as u32);
             if let Some(r) = retry_after {
                 delay = delay.max(r);
@@ -179,14 +184,17 @@ async fn deliver(core: &Core, owner: &str, row: Claimed) -> sqlx::Result<Outcome
             })
         }
         Err(e) => {
-            let message = match &e {
-                SendError::Transient { message, .. } => {
-                    format!("gave up after {} attempts: {message}", row.attempts)
+            let (message, parked) = match &e {
+                SendError::Transient { message, .. } => (
+                    format!("gave up after {} attempts: {message}", row.attempts),
+                    true,
+                ),
+                SendError::Permanent(m) | SendError::Unavailable { message: m, .. } => {
+                    (m.clone(), false)
                 }
-                SendError::Permanent(m) | SendError::Unavailable { message: m, .. } => m.clone(),
             };
             let mut tx = core.db.begin().await?;
-            if !register::outbox::mark_failed(&mut tx, row.id, owner, &message).await? {
+            if !register::outbox::mark_failed(&mut tx, row.id, owner, &message, parked).await? {
                 tx.rollback().await?;
                 return Ok(Outcome::LeaseLost { outbox_id: row.id });
             }
@@ -288,6 +296,37 @@ pub async fn settle_unserved(
     tx.commit().await?;
     core.outbox_wake.notify_waiters();
     Ok(true)
+}
+
+/// Watches the health of this daemon's channels and, when one comes back (down, then ready),
+/// puts its parked replies back in the queue. Every heartbeat until shutdown.
+pub async fn drain_when_back(core: std::sync::Arc<Core>, shutdown: CancellationToken) {
+    let every = Duration::from_secs(core.settings.outbox.heartbeat_secs.max(1));
+    let mut was_down = std::collections::BTreeSet::new();
+    loop {
+        for (kind, ch) in core.channels.iter() {
+            let ready = core.channels.health_of(*kind, ch).await.ready;
+            if !ready {
+                was_down.insert(*kind);
+            } else if was_down.remove(kind) {
+                match register::outbox::drain_parked(&core.db, *kind, now_ms()).await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        info!(channel = %kind, replies = n, "channel back: parked replies queued again");
+                        core.outbox_wake.notify_waiters();
+                    }
+                    Err(e) => {
+                        warn!(channel = %kind, error = %e, "parked replies not queued again");
+                        was_down.insert(*kind);
+                    }
+                }
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
 }
 
 /// One dispatcher worker: sends while rows are due, sleeps a poll interval (or until woken)

@@ -85,3 +85,10 @@ CREATE TABLE outbox_receipts (
     PRIMARY KEY (outbox_id, provider_id)
 );
 CREATE INDEX outbox_receipts_by_provider_id ON outbox_receipts(channel, provider_id);
+
+-- A reply parked as failed because its channel kept failing for a while (not refused for
+-- good): sent again by itself when that channel comes back (issue 22).
+ALTER TABLE outbox ADD COLUMN parked BIGINT NOT NULL DEFAULT 0;
+-- When a reply was last put back in the queue (an officer's retry, its channel back): its
+-- time cap counts from then (NULL: from `created_at`).
+ALTER TABLE outbox ADD COLUMN retrying_since BIGINT;

@@ -297,8 +297,12 @@ pub struct OutboxConfig {
     pub poll_interval_ms: u64,
     /// How long a claimed row is ours; longer than any send can take.
     pub lease_secs: u64,
-    /// Attempts before a transiently failing row is parked as `failed`.
+    /// Attempts before a transiently failing row is parked as `failed` (0: no limit; the
+    /// time cap below decides).
     pub max_attempts: u32,
+    /// How long a reply keeps being retried through transient failures before it is parked
+    /// as `failed`, seconds. A parked reply goes out by itself when its channel comes back.
+    pub give_up_after_secs: u64,
     /// First retry delay, milliseconds; doubles each attempt, with jitter.
     pub backoff_base_ms: u64,
     /// Longest retry delay, seconds.
@@ -329,7 +333,8 @@ impl Default for OutboxConfig {
             heartbeat_secs: 15,
             poll_interval_ms: 1000,
             lease_secs: 120,
-            max_attempts: 10,
+            max_attempts: 0,
+            give_up_after_secs: 86_400,
             backoff_base_ms: 5000,
             backoff_max_secs: 3600,
             workers: 2,

@@ -184,11 +184,11 @@ pub fn validate(cfg: &Config, base_dir: Option<&Path>) -> Vec<Problem> {
             "use 10485760",
         ));
     }
-    if cfg.outbox.max_attempts == 0 {
+    if cfg.outbox.give_up_after_secs == 0 {
         p.push(problem(
-            "outbox.max_attempts",
-            "must be at least 1",
-            "use 10",
+            "outbox.give_up_after_secs",
+            "must be positive: a reply would be parked at its first transient failure",
+            "use 86400 (a day)",
         ));
     }
     if cfg.outbox.heartbeat_secs == 0 {

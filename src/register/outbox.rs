@@ -69,6 +69,8 @@ pub struct Claimed {
     pub attempts: i64,
     /// What the message is (`answer`, `receipt`, …: the template kind's stored name).
     pub kind: String,
+    /// Since when the row has been trying: queued, or last put back in the queue.
+    pub waiting_since: i64,
 }
 
 /// An outbox row as officers see it (the complaint page, the API).
@@ -128,7 +130,8 @@ pub async fn claim(
                      ORDER BY next_attempt_at, id LIMIT 1 {lock}) \
          AND status IN ('queued', 'sending') AND next_attempt_at <= $3 \
          RETURNING id, complaint_id, message_id, channel, recipient, subject, body, \
-         provider_msg_id, refs, automatic, attempts, kind"
+         provider_msg_id, refs, automatic, attempts, kind, \
+         COALESCE(retrying_since, created_at) AS waiting_since"
     );
     sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(owner)
@@ -240,26 +243,47 @@ pub async fn mark_waiting(
 
 /// Parks the row as failed, in the caller's transaction (with its audit entry); false when the
 /// lease was lost.
-pub async fn mark_failed(tx: &mut Tx, id: i64, owner: &str, error: &str) -> sqlx::Result<bool> {
+pub async fn mark_failed(
+    tx: &mut Tx,
+    id: i64,
+    owner: &str,
+    error: &str,
+    parked: bool,
+) -> sqlx::Result<bool> {
     let n = sqlx::query(
-        "UPDATE outbox SET status = 'failed', last_error = $3, lease_owner = NULL, lease_until = NULL \
-         WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",
+        "UPDATE outbox SET status = 'failed', last_error = $3, lease_owner = NULL, \
+         lease_until = NULL, parked = $4 WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",
     )
     .bind(id)
     .bind(owner)
     .bind(error)
+    .bind(parked as i64)
     .execute(&mut **tx)
     .await?
     .rows_affected();
     Ok(n == 1)
 }
 
+/// Sends again the replies of `channel` parked after failing for a while (not refused for
+/// good), once the channel is back; how many.
+pub async fn drain_parked(db: &Db, channel: ChannelKind, now: i64) -> sqlx::Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE outbox SET status = 'queued', attempts = 0, parked = 0, next_attempt_at = $2, \
+         retrying_since = $2 WHERE status = 'failed' AND parked = 1 AND channel = $1",
+    )
+    .bind(channel.as_str())
+    .bind(now)
+    .execute(&db.write)
+    .await?
+    .rows_affected())
+}
+
 /// Puts a failed row back in the queue, due `now`; its complaint's id, or `None` when the row
 /// is not failed.
 pub async fn requeue_failed(tx: &mut Tx, id: i64, now: i64) -> sqlx::Result<Option<i64>> {
     let row = sqlx::query(
-        "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = $2, last_error = NULL \
-         WHERE id = $1 AND status = 'failed' RETURNING complaint_id",
+        "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = $2, last_error = NULL, \
+         parked = 0, retrying_since = $2 WHERE id = $1 AND status = 'failed' RETURNING complaint_id",
     )
     .bind(id)
     .bind(now)

@@ -37,7 +37,7 @@ fn check_config_reports_every_problem() {
     assert!(out.contains("ok"), "{out}");
     let dir = tmp("cfg");
     let f = dir.join("aduan.toml");
-    std::fs::write(&f, "[office]\nname = \"X\"\nutc_offset = \"Jakarta\"\nsla_working_days = 0\nholiday_files = [\"missing.toml\"]\n[web]\nlisten = \"localhost\"\n[database]\nurl = \"mysql://x\"\n[outbox]\nmax_attempts = 0\n[shiny]\nx = 1\n").unwrap();
+    std::fs::write(&f, "[office]\nname = \"X\"\nutc_offset = \"Jakarta\"\nsla_working_days = 0\nholiday_files = [\"missing.toml\"]\n[web]\nlisten = \"localhost\"\n[database]\nurl = \"mysql://x\"\n[outbox]\ngive_up_after_secs = 0\n[shiny]\nx = 1\n").unwrap();
     let (code, out) = aduan(&["check-config", "--config", f.to_str().unwrap()], &[]);
     assert_eq!(code, 2, "{out}");
     for key in [
@@ -46,7 +46,7 @@ fn check_config_reports_every_problem() {
         "office.holiday_files",
         "web.listen",
         "database.url",
-        "outbox.max_attempts",
+        "outbox.give_up_after_secs",
     ] {
         assert!(
             out.contains(&format!("error: {key}")),

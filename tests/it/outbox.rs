@@ -630,3 +630,45 @@ async fn unserved_replies_are_rerouted_or_withdrawn(backend: Backend) {
     app.stop().await;
 }
 both!(unserved_replies_are_rerouted_or_withdrawn);
+
+/// Issue 22, item 9: a reply is retried through transient failures for a time
+/// (`give_up_after_secs`), not a count of attempts, then parked; when its channel comes back
+/// (down, then ready) the parked reply goes out by itself.
+async fn parked_replies_go_when_the_channel_is_back(backend: Backend) {
+    let Some(db) = fresh(backend).await else {
+        return;
+    };
+    let cfg = test_config(
+        &db.url,
+        &[
+            ("ADUAN_OUTBOX__GIVE_UP_AFTER_SECS", "1"),
+            ("ADUAN_OUTBOX__BACKOFF_BASE_MS", "300"),
+            ("ADUAN_OUTBOX__HEARTBEAT_SECS", "1"),
+        ],
+    );
+    let ch = ScriptedChannel::new(ChannelKind::Email, vec![Step::Transient; 4]);
+    ch.healthy.store(false, std::sync::atomic::Ordering::SeqCst);
+    let core = open_core_with(&cfg, vec![ch.clone()]).await;
+    aduan::intake::submit(&core, mail(7)).await.unwrap();
+    let app = start(core, &cfg, Some(db)).await;
+    wait_count(
+        &app,
+        "SELECT COUNT(*) FROM outbox WHERE status = 'failed' AND parked = 1",
+        1,
+        15,
+    )
+    .await;
+    assert!(ch.sent().is_empty());
+    // The channel is back: the parked reply goes by itself.
+    ch.healthy.store(true, std::sync::atomic::Ordering::SeqCst);
+    wait_count(
+        &app,
+        "SELECT COUNT(*) FROM outbox WHERE status = 'sent'",
+        1,
+        20,
+    )
+    .await;
+    assert_eq!(ch.sent().len(), 1);
+    app.stop().await;
+}
+both!(parked_replies_go_when_the_channel_is_back);

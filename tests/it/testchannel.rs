@@ -26,6 +26,8 @@ pub struct ScriptedChannel {
     script: Mutex<VecDeque<Step>>,
     pub sent: Mutex<Vec<OutboundMessage>>,
     pub calls: Mutex<Vec<i64>>,
+    /// What `health` says (ready unless a test turns it off).
+    pub healthy: std::sync::atomic::AtomicBool,
 }
 
 impl ScriptedChannel {
@@ -35,6 +37,7 @@ impl ScriptedChannel {
             script: Mutex::new(steps.into()),
             sent: Mutex::new(Vec::new()),
             calls: Mutex::new(Vec::new()),
+            healthy: std::sync::atomic::AtomicBool::new(true),
         })
     }
     pub fn sent(&self) -> Vec<OutboundMessage> {
@@ -71,6 +74,10 @@ impl Channel for ScriptedChannel {
         Ok(SendReceipt::new(format!("{}:{}", self.kind, msg.outbox_id)))
     }
     async fn health(&self) -> Health {
-        Health::ok("scripted")
+        if self.healthy.load(std::sync::atomic::Ordering::SeqCst) {
+            Health::ok("scripted")
+        } else {
+            Health::down("scripted: down")
+        }
     }
 }
