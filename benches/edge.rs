@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpSocket;
 
+#[allow(dead_code)]
 #[path = "../tests/support/daemon.rs"]
 mod daemon;
 

@@ -19,6 +19,8 @@ pub struct Running {
     pub core: Shared,
     pub shutdown: CancellationToken,
     tracker: TaskTracker,
+    /// This daemon's name in the register (heartbeats, leases).
+    owner: String,
 }
 
 /// A lease owner id unique to this process.
@@ -84,6 +86,7 @@ pub fn start(core: Shared, cfg: &Config, listener: TcpListener) -> std::io::Resu
         core,
         shutdown,
         tracker,
+        owner,
     })
 }
 
@@ -136,16 +139,28 @@ async fn supervise(
 }
 
 impl Running {
-    /// Stops intake and sending, waits for in-flight work up to `deadline`, closes the pool.
+    /// Stops intake and sending, waits for in-flight work up to `deadline`, says in the
+    /// register that this daemon stopped (its heartbeats aged), closes the pool.
     pub async fn stop(self, deadline: Duration) {
         self.shutdown.cancel();
-        if tokio::time::timeout(deadline, self.tracker.wait())
+        let finished = tokio::time::timeout(deadline, self.tracker.wait())
             .await
-            .is_err()
-        {
+            .is_ok();
+        if !finished {
             warn!(
                 ?deadline,
                 "shutdown deadline passed with work still running"
+            );
+        }
+        let heartbeat = self.core.settings.outbox.heartbeat_secs;
+        let aged = tokio::time::timeout(
+            Duration::from_secs(5),
+            crate::presence::stopped(&self.core.db, &self.owner, heartbeat),
+        )
+        .await;
+        if !matches!(aged, Ok(Ok(_))) {
+            warn!(
+                "this daemon's heartbeat could not be cleared; a restore waits until it is stale"
             );
         }
         self.core.db.close().await;

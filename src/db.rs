@@ -21,6 +21,15 @@ impl Backend {
             Backend::Postgres => "postgres",
         }
     }
+
+    /// The backend a register URL names (anything but `sqlite:` is PostgreSQL's).
+    pub fn of_url(url: &str) -> Backend {
+        if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        }
+    }
 }
 
 /// The register's pools. `pool` serves reads; `write` serves transactions and other writes.
@@ -82,6 +91,17 @@ impl Default for ConnectOptions {
             read_only: false,
         }
     }
+}
+
+/// The database file a `sqlite:` URL names.
+pub fn sqlite_file(url: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(
+        url.trim_start_matches("sqlite://")
+            .trim_start_matches("sqlite:")
+            .split('?')
+            .next()
+            .unwrap_or(""),
+    )
 }
 
 /// A URL safe to print: the password replaced.

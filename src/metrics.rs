@@ -167,6 +167,10 @@ fn table<const N: usize>(
 }
 
 /// Renders all metrics.
+/// How long `/metrics` and `/readyz` wait for the register: a hanging database is reported
+/// (`aduan_register_up 0`, 503) well within a scraper's timeout instead of hanging with it.
+pub const REGISTER_ANSWER: std::time::Duration = std::time::Duration::from_secs(2);
+
 pub async fn render(core: &Core) -> String {
     let m = &core.metrics;
     let mut out = String::with_capacity(2048);
@@ -282,7 +286,10 @@ pub async fn render(core: &Core) -> String {
             g.last_backup,
         ))
     };
-    let up = match gauges.await {
+    let up = match tokio::time::timeout(REGISTER_ANSWER, gauges)
+        .await
+        .unwrap_or(Err(sqlx::Error::PoolTimedOut))
+    {
         Ok((pending, failed, oldest, open, overdue, last_backup)) => {
             if let Some(t) = last_backup {
                 let _ = writeln!(

@@ -5,6 +5,15 @@
 
 use tracing_subscriber::EnvFilter;
 
+/// Colour only for a person at a terminal: never into the journal, a file or a pipe (and not
+/// when `NO_COLOR` is set).
+fn colour() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal()
+        && !crate::systemd::logs_to_journal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 /// Installs the global subscriber (once; later calls are ignored).
 pub fn init(json: bool, level: &str) {
     let filter = EnvFilter::try_from_default_env()
@@ -12,6 +21,7 @@ pub fn init(json: bool, level: &str) {
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour())
         .with_writer(std::io::stderr);
     // Under systemd the journal stamps every line itself.
     let _ = match (json, crate::systemd::logs_to_journal()) {

@@ -11,7 +11,9 @@ use clap::{Parser, Subcommand};
     about = "Complaint (pengaduan) gateway: every channel into one register"
 )]
 pub struct Cli {
-    /// Configuration file (default: $ADUAN_CONFIG, else the embedded config/aduan.toml).
+    /// Configuration file (default: $ADUAN_CONFIG, else /etc/aduan/aduan.toml when it exists,
+    /// else the embedded config/aduan.toml). The environment file beside it (`env` for
+    /// aduan.toml, NAME.env for NAME.toml) is read too.
     #[arg(long, short, global = true)]
     pub(super) config: Option<PathBuf>,
     #[command(subcommand)]
@@ -21,7 +23,11 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub(super) enum Command {
     /// Run the daemon: HTTP API, outbox dispatcher and every configured channel.
-    Serve,
+    Serve {
+        /// Start even when the configuration has keys aduan does not know (they are ignored).
+        #[arg(long)]
+        allow_unknown_keys: bool,
+    },
     /// Take a consistent copy of the register while the daemon runs (SQLite: `VACUUM INTO`;
     /// PostgreSQL: `pg_dump --format=custom`), attachments included. `--verify` checks an
     /// existing backup instead.

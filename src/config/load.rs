@@ -1,6 +1,7 @@
 //! Loading: the TOML text (or the embedded default), `ADUAN_*` overrides, each section
 //! deserialized on its own (type errors name their key, unknown keys are warned about).
 
+use super::keys;
 use super::*;
 
 /// Loads the configuration: the file named by `path` (or `ADUAN_CONFIG`), else the embedded
@@ -61,7 +62,7 @@ pub fn load_text(mut out: Loaded, text: &str, env: &BTreeMap<String, String>) ->
         if !SECTIONS.contains(&k.as_str()) {
             out.warnings.push(Problem {
                 key: k.clone(),
-                message: "unknown section, ignored".into(),
+                message: keys::UNKNOWN_SECTION.into(),
                 fix: format!("sections are: {}", SECTIONS.join(", ")),
             });
         }
@@ -105,9 +106,33 @@ pub fn load_text(mut out: Loaded, text: &str, env: &BTreeMap<String, String>) ->
     if failed.is_empty() {
         out.config = Some(cfg);
     }
+    name_unknown_keys(&mut out);
     // Reported by key, so an operator reads each section's problems together.
     out.errors.sort_by(|a, b| a.key.cmp(&b.key));
     out
+}
+
+/// Collects the keys not understood into `out.unknown`, each warning's fix naming the nearest
+/// known key and the file to correct.
+fn name_unknown_keys(out: &mut Loaded) {
+    let file = if out.source.starts_with('(') {
+        "the configuration".to_string()
+    } else {
+        out.source.clone()
+    };
+    for w in &mut out.warnings {
+        // `ADUAN_*` variables not understood stay warnings: the environment is shared.
+        if w.message != keys::UNKNOWN_KEY && w.message != keys::UNKNOWN_SECTION {
+            continue;
+        }
+        out.unknown.push(w.key.clone());
+        w.fix = match keys::nearest(&w.key, SECTIONS) {
+            Some(k) => format!("did you mean `{k}`? Correct it in {file}"),
+            None => {
+                format!("remove it from {file}, or check its spelling against config/aduan.toml")
+            }
+        };
+    }
 }
 
 const SECTIONS: &[&str] = &[
@@ -198,7 +223,7 @@ fn section_value<T: serde::de::DeserializeOwned>(
     for k in unknown {
         warnings.push(Problem {
             key: k,
-            message: "unknown key, ignored".into(),
+            message: keys::UNKNOWN_KEY.into(),
             fix: "remove it or check its spelling against config/aduan.toml".into(),
         });
     }

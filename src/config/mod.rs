@@ -13,6 +13,7 @@ use aduan_channel::{ChannelKind, ChannelSpec, Lang};
 use chrono::{FixedOffset, NaiveDate};
 use serde::Deserialize;
 
+mod keys;
 mod load;
 mod validate;
 
@@ -470,6 +471,8 @@ pub struct Loaded {
     pub base_dir: Option<PathBuf>,
     pub errors: Vec<Problem>,
     pub warnings: Vec<Problem>,
+    /// The keys (and sections, and `ADUAN_*` variables) not understood, also among `warnings`.
+    pub unknown: Vec<String>,
 }
 
 impl Loaded {

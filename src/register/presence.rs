@@ -71,6 +71,21 @@ pub async fn beat(core: &Core, daemon: &str) -> sqlx::Result<()> {
     Ok(())
 }
 
+/// A clean stop: this daemon's heartbeat rows are aged past every liveness window at once
+/// (a restore need not wait for them to go stale), while their channels stay known — their
+/// replies wait, visibly, for a daemon to serve them again.
+pub async fn stopped(db: &crate::db::Db, daemon: &str, heartbeat_secs: u64) -> sqlx::Result<u64> {
+    let aged = now_ms() - (3 * heartbeat_secs as i64 + 60).max(3600) * 1000;
+    Ok(
+        sqlx::query("UPDATE channel_presence SET seen_at = $1 WHERE daemon = $2 AND seen_at > $1")
+            .bind(aged)
+            .bind(daemon)
+            .execute(&db.write)
+            .await?
+            .rows_affected(),
+    )
+}
+
 /// How long a channel no daemon runs any more stays known (its replies wait, visibly, for it
 /// to come back); after that it is forgotten: typed contacts are no longer queued for it.
 pub const FORGET_AFTER_MS: i64 = 7 * 24 * 3_600_000;

@@ -257,6 +257,10 @@ async fn officer_passwords_from_stdin() {
             ),
         )
     };
+    let (ok, out) = run(&["officer", "list"], "");
+    assert!(!ok && out.contains("there is no register"), "{out}");
+    let (ok, out) = run(&["migrate"], "");
+    assert!(ok, "{out}");
     let (ok, out) = run(
         &[
             "officer",
@@ -634,6 +638,12 @@ fn procedure_and_hours_are_checked_and_shown() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("LAPOR! (SOP 004)"), "{out}");
     assert!(out.contains("3. sign by head_of_office"), "{out}");
+    assert!(
+        !dir.join("aduan.db").exists(),
+        "showing the procedure needs no register"
+    );
+    let (code, out) = aduan(&["migrate"], &[("ADUAN_DATA_DIR", dir.to_str().unwrap())]);
+    assert_eq!(code, 0, "{out}");
     let (code, out) = aduan(
         &["sla", "recompute"],
         &[("ADUAN_DATA_DIR", dir.to_str().unwrap())],

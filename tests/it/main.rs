@@ -17,6 +17,7 @@ mod intake;
 mod lapor;
 mod letters;
 mod mailservers;
+mod operations;
 mod outbox;
 mod procedure;
 mod sms;

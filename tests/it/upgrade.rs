@@ -279,16 +279,25 @@ async fn backup_while_busy_and_restore(backend: Backend) {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     let before: Vec<String> = submitted.lock().unwrap().clone();
-    aduan::backup::backup(&core.db, &db.url, &file)
+    let copy = aduan::backup::backup(&core.db, &db.url, &file)
         .await
         .unwrap();
     writers.await.unwrap();
     assert_eq!(submitted.lock().unwrap().len(), 2000);
-    let summary = aduan::backup::verify(&file, backend).await.unwrap();
-    if let Some(s) = &summary {
-        assert!(s.complaints >= before.len() as i64, "{s}");
-        assert_eq!(s.schema, latest_schema());
-    }
+    // What `backup` says the copy holds is what a later verify reads: the copy's own count
+    // (taken while writers ran on), not the live register's after it.
+    let s = aduan::backup::verify(&file, backend).await.unwrap();
+    assert_eq!(s, copy);
+    assert!(s.complaints >= before.len() as i64, "{s}");
+    assert!(s.complaints < 2000 + 6, "{s}");
+    assert_eq!(s.schema, latest_schema());
+    assert!(s.messages >= s.complaints && s.attachments == 0, "{s}");
+    let recorded = scalar(
+        &core.db,
+        "SELECT complaints FROM backup_runs ORDER BY at DESC LIMIT 1",
+    )
+    .await;
+    assert_eq!(recorded, s.complaints);
     // Restore into a new register (a new server) and find every complaint committed before.
     let target = fresh(backend).await.unwrap();
     if backend == Backend::Sqlite {
@@ -298,9 +307,23 @@ async fn backup_while_busy_and_restore(backend: Backend) {
             .unwrap();
         c.db.close().await;
     }
+    let target_file = aduan::db::sqlite_file(&target.url);
+    if backend == Backend::Sqlite {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&target_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     aduan::backup::restore(&target.url, &file, 15)
         .await
         .unwrap();
+    if backend == Backend::Sqlite {
+        // The restored register keeps the mode (and owner) of the file it replaced.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&target_file)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
     let restored = aduan::db::Db::connect(&target.url, &Default::default())
         .await
         .unwrap();
@@ -318,14 +341,28 @@ async fn backup_while_busy_and_restore(backend: Backend) {
         missing.len()
     );
     restored.close().await;
-    // A corrupted backup: a clear error, the live register untouched.
-    let bad = dir.join("rusak.backup");
-    let mut bytes = std::fs::read(&file).unwrap();
+    // A backup cut in half, or with 4 KiB overwritten in its middle, does not verify.
+    let bytes = std::fs::read(&file).unwrap();
     let n = bytes.len();
-    for b in &mut bytes[n / 3..n / 3 + 4096.min(n / 3)] {
+    let half = dir.join("separuh.backup");
+    std::fs::write(&half, &bytes[..n / 2]).unwrap();
+    let err = aduan::backup::verify(&half, backend).await.unwrap_err();
+    assert!(
+        matches!(err, aduan::backup::BackupError::Unusable { .. }),
+        "{err}"
+    );
+    let bad = dir.join("rusak.backup");
+    let mut bytes = bytes;
+    for b in &mut bytes[n / 2..n / 2 + 4096.min(n / 3)] {
         *b ^= 0x5a;
     }
     std::fs::write(&bad, &bytes).unwrap();
+    let err = aduan::backup::verify(&bad, backend).await.unwrap_err();
+    assert!(
+        matches!(err, aduan::backup::BackupError::Unusable { .. }),
+        "{err}"
+    );
+    // Restoring it: a clear error, the live register untouched.
     let live_before = scalar(&core.db, "SELECT COUNT(*) FROM complaints").await;
     let err = aduan::backup::restore(&db.url, &bad, 15).await.unwrap_err();
     assert!(

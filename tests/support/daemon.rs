@@ -97,6 +97,20 @@ impl RealDaemon {
         r.status().is_success().then(|| t.elapsed())
     }
 
+    /// A clean stop, as systemd does it: SIGTERM, then the exit awaited.
+    pub async fn terminate(mut self) -> std::process::ExitStatus {
+        if let Some(pid) = self.child.id() {
+            // SAFETY: a signal to our own child process.
+            unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+        }
+        let status = tokio::time::timeout(Duration::from_secs(60), self.child.wait())
+            .await
+            .expect("the daemon stops within a minute of SIGTERM")
+            .expect("wait for the daemon");
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+        status
+    }
+
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
         let _ = std::fs::remove_dir_all(&self.data_dir);

@@ -96,7 +96,14 @@ pub async fn readyz(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    let db_ok = st.core.db.ping().await.is_ok();
+    // The register's answer and the caller's standing are asked for together, each for at
+    // most REGISTER_ANSWER: a hanging database makes this a quick 503, not a hang.
+    let answer = crate::metrics::REGISTER_ANSWER;
+    let (pinged, details) = tokio::join!(
+        tokio::time::timeout(answer, st.core.db.ping()),
+        tokio::time::timeout(answer, may_see_details(&st, peer, &headers)),
+    );
+    let db_ok = matches!(pinged, Ok(Ok(())));
     let mut channels = serde_json::Map::new();
     let mut all_ready = db_ok;
     for (kind, ch) in st.core.channels.iter() {
@@ -112,13 +119,17 @@ pub async fn readyz(
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    if !may_see_details(&st, peer, &headers).await {
+    if !details.unwrap_or(false) {
         return (code, Json(json!({ "ready": all_ready }))).into_response();
     }
     // Replies queued for a channel that no daemon on this register runs now: they wait.
     let mut waiting = serde_json::Map::new();
-    if let Ok(mut conn) = st.core.db.pool.acquire().await {
-        if let Ok(w) = crate::presence::waiting_unserved(&mut conn, &st.core).await {
+    let unserved = async {
+        let mut conn = st.core.db.pool.acquire().await?;
+        crate::presence::waiting_unserved(&mut conn, &st.core).await
+    };
+    if db_ok {
+        if let Ok(Ok(w)) = tokio::time::timeout(answer, unserved).await {
             for (k, n) in w {
                 waiting.insert(k.to_string(), json!(n));
             }

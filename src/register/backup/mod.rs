@@ -9,6 +9,9 @@ use sqlx::Row;
 
 use crate::db::{Backend, ConnectOptions, Db};
 
+mod pg;
+pub use pg::PgTarget;
+
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
     #[error("{0} exists already; choose a new file name (a backup never overwrites)")]
@@ -20,6 +23,16 @@ pub enum BackupError {
          (`systemctl stop aduan`) before restoring; nothing was changed"
     )]
     Running { age_secs: i64 },
+    #[error(
+        "{} belongs to user {uid}; restore it as that user (e.g. `runuser -u aduan -- \
+         aduan restore …`) or as root: {why}",
+        path.display()
+    )]
+    Owner {
+        path: PathBuf,
+        uid: u32,
+        why: std::io::Error,
+    },
     #[error("{tool} failed: {message}")]
     Tool { tool: &'static str, message: String },
     #[error("database: {0}")]
@@ -31,7 +44,7 @@ pub enum BackupError {
 }
 
 /// What a backup holds (from `verify`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
     pub complaints: i64,
     pub messages: i64,
@@ -50,8 +63,9 @@ impl std::fmt::Display for Summary {
     }
 }
 
-/// Takes a consistent copy of the live register `db` (its URL `url`) into `file`.
-pub async fn backup(db: &Db, url: &str, file: &Path) -> Result<(), BackupError> {
+/// Takes a consistent copy of the live register `db` (its URL `url`) into `file`, then reads
+/// the copy back whole ([`verify`]): what it returns is what the copy holds.
+pub async fn backup(db: &Db, url: &str, file: &Path) -> Result<Summary, BackupError> {
     if file.exists() {
         return Err(BackupError::Exists(file.to_path_buf()));
     }
@@ -72,37 +86,32 @@ pub async fn backup(db: &Db, url: &str, file: &Path) -> Result<(), BackupError> 
             std::fs::rename(&tmp, file)?;
         }
         Backend::Postgres => {
-            run(
-                "pg_dump",
-                &[
-                    "--format=custom",
-                    "--no-owner",
-                    "--no-privileges",
-                    "--file",
-                    &file.display().to_string(),
-                    url,
-                ],
-            )?;
+            let target = PgTarget::parse(url);
+            let mut cmd = target.command("pg_dump");
+            cmd.args(["--format=custom", "--no-owner", "--no-privileges", "--file"])
+                .arg(file)
+                .arg("--dbname")
+                .arg(&target.url);
+            pg::run(cmd, "pg_dump")?;
+            std::fs::File::open(file)?.sync_all()?;
         }
     }
+    let copy = verify(file, db.backend).await?;
     // Recorded in the live register (not in the copy): /metrics reports the last one's age.
-    let complaints: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM complaints")
-        .fetch_one(&db.pool)
-        .await?;
     sqlx::query("INSERT INTO backup_runs (at, file, complaints) VALUES ($1, $2, $3)")
         .bind(crate::db::now_ms())
         .bind(file.display().to_string())
-        .bind(complaints)
+        .bind(copy.complaints)
         .execute(&db.write)
         .await?;
-    Ok(())
+    Ok(copy)
 }
 
-/// Checks a backup: SQLite — it opens, `PRAGMA integrity_check` passes, every attachment's
-/// file is in it, and its schema is one this aduan knows; PostgreSQL — `pg_restore` reads its
-/// whole table of contents. Returns what it holds (counts for SQLite; for PostgreSQL the
-/// counts are read after a restore).
-pub async fn verify(file: &Path, backend: Backend) -> Result<Option<Summary>, BackupError> {
+/// Checks a backup and says what it holds. SQLite: it opens, `PRAGMA integrity_check` passes,
+/// every attachment's file is in it, and its schema is one this aduan knows. PostgreSQL: every
+/// entry of the archive is read and decompressed through `pg_restore` (as a restore would),
+/// the rows of each table counted, and every attachment's file found among the stored ones.
+pub async fn verify(file: &Path, backend: Backend) -> Result<Summary, BackupError> {
     let unusable = |why: String| BackupError::Unusable {
         path: file.to_path_buf(),
         why,
@@ -125,16 +134,14 @@ pub async fn verify(file: &Path, backend: Backend) -> Result<Option<Summary>, Ba
             .map_err(|e| unusable(e.to_string()))?;
             let r = check_sqlite(&db).await.map_err(|e| unusable(e.to_string()));
             db.close().await;
-            let s = r?.map_err(|e| unusable(e.to_string()))?;
-            Ok(Some(s))
+            r?.map_err(|e| unusable(e.to_string()))
         }
         Backend::Postgres => {
-            let toc = run("pg_restore", &["--list", &file.display().to_string()])
-                .map_err(|e| unusable(e.to_string()))?;
-            if !toc.contains("TABLE DATA") || !toc.contains("complaints") {
-                return Err(unusable("holds no register tables".into()));
-            }
-            Ok(None)
+            let path = file.to_path_buf();
+            tokio::task::spawn_blocking(move || pg::summary(&path))
+                .await
+                .map_err(|e| unusable(e.to_string()))?
+                .map_err(unusable)
         }
     }
 }
@@ -200,75 +207,85 @@ pub async fn ensure_stopped(db: &Db, heartbeat_secs: u64) -> Result<(), BackupEr
 
 /// Restores `file` over the register at `url` (SQLite: the database file; PostgreSQL: the
 /// database, objects replaced). The backup is verified first, and a running daemon refuses it:
-/// a bad file or a live register is left untouched.
+/// a bad file or a live register is left untouched. A SQLite register keeps the owner and mode
+/// of the file it replaces (a restore run as root leaves it the daemon's), or takes its
+/// folder's owner when there was none.
 pub async fn restore(url: &str, file: &Path, heartbeat_secs: u64) -> Result<(), BackupError> {
-    let db = Db::connect(
-        url,
-        &ConnectOptions {
-            max_connections: 2,
-            ..Default::default()
-        },
-    )
-    .await?;
-    let backend = db.backend;
-    let checked = async {
-        verify(file, backend).await?;
-        ensure_stopped(&db, heartbeat_secs).await
+    let backend = Backend::of_url(url);
+    verify(file, backend).await?;
+    let sqlite_path = (backend == Backend::Sqlite).then(|| crate::db::sqlite_file(url));
+    // A register that is not there yet (a new server) has no daemon to wait for; it is not
+    // created just to be checked.
+    if sqlite_path.as_ref().is_none_or(|p| p.exists()) {
+        let db = Db::connect(
+            url,
+            &ConnectOptions {
+                max_connections: 2,
+                ..Default::default()
+            },
+        )
+        .await?;
+        let checked = ensure_stopped(&db, heartbeat_secs).await;
+        db.close().await;
+        checked?;
     }
-    .await;
-    db.close().await;
-    checked?;
-    match backend {
-        Backend::Sqlite => {
-            let path = PathBuf::from(
-                url.trim_start_matches("sqlite://")
-                    .trim_start_matches("sqlite:")
-                    .split('?')
-                    .next()
-                    .unwrap_or(""),
-            );
-            let tmp = path.with_extension("restoring");
-            std::fs::copy(file, &tmp)?;
-            std::fs::File::open(&tmp)?.sync_all()?;
-            for ext in ["db-wal", "db-shm"] {
-                let _ = std::fs::remove_file(path.with_extension(ext));
-            }
-            std::fs::rename(&tmp, &path)?;
-        }
-        Backend::Postgres => {
-            run(
-                "pg_restore",
-                &[
-                    "--clean",
-                    "--if-exists",
-                    "--no-owner",
-                    "--no-privileges",
-                    "--exit-on-error",
-                    "--single-transaction",
-                    "--dbname",
-                    url,
-                    &file.display().to_string(),
-                ],
-            )?;
+    match sqlite_path {
+        Some(path) => replace_file(file, &path)?,
+        None => {
+            let target = PgTarget::parse(url);
+            let mut cmd = target.command("pg_restore");
+            cmd.args([
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--no-privileges",
+                "--exit-on-error",
+                "--single-transaction",
+                "--dbname",
+                &target.url,
+            ])
+            .arg(file);
+            pg::run(cmd, "pg_restore")?;
         }
     }
     Ok(())
 }
 
-/// Runs a PostgreSQL client tool; its standard output, or why it failed.
-fn run(tool: &'static str, args: &[&str]) -> Result<String, BackupError> {
-    let out = std::process::Command::new(tool)
-        .args(args)
-        .output()
-        .map_err(|e| BackupError::Tool {
-            tool,
-            message: format!("cannot run it ({e}); install postgresql-client"),
-        })?;
-    if !out.status.success() {
-        return Err(BackupError::Tool {
-            tool,
-            message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        });
+/// Puts a copy of `file` in place of `path` in one rename, with `path`'s owner and mode.
+fn replace_file(file: &Path, path: &Path) -> Result<(), BackupError> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let (uid, gid, mode) = match std::fs::metadata(path) {
+        Ok(m) => (m.uid(), m.gid(), m.mode() & 0o7777),
+        Err(_) => {
+            let d = std::fs::metadata(dir)?;
+            (d.uid(), d.gid(), 0o640)
+        }
+    };
+    let tmp = path.with_extension("restoring");
+    std::fs::copy(file, &tmp)?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
+    if let Err(e) = std::os::unix::fs::chown(&tmp, Some(uid), Some(gid)) {
+        // Only root may give a file away; anyone else restores their own register.
+        let own = std::fs::metadata(&tmp)?;
+        if own.uid() != uid || own.gid() != gid {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(BackupError::Owner {
+                path: path.to_path_buf(),
+                uid,
+                why: e,
+            });
+        }
     }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    std::fs::File::open(&tmp)?.sync_all()?;
+    for ext in ["db-wal", "db-shm"] {
+        let _ = std::fs::remove_file(path.with_extension(ext));
+    }
+    std::fs::rename(&tmp, path)?;
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
 }
