@@ -15,6 +15,7 @@ pub(super) async fn serve(
     allow_unknown_keys: bool,
 ) -> anyhow::Result<ExitCode> {
     let (cfg, base) = load_config_for_serve(path, allow_unknown_keys)?;
+    check_state_directory(&cfg, path)?;
     // Into the log (JSON lines stay JSON), not beside it.
     tracing::info!(
         register = %register_place(&cfg),
@@ -67,4 +68,30 @@ pub(super) async fn serve(
         .stop(Duration::from_secs(cfg.shutdown.deadline_secs))
         .await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Under systemd, a SQLite register belongs in the unit's `StateDirectory` (the only place the
+/// sandbox lets it write): an office's configuration that still names another office's folder
+/// is refused in words instead of failing on a read-only database in a restart loop.
+fn check_state_directory(cfg: &crate::config::Config, path: Option<&Path>) -> anyhow::Result<()> {
+    let Some(state) = std::env::var_os("STATE_DIRECTORY") else {
+        return Ok(());
+    };
+    let url = cfg.database_url();
+    if crate::db::Backend::of_url(&url) != crate::db::Backend::Sqlite {
+        return Ok(());
+    }
+    let file = crate::db::sqlite_file(&url);
+    let file = std::path::absolute(&file).unwrap_or(file);
+    let dirs: Vec<std::path::PathBuf> = std::env::split_paths(&state).collect();
+    if dirs.iter().any(|d| file.starts_with(d)) {
+        return Ok(());
+    }
+    let dir = dirs.first().map(|d| d.display().to_string()).unwrap_or_default();
+    anyhow::bail!(
+        "this service keeps its register in {dir} (its StateDirectory), but the configuration \
+         names {}: set `[data] dir = \"{dir}\"` in {}",
+        file.display(),
+        config_source(path)
+    )
 }

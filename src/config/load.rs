@@ -23,9 +23,13 @@ pub fn load(path: Option<&Path>, env: &BTreeMap<String, String>) -> Loaded {
                 out.errors.push(Problem {
                     key: "ADUAN_CONFIG".into(),
                     message: format!("cannot read {}: {e}", p.display()),
-                    fix: "point --config or ADUAN_CONFIG at a readable TOML file, or unset it \
-                          to use the embedded default"
-                        .into(),
+                    fix: if e.kind() == std::io::ErrorKind::PermissionDenied {
+                        "run the command as the service's user (`runuser -u aduan -- aduan …`) \
+                         or as root"
+                            .into()
+                    } else {
+                        "point --config or ADUAN_CONFIG at a readable TOML file".into()
+                    },
                 });
                 return out;
             }

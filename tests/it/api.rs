@@ -1327,3 +1327,68 @@ fn contrib_uses_exported_metrics() {
         }
     }
 }
+
+/// The README's metrics table and what aduan exports are the same list: every metric `/metrics`
+/// renders (and every gauge a channel crate reports) has its row, and every row names a metric
+/// that exists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readme_metrics_table_is_the_exported_list() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let app = spawn_app(Backend::Sqlite, &[]).await.unwrap();
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    app.stop().await;
+    let mut exported: std::collections::BTreeSet<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# HELP "))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect();
+    // Channels' own gauges (SMS modems, IMAP, Telegram, LAPOR!) are named in their crates.
+    for krate in ["sms", "email", "telegram", "lapor", "whatsapp"] {
+        let mut stack = vec![std::path::PathBuf::from(format!("{root}/channels/{krate}/src"))];
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                let name = p.file_name().unwrap().to_string_lossy().to_string();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if name.ends_with(".rs") && name != "config.rs" && name != "tests.rs" {
+                    let src = std::fs::read_to_string(&p).unwrap();
+                    for part in src.split('"').skip(1).step_by(2) {
+                        if part.starts_with("aduan_")
+                            && part.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                        {
+                            exported.insert(part.to_string());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(exported.len() > 25, "{exported:?}");
+    let section = readme
+        .split("## Metrics")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("a Metrics section");
+    let mut listed = std::collections::BTreeSet::new();
+    for row in section.lines().filter(|l| l.starts_with("| `aduan_")) {
+        let first = row.split('|').nth(1).unwrap();
+        for name in first.split('`').skip(1).step_by(2) {
+            listed.insert(name.to_string());
+        }
+    }
+    let missing: Vec<_> = exported.difference(&listed).collect();
+    let stale: Vec<_> = listed.difference(&exported).collect();
+    assert!(missing.is_empty(), "exported but not in the README's table: {missing:?}");
+    assert!(stale.is_empty(), "in the README's table but not exported: {stale:?}");
+}

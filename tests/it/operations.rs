@@ -308,3 +308,30 @@ async fn metrics_answer_while_postgres_hangs() {
     }
     db.drop_db().await;
 }
+
+/// Started by a unit (`STATE_DIRECTORY` set), a SQLite register outside the unit's state
+/// directory is refused in words that name the key to set and the file, before anything opens.
+#[test]
+fn a_register_outside_the_units_state_directory_is_refused() {
+    let dir = scratch("statedir");
+    let cfg = dir.join("binjai.toml");
+    std::fs::write(&cfg, "[office]\nname = \"Binjai\"\n[web]\nlisten = \"127.0.0.1:0\"\n").unwrap();
+    let state = dir.join("state-binjai");
+    let (code, _, err) = aduan_in(
+        &dir,
+        &["--config", cfg.to_str().unwrap(), "serve"],
+        &[
+            ("STATE_DIRECTORY", state.to_str().unwrap()),
+            ("ADUAN_DATA_DIR", dir.join("other").to_str().unwrap()),
+        ],
+    );
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("StateDirectory")
+            && err.contains(&format!("[data] dir = \"{}\"", state.display()))
+            && err.contains(cfg.to_str().unwrap()),
+        "{err}"
+    );
+    assert!(!dir.join("other").exists(), "nothing was created");
+    let _ = std::fs::remove_dir_all(dir);
+}

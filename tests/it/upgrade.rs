@@ -136,9 +136,30 @@ async fn make_release_fixtures() {
     pg.drop_db().await;
 }
 
-/// The 0.1.0 register (every channel) opens with today's migrations; nothing is lost and it
-/// takes new complaints.
-async fn upgrade_from_0_1_0(backend: Backend) {
+/// Every released register (every channel; `tests/fixtures/<version>/`) opens with today's
+/// migrations; nothing is lost and it takes new complaints.
+async fn upgrade_from_every_release(backend: Backend) {
+    let mut versions: Vec<String> = std::fs::read_dir(FIXTURES)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    versions.sort();
+    assert!(
+        versions.len() >= 2 && versions.contains(&"0.1.0".to_string()),
+        "{versions:?}"
+    );
+    assert!(
+        versions.contains(&env!("CARGO_PKG_VERSION").to_string()),
+        "no fixtures of this version ({}): run make_release_fixtures when releasing",
+        env!("CARGO_PKG_VERSION")
+    );
+    for v in versions {
+        upgrade_from(&v, backend).await;
+    }
+}
+both!(upgrade_from_every_release);
+
+async fn upgrade_from(version: &str, backend: Backend) {
     let Some(db) = fresh(backend).await else {
         return;
     };
@@ -151,12 +172,12 @@ async fn upgrade_from_0_1_0(backend: Backend) {
                 .next()
                 .unwrap()
                 .to_string();
-            std::fs::copy(format!("{FIXTURES}/0.1.0/aduan.db"), &path).unwrap();
+            std::fs::copy(format!("{FIXTURES}/{version}/aduan.db"), &path).unwrap();
         }
         Backend::Postgres => {
             let out = std::process::Command::new("psql")
                 .args(["-q", "-v", "ON_ERROR_STOP=1", "-f"])
-                .arg(format!("{FIXTURES}/0.1.0/aduan.sql"))
+                .arg(format!("{FIXTURES}/{version}/aduan.sql"))
                 .arg(&db.url)
                 .output()
                 .expect("psql (postgresql-client)");
@@ -180,7 +201,7 @@ async fn upgrade_from_0_1_0(backend: Backend) {
     assert_eq!(
         names,
         ["counter", "email", "lapor", "sms", "telegram", "web"],
-        "{per_channel:?}"
+        "{version}: {per_channel:?}"
     );
     assert!(scalar(&core.db, "SELECT COUNT(*) FROM outbox WHERE kind = 'reply'").await >= 1);
     assert_eq!(
@@ -203,7 +224,6 @@ async fn upgrade_from_0_1_0(backend: Backend) {
     core.db.close().await;
     db.drop_db().await;
 }
-both!(upgrade_from_0_1_0);
 
 /// A register with a migration this aduan does not know is refused with a clear message, and
 /// nothing in it is changed.
