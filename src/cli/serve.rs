@@ -87,7 +87,10 @@ fn check_state_directory(cfg: &crate::config::Config, path: Option<&Path>) -> an
     if dirs.iter().any(|d| file.starts_with(d)) {
         return Ok(());
     }
-    let dir = dirs.first().map(|d| d.display().to_string()).unwrap_or_default();
+    let dir = dirs
+        .first()
+        .map(|d| d.display().to_string())
+        .unwrap_or_default();
     anyhow::bail!(
         "this service keeps its register in {dir} (its StateDirectory), but the configuration \
          names {}: set `[data] dir = \"{dir}\"` in {}",

@@ -1336,6 +1336,16 @@ async fn readme_metrics_table_is_the_exported_list() {
     let root = env!("CARGO_MANIFEST_DIR");
     let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
     let app = spawn_app(Backend::Sqlite, &[]).await.unwrap();
+    // The backup gauge appears once a backup was taken.
+    let dir = std::env::temp_dir().join(format!(
+        "aduan-metrics-{}",
+        aduan::register::tracking_code()
+    ));
+    let url = app.db.as_ref().unwrap().url.clone();
+    aduan::backup::backup(&app.core.db, &url, &dir.join("a.backup"))
+        .await
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
     let text = app
         .http
         .get(app.url("/metrics"))
@@ -1354,7 +1364,9 @@ async fn readme_metrics_table_is_the_exported_list() {
         .collect();
     // Channels' own gauges (SMS modems, IMAP, Telegram, LAPOR!) are named in their crates.
     for krate in ["sms", "email", "telegram", "lapor", "whatsapp"] {
-        let mut stack = vec![std::path::PathBuf::from(format!("{root}/channels/{krate}/src"))];
+        let mut stack = vec![std::path::PathBuf::from(format!(
+            "{root}/channels/{krate}/src"
+        ))];
         while let Some(dir) = stack.pop() {
             for e in std::fs::read_dir(dir).unwrap() {
                 let p = e.unwrap().path();
@@ -1389,6 +1401,12 @@ async fn readme_metrics_table_is_the_exported_list() {
     }
     let missing: Vec<_> = exported.difference(&listed).collect();
     let stale: Vec<_> = listed.difference(&exported).collect();
-    assert!(missing.is_empty(), "exported but not in the README's table: {missing:?}");
-    assert!(stale.is_empty(), "in the README's table but not exported: {stale:?}");
+    assert!(
+        missing.is_empty(),
+        "exported but not in the README's table: {missing:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "in the README's table but not exported: {stale:?}"
+    );
 }

@@ -315,7 +315,11 @@ async fn metrics_answer_while_postgres_hangs() {
 fn a_register_outside_the_units_state_directory_is_refused() {
     let dir = scratch("statedir");
     let cfg = dir.join("binjai.toml");
-    std::fs::write(&cfg, "[office]\nname = \"Binjai\"\n[web]\nlisten = \"127.0.0.1:0\"\n").unwrap();
+    std::fs::write(
+        &cfg,
+        "[office]\nname = \"Binjai\"\n[web]\nlisten = \"127.0.0.1:0\"\n",
+    )
+    .unwrap();
     let state = dir.join("state-binjai");
     let (code, _, err) = aduan_in(
         &dir,

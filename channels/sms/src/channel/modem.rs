@@ -18,6 +18,10 @@ pub(super) struct ModemTask {
     pub(super) delete_tries: std::collections::BTreeMap<u32, u32>,
 }
 
+/// How long a status report that matches no reply yet is tried again (its reply's receipt may
+/// not be committed yet); older unmatched reports are someone else's and are let go.
+const UNMATCHED_REPORT_RETRY_SECS: i64 = 600;
+
 /// Why a session with the modem ended.
 pub(super) enum Stop {
     Shutdown,
@@ -302,8 +306,15 @@ impl ModemTask {
             _ => None,
         };
         report.submitted_at = r.timestamp.map(|t| t.with_timezone(&chrono::Utc));
+        let submitted = report.submitted_at;
         match self.ctx.sink.delivery_report(report).await {
-            Ok(_) => true,
+            Ok(true) => true,
+            // No reply matches yet: the report may have overtaken the send's own bookkeeping
+            // (a long SMS's first part reported while its last is still going out). Tried
+            // again at the next scans while the message is recent; after that it is not ours.
+            Ok(false) => submitted.is_none_or(|t| {
+                (chrono::Utc::now() - t).num_seconds().abs() > UNMATCHED_REPORT_RETRY_SECS
+            }),
             Err(e) => {
                 warn!(modem = %self.cfg.name, error = %e, "status report not recorded; kept for the next scan");
                 false
