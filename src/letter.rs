@@ -16,43 +16,7 @@ use printpdf::{
 
 use crate::config::LetterConfig;
 
-/// What a letter is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumIter)]
-#[strum(serialize_all = "snake_case")]
-pub enum LetterKind {
-    /// The answer to the complaint (*surat jawaban*).
-    Answer,
-    /// The invitation of the parties to the field review (*undangan peninjauan lapangan*).
-    Invitation,
-}
-
-impl LetterKind {
-    pub fn iter() -> impl Iterator<Item = LetterKind> {
-        <LetterKind as strum::IntoEnumIterator>::iter()
-    }
-
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
-    /// The letter's subject line (*hal*).
-    pub fn subject(self, register_no: &str) -> String {
-        match self {
-            LetterKind::Answer => format!("Jawaban atas Pengaduan Nomor {register_no}"),
-            LetterKind::Invitation => {
-                format!("Undangan Peninjauan Lapangan Pengaduan Nomor {register_no}")
-            }
-        }
-    }
-
-    /// The file name the letter is sent and offered under.
-    pub fn filename(self, register_no: &str) -> String {
-        match self {
-            LetterKind::Answer => format!("surat-jawaban-{register_no}.pdf"),
-            LetterKind::Invitation => format!("undangan-peninjauan-{register_no}.pdf"),
-        }
-    }
-}
+pub use crate::register::domain::LetterKind;
 
 /// The office's letterhead and signer, ready to render (the logo read and decoded once).
 #[derive(Debug, Clone, Default)]

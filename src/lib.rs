@@ -7,7 +7,7 @@ pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod daemon;
-pub mod db;
+pub use aduan_register::db;
 pub mod letter;
 pub use register::intake;
 pub mod metrics;

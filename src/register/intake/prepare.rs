@@ -85,9 +85,7 @@ pub(super) const MAX_NAME_CHARS: usize = 200;
 pub(super) const MAX_FILENAME_CHARS: usize = 255;
 pub(super) const MAX_CONTENT_TYPE_BYTES: usize = 127;
 
-/// The search text of a complaint stops growing past this many characters (PostgreSQL's
-/// tsvector holds at most 1 MB; follow-ups beyond it stay in the thread, unsearched).
-pub(crate) const MAX_SEARCH_CHARS: i64 = 200_000;
+pub(crate) use crate::register::MAX_SEARCH_CHARS;
 
 /// The message with limits applied, computed once outside the transaction.
 pub(super) struct Prepared {

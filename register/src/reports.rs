@@ -2,7 +2,7 @@
 //! of `/metrics`. "Overdue" is [`super::is_overdue`] everywhere.
 
 use crate::db::Db;
-use crate::workflow::Status;
+use crate::domain::Status;
 
 /// Open complaints of one channel in one status.
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -4,7 +4,7 @@
 use sqlx::Row;
 
 use crate::db::{Db, Tx};
-use crate::letter::LetterKind;
+use crate::domain::LetterKind;
 
 /// The sequence all letters share (`register_seq`).
 const LETTER_SEQ: &str = "letter";

@@ -5,7 +5,7 @@
 use sqlx::Row;
 
 use crate::db::{Db, Tx};
-use crate::workflow::{Role, Status};
+use crate::domain::{Role, Status};
 
 /// A complaint's whole clock as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]

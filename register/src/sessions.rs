@@ -2,7 +2,7 @@
 //! (limits, lifetimes, password checks) are in `crate::web::session`; only the SQL is here.
 
 use crate::db::{Backend, Db};
-use crate::workflow::Officer;
+use crate::domain::Officer;
 
 /// Records one login attempt under every key, unless a key already holds `max` attempts since
 /// `since`: true when recorded, false when throttled. Atomic across parallel attempts and

@@ -218,8 +218,8 @@ impl Db {
 
     fn migrator(&self) -> sqlx::migrate::Migrator {
         match self.backend {
-            Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
-            Backend::Postgres => sqlx::migrate!("migrations/postgres"),
+            Backend::Sqlite => sqlx::migrate!("../migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("../migrations/postgres"),
         }
     }
 
@@ -376,9 +376,9 @@ names!(
     aduan_channel::ChannelKind,
     aduan_channel::Lang,
     aduan_channel::CounterMedium,
-    crate::workflow::Status,
-    crate::workflow::Role,
-    crate::register::outbox::OutboxStatus
+    crate::domain::Status,
+    crate::domain::Role,
+    crate::outbox::OutboxStatus
 );
 
 /// A nullable column holding the stored name of a closed set: decodes into an `Option` of it

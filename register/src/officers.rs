@@ -5,8 +5,8 @@ use rand::RngCore;
 use serde::Serialize;
 
 use crate::db::{now_ms, Db, Tx};
-use crate::register::{self, sha256_hex};
-use crate::workflow::{Officer, Role};
+use crate::domain::{Officer, Role};
+use crate::{self as register, sha256_hex};
 
 #[derive(Debug, Serialize)]
 pub struct OfficerRow {

@@ -275,7 +275,7 @@ pub async fn index(conn: &mut AnyConnection, c: &Complaint) -> sqlx::Result<()> 
         super::fold(&v.text(&c.subject))
     );
     for b in &bodies {
-        if text.len() as i64 >= super::intake::MAX_SEARCH_CHARS {
+        if text.len() as i64 >= super::MAX_SEARCH_CHARS {
             break;
         }
         let cut: String = b.chars().take(2000).collect();

@@ -7,7 +7,7 @@
 
 use aduan_channel::ChannelKind;
 
-use crate::workflow::Status;
+use crate::domain::Status;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{Any, Row};
 
@@ -129,7 +129,7 @@ pub struct ComplaintFilter {
 #[derive(Debug, Clone)]
 pub struct Queue {
     pub officer_id: i64,
-    pub role: crate::workflow::Role,
+    pub role: crate::domain::Role,
     pub statuses: Vec<Status>,
 }
 

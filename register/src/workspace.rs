@@ -7,7 +7,7 @@ use aduan_channel::Address;
 
 use super::Complaint;
 use crate::db::{Db, Tx};
-use crate::workflow::Status;
+use crate::domain::Status;
 
 /// An internal note: the office's words on a complaint, never sent, never published.
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]

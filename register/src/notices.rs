@@ -5,7 +5,7 @@
 use aduan_channel::{Address, ChannelKind};
 
 use crate::db::{Db, Tx};
-use crate::workflow::Role;
+use crate::domain::Role;
 
 /// The outbox `kind` of an officer's notice.
 pub const NOTICE_KIND: &str = "officer_notice";

@@ -5,6 +5,10 @@
 
 use super::QueryBuilder;
 
+/// The search text of a complaint stops growing past this many characters (PostgreSQL's
+/// tsvector holds at most 1 MB; follow-ups beyond it stay in the thread, unsearched).
+pub const MAX_SEARCH_CHARS: i64 = 200_000;
+
 /// A full-text condition on complaint `c` for placeholder `$n`, and the value to bind; `None`
 /// when the query has no word. Words are letters and digits (everything else separates them,
 /// so nothing of the query reaches the match syntax); every word must occur as a whole word,

@@ -1,0 +1,329 @@
+//! The domain the register stores, at the bottom of every layer: a complaint's statuses, the
+//! officers' roles and actions, why a complaint is dismissed, the office's letters. Each is a
+//! closed set with one stored name per value (`snake_case`, through strum and serde).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// The office roles of the SOP tables (SOP.md), and the administrator.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::EnumIter,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Role {
+    FrontOffice,
+    SectionHead,
+    TechnicalTeam,
+    DivisionHead,
+    /// *Sekretaris*: initials the answer after the division head (seed 004).
+    Secretary,
+    HeadOfOffice,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 7] = [
+        Role::FrontOffice,
+        Role::SectionHead,
+        Role::TechnicalTeam,
+        Role::DivisionHead,
+        Role::Secretary,
+        Role::HeadOfOffice,
+        Role::Admin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// The next role up the chain (escalation goes to a step's owner and this role).
+    pub fn superior(self) -> Option<Role> {
+        match self {
+            Role::FrontOffice | Role::TechnicalTeam => Some(Role::SectionHead),
+            Role::SectionHead => Some(Role::DivisionHead),
+            Role::DivisionHead => Some(Role::Secretary),
+            Role::Secretary => Some(Role::HeadOfOffice),
+            Role::HeadOfOffice | Role::Admin => None,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = aduan_channel::UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| aduan_channel::UnknownValue::new("role", s, Role::ALL.map(Role::as_str)))
+    }
+}
+
+/// The statuses a complaint moves through, as stored in the register (`snake_case`): the steps
+/// of the seeds' procedures (which of them an office uses is its procedure (`aduan::workflow::Procedure`)) and the ends.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::EnumIter,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Status {
+    /// Received and registered; the file's completeness and truth are checked.
+    Registered,
+    /// Returned to the complainant to complete: the whole clock is paused.
+    Incomplete,
+    /// Verified (*verifikasi*).
+    Verified,
+    /// A field review was decided; the parties are invited and the review held (003 #3–5).
+    FieldReview,
+    /// The field review's report (BAP) is recorded.
+    FieldReviewed,
+    /// The study and proposed solution (*telaahan*, 003 #6, 004 #4) is written.
+    Studied,
+    /// Disposition given (*disposisi*).
+    Disposed,
+    /// The answer is drafted and goes through the chain of approval.
+    AnswerDrafted,
+    /// Approved and signed: ready to go to the complainant.
+    AnswerApproved,
+    Answered,
+    Closed,
+    Rejected,
+    Forwarded,
+    /// Closed without writing to the sender: spam, a duplicate, a robot.
+    Dismissed,
+}
+
+impl Status {
+    /// Every status, in the order of the procedure.
+    pub fn iter() -> impl Iterator<Item = Status> + Clone {
+        <Status as strum::IntoEnumIterator>::iter()
+    }
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// Whether the complaint is no longer open (new messages open a new complaint).
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            Status::Closed | Status::Rejected | Status::Forwarded | Status::Dismissed
+        )
+    }
+
+    /// The stored names, for messages that list them.
+    pub fn names() -> String {
+        Status::iter()
+            .map(Status::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Status {
+    type Err = aduan_channel::UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Status::iter().find(|v| v.as_str() == s).ok_or_else(|| {
+            aduan_channel::UnknownValue::new("status", s, Status::iter().map(Status::as_str))
+        })
+    }
+}
+
+/// What officers do to a complaint. Each action leads to one status; where it may be taken
+/// from and by whom is the office's procedure (`aduan::workflow::Procedure`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::EnumIter, strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Action {
+    /// Return as incomplete: asks the complainant to complete it, via the originating channel.
+    ReturnIncomplete,
+    /// The returned file is complete again: the whole clock runs on.
+    Complete,
+    Verify,
+    /// Decide that a field review is needed (*peninjauan lapangan*).
+    DecideFieldReview,
+    RecordFieldReview,
+    /// Write the study and proposed solution (*telaahan*).
+    Study,
+    /// *Disposisi*: assign to an officer with an instruction.
+    Dispose,
+    DraftAnswer,
+    /// Initial (*paraf*) or sign the draft, as the next approval of the chain.
+    Approve,
+    SendAnswer,
+    Close,
+    Reject,
+    Forward,
+    /// Close as spam, duplicate or robot, without writing to the sender.
+    Dismiss,
+}
+
+impl Action {
+    /// Every action.
+    pub fn iter() -> impl Iterator<Item = Action> + Clone {
+        <Action as strum::IntoEnumIterator>::iter()
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// The status the action leads to.
+    pub fn target(self) -> Status {
+        match self {
+            Action::ReturnIncomplete => Status::Incomplete,
+            Action::Complete => Status::Registered,
+            Action::Verify => Status::Verified,
+            Action::DecideFieldReview => Status::FieldReview,
+            Action::RecordFieldReview => Status::FieldReviewed,
+            Action::Study => Status::Studied,
+            Action::Dispose => Status::Disposed,
+            Action::DraftAnswer => Status::AnswerDrafted,
+            Action::Approve => Status::AnswerApproved,
+            Action::SendAnswer => Status::Answered,
+            Action::Close => Status::Closed,
+            Action::Reject => Status::Rejected,
+            Action::Forward => Status::Forwarded,
+            Action::Dismiss => Status::Dismissed,
+        }
+    }
+
+    /// The action that leads to a status.
+    pub fn to(s: Status) -> Option<Action> {
+        Action::iter().find(|a| a.target() == s)
+    }
+
+    /// Actions that write to the complainant (closing asks for the verdict): officer pages
+    /// confirm them first.
+    pub fn tells_complainant(self) -> bool {
+        matches!(
+            self,
+            Action::ReturnIncomplete
+                | Action::DecideFieldReview
+                | Action::SendAnswer
+                | Action::Close
+                | Action::Reject
+                | Action::Forward
+        )
+    }
+
+    /// Actions that need a note (the reason, the disposition, the review, the answer).
+    pub fn needs_note(self) -> bool {
+        matches!(
+            self,
+            Action::ReturnIncomplete
+                | Action::DecideFieldReview
+                | Action::RecordFieldReview
+                | Action::Study
+                | Action::Dispose
+                | Action::DraftAnswer
+                | Action::Reject
+                | Action::Forward
+        )
+    }
+}
+
+/// Why a complaint was dismissed.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::EnumIter, strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum DismissReason {
+    Spam,
+    Duplicate,
+    Robot,
+}
+
+impl DismissReason {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// The officer taking an action.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Officer {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    #[sqlx(try_from = "crate::db::Name<Role>")]
+    pub role: Role,
+}
+
+/// What a letter is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
+pub enum LetterKind {
+    /// The answer to the complaint (*surat jawaban*).
+    Answer,
+    /// The invitation of the parties to the field review (*undangan peninjauan lapangan*).
+    Invitation,
+}
+
+impl LetterKind {
+    pub fn iter() -> impl Iterator<Item = LetterKind> {
+        <LetterKind as strum::IntoEnumIterator>::iter()
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// The letter's subject line (*hal*).
+    pub fn subject(self, register_no: &str) -> String {
+        match self {
+            LetterKind::Answer => format!("Jawaban atas Pengaduan Nomor {register_no}"),
+            LetterKind::Invitation => {
+                format!("Undangan Peninjauan Lapangan Pengaduan Nomor {register_no}")
+            }
+        }
+    }
+
+    /// The file name the letter is sent and offered under.
+    pub fn filename(self, register_no: &str) -> String {
+        match self {
+            LetterKind::Answer => format!("surat-jawaban-{register_no}.pdf"),
+            LetterKind::Invitation => format!("undangan-peninjauan-{register_no}.pdf"),
+        }
+    }
+}
