@@ -169,7 +169,8 @@ async fn run() -> anyhow::Result<()> {
     }
     for (name, server) in backends {
         for round in 1..=2 {
-            let fresh = aduan::bench::FreshDb::create(server.as_deref(), "bench").await?;
+            let fresh =
+                aduan::register::testing::FreshDb::create(server.as_deref(), "bench").await?;
             let (f, bytes) = plain_fetch(&dv).await?;
             let d = drain(&dv, &smtp, &fresh.url).await?;
             let fr = N as f64 / f.as_secs_f64();

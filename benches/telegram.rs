@@ -28,7 +28,7 @@ async fn run_one(server: Option<&str>) -> anyhow::Result<(Duration, usize)> {
             ));
         }
     }
-    let fresh = aduan::bench::FreshDb::create(server, "bench").await?;
+    let fresh = aduan::register::testing::FreshDb::create(server, "bench").await?;
     let mut env = std::collections::BTreeMap::new();
     env.insert("ADUAN_DATABASE_URL".to_string(), fresh.url.clone());
     env.insert("ADUAN_CHANNELS__TELEGRAM__TOKEN".into(), TOKEN.into());
@@ -67,7 +67,7 @@ async fn run_one(server: Option<&str>) -> anyhow::Result<(Duration, usize)> {
 }
 
 async fn run() -> anyhow::Result<()> {
-    for (name, server) in aduan::bench::backends().await {
+    for (name, server) in aduan::register::testing::backends().await {
         for round in 1..=2 {
             let (dt, n) = run_one(server.as_deref()).await?;
             println!(

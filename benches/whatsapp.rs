@@ -21,7 +21,7 @@ const PER_NUMBER: u64 = 3;
 
 async fn run_one(server: Option<&str>) -> anyhow::Result<(Duration, usize, u64)> {
     let g = FakeGraph::start().await;
-    let fresh = aduan::bench::FreshDb::create(server, "bench").await?;
+    let fresh = aduan::register::testing::FreshDb::create(server, "bench").await?;
     let env: Vec<(String, String)> = g.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let d = daemon::RealDaemon::spawn(&fresh.url, &env).await;
@@ -66,7 +66,7 @@ async fn run_one(server: Option<&str>) -> anyhow::Result<(Duration, usize, u64)>
 }
 
 async fn run() -> anyhow::Result<()> {
-    for (name, server) in aduan::bench::backends().await {
+    for (name, server) in aduan::register::testing::backends().await {
         for round in 1..=2 {
             let (dt, n, rss) = run_one(server.as_deref()).await?;
             println!(

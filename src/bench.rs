@@ -1,5 +1,6 @@
-//! The measurements recorded in BENCHMARKS.md that need the register from inside (run by the
-//! dev-only `aduan-bench` binary, not shipped), and the fresh databases tests and benches use.
+//! The measurements recorded in BENCHMARKS.md that need the daemon from inside (run by the
+//! dev-only `aduan-bench` binary, built with `--features bench-tools`, not shipped). Fresh
+//! databases, seeding and the raw baseline are `register::testing`.
 //!
 //! `aduan-bench intake` pushes N new complaints through the whole intake path (dedup, threading,
 //! complainant, register number, complaint, thread entry, audit, receipt queued) and, in the
@@ -9,118 +10,17 @@
 
 use std::time::{Duration, Instant};
 
-use aduan_channel::{Address, ChannelKind, InboundMessage, ThreadingHints};
+use aduan_channel::ChannelKind;
 
 use crate::config;
-use crate::db::{now_ms, ConnectOptions, Db};
+use crate::db::{ConnectOptions, Db};
+use crate::register::testing::{bench_message, raw_inserts, scalar, seed, FreshDb};
 use crate::state::Core;
 
 pub struct IntakeResult {
     pub backend: &'static str,
     pub raw_per_sec: f64,
     pub intake_per_sec: f64,
-}
-
-/// The registers a channel benchmark runs on: SQLite, and PostgreSQL (`ADUAN_TEST_POSTGRES`,
-/// default the local server) when it answers.
-pub async fn backends() -> Vec<(&'static str, Option<String>)> {
-    let mut backends: Vec<(&str, Option<String>)> = vec![("sqlite", None)];
-    let pg = std::env::var("ADUAN_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    if tokio::time::timeout(
-        Duration::from_secs(3),
-        tokio::net::TcpStream::connect("127.0.0.1:5432"),
-    )
-    .await
-    .is_ok_and(|r| r.is_ok())
-    {
-        backends.push(("postgres", Some(pg)));
-    }
-    backends
-}
-
-/// A fresh database for a bench or test: a SQLite file in a temp dir, or a new PostgreSQL
-/// database on the given server. Dropped with [`FreshDb::drop_db`].
-pub struct FreshDb {
-    pub url: String,
-    admin: Option<(String, String)>,
-    dir: Option<std::path::PathBuf>,
-}
-
-impl FreshDb {
-    pub async fn create(postgres: Option<&str>, tag: &str) -> anyhow::Result<FreshDb> {
-        let name = format!(
-            "aduan_{tag}_{}",
-            crate::register::tracking_code().to_lowercase()
-        );
-        match postgres {
-            Some(server) => {
-                let admin = Db::connect(
-                    server,
-                    &ConnectOptions {
-                        max_connections: 1,
-                        ..Default::default()
-                    },
-                )
-                .await?;
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&admin.pool)
-                    .await?;
-                admin.close().await;
-                let base = server.rsplit_once('/').map(|(b, _)| b).unwrap_or(server);
-                Ok(FreshDb {
-                    url: format!("{base}/{name}"),
-                    admin: Some((server.to_string(), name)),
-                    dir: None,
-                })
-            }
-            None => {
-                let dir = std::env::temp_dir().join(name);
-                std::fs::create_dir_all(&dir)?;
-                Ok(FreshDb {
-                    url: format!("sqlite://{}/aduan.db", dir.display()),
-                    admin: None,
-                    dir: Some(dir),
-                })
-            }
-        }
-    }
-
-    pub async fn drop_db(self) {
-        if let Some((server, name)) = self.admin {
-            if let Ok(admin) = Db::connect(
-                &server,
-                &ConnectOptions {
-                    max_connections: 1,
-                    ..Default::default()
-                },
-            )
-            .await
-            {
-                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .execute(&admin.pool)
-                .await;
-                admin.close().await;
-            }
-        }
-        if let Some(dir) = self.dir {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-}
-
-fn bench_message(i: usize) -> InboundMessage {
-    let mut m = InboundMessage::new(
-        ChannelKind::Sms,
-        format!("bench-{i}"),
-        Address::Phone(format!("+62812{:08}", i)),
-        format!("Jalan di depan kantor kelurahan rusak parah sejak bulan lalu, mohon ditindaklanjuti. No {i}"),
-    );
-    m.display_name = Some(format!("Warga {i}"));
-    m.hints = ThreadingHints::default();
-    m
 }
 
 async fn open(
@@ -176,38 +76,6 @@ impl aduan_channel::Channel for NullSms {
     }
 }
 
-/// The raw rate: the same rows intake writes for a new complaint, one transaction per message,
-/// no lookups.
-async fn raw_inserts(db: &Db, n: usize, concurrency: usize) -> anyhow::Result<Duration> {
-    let start = Instant::now();
-    let mut set = tokio::task::JoinSet::new();
-    for w in 0..concurrency {
-        let db = db.clone();
-        set.spawn(async move {
-            let mut i = w;
-            while i < n {
-                let m = bench_message(i);
-                let now = now_ms();
-                let mut tx = db.begin().await?;
-                let pid: i64 = sqlx::Row::try_get(&sqlx::query("INSERT INTO complainants (name, created_at) VALUES ($1, $2) RETURNING id").bind(m.display_name.clone().unwrap_or_default()).bind(now).fetch_one(&mut *tx).await?, "id")?;
-                sqlx::query("INSERT INTO complainant_addresses (address, complainant_id) VALUES ($1, $2)").bind(m.sender.to_key()).bind(pid).execute(&mut *tx).await?;
-                let cid: i64 = sqlx::Row::try_get(&sqlx::query("INSERT INTO complaints (register_no, tracking_code, complainant_id, channel, reply_to, subject, status, lang, received_at, due_date, due_at, updated_at, search_text) VALUES ($1, 'CODE', $2, 'sms', $3, 'subject', 'registered', 'id', $4, '2026-12-01', $4, $4, $5) RETURNING id").bind(format!("RAW-2026-{i:06}")).bind(pid).bind(m.sender.to_key()).bind(now).bind(m.text.to_lowercase()).fetch_one(&mut *tx).await?, "id")?;
-                sqlx::query("INSERT INTO messages (complaint_id, direction, channel, external_id, sender, body, created_at) VALUES ($1, 'in', 'sms', $2, $3, $4, $5)").bind(cid).bind(&m.external_id).bind(m.sender.to_key()).bind(&m.text).bind(now).execute(&mut *tx).await?;
-                sqlx::query("INSERT INTO audit (complaint_id, actor, action, note, at) VALUES ($1, 'system', 'register', 'via sms', $2)").bind(cid).bind(now).execute(&mut *tx).await?;
-                let mid: i64 = sqlx::Row::try_get(&sqlx::query("INSERT INTO messages (complaint_id, direction, channel, sender, body, provider_message_id, created_at) VALUES ($1, 'out', 'sms', $2, 'receipt', $3, $4) RETURNING id").bind(cid).bind(m.sender.to_key()).bind(format!("<{i}@bench>")).bind(now).fetch_one(&mut *tx).await?, "id")?;
-                sqlx::query("INSERT INTO outbox (complaint_id, message_id, channel, recipient, kind, subject, body, provider_msg_id, status, next_attempt_at, created_at) VALUES ($1, $2, 'sms', $3, 'receipt', 's', 'receipt', $4, 'queued', $5, $5)").bind(cid).bind(mid).bind(m.sender.to_key()).bind(format!("<{i}@bench>")).bind(now).execute(&mut *tx).await?;
-                tx.commit().await?;
-                i += concurrency;
-            }
-            Ok::<_, anyhow::Error>(())
-        });
-    }
-    while let Some(r) = set.join_next().await {
-        r??;
-    }
-    Ok(start.elapsed())
-}
-
 pub async fn intake(
     postgres: Option<&str>,
     n: usize,
@@ -239,12 +107,11 @@ pub async fn intake(
             r??;
         }
         let took = start.elapsed();
-        let queued: i64 = sqlx::Row::try_get(
-            &sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE kind = 'receipt'")
-                .fetch_one(&core.db.pool)
-                .await?,
-            "n",
-        )?;
+        let queued = scalar(
+            &core.db,
+            "SELECT COUNT(*) FROM outbox WHERE kind = 'receipt'",
+        )
+        .await?;
         anyhow::ensure!(
             queued as usize == n,
             "intake queued {queued} receipts for {n} messages"
@@ -309,155 +176,6 @@ pub async fn idle_rss(settle_secs: u64) -> anyhow::Result<u64> {
     Ok(kb)
 }
 
-const WORDS: &[&str] = &[
-    "jalan",
-    "rusak",
-    "lampu",
-    "padam",
-    "antrian",
-    "lama",
-    "izin",
-    "usaha",
-    "petugas",
-    "ramah",
-    "sampah",
-    "menumpuk",
-    "air",
-    "mati",
-    "banjir",
-    "selokan",
-    "parkir",
-    "liar",
-    "pungutan",
-    "biaya",
-    "sertifikat",
-    "tanah",
-    "ktp",
-    "akta",
-    "kelahiran",
-    "puskesmas",
-    "obat",
-    "sekolah",
-    "guru",
-    "bantuan",
-    "sosial",
-    "pasar",
-    "trotoar",
-    "pohon",
-    "tumbang",
-    "listrik",
-    "bising",
-    "macet",
-    "terminal",
-    "angkot",
-    "pelayanan",
-    "loket",
-    "berkas",
-    "hilang",
-    "tagihan",
-];
-
-/// Seeds `n` complaints with bulk inserts (not through intake: the figure is about reading).
-/// Complaint `k` (0-based, id order) is `BEN-2026-{k:07}` and its text ends in "nomor {k}".
-pub async fn seed(core: &Core, n: usize) -> anyhow::Result<()> {
-    let statuses = [
-        ("registered", 30),
-        ("verified", 20),
-        ("disposed", 15),
-        ("answered", 20),
-        ("closed", 15),
-    ];
-    let channels = ["web", "sms", "email", "telegram", "counter", "lapor"];
-    let now = now_ms();
-    let mut rng: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut next = || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng
-    };
-    let people = (n / 3).max(1);
-    for chunk in (0..people).collect::<Vec<_>>().chunks(500) {
-        let mut sql = String::from("INSERT INTO complainants (name, created_at) VALUES ");
-        for (i, p) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!("('Warga {p}', {now})"));
-        }
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&core.db.write)
-            .await?;
-    }
-    let mut done = 0;
-    while done < n {
-        let batch = (n - done).min(500);
-        let mut sql = String::from(
-            "INSERT INTO complaints (register_no, tracking_code, complainant_id, channel, reply_to, subject, \
-             status, is_open, lang, received_at, due_date, due_at, answered_at, updated_at, search_text, \
-             confidential, identity_text, identity_indexed) VALUES ",
-        );
-        for i in 0..batch {
-            let k = done + i;
-            let r = next();
-            let mut pick = (r % 100) as i32;
-            let status = statuses
-                .iter()
-                .find(|(_, w)| {
-                    pick -= w;
-                    pick < 0
-                })
-                .map(|(s, _)| *s)
-                .unwrap_or("registered");
-            let channel = channels[(r >> 8) as usize % channels.len()];
-            let received = now - ((r >> 16) % (365 * 86_400_000)) as i64;
-            let w: Vec<&str> = (0..8)
-                .map(|j| WORDS[((r >> (20 + j * 5)) as usize) % WORDS.len()])
-                .collect();
-            let subject = format!("{} {}", w[0], w[1]);
-            let text = format!(
-                "{} {} di {} {} {} {} nomor {k}",
-                subject, w[2], w[3], w[4], w[5], w[6]
-            );
-            let open = !matches!(status, "closed");
-            let answered = if matches!(status, "answered" | "closed") {
-                (received + 3 * 86_400_000).to_string()
-            } else {
-                "NULL".into()
-            };
-            if i > 0 {
-                sql.push(',');
-            }
-            // One in fifty confidential: its complainant's name indexed apart (one word no
-            // complaint's text has).
-            let confidential = k % 50 == 0;
-            let identity = if confidential { "rahasiawan" } else { "" };
-            sql.push_str(&format!(
-                "('BEN-2026-{k:07}', 'CODE{k}', {}, '{channel}', '', '{subject}', '{status}', {}, 'id', {received}, '2026-12-01', {}, {answered}, {received}, '{}', {}, '{identity}', 1)",
-                1 + (k % people),
-                open as i64,
-                received + 7 * 86_400_000,
-                text,
-                confidential as i64
-            ));
-        }
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&core.db.write)
-            .await?;
-        done += batch;
-    }
-    if core.db.backend == crate::db::Backend::Postgres {
-        sqlx::query(
-            "UPDATE complaints SET text_tsv = to_tsvector('simple', search_text) \
-             WHERE confidential = 1",
-        )
-        .execute(&core.db.write)
-        .await?;
-    }
-    sqlx::query("ANALYZE").execute(&core.db.write).await?;
-    Ok(())
-}
-
 pub async fn inbox(
     postgres: Option<&str>,
     n: usize,
@@ -470,7 +188,7 @@ pub async fn inbox(
     let (cfg, _, _) = config::load(cfg_path, &env).into_result()?;
     let core = Core::open(&cfg, None).await?;
     let t = Instant::now();
-    seed(&core, n).await?;
+    seed(&core.db, n).await?;
     println!(
         "backend={} complaints={n} seeded in {:.1?}",
         core.db.backend.as_str(),
@@ -490,9 +208,7 @@ pub async fn inbox(
         .ok_or_else(|| anyhow::anyhow!("bench officer missing"))?;
     crate::register::units::add(&core.db, "Bench Unit", 0).await?;
     crate::register::workspace::add_member(&core.db, "Bench Unit", "bench_fo").await?;
-    let newest: i64 = sqlx::query_scalar("SELECT MAX(id) FROM complaints")
-        .fetch_one(&core.db.pool)
-        .await?;
+    let newest = scalar(&core.db, "SELECT MAX(id) FROM complaints").await?;
     for id in (newest - 2000..=newest).step_by(10) {
         crate::register::workspace::mark_read(&core.db, me.id, id, 0).await?;
     }

@@ -2,14 +2,15 @@
 //! See ARCHITECTURE.md for the codemap and the invariants.
 
 pub use register::backup;
+#[cfg(feature = "bench-tools")]
 pub mod bench;
 pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod daemon;
 pub use aduan_register::db;
+pub mod intake;
 pub mod letter;
-pub use register::intake;
 pub mod metrics;
 pub use register::officers;
 pub mod outbox;

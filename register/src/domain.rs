@@ -327,3 +327,62 @@ impl LetterKind {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_through_their_stored_names() {
+        for s in Status::iter() {
+            assert_eq!(s.as_str().parse::<Status>().unwrap(), s);
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        assert_eq!(Status::AnswerDrafted.as_str(), "answer_drafted");
+        assert!("done".parse::<Status>().is_err());
+        let finals: Vec<_> = Status::iter().filter(|s| s.is_final()).collect();
+        assert_eq!(
+            finals,
+            [
+                Status::Closed,
+                Status::Rejected,
+                Status::Forwarded,
+                Status::Dismissed
+            ]
+        );
+        for r in Role::ALL {
+            assert_eq!(r.as_str().parse::<Role>().unwrap(), r);
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+        }
+        assert!("kadis".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn every_status_but_the_first_has_one_action_leading_to_it() {
+        for s in Status::iter().filter(|s| *s != Status::Registered) {
+            let n = Action::iter().filter(|a| a.target() == s).count();
+            assert_eq!(n, 1, "{s}");
+        }
+        assert_eq!(Action::to(Status::Registered), Some(Action::Complete));
+    }
+
+    #[test]
+    fn escalation_goes_up_the_chain_to_the_head() {
+        let mut r = Role::FrontOffice;
+        let mut seen = vec![r];
+        while let Some(up) = r.superior() {
+            r = up;
+            seen.push(r);
+        }
+        assert_eq!(
+            seen,
+            [
+                Role::FrontOffice,
+                Role::SectionHead,
+                Role::DivisionHead,
+                Role::Secretary,
+                Role::HeadOfOffice
+            ]
+        );
+    }
+}

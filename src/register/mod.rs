@@ -1,18 +1,15 @@
 //! The register as the daemon sees it: the `aduan-register` crate (the SQL, the typed rows and
-//! the domain) re-exported, and what still needs the daemon's state — intake, the channels'
-//! presence, and queuing an outbound message through the office's templates (`enqueue`) to the
+//! the domain) re-exported, and what still needs the daemon's state — the channels' presence, and queuing an outbound message through the office's templates (`enqueue`) to the
 //! targets presence allows (`reply_targets`).
 
 use aduan_channel::{Address, Attachment, ChannelKind};
-use sqlx::Row;
 
 pub use aduan_register::*;
 
-use crate::db::{now_ms, opt_str, Tx};
+use crate::db::{now_ms, Tx};
 use crate::state::Core;
 use crate::templates::{Kind, Vars};
 
-pub mod intake;
 pub mod presence;
 
 /// Where replies to a complaint go — the only place that decides: its own channel and address,
@@ -145,57 +142,26 @@ pub async fn enqueue(
         );
         let refs: Vec<String> = match known_refs {
             Some(r) => r.to_vec(),
-            None => sqlx::query(
-                "SELECT provider_message_id FROM messages WHERE complaint_id = $1 AND channel = $2 \
-                 AND provider_message_id IS NOT NULL ORDER BY id",
-            )
-            .bind(c.id)
-            .bind(channel.as_str())
-            .fetch_all(&mut **tx)
-            .await?
-            .iter()
-            .filter_map(|r| opt_str(r, "provider_message_id"))
-            .collect(),
+            None => aduan_register::outbox::thread_refs(tx, c.id, *channel).await?,
         };
-        let msg_row = sqlx::query(
-            "INSERT INTO messages (complaint_id, direction, channel, sender, subject, body, \
-             provider_message_id, auto_generated, public, created_at) \
-             VALUES ($1, 'out', $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        let id = aduan_register::outbox::queue(
+            tx,
+            &aduan_register::outbox::Queued {
+                complaint_id: c.id,
+                channel: *channel,
+                recipient: to.to_key(),
+                kind: out.kind.as_str(),
+                subject,
+                body,
+                provider_msg_id: &provider_msg_id,
+                refs: &refs,
+                automatic: out.automatic,
+                attachments: out.attachments,
+                at: now,
+            },
         )
-        .bind(c.id)
-        .bind(channel.as_str())
-        .bind(to.to_key())
-        .bind(subject)
-        .bind(body)
-        .bind(&provider_msg_id)
-        .bind(out.automatic as i64)
-        .bind((*channel == ChannelKind::Web) as i64)
-        .bind(now)
-        .fetch_one(&mut **tx)
         .await?;
-        let message_id: i64 = msg_row.try_get("id")?;
-        if !out.attachments.is_empty() {
-            store_attachments(tx, message_id, out.attachments).await?;
-        }
-        let row = sqlx::query(
-            "INSERT INTO outbox (complaint_id, message_id, channel, recipient, kind, subject, body, \
-             provider_msg_id, refs, automatic, status, attempts, next_attempt_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', 0, $11, $11) RETURNING id",
-        )
-        .bind(c.id)
-        .bind(message_id)
-        .bind(channel.as_str())
-        .bind(to.to_key())
-        .bind(out.kind.as_str())
-        .bind(subject)
-        .bind(body)
-        .bind(&provider_msg_id)
-        .bind(serde_json::to_string(&refs).unwrap_or_else(|_| "[]".into()))
-        .bind(out.automatic as i64)
-        .bind(now)
-        .fetch_one(&mut **tx)
-        .await?;
-        ids.push(row.try_get("id")?);
+        ids.push(id);
     }
     Ok(ids)
 }

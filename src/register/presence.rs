@@ -7,7 +7,6 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use aduan_channel::ChannelKind;
-use sqlx::Row;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::now_ms;
@@ -33,21 +32,15 @@ impl Served {
 /// Reads the presence rows (plus this daemon's own channels).
 pub async fn served(conn: &mut sqlx::AnyConnection, core: &Core) -> sqlx::Result<Served> {
     let ttl = 3 * core.settings.outbox.heartbeat_secs as i64 * 1000;
-    let rows = sqlx::query("SELECT channel, seen_at FROM channel_presence")
-        .fetch_all(&mut *conn)
-        .await?;
     let mut s = Served::default();
     for (k, _) in core.channels.iter() {
         s.known.insert(*k);
         s.live.insert(*k);
     }
     let now = now_ms();
-    for r in rows {
-        let Ok(kind) = r.try_get::<String, _>("channel")?.parse::<ChannelKind>() else {
-            continue;
-        };
+    for (kind, seen_at) in aduan_register::presence::seen(conn).await? {
         s.known.insert(kind);
-        if now - r.try_get::<i64, _>("seen_at")? <= ttl {
+        if now - seen_at <= ttl {
             s.live.insert(kind);
         }
     }
@@ -56,19 +49,8 @@ pub async fn served(conn: &mut sqlx::AnyConnection, core: &Core) -> sqlx::Result
 
 /// Refreshes this daemon's rows.
 pub async fn beat(core: &Core, daemon: &str) -> sqlx::Result<()> {
-    let now = now_ms();
-    for (k, _) in core.channels.iter() {
-        sqlx::query(
-            "INSERT INTO channel_presence (channel, daemon, seen_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (channel) DO UPDATE SET daemon = excluded.daemon, seen_at = excluded.seen_at",
-        )
-        .bind(k.as_str())
-        .bind(daemon)
-        .bind(now)
-        .execute(&core.db.write)
-        .await?;
-    }
-    Ok(())
+    let channels: Vec<ChannelKind> = core.channels.iter().map(|(k, _)| *k).collect();
+    aduan_register::presence::beat(&core.db, &channels, daemon, now_ms()).await
 }
 
 /// A clean stop: this daemon's heartbeat rows are aged past every liveness window at once
@@ -76,14 +58,7 @@ pub async fn beat(core: &Core, daemon: &str) -> sqlx::Result<()> {
 /// replies wait, visibly, for a daemon to serve them again.
 pub async fn stopped(db: &crate::db::Db, daemon: &str, heartbeat_secs: u64) -> sqlx::Result<u64> {
     let aged = now_ms() - (3 * heartbeat_secs as i64 + 60).max(3600) * 1000;
-    Ok(
-        sqlx::query("UPDATE channel_presence SET seen_at = $1 WHERE daemon = $2 AND seen_at > $1")
-            .bind(aged)
-            .bind(daemon)
-            .execute(&db.write)
-            .await?
-            .rows_affected(),
-    )
+    aduan_register::presence::age(db, daemon, aged).await
 }
 
 /// How long a channel no daemon runs any more stays known (its replies wait, visibly, for it
@@ -92,13 +67,7 @@ pub const FORGET_AFTER_MS: i64 = 7 * 24 * 3_600_000;
 
 /// Forgets channels no daemon has run for [`FORGET_AFTER_MS`].
 pub async fn forget_stale(db: &crate::db::Db, now: i64) -> sqlx::Result<u64> {
-    Ok(
-        sqlx::query("DELETE FROM channel_presence WHERE seen_at < $1")
-            .bind(now - FORGET_AFTER_MS)
-            .execute(&db.write)
-            .await?
-            .rows_affected(),
-    )
+    aduan_register::presence::forget_before(db, now - FORGET_AFTER_MS).await
 }
 
 /// Beats every `outbox.heartbeat_secs` until shutdown.
@@ -126,19 +95,7 @@ pub async fn waiting_unserved(
     core: &Core,
 ) -> sqlx::Result<Vec<(ChannelKind, i64)>> {
     let served = served(conn, core).await?;
-    let rows = sqlx::query(
-        "SELECT channel, COUNT(*) AS n FROM outbox WHERE status IN ('queued', 'sending') \
-         GROUP BY channel ORDER BY channel",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut out = Vec::new();
-    for r in rows {
-        if let Ok(k) = r.try_get::<String, _>("channel")?.parse::<ChannelKind>() {
-            if !served.is_live(k) {
-                out.push((k, r.try_get("n")?));
-            }
-        }
-    }
+    let mut out = aduan_register::presence::waiting_per_channel(conn).await?;
+    out.retain(|(k, _)| !served.is_live(*k));
     Ok(out)
 }

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aduan::bench::FreshDb;
 use aduan::config::{self, Config};
 use aduan::daemon::Running;
 use aduan::db::{Backend, ConnectOptions, Db};
+use aduan::register::testing::FreshDb;
 use aduan::state::{Core, Shared};
 use aduan::workflow::Role;
 

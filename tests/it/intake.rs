@@ -30,7 +30,7 @@ async fn setup(
     extra: &[(&str, &str)],
 ) -> Option<(
     aduan::state::Shared,
-    aduan::bench::FreshDb,
+    aduan::register::testing::FreshDb,
     aduan::config::Config,
 )> {
     let db = fresh(backend).await?;

@@ -800,7 +800,9 @@ async fn search_many_and_few_matches(backend: Backend) {
         return;
     };
     let n = aduan::register::FEW_MATCHES + 500;
-    aduan::bench::seed(&app.core, n).await.unwrap();
+    aduan::register::testing::seed(&app.core.db, n)
+        .await
+        .unwrap();
     // A word the statistics do not know yet (the seed ran ANALYZE before it was added).
     sqlx::query("UPDATE complaints SET search_text = search_text || ' zebra' WHERE id % 20 = 0")
         .execute(&app.core.db.write)

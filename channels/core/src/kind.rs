@@ -60,16 +60,33 @@ impl ChannelKind {
         self.into()
     }
 
-    /// The channel's name for people (officers' pages, letters), in `lang`.
+    /// The channel's name for people in a sentence (letters, replies: "melalui surat
+    /// elektronik"), in `lang`.
     pub fn words(self, lang: Lang) -> &'static str {
+        let (_, (id, en)) = self.names();
+        lang.pick(id, en)
+    }
+
+    /// The channel's short name (officers' pages, columns, filters), in `lang`.
+    pub fn label(self, lang: Lang) -> &'static str {
+        let ((id, en), _) = self.names();
+        lang.pick(id, en)
+    }
+
+    /// The one table of the channels' names for people: (short, in a sentence), each
+    /// (Indonesian, English).
+    fn names(self) -> ((&'static str, &'static str), (&'static str, &'static str)) {
         match self {
-            ChannelKind::Email => lang.pick("surat elektronik", "email"),
-            ChannelKind::Sms => "SMS",
-            ChannelKind::Telegram => "Telegram",
-            ChannelKind::Lapor => "SP4N-LAPOR!",
-            ChannelKind::Web => lang.pick("laman pengaduan", "the complaint website"),
-            ChannelKind::Counter => lang.pick("loket pelayanan", "the front-office counter"),
-            ChannelKind::Whatsapp => "WhatsApp",
+            ChannelKind::Email => (("Surel", "Email"), ("surat elektronik", "email")),
+            ChannelKind::Sms => (("SMS", "SMS"), ("SMS", "SMS")),
+            ChannelKind::Telegram => (("Telegram", "Telegram"), ("Telegram", "Telegram")),
+            ChannelKind::Lapor => (("LAPOR!", "LAPOR!"), ("SP4N-LAPOR!", "SP4N-LAPOR!")),
+            ChannelKind::Web => (("Web", "Web"), ("laman pengaduan", "the complaint website")),
+            ChannelKind::Counter => (
+                ("Loket", "Counter"),
+                ("loket pelayanan", "the front-office counter"),
+            ),
+            ChannelKind::Whatsapp => (("WhatsApp", "WhatsApp"), ("WhatsApp", "WhatsApp")),
         }
     }
 }

@@ -20,6 +20,7 @@ use crate::db::now_ms;
 
 mod account;
 mod auth;
+mod case;
 mod complaint;
 mod desk;
 mod forms;
@@ -51,25 +52,8 @@ pub(crate) fn page_lang(headers: &HeaderMap, q: &HashMap<String, String>) -> Lan
     }
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#1d2330;line-height:1.45}\
-a{color:#0a4a7a}.skip{position:absolute;left:-999px}.skip:focus{left:.5rem;top:.5rem;background:#fff;padding:.3rem;z-index:9}\
-header{background:#0b4f6c;color:#fff;padding:.6rem 1rem;display:flex;gap:1rem;align-items:center;flex-wrap:wrap}\
-header a{color:#fff}header button.logout{background:#fff;color:#0b4f6c;border:1px solid #fff;border-radius:3px;cursor:pointer}\
-.badge{background:#fff;color:#0b4f6c;border-radius:1rem;padding:0 .45rem;font-weight:600}\
-main{padding:1rem;max-width:80rem;margin:auto;overflow-wrap:anywhere}\
-.msg pre,.note pre,pre.draft{font-family:inherit;white-space:pre-wrap;overflow-wrap:anywhere;margin:.25rem 0 1rem}\
-.note{background:#fff8dc;border-left:4px solid #8a6d00;padding:.2rem .6rem;margin:.5rem 0}\
-table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #ddd;padding:.35rem;text-align:left;vertical-align:top}\
-td.no,td.when,td.sla{white-space:nowrap}tr.unread td.subj{font-weight:700}tr[data-href]{cursor:pointer}tr.sel{outline:2px solid #0b4f6c}\
-.overdue{background:#fde2e1}.late{color:#a40000;font-weight:600}.err{color:#a40000}form.inline{display:inline}\
-input,select,button,textarea{font:inherit;padding:.3rem}textarea{width:100%;max-width:48rem;box-sizing:border-box}\
-button{background:#0b4f6c;color:#fff;border:1px solid #0b4f6c;border-radius:3px;cursor:pointer}button.plain{background:#fff;color:#0b4f6c}\
-.case{display:grid;grid-template-columns:minmax(0,1fr) 19rem;gap:1.5rem}.case aside{border-left:1px solid #ddd;padding-left:1rem}\
-img.thumb{max-width:16rem;max-height:12rem;display:block;border:1px solid #ccc;margin:.25rem 0}\
-@media(max-width:64rem){.case{grid-template-columns:minmax(0,1fr)}.case aside{border-left:0;padding-left:0}}\
-@media(max-width:40rem){table.inbox thead{display:none}table.inbox tr{display:block;border-bottom:1px solid #bbb;padding:.4rem 0}\
-table.inbox td{display:inline-block;border:0;padding:.1rem .3rem}table.inbox td.subj{display:block}}\
-@media print{header,form,.skip{display:none}main{max-width:none;padding:0}}";
+/// The pages' stylesheet, a file of its own (`style.css`), inlined in each page.
+const STYLE: &str = include_str!("style.css");
 
 fn page(lang: Lang, title: &str, who: Option<&WebSession>, body: Markup) -> Markup {
     html! {

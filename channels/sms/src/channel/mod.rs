@@ -26,6 +26,7 @@ use crate::reassembly::{Key, Reassembler};
 
 mod config;
 mod modem;
+mod sim;
 #[cfg(test)]
 mod tests;
 

@@ -1,7 +1,9 @@
-//! The intake pipeline: one inbound message, one transaction. Dedup on (channel, external_id);
+//! The intake policy above the register: one inbound message, one transaction. Dedup on (channel, external_id);
 //! thread onto an open complaint when a hint matches; otherwise open a complaint with a
 //! register number and a working-day due date and queue its receipt. The caller (an adapter,
-//! through [`RegisterSink`]) learns the outcome only after commit.
+//! through [`RegisterSink`]) learns the outcome only after commit. What is decided here (a
+//! duplicate, the thread, the clocks, the receipt) the register stores through
+//! `register::intake`'s statements.
 
 use std::sync::Arc;
 
@@ -11,17 +13,15 @@ use aduan_channel::{
 };
 use async_trait::async_trait;
 use chrono::Datelike;
-use sqlx::Row;
 use tracing::{info, warn, Instrument};
 
-use crate::db::{is_unique_violation, now_ms, opt_str, Tx};
-use crate::register::{self, Complaint, Outgoing, COMPLAINT_COLUMNS};
+use crate::db::{is_unique_violation, now_ms, Tx};
+use crate::register::{self, Complaint, Outgoing};
 use crate::state::{Core, Shared};
 use crate::templates::Kind;
 use crate::workflow::Status;
 
 mod prepare;
-pub(crate) use prepare::MAX_SEARCH_CHARS;
 mod sink;
 mod thread;
 
@@ -215,38 +215,27 @@ async fn register_in(
         Some(raw) => Some(register::store_blob(tx, raw).await?),
         None => None,
     };
-    let mrow = sqlx::query(
-        "INSERT INTO messages (complaint_id, direction, channel, external_id, sender, subject, body, \
-         raw_sha256, provider_message_id, auto_generated, parse_error, created_at) \
-         VALUES ($1, 'in', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    let message_id = register::intake::insert_inbound(
+        tx,
+        c.id,
+        &register::intake::Inbound {
+            channel: msg.channel,
+            external_id: &msg.external_id,
+            sender: msg.sender.to_key(),
+            subject: msg.subject.as_deref().unwrap_or_default(),
+            body: &p.text,
+            raw_sha256: raw_sha,
+            provider_message_id: msg.hints.message_id.as_deref(),
+            auto_generated: msg.auto_generated,
+            parse_error: flag.as_deref(),
+            created_at: msg.received_at.timestamp_millis(),
+        },
     )
-    .bind(c.id)
-    .bind(msg.channel.as_str())
-    .bind(&msg.external_id)
-    .bind(msg.sender.to_key())
-    .bind(msg.subject.clone().unwrap_or_default())
-    .bind(&p.text)
-    .bind(raw_sha)
-    .bind(msg.hints.message_id.clone())
-    .bind(msg.auto_generated as i64)
-    .bind(flag.clone())
-    .bind(msg.received_at.timestamp_millis())
-    .fetch_one(&mut **tx)
     .await?;
     if !p.attachments.is_empty() {
-        let message_id: i64 = mrow.try_get("id")?;
         register::store_attachments(tx, message_id, &p.attachments).await?;
     }
-    for k in &p.contacts {
-        sqlx::query(
-            "INSERT INTO complaint_contacts (complaint_id, address) VALUES ($1, $2) \
-             ON CONFLICT (complaint_id, address) DO NOTHING",
-        )
-        .bind(c.id)
-        .bind(k)
-        .execute(&mut **tx)
-        .await?;
-    }
+    register::intake::add_contacts(tx, c.id, &p.contacts).await?;
     // A confidential complaint is indexed with its complainant's name apart (the roles that
     // may not see who complained search only the rest).
     if c.confidential {
@@ -281,19 +270,14 @@ async fn register_in(
             // The complainant answered the request to complete: back to the front office.
             // A flag from this message is kept; follow-ups extend the search text (up to a
             // cap that keeps PostgreSQL's tsvector within its limit).
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "UPDATE complaints SET status = CASE WHEN $2 = 1 THEN 'registered' ELSE status END, \
-                 flagged = COALESCE($3, flagged), \
-                 search_text = CASE WHEN confidential = 0 AND length(search_text) < {MAX_SEARCH_CHARS} \
-                   THEN search_text || ' ' || $4 ELSE search_text END, updated_at = $5 \
-                 WHERE id = $1"
-            )))
-            .bind(c.id)
-            .bind(reopened as i64)
-            .bind(flag.clone())
-            .bind(search_fragment(&p.text))
-            .bind(now)
-            .execute(&mut **tx)
+            register::intake::follow_up(
+                tx,
+                c.id,
+                reopened,
+                flag.as_deref(),
+                &search_fragment(&p.text),
+                now,
+            )
             .await?;
             if reopened {
                 // The file comes back to be checked: the whole clock runs on, the first

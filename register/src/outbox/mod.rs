@@ -1,6 +1,6 @@
 //! The outbox rows: claiming a due one under a lease, recording each outcome fenced on the
 //! lease, an officer's retry, and the rows officers list. The dispatcher's decisions (what to
-//! retry, when) are in `crate::outbox`; only the SQL is here.
+//! retry, when) are in the daemon (`aduan::outbox`); only the SQL is here.
 
 use std::fmt;
 use std::str::FromStr;
@@ -422,3 +422,8 @@ pub async fn cancel_waiting(tx: &mut Tx, id: i64, why: &str) -> sqlx::Result<Opt
     .fetch_optional(&mut **tx)
     .await
 }
+
+mod delivery;
+mod queue;
+pub use delivery::record_delivery;
+pub use queue::{queue, thread_refs, Queued};

@@ -102,72 +102,51 @@ pub(super) async fn verdict_reply(
 /// thread at `at`.
 async fn thread_entry(tx: &mut Tx, complaint_id: i64, p: &Prepared, at: i64) -> sqlx::Result<()> {
     let msg = &p.msg;
-    sqlx::query(
-        "INSERT INTO messages (complaint_id, direction, channel, external_id, sender, subject, body, \
-         provider_message_id, created_at) VALUES ($1, 'in', $2, $3, $4, '', $5, $6, $7)",
+    register::intake::insert_inbound(
+        tx,
+        complaint_id,
+        &register::intake::Inbound {
+            channel: msg.channel,
+            external_id: &msg.external_id,
+            sender: msg.sender.to_key(),
+            subject: "",
+            body: &p.text,
+            raw_sha256: None,
+            provider_message_id: msg.hints.message_id.as_deref(),
+            auto_generated: false,
+            parse_error: None,
+            created_at: at,
+        },
     )
-    .bind(complaint_id)
-    .bind(msg.channel.as_str())
-    .bind(&msg.external_id)
-    .bind(msg.sender.to_key())
-    .bind(&p.text)
-    .bind(msg.hints.message_id.clone())
-    .bind(at)
-    .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-pub(super) struct Lookup {
-    pub(super) duplicate: Option<(String, String)>,
-    /// The complainant whose identity the proven sender is.
-    pub(super) complainant: Option<i64>,
 }
 
 /// How long the same mail (Message-ID, sender, text) delivered again counts as a duplicate.
 const ALIAS_WINDOW_MS: i64 = 7 * 24 * 3_600_000;
 
-pub(super) async fn lookup(tx: &mut Tx, p: &Prepared) -> sqlx::Result<Lookup> {
+/// Was the message registered before (or, for mail, the same mail delivered again through
+/// another alias within a week: it differs in its raw bytes but not in its Message-ID, sender
+/// and text), and whose identity is its proven sender.
+pub(super) async fn lookup(tx: &mut Tx, p: &Prepared) -> sqlx::Result<register::intake::Known> {
     let msg = &p.msg;
-    let r = sqlx::query(
-        "SELECT \
-           (SELECT c.register_no || ' ' || c.tracking_code FROM messages m \
-            JOIN complaints c ON c.id = m.complaint_id WHERE m.channel = $1 AND m.external_id = $2) AS dup, \
-           (SELECT complainant_id FROM complainant_addresses WHERE address = $3) AS complainant_id",
+    let redelivery = match (msg.channel, msg.hints.message_id.as_deref()) {
+        (ChannelKind::Email, Some(mid)) => Some(register::intake::Redelivery {
+            message_id: mid,
+            sender: msg.sender.to_key(),
+            body: &p.text,
+            since: msg.received_at.timestamp_millis() - ALIAS_WINDOW_MS,
+        }),
+        _ => None,
+    };
+    register::intake::known(
+        tx,
+        msg.channel,
+        &msg.external_id,
+        p.identity.as_deref().unwrap_or_default(),
+        redelivery,
     )
-    .bind(msg.channel.as_str())
-    .bind(&msg.external_id)
-    .bind(p.identity.clone().unwrap_or_default())
-    .fetch_one(&mut **tx)
-    .await?;
-    let mut duplicate = opt_str(&r, "dup");
-    // The same mail delivered twice — to two of the office's aliases (To and Cc), or again with
-    // other `Received` lines — differs in its raw bytes but not in its Message-ID, sender and
-    // text: within a week, it is the message registered before.
-    if let (None, ChannelKind::Email, Some(mid)) =
-        (&duplicate, msg.channel, msg.hints.message_id.as_deref())
-    {
-        duplicate = sqlx::query_scalar(
-            "SELECT c.register_no || ' ' || c.tracking_code FROM messages m \
-             JOIN complaints c ON c.id = m.complaint_id WHERE m.channel = 'email' \
-             AND m.provider_message_id = $1 AND m.direction = 'in' AND m.sender = $2 \
-             AND m.body = $3 AND m.created_at >= $4 ORDER BY m.id LIMIT 1",
-        )
-        .bind(mid)
-        .bind(msg.sender.to_key())
-        .bind(&p.text)
-        .bind(msg.received_at.timestamp_millis() - ALIAS_WINDOW_MS)
-        .fetch_optional(&mut **tx)
-        .await?;
-    }
-    let duplicate = duplicate.and_then(|d| {
-        d.split_once(' ')
-            .map(|(no, code)| (no.to_string(), code.to_string()))
-    });
-    Ok(Lookup {
-        duplicate,
-        complainant: r.try_get("complainant_id")?,
-    })
+    .await
 }
 
 /// The complainant whose identity the message's proven sender is, or a new one (linked to that
@@ -182,32 +161,11 @@ pub(super) async fn resolve_complainant(
     let name = p.msg.display_name.clone().unwrap_or_default();
     if let Some(id) = known {
         if !name.is_empty() {
-            sqlx::query("UPDATE complainants SET name = $2 WHERE id = $1 AND name = ''")
-                .bind(id)
-                .bind(&name)
-                .execute(&mut **tx)
-                .await?;
+            register::intake::name_complainant(tx, id, &name).await?;
         }
         return Ok(id);
     }
-    let id: i64 =
-        sqlx::query("INSERT INTO complainants (name, created_at) VALUES ($1, $2) RETURNING id")
-            .bind(&name)
-            .bind(now)
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get("id")?;
-    let Some(identity) = &p.identity else {
-        return Ok(id);
-    };
-    // A concurrent intake that linked this identity first makes the insert a unique
-    // violation: the whole message is retried and then finds that complainant.
-    sqlx::query("INSERT INTO complainant_addresses (address, complainant_id) VALUES ($1, $2)")
-        .bind(identity)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(id)
+    register::intake::new_complainant(tx, &name, p.identity.as_deref(), now).await
 }
 
 /// An open complaint this message belongs to: by reply headers naming a message we sent (or
@@ -231,65 +189,19 @@ pub(super) async fn find_thread(
     if msg.sender_unproven.is_some() {
         return Ok(None);
     }
-    let ch = msg.channel.as_str();
-    let pg = core.db.backend == crate::db::Backend::Postgres;
-    let lock = if pg { " FOR UPDATE OF c" } else { "" };
-    let base = format!(
-        "SELECT {COMPLAINT_COLUMNS} FROM complaints c JOIN complainants p ON p.id = c.complainant_id \
-         WHERE c.is_open = 1 AND "
-    );
-    let sender = p.identity.clone().unwrap_or_default();
-    for r in msg.hints.references.iter().rev() {
-        let sql = format!(
-            "{base} c.id = (SELECT complaint_id FROM messages WHERE channel = $1 AND provider_message_id = $2 \
-             AND (direction = 'out' OR (sender = $3 AND sender <> '')) ORDER BY id LIMIT 1){lock}"
-        );
-        if let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(ch)
-            .bind(r)
-            .bind(&sender)
-            .fetch_optional(&mut **tx)
-            .await?
-        {
-            return <Complaint as sqlx::FromRow<sqlx::any::AnyRow>>::from_row(&row).map(Some);
-        }
-    }
-    if p.identity.is_none() {
-        return Ok(None);
-    }
-    for no in &p.reg_numbers {
-        let sql = format!("{base} c.register_no = $1 AND c.complainant_id = $2{lock}");
-        if let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(no)
-            .bind(complainant_id)
-            .fetch_optional(&mut **tx)
-            .await?
-        {
-            return <Complaint as sqlx::FromRow<sqlx::any::AnyRow>>::from_row(&row).map(Some);
-        }
-    }
-    if let Some(conv) = &msg.hints.conversation {
-        if pg {
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                .bind(format!("conversation:{ch}:{conv}"))
-                .execute(&mut **tx)
-                .await?;
-        }
-        let sql = format!(
-            "{base} c.channel = $1 AND c.conversation = $2 AND c.complainant_id = $3 \
-             ORDER BY c.id DESC LIMIT 1{lock}"
-        );
-        if let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(ch)
-            .bind(conv)
-            .bind(complainant_id)
-            .fetch_optional(&mut **tx)
-            .await?
-        {
-            return <Complaint as sqlx::FromRow<sqlx::any::AnyRow>>::from_row(&row).map(Some);
-        }
-    }
-    Ok(None)
+    register::intake::open_complaint_for(
+        tx,
+        core.db.backend,
+        &register::intake::Threading {
+            channel: msg.channel,
+            references: &msg.hints.references,
+            identity: p.identity.as_deref(),
+            register_numbers: &p.reg_numbers,
+            conversation: msg.hints.conversation.as_deref(),
+            complainant_id,
+        },
+    )
+    .await
 }
 
 pub(super) async fn create_complaint(
@@ -365,39 +277,16 @@ pub(super) async fn create_complaint(
         merged_into: None,
         confidential: msg.confidential,
     };
-    let row = sqlx::query(
-        "INSERT INTO complaints (register_no, tracking_code, complainant_id, channel, medium, reply_to, \
-         conversation, subject, status, is_open, lang, auto_generated, flagged, received_at, due_date, \
-         due_at, updated_at, search_text, sent_at, step_started_at, step_due_at, clock_started_at, \
-         calendar_gap, confidential) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-         $13, $19, $13, $20, $21) \
-         RETURNING id",
+    c.id = register::intake::insert_complaint(
+        tx,
+        &register::intake::NewComplaint {
+            complaint: &c,
+            conversation: msg.hints.conversation.as_deref(),
+            search_text: search,
+            sent_at: msg.received_at.timestamp_millis(),
+        },
     )
-    .bind(&c.register_no)
-    .bind(&c.tracking_code)
-    .bind(complainant_id)
-    .bind(c.channel.as_str())
-    .bind(c.medium.map(|m| m.as_str()))
-    .bind(&c.reply_to)
-    .bind(msg.hints.conversation.clone())
-    .bind(&c.subject)
-    .bind(c.status.as_str())
-    .bind(c.lang.as_str())
-    .bind(c.auto_generated as i64)
-    .bind(c.flagged.clone())
-    .bind(c.received_at)
-    .bind(&c.due_date)
-    .bind(c.due_at)
-    .bind(now)
-    .bind(search)
-    .bind(msg.received_at.timestamp_millis())
-    .bind(c.step_due_at)
-    .bind(c.calendar_gap)
-    .bind(i64::from(c.confidential))
-    .fetch_one(&mut **tx)
     .await?;
-    c.id = row.try_get("id")?;
     Ok(c)
 }
 
@@ -436,14 +325,7 @@ pub(super) async fn acknowledge(
     let mut allowed = Vec::with_capacity(targets.len());
     for (ch, to) in targets {
         if limit > 0 && !to.is_none() {
-            let sent: i64 = sqlx::query(
-                "SELECT COUNT(*) FROM outbox WHERE recipient = $1 AND kind = 'receipt' AND created_at > $2",
-            )
-            .bind(to.to_key())
-            .bind(now - 3_600_000)
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get(0)?;
+            let sent = register::intake::receipts_since(tx, &to.to_key(), now - 3_600_000).await?;
             if sent >= limit {
                 let why = format!("receipt rate limit for {to} reached");
                 ack_suppressed(core, tx, c, &why).await?;

@@ -85,8 +85,6 @@ pub(super) const MAX_NAME_CHARS: usize = 200;
 pub(super) const MAX_FILENAME_CHARS: usize = 255;
 pub(super) const MAX_CONTENT_TYPE_BYTES: usize = 127;
 
-pub(crate) use crate::register::MAX_SEARCH_CHARS;
-
 /// The message with limits applied, computed once outside the transaction.
 pub(super) struct Prepared {
     pub(super) msg: InboundMessage,
