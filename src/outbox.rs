@@ -17,9 +17,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn, Instrument};
 
 use crate::db::now_ms;
+use crate::register::domain::OutboxKind;
 use crate::register::{self, outbox::Claimed};
 use crate::state::Core;
-use crate::templates::Kind;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -105,9 +105,9 @@ async fn deliver(core: &Core, owner: &str, row: Claimed) -> sqlx::Result<Outcome
                 attachments: register::outbox::message_attachments(&core.db, row.message_id)
                     .await?,
                 message_id: row.provider_msg_id.clone(),
-                references: serde_json::from_str(&row.refs).unwrap_or_default(),
+                references: row.refs.clone(),
                 automatic: row.automatic,
-                choices: if row.kind == Kind::RatingRequest.as_str() {
+                choices: if row.kind == OutboxKind::RatingRequest {
                     crate::workflow::verdict::choices(
                         register::outbox::lang_of(&core.db, row.complaint_id).await?,
                     )
@@ -132,8 +132,7 @@ async fn deliver(core: &Core, owner: &str, row: Claimed) -> sqlx::Result<Outcome
     match result {
         Ok(receipt) => {
             // The counter's answer waits for the officer's hand-over record.
-            let answered = (row.kind == Kind::Answer.as_str()
-                && row.channel != ChannelKind::Counter)
+            let answered = (row.kind == OutboxKind::Answer && row.channel != ChannelKind::Counter)
                 .then(|| core.clock.now().timestamp_millis());
             if !register::outbox::mark_sent(&core.db, &row, owner, &receipt, answered, now).await? {
                 warn!("lease lost before the send was recorded");

@@ -7,12 +7,15 @@ use std::path::Path;
 use aduan_channel::Lang;
 use serde::Deserialize;
 
+use crate::register::domain::OutboxKind;
 use crate::workflow::Status;
 
 const ID: &str = include_str!("../config/templates/id.toml");
 const EN: &str = include_str!("../config/templates/en.toml");
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The templates an office writes its messages from (each an [`OutboxKind`] when queued).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumIter, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum Kind {
     Receipt,
     RequestComplete,
@@ -34,21 +37,23 @@ pub enum Kind {
     Merged,
 }
 
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Receipt => "receipt",
-            Kind::RequestComplete => "request_complete",
-            Kind::Answer => "answer",
-            Kind::Reply => "reply",
-            Kind::Status => "status",
-            Kind::Rejected => "rejected",
-            Kind::Forwarded => "forwarded",
-            Kind::ClosedIncomplete => "closed_incomplete",
-            Kind::RatingRequest => "rating_request",
-            Kind::RatingLink => "rating_link",
-            Kind::Invitation => "invitation",
-            Kind::Merged => "merged",
+aduan_channel::closed_set!(Kind, "template");
+
+impl From<Kind> for OutboxKind {
+    fn from(k: Kind) -> OutboxKind {
+        match k {
+            Kind::Receipt => OutboxKind::Receipt,
+            Kind::RequestComplete => OutboxKind::RequestComplete,
+            Kind::Answer => OutboxKind::Answer,
+            Kind::Reply => OutboxKind::Reply,
+            Kind::Status => OutboxKind::Status,
+            Kind::Rejected => OutboxKind::Rejected,
+            Kind::Forwarded => OutboxKind::Forwarded,
+            Kind::ClosedIncomplete => OutboxKind::ClosedIncomplete,
+            Kind::RatingRequest => OutboxKind::RatingRequest,
+            Kind::RatingLink => OutboxKind::RatingLink,
+            Kind::Invitation => OutboxKind::Invitation,
+            Kind::Merged => OutboxKind::Merged,
         }
     }
 }

@@ -335,6 +335,36 @@ impl<'r> sqlx::Decode<'r, Any> for IntFlag {
     }
 }
 
+/// A column holding a JSON array of strings (an outbox row's references): decodes into a
+/// `Vec<String>` (`#[sqlx(try_from = "JsonList")]`); anything else is a decode error.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JsonList(pub Vec<String>);
+
+impl From<JsonList> for Vec<String> {
+    fn from(l: JsonList) -> Vec<String> {
+        l.0
+    }
+}
+
+impl sqlx::Type<Any> for JsonList {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <String as sqlx::Type<Any>>::type_info()
+    }
+    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+        <String as sqlx::Type<Any>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, Any> for JsonList {
+    fn decode(v: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let text = <String as sqlx::Decode<'r, Any>>::decode(v)?;
+        if text.is_empty() {
+            return Ok(JsonList::default());
+        }
+        Ok(JsonList(serde_json::from_str(&text)?))
+    }
+}
+
 /// A column holding the stored name of a closed set (a status, a channel, a language):
 /// decodes by the type's `FromStr` (`#[sqlx(try_from = "Name<Status>")]` on a `Status`
 /// field); a name the set does not know is a decode error naming the column and the value.
@@ -378,6 +408,7 @@ names!(
     aduan_channel::CounterMedium,
     crate::domain::Status,
     crate::domain::Role,
+    crate::domain::OutboxKind,
     crate::outbox::OutboxStatus
 );
 

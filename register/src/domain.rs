@@ -2,9 +2,6 @@
 //! officers' roles and actions, why a complaint is dismissed, the office's letters. Each is a
 //! closed set with one stored name per value (`snake_case`, through strum and serde).
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 /// The office roles of the SOP tables (SOP.md), and the administrator.
@@ -46,10 +43,6 @@ impl Role {
         Role::Admin,
     ];
 
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
     /// The next role up the chain (escalation goes to a step's owner and this role).
     pub fn superior(self) -> Option<Role> {
         match self {
@@ -62,24 +55,11 @@ impl Role {
     }
 }
 
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Role {
-    type Err = aduan_channel::UnknownValue;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| aduan_channel::UnknownValue::new("role", s, Role::ALL.map(Role::as_str)))
-    }
-}
+aduan_channel::closed_set!(Role, "role");
 
 /// The statuses a complaint moves through, as stored in the register (`snake_case`): the steps
-/// of the seeds' procedures (which of them an office uses is its procedure (`aduan::workflow::Procedure`)) and the ends.
+/// of the seeds' procedures (which of them an office uses is its procedure,
+/// `aduan::workflow::Procedure`) and the ends.
 #[derive(
     Debug,
     Clone,
@@ -124,16 +104,6 @@ pub enum Status {
 }
 
 impl Status {
-    /// Every status, in the order of the procedure.
-    pub fn iter() -> impl Iterator<Item = Status> + Clone {
-        <Status as strum::IntoEnumIterator>::iter()
-    }
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
     /// Whether the complaint is no longer open (new messages open a new complaint).
     pub fn is_final(self) -> bool {
         matches!(
@@ -151,20 +121,7 @@ impl Status {
     }
 }
 
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Status {
-    type Err = aduan_channel::UnknownValue;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Status::iter().find(|v| v.as_str() == s).ok_or_else(|| {
-            aduan_channel::UnknownValue::new("status", s, Status::iter().map(Status::as_str))
-        })
-    }
-}
+aduan_channel::closed_set!(Status, "status");
 
 /// What officers do to a complaint. Each action leads to one status; where it may be taken
 /// from and by whom is the office's procedure (`aduan::workflow::Procedure`).
@@ -198,15 +155,6 @@ pub enum Action {
 }
 
 impl Action {
-    /// Every action.
-    pub fn iter() -> impl Iterator<Item = Action> + Clone {
-        <Action as strum::IntoEnumIterator>::iter()
-    }
-
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
     /// The status the action leads to.
     pub fn target(self) -> Status {
         match self {
@@ -262,6 +210,8 @@ impl Action {
     }
 }
 
+aduan_channel::closed_set!(Action, "action");
+
 /// Why a complaint was dismissed.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::EnumIter, strum::IntoStaticStr,
@@ -274,11 +224,61 @@ pub enum DismissReason {
     Robot,
 }
 
-impl DismissReason {
-    pub fn as_str(self) -> &'static str {
-        self.into()
+aduan_channel::closed_set!(DismissReason, "reason");
+
+/// Why a complaint was closed without an answer: dismissed (as spam, a duplicate, a robot's),
+/// or returned and not completed in time. Stored by name in `complaints.close_reason`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::EnumIter, strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum CloseReason {
+    Spam,
+    Duplicate,
+    Robot,
+    /// Returned to the complainant, who did not complete it within the time given.
+    NotCompleted,
+}
+
+aduan_channel::closed_set!(CloseReason, "close reason");
+
+impl From<DismissReason> for CloseReason {
+    fn from(r: DismissReason) -> CloseReason {
+        match r {
+            DismissReason::Spam => CloseReason::Spam,
+            DismissReason::Duplicate => CloseReason::Duplicate,
+            DismissReason::Robot => CloseReason::Robot,
+        }
     }
 }
+
+/// What an outbound message is: the template it was written from, or an officer's notice.
+/// Stored by name in `outbox.kind`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::EnumIter, strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum OutboxKind {
+    Receipt,
+    RequestComplete,
+    Answer,
+    Reply,
+    Status,
+    Rejected,
+    Forwarded,
+    ClosedIncomplete,
+    RatingRequest,
+    RatingLink,
+    Invitation,
+    Merged,
+    /// A notice to an officer (assigned, due, overdue, the heads' digest): a hidden message of
+    /// the complaint, never in its thread.
+    OfficerNotice,
+}
+
+aduan_channel::closed_set!(OutboxKind, "outbox kind");
 
 /// The officer taking an action.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -301,14 +301,6 @@ pub enum LetterKind {
 }
 
 impl LetterKind {
-    pub fn iter() -> impl Iterator<Item = LetterKind> {
-        <LetterKind as strum::IntoEnumIterator>::iter()
-    }
-
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
     /// The letter's subject line (*hal*).
     pub fn subject(self, register_no: &str) -> String {
         match self {
@@ -327,6 +319,8 @@ impl LetterKind {
         }
     }
 }
+
+aduan_channel::closed_set!(LetterKind, "letter kind");
 
 #[cfg(test)]
 mod tests {

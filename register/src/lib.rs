@@ -218,8 +218,9 @@ pub struct Complaint {
     pub step_due_at: Option<i64>,
     /// A year the whole clock's window reaches that no holiday list covers.
     pub calendar_gap: Option<i64>,
-    /// Why a dismissed complaint was closed (spam, duplicate, robot; `not_completed`).
-    pub close_reason: Option<String>,
+    /// Why it was closed without an answer.
+    #[sqlx(try_from = "OptName<crate::domain::CloseReason>")]
+    pub close_reason: Option<crate::domain::CloseReason>,
     /// Who received the answer at the counter.
     pub handed_over_to: Option<String>,
     /// The citizen's verdict on the handling, 1–4 (SKM scale).
@@ -262,7 +263,7 @@ pub struct StatusChange<'a> {
     pub draft_version: i64,
     /// When the step entered runs out (its standard from the procedure).
     pub step_due_at: Option<i64>,
-    pub close_reason: Option<&'a str>,
+    pub close_reason: Option<crate::domain::CloseReason>,
     pub now: i64,
 }
 
@@ -285,7 +286,7 @@ pub async fn change_status(tx: &mut Tx, id: i64, change: &StatusChange<'_>) -> s
     .bind(change.now)
     .bind(change.from.as_str())
     .bind(change.step_due_at)
-    .bind(change.close_reason)
+    .bind(change.close_reason.map(|r| r.as_str()))
     .bind(change.draft_version)
     .execute(&mut **tx)
     .await?

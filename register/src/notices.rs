@@ -7,9 +7,6 @@ use aduan_channel::{Address, ChannelKind};
 use crate::db::{Db, Tx};
 use crate::domain::Role;
 
-/// The outbox `kind` of an officer's notice.
-pub const NOTICE_KIND: &str = "officer_notice";
-
 /// An officer who asked for notifications.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Subscriber {
@@ -281,7 +278,7 @@ pub async fn enqueue(
     .bind(msg)
     .bind(channel.as_str())
     .bind(to.to_key())
-    .bind(NOTICE_KIND)
+    .bind(crate::domain::OutboxKind::OfficerNotice.as_str())
     .bind(subject)
     .bind(body)
     .bind(provider_msg_id)

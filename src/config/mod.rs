@@ -449,19 +449,9 @@ impl ChannelsConfig {
     }
 }
 
-/// One thing wrong with a configuration: the key, what is wrong, and how to fix it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub key: String,
-    pub message: String,
-    pub fix: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {} (fix: {})", self.key, self.message, self.fix)
-    }
-}
+/// One thing wrong with a configuration: the key, what is wrong, and how to fix it (the one
+/// type the channels' checks use too).
+pub use aduan_channel::Problem;
 
 /// What loading produced: the config (when it parsed), errors and warnings.
 #[derive(Debug, Default)]
@@ -509,11 +499,7 @@ impl fmt::Display for ConfigError {
 }
 
 fn problem(key: &str, message: impl Into<String>, fix: impl Into<String>) -> Problem {
-    Problem {
-        key: key.into(),
-        message: message.into(),
-        fix: fix.into(),
-    }
+    Problem::with_fix(key, message, fix)
 }
 
 impl Config {

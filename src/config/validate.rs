@@ -218,11 +218,12 @@ pub fn validate(cfg: &Config, base_dir: Option<&Path>) -> Vec<Problem> {
     for c in cfg.channels.enabled() {
         let name = c.spec().kind().as_str();
         for problem in c.spec().problems() {
-            p.push(Problem {
-                key: problem.key,
-                message: problem.message,
-                fix: format!("see the [channels.{name}] example in config/aduan.toml"),
-            });
+            let fix = if problem.fix.is_empty() {
+                format!("see the [channels.{name}] example in config/aduan.toml")
+            } else {
+                problem.fix.clone()
+            };
+            p.push(Problem { fix, ..problem });
         }
     }
     if tracing_subscriber::EnvFilter::try_new(&cfg.telemetry.level).is_err() {

@@ -150,7 +150,7 @@ pub async fn enqueue(
                 complaint_id: c.id,
                 channel: *channel,
                 recipient: to.to_key(),
-                kind: out.kind.as_str(),
+                kind: out.kind.into(),
                 subject,
                 body,
                 provider_msg_id: &provider_msg_id,

@@ -140,7 +140,7 @@ pub(crate) async fn close_expired(
             draft_answer: c.draft_answer.as_deref(),
             draft_version: c.draft_version,
             step_due_at: None,
-            close_reason: Some("not_completed"),
+            close_reason: Some(crate::register::domain::CloseReason::NotCompleted),
             now,
         },
     )

@@ -420,7 +420,7 @@ pub async fn apply(
             draft_answer: draft.as_deref(),
             draft_version,
             step_due_at: clock::step_due(core, to, approvals_done, now),
-            close_reason: req.reason.map(DismissReason::as_str),
+            close_reason: req.reason.map(Into::into),
             now,
         },
     )

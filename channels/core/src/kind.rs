@@ -2,6 +2,42 @@
 
 use super::*;
 
+/// The shape every closed set of stored names shares, said once: `iter()` over its values,
+/// `as_str()` (the stored name), `Display` as that name, and `FromStr` that names the set and
+/// what it knows on a miss ([`UnknownValue`]). The enum derives `strum::EnumIter` and
+/// `strum::IntoStaticStr` (`serialize_all = "snake_case"`).
+#[macro_export]
+macro_rules! closed_set {
+    ($t:ty, $what:literal) => {
+        impl $t {
+            /// Every value, in declaration order.
+            pub fn iter() -> impl Iterator<Item = $t> + Clone {
+                <$t as $crate::strum::IntoEnumIterator>::iter()
+            }
+
+            /// The stored name.
+            pub fn as_str(self) -> &'static str {
+                self.into()
+            }
+        }
+
+        impl ::std::fmt::Display for $t {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ::std::str::FromStr for $t {
+            type Err = $crate::UnknownValue;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                <$t>::iter().find(|v| v.as_str() == s).ok_or_else(|| {
+                    $crate::UnknownValue::new($what, s, <$t>::iter().map(<$t>::as_str))
+                })
+            }
+        }
+    };
+}
+
 /// Every channel aduan knows. A closed set: adding a channel is adding a variant here and an
 /// arm in the daemon's `ChannelConfig`; every list of kinds ([`ChannelKind::iter`], the names,
 /// parsing) derives from this enum, so none can be forgotten.
@@ -33,11 +69,6 @@ pub enum ChannelKind {
 }
 
 impl ChannelKind {
-    /// Every kind, in declaration order.
-    pub fn iter() -> impl Iterator<Item = ChannelKind> + Clone {
-        <ChannelKind as strum::IntoEnumIterator>::iter()
-    }
-
     /// How many kinds there are.
     pub const COUNT: usize = <ChannelKind as strum::EnumCount>::COUNT;
 
@@ -53,11 +84,6 @@ impl ChannelKind {
             | ChannelKind::Whatsapp => true,
             ChannelKind::Web | ChannelKind::Counter => false,
         }
-    }
-
-    /// The name in config sections, URLs, the register and metrics labels.
-    pub fn as_str(self) -> &'static str {
-        self.into()
     }
 
     /// The channel's name for people in a sentence (letters, replies: "melalui surat
@@ -91,24 +117,7 @@ impl ChannelKind {
     }
 }
 
-impl fmt::Display for ChannelKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ChannelKind {
-    type Err = UnknownChannel;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ChannelKind::iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| UnknownChannel(s.to_string()))
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("unknown channel `{0}` (known: {known})", known = ChannelKind::iter().map(ChannelKind::as_str).collect::<Vec<_>>().join(", "))]
-pub struct UnknownChannel(pub String);
+closed_set!(ChannelKind, "channel");
 
 /// How a complaint reached the front office when it was typed in at the counter.
 #[derive(
@@ -127,38 +136,7 @@ pub enum CounterMedium {
     ComplaintBox,
 }
 
-impl CounterMedium {
-    /// Every medium, in declaration order.
-    pub fn iter() -> impl Iterator<Item = CounterMedium> + Clone {
-        <CounterMedium as strum::IntoEnumIterator>::iter()
-    }
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-}
-
-impl fmt::Display for CounterMedium {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for CounterMedium {
-    type Err = UnknownValue;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        CounterMedium::iter()
-            .find(|m| m.as_str() == s)
-            .ok_or_else(|| {
-                UnknownValue::new(
-                    "medium",
-                    s,
-                    CounterMedium::iter().map(CounterMedium::as_str),
-                )
-            })
-    }
-}
+closed_set!(CounterMedium, "medium");
 
 /// The language a complainant is answered in, and officer pages are shown in. One type for
 /// the register, the templates, the channels and the pages; Bahasa Indonesia by default.
@@ -184,11 +162,6 @@ pub enum Lang {
 }
 
 impl Lang {
-    /// `id` or `en`, as stored and as in `?lang=`.
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
     /// The text for this language out of an Indonesian/English pair.
     pub fn pick<T>(self, id: T, en: T) -> T {
         match self {
@@ -208,20 +181,7 @@ impl Lang {
     }
 }
 
-impl fmt::Display for Lang {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Lang {
-    type Err = UnknownValue;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        <Lang as strum::IntoEnumIterator>::iter()
-            .find(|l| l.as_str() == s)
-            .ok_or_else(|| UnknownValue::new("language", s, ["id", "en"]))
-    }
-}
+closed_set!(Lang, "language");
 
 /// A stored or typed value that names no variant of a closed set.
 #[derive(Debug, Clone, thiserror::Error)]

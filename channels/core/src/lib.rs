@@ -8,7 +8,6 @@
 //! provider receipt or a [`SendError`] that says whether a retry can help.
 
 use std::fmt;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -33,6 +32,8 @@ pub use mask::{mask_address, Masked};
 pub use message::*;
 pub use sink::*;
 pub use spec::{BuildContext, BuildError, ChannelSpec, Problem};
+#[doc(hidden)]
+pub use strum;
 
 /// Compares two secrets in time that depends only on their lengths.
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {

@@ -9,12 +9,14 @@ use std::sync::Arc;
 
 use crate::{Channel, ChannelKind};
 
-/// One thing wrong with a channel's configuration: the full key (`channels.email.imap.host`)
-/// and what is wrong with it.
+/// One thing wrong with a configuration — the daemon's or a channel's section: the full key
+/// (`channels.email.imap.host`), what is wrong with it, and how to fix it (empty when the
+/// message says it all). The one problem type of every configuration check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub key: String,
     pub message: String,
+    pub fix: String,
 }
 
 impl Problem {
@@ -22,13 +24,30 @@ impl Problem {
         Problem {
             key: key.into(),
             message: message.into(),
+            fix: String::new(),
+        }
+    }
+
+    /// A problem with the way to fix it.
+    pub fn with_fix(
+        key: impl Into<String>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Problem {
+        Problem {
+            fix: fix.into(),
+            ..Problem::new(key, message)
         }
     }
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.key, self.message)
+        write!(f, "{}: {}", self.key, self.message)?;
+        if !self.fix.is_empty() {
+            write!(f, " (fix: {})", self.fix)?;
+        }
+        Ok(())
     }
 }
 

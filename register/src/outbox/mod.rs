@@ -2,14 +2,12 @@
 //! lease, an officer's retry, and the rows officers list. The dispatcher's decisions (what to
 //! retry, when) are in the daemon (`aduan::outbox`); only the SQL is here.
 
-use std::fmt;
-use std::str::FromStr;
-
-use aduan_channel::{Attachment, ChannelKind, UnknownValue};
+use aduan_channel::{Attachment, ChannelKind};
 use serde::Serialize;
 use sqlx::Row;
 
 use crate::db::{Backend, Db, Tx};
+use crate::domain::OutboxKind;
 
 /// Where an outbox row is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::EnumIter, strum::IntoStaticStr)]
@@ -25,29 +23,7 @@ pub enum OutboxStatus {
     Failed,
 }
 
-impl OutboxStatus {
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-}
-
-impl fmt::Display for OutboxStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for OutboxStatus {
-    type Err = UnknownValue;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        use strum::IntoEnumIterator;
-        OutboxStatus::iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| {
-                UnknownValue::new("outbox status", s, OutboxStatus::iter().map(|v| v.as_str()))
-            })
-    }
-}
+aduan_channel::closed_set!(OutboxStatus, "outbox status");
 
 /// A row claimed for sending.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -61,14 +37,16 @@ pub struct Claimed {
     pub subject: String,
     pub body: String,
     pub provider_msg_id: String,
-    /// JSON array of the Message-IDs the reply refers to.
-    pub refs: String,
+    /// The Message-IDs the reply refers to (stored as a JSON array).
+    #[sqlx(try_from = "crate::db::JsonList")]
+    pub refs: Vec<String>,
     /// An automatic message (receipt, status answer).
     #[sqlx(try_from = "crate::db::IntFlag")]
     pub automatic: bool,
     pub attempts: i64,
-    /// What the message is (`answer`, `receipt`, …: the template kind's stored name).
-    pub kind: String,
+    /// What the message is.
+    #[sqlx(try_from = "crate::db::Name<OutboxKind>")]
+    pub kind: OutboxKind,
     /// Since when the row has been trying: queued, or last put back in the queue.
     pub waiting_since: i64,
 }
@@ -80,7 +58,8 @@ pub struct OutboxRow {
     pub message_id: i64,
     pub channel: String,
     pub recipient: String,
-    pub kind: String,
+    #[sqlx(try_from = "crate::db::Name<OutboxKind>")]
+    pub kind: OutboxKind,
     #[sqlx(try_from = "crate::db::Name<OutboxStatus>")]
     pub status: OutboxStatus,
     pub attempts: i64,

@@ -28,8 +28,7 @@ pub struct Queued<'a> {
     pub channel: ChannelKind,
     /// The recipient's address key.
     pub recipient: String,
-    /// The template kind's stored name (`receipt`, `reply`, …).
-    pub kind: &'a str,
+    pub kind: crate::domain::OutboxKind,
     pub subject: &'a str,
     pub body: &'a str,
     /// Our own message id (mail's Message-ID).
@@ -73,7 +72,7 @@ pub async fn queue(tx: &mut Tx, q: &Queued<'_>) -> sqlx::Result<i64> {
     .bind(message_id)
     .bind(q.channel.as_str())
     .bind(&q.recipient)
-    .bind(q.kind)
+    .bind(q.kind.as_str())
     .bind(q.subject)
     .bind(q.body)
     .bind(q.provider_msg_id)

@@ -138,7 +138,7 @@ pub async fn list(
                 f.status = Some(v.parse().map_err(|e: aduan_channel::UnknownValue| ApiError::Validation(e.to_string()))?);
             }
             "channel" => {
-                f.channel = Some(v.parse().map_err(|e: aduan_channel::UnknownChannel| ApiError::Validation(e.to_string()))?);
+                f.channel = Some(v.parse().map_err(|e: aduan_channel::UnknownValue| ApiError::Validation(e.to_string()))?);
             }
             "overdue" => {
                 f.overdue = Some(match v.as_str() {
