@@ -176,24 +176,11 @@ pub async fn idle_rss(settle_secs: u64) -> anyhow::Result<u64> {
     Ok(kb)
 }
 
-pub async fn inbox(
-    postgres: Option<&str>,
-    n: usize,
-    reps: usize,
-    cfg_path: Option<&std::path::Path>,
-) -> anyhow::Result<()> {
-    let fresh = FreshDb::create(postgres, "inbox").await?;
-    let mut env = std::collections::BTreeMap::new();
-    env.insert("ADUAN_DATABASE_URL".to_string(), fresh.url.clone());
-    let (cfg, _, _) = config::load(cfg_path, &env).into_result()?;
-    let core = Core::open(&cfg, None).await?;
-    let t = Instant::now();
-    seed(&core.db, n).await?;
-    println!(
-        "backend={} complaints={n} seeded in {:.1?}",
-        core.db.backend.as_str(),
-        t.elapsed()
-    );
+/// The officers the inbox benchmark reads as: a front-office officer with read marks and a
+/// unit, and a technical-team member (whose searches never match a confidential name).
+async fn bench_officers(
+    core: &Core,
+) -> anyhow::Result<(crate::workflow::Officer, crate::workflow::Officer)> {
     // The officer whose page it is: their read marks on some of the newest complaints, a unit
     // with members (the "my queue" conditions read it).
     crate::register::officers::add(
@@ -223,6 +210,28 @@ pub async fn inbox(
     let tech = crate::register::officers::active_by_username(&core.db, "bench_tt")
         .await?
         .ok_or_else(|| anyhow::anyhow!("bench officer missing"))?;
+    Ok((me, tech))
+}
+
+pub async fn inbox(
+    postgres: Option<&str>,
+    n: usize,
+    reps: usize,
+    cfg_path: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let fresh = FreshDb::create(postgres, "inbox").await?;
+    let mut env = std::collections::BTreeMap::new();
+    env.insert("ADUAN_DATABASE_URL".to_string(), fresh.url.clone());
+    let (cfg, _, _) = config::load(cfg_path, &env).into_result()?;
+    let core = Core::open(&cfg, None).await?;
+    let t = Instant::now();
+    seed(&core.db, n).await?;
+    println!(
+        "backend={} complaints={n} seeded in {:.1?}",
+        core.db.backend.as_str(),
+        t.elapsed()
+    );
+    let (me, tech) = bench_officers(&core).await?;
     let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
         ("inbox, newest 50", vec![]),
         ("my queue", vec![("antrian", "saya")]),

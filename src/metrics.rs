@@ -172,8 +172,15 @@ fn table<const N: usize>(
 pub const REGISTER_ANSWER: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub async fn render(core: &Core) -> String {
-    let m = &core.metrics;
     let mut out = String::with_capacity(2048);
+    traffic(&core.metrics, &mut out);
+    register_gauges(core, &mut out).await;
+    channels(core, &mut out).await;
+    out
+}
+
+/// Intake, sends and the HTTP edge: this daemon's counters and the request histogram.
+fn traffic(m: &Metrics, out: &mut String) {
     let counter = |out: &mut String, name: &str, help: &str, v: u64| {
         let _ = writeln!(
             out,
@@ -181,7 +188,7 @@ pub async fn render(core: &Core) -> String {
         );
     };
     table(
-        &mut out,
+        out,
         m,
         "aduan_intake_messages_total",
         "Inbound messages by channel and what the register did with them.",
@@ -202,7 +209,7 @@ pub async fn render(core: &Core) -> String {
         );
     }
     table(
-        &mut out,
+        out,
         m,
         "aduan_outbox_sends_total",
         "Outcomes of sends by channel: sent, retry (transient failure), failed (parked).",
@@ -211,37 +218,37 @@ pub async fn render(core: &Core) -> String {
         &SEND_RESULTS,
     );
     counter(
-        &mut out,
+        out,
         "aduan_acks_suppressed_total",
         "Receipts not sent because of the per-sender rate limit.",
         m.acks_suppressed.load(Relaxed),
     );
     counter(
-        &mut out,
+        out,
         "aduan_step_escalations_total",
         "Steps that passed their service standard (each escalated once to its owner and superior).",
         m.escalations.load(Relaxed),
     );
     counter(
-        &mut out,
+        out,
         "aduan_incomplete_closed_total",
         "Returned complaints closed because the citizen did not complete them in time.",
         m.auto_closed.load(Relaxed),
     );
     counter(
-        &mut out,
+        out,
         "aduan_http_requests_total",
         "HTTP requests served.",
         m.http_requests.load(Relaxed),
     );
     counter(
-        &mut out,
+        out,
         "aduan_http_rate_limited_total",
         "Public requests refused by a rate limit or a busy slot.",
         m.http_rejected.load(Relaxed),
     );
     counter(
-        &mut out,
+        out,
         "aduan_http_connections_refused_total",
         "Connections closed at once because a connection cap was reached.",
         m.connections_refused.load(Relaxed),
@@ -273,7 +280,11 @@ pub async fn render(core: &Core) -> String {
          aduan_http_request_duration_seconds_count {cumulative}",
         m.duration_sum_us.load(Relaxed) as f64 / 1e6
     );
+}
 
+/// What the register holds (within [`REGISTER_ANSWER`]), the calendar, and whether the
+/// register answered.
+async fn register_gauges(core: &Core, out: &mut String) {
     let now = now_ms();
     let gauges = async {
         let g = crate::register::reports::gauges(&core.db, now).await?;
@@ -344,6 +355,10 @@ pub async fn render(core: &Core) -> String {
         out,
         "# HELP aduan_register_up Whether the register answered this scrape (1) or not (0).\n# TYPE aduan_register_up gauge\naduan_register_up {up}"
     );
+}
+
+/// Each channel this daemon runs: ready or not, and its own values.
+async fn channels(core: &Core, out: &mut String) {
     let _ = writeln!(
         out,
         "# HELP aduan_channel_up Whether a channel this daemon runs is ready (1) or not (0).\n\
@@ -377,5 +392,4 @@ pub async fn render(core: &Core) -> String {
             let _ = writeln!(out, "{}{{{}}} {}", g.name, labels.join(","), g.value);
         }
     }
-    out
 }

@@ -5,6 +5,14 @@ use super::*;
 /// Semantic checks: every problem at once.
 pub fn validate(cfg: &Config, base_dir: Option<&Path>) -> Vec<Problem> {
     let mut p = Vec::new();
+    office(cfg, base_dir, &mut p);
+    storage_and_web(cfg, &mut p);
+    outbox_channels_and_logs(cfg, &mut p);
+    p
+}
+
+/// `[office]` and `[letter]`: name, numbering, time zone, standards, hours, procedure, holidays, templates, letter numbers and logo.
+fn office(cfg: &Config, base_dir: Option<&Path>, p: &mut Vec<Problem>) {
     if cfg.office.name.trim().is_empty() {
         p.push(problem("office.name", "is empty", "set the office's name"));
     }
@@ -102,6 +110,10 @@ pub fn validate(cfg: &Config, base_dir: Option<&Path>) -> Vec<Problem> {
             "point it at a PNG or JPEG file, or remove it",
         ));
     }
+}
+
+/// `[database]`, `[web]` and `[intake]`: the register's URL and pool, the public edge's limits.
+fn storage_and_web(cfg: &Config, p: &mut Vec<Problem>) {
     let url = cfg.database.url.expose();
     if !(url.is_empty()
         || url.starts_with("sqlite:")
@@ -184,6 +196,10 @@ pub fn validate(cfg: &Config, base_dir: Option<&Path>) -> Vec<Problem> {
             "use 10485760",
         ));
     }
+}
+
+/// `[outbox]`, each enabled channel's own checks, and `[telemetry]`.
+fn outbox_channels_and_logs(cfg: &Config, p: &mut Vec<Problem>) {
     if cfg.outbox.give_up_after_secs == 0 {
         p.push(problem(
             "outbox.give_up_after_secs",
@@ -233,7 +249,6 @@ pub fn validate(cfg: &Config, base_dir: Option<&Path>) -> Vec<Problem> {
             "use `info` or e.g. `aduan=debug,sqlx=warn`",
         ));
     }
-    p
 }
 
 pub fn parse_offset(s: &str) -> Option<FixedOffset> {

@@ -242,83 +242,8 @@ async fn register_in(
         register::identity::index(tx, &c).await?;
     }
     match disposition {
-        Disposition::Created => {
-            let (oid, actor) = officer.map_or((None, "system"), |(id, name)| (Some(id), name));
-            let mut note = match msg.medium {
-                Some(m) => format!("via {} ({})", msg.channel, m.as_str()),
-                None => format!("via {}", msg.channel),
-            };
-            if let Some(f) = &flag {
-                note.push_str("; flagged: ");
-                note.push_str(f);
-            }
-            register::audit(
-                tx,
-                Some(c.id),
-                oid,
-                actor,
-                "register",
-                None,
-                Some(Status::Registered.as_str()),
-                &note,
-            )
-            .await?;
-            acknowledge(core, tx, &c, p, now).await?;
-        }
-        Disposition::Threaded => {
-            let reopened = c.status == Status::Incomplete && !msg.auto_generated;
-            // The complainant answered the request to complete: back to the front office.
-            // A flag from this message is kept; follow-ups extend the search text (up to a
-            // cap that keeps PostgreSQL's tsvector within its limit).
-            register::intake::follow_up(
-                tx,
-                c.id,
-                reopened,
-                flag.as_deref(),
-                &search_fragment(&p.text),
-                now,
-            )
-            .await?;
-            if reopened {
-                // The file comes back to be checked: the whole clock runs on, the first
-                // step's clock starts again.
-                let at = core.clock.now().timestamp_millis();
-                crate::workflow::resume_whole_clock(core, tx, c.id, at, false).await?;
-                let due = crate::workflow::clock::step_due(core, Status::Registered, 0, at);
-                register::clock::set_step_due(tx, c.id, Some(at), due).await?;
-            }
-            let mut note = format!("message via {}", msg.channel);
-            // LAPOR!'s status changes and dispositions belong in the audit trail itself.
-            if msg.channel == ChannelKind::Lapor {
-                note.push_str(": ");
-                note.push_str(&first_line(&p.text));
-            }
-            if let Some(f) = &flag {
-                note.push_str("; flagged: ");
-                note.push_str(f);
-            }
-            let (from, to) = if reopened {
-                (Some(c.status.as_str()), Some(Status::Registered.as_str()))
-            } else {
-                (None, None)
-            };
-            register::audit_at(
-                tx,
-                Some(c.id),
-                None,
-                "system",
-                "message_received",
-                from,
-                to,
-                &note,
-                if reopened {
-                    core.clock.now().timestamp_millis()
-                } else {
-                    now
-                },
-            )
-            .await?;
-        }
+        Disposition::Created => opened(core, tx, &c, p, officer, flag.as_deref(), now).await?,
+        Disposition::Threaded => joined(core, tx, &c, p, flag.as_deref(), now).await?,
         Disposition::Duplicate => unreachable!("returned above"),
     }
     Ok(Committed {
@@ -326,6 +251,98 @@ async fn register_in(
         tracking_code: c.tracking_code,
         disposition,
     })
+}
+
+/// A new complaint's audit entry (who typed it in at the counter, if anyone) and its receipt.
+async fn opened(
+    core: &Core,
+    tx: &mut Tx,
+    c: &Complaint,
+    p: &Prepared,
+    officer: Option<(i64, &str)>,
+    flag: Option<&str>,
+    now: i64,
+) -> sqlx::Result<()> {
+    let msg = &p.msg;
+    let (oid, actor) = officer.map_or((None, "system"), |(id, name)| (Some(id), name));
+    let mut note = match msg.medium {
+        Some(m) => format!("via {} ({})", msg.channel, m.as_str()),
+        None => format!("via {}", msg.channel),
+    };
+    if let Some(f) = flag {
+        note.push_str("; flagged: ");
+        note.push_str(f);
+    }
+    register::audit(
+        tx,
+        Some(c.id),
+        oid,
+        actor,
+        "register",
+        None,
+        Some(Status::Registered.as_str()),
+        &note,
+    )
+    .await?;
+    acknowledge(core, tx, c, p, now).await
+}
+
+/// A follow-up joined complaint `c`: its flag and search text, a returned file back to the
+/// front office with its clocks running again, the audit entry.
+async fn joined(
+    core: &Core,
+    tx: &mut Tx,
+    c: &Complaint,
+    p: &Prepared,
+    flag: Option<&str>,
+    now: i64,
+) -> sqlx::Result<()> {
+    let msg = &p.msg;
+    let reopened = c.status == Status::Incomplete && !msg.auto_generated;
+    // The complainant answered the request to complete: back to the front office.
+    // A flag from this message is kept; follow-ups extend the search text (up to a
+    // cap that keeps PostgreSQL's tsvector within its limit).
+    register::intake::follow_up(tx, c.id, reopened, flag, &search_fragment(&p.text), now).await?;
+    if reopened {
+        // The file comes back to be checked: the whole clock runs on, the first
+        // step's clock starts again.
+        let at = core.clock.now().timestamp_millis();
+        crate::workflow::resume_whole_clock(core, tx, c.id, at, false).await?;
+        let due = crate::workflow::clock::step_due(core, Status::Registered, 0, at);
+        register::clock::set_step_due(tx, c.id, Some(at), due).await?;
+    }
+    let mut note = format!("message via {}", msg.channel);
+    // LAPOR!'s status changes and dispositions belong in the audit trail itself.
+    if msg.channel == ChannelKind::Lapor {
+        note.push_str(": ");
+        note.push_str(&first_line(&p.text));
+    }
+    if let Some(f) = flag {
+        note.push_str("; flagged: ");
+        note.push_str(f);
+    }
+    let (from, to) = if reopened {
+        (Some(c.status.as_str()), Some(Status::Registered.as_str()))
+    } else {
+        (None, None)
+    };
+    register::audit_at(
+        tx,
+        Some(c.id),
+        None,
+        "system",
+        "message_received",
+        from,
+        to,
+        &note,
+        if reopened {
+            core.clock.now().timestamp_millis()
+        } else {
+            now
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 pub fn first_line(text: &str) -> String {

@@ -179,63 +179,78 @@ pub async fn sweep(core: &Core) -> anyhow::Result<usize> {
                 queued += 1;
             }
         }
-        if DIGEST_ROLES.contains(&me.role) {
-            let local_hour = (now_dt
-                + chrono::Duration::seconds(core.settings.offset.local_minus_utc() as i64))
-            .hour();
-            let key = format!("digest:{today}");
-            if local_hour >= DIGEST_HOUR && !notices::told(&core.db, me.id, &key).await? {
-                let counts = notices::digest_counts(&core.db, now, &next_working_day).await?;
-                let overdue = notices::most_overdue(&core.db, now, 10).await?;
-                let anchor = match overdue.first() {
-                    Some(o) => Some(o.0),
-                    None => notices::newest_id(&core.db).await?,
-                };
-                if let Some(anchor) = anchor {
-                    let mut body = format!(
-                        "{} {today}\n\n{}: {}\n{}: {}\n{}: {}\n{}: {}\n",
-                        lang.pick("Ringkasan harian pengaduan", "Daily complaint digest"),
-                        lang.pick("Baru (24 jam terakhir)", "New (last 24 hours)"),
-                        counts.new,
-                        lang.pick("Terlambat", "Overdue"),
-                        counts.overdue,
-                        lang.pick(
-                            "Jatuh tempo hari kerja berikutnya",
-                            "Due on the next working day"
-                        ),
-                        counts.due_tomorrow,
-                        lang.pick(
-                            "Konsep jawaban menunggu persetujuan",
-                            "Drafts waiting for approval"
-                        ),
-                        counts.waiting_approval,
-                    );
-                    if !overdue.is_empty() {
-                        body.push_str(&format!(
-                            "\n{}:\n",
-                            lang.pick("Paling terlambat", "Most overdue")
-                        ));
-                        for (_, no, subject, due, confidential) in &overdue {
-                            let subject = subject_in_notice(*confidential, subject, lang);
-                            body.push_str(&format!("- {no} ({due}): {subject}\n"));
-                        }
-                    }
-                    body.push_str(&format!("\n{}/kotak/dasbor\n", core.settings.public_url));
-                    let subject = format!(
-                        "{} {today}",
-                        lang.pick("Ringkasan harian pengaduan", "Daily complaint digest")
-                    );
-                    if tell(core, &me, anchor, &key, &targets, &subject, &body, now).await? {
-                        queued += 1;
-                    }
-                }
-            }
+        if DIGEST_ROLES.contains(&me.role)
+            && digest(core, &me, &targets, now_dt, today, &next_working_day).await?
+        {
+            queued += 1;
         }
     }
     if queued > 0 {
         core.outbox_wake.notify_waiters();
     }
     Ok(queued)
+}
+
+/// The heads' daily digest (from [`DIGEST_HOUR`] office time, once a day): counts, the most
+/// overdue, a link to the dashboard. True when it was queued now.
+async fn digest(
+    core: &Core,
+    me: &Officer,
+    targets: &[(aduan_channel::ChannelKind, aduan_channel::Address)],
+    now_dt: chrono::DateTime<chrono::Utc>,
+    today: chrono::NaiveDate,
+    next_working_day: &str,
+) -> anyhow::Result<bool> {
+    let now = now_dt.timestamp_millis();
+    let lang = core.settings.language;
+    let local_hour =
+        (now_dt + chrono::Duration::seconds(core.settings.offset.local_minus_utc() as i64)).hour();
+    let key = format!("digest:{today}");
+    if local_hour >= DIGEST_HOUR && !notices::told(&core.db, me.id, &key).await? {
+        let counts = notices::digest_counts(&core.db, now, next_working_day).await?;
+        let overdue = notices::most_overdue(&core.db, now, 10).await?;
+        let anchor = match overdue.first() {
+            Some(o) => Some(o.0),
+            None => notices::newest_id(&core.db).await?,
+        };
+        if let Some(anchor) = anchor {
+            let mut body = format!(
+                "{} {today}\n\n{}: {}\n{}: {}\n{}: {}\n{}: {}\n",
+                lang.pick("Ringkasan harian pengaduan", "Daily complaint digest"),
+                lang.pick("Baru (24 jam terakhir)", "New (last 24 hours)"),
+                counts.new,
+                lang.pick("Terlambat", "Overdue"),
+                counts.overdue,
+                lang.pick(
+                    "Jatuh tempo hari kerja berikutnya",
+                    "Due on the next working day"
+                ),
+                counts.due_tomorrow,
+                lang.pick(
+                    "Konsep jawaban menunggu persetujuan",
+                    "Drafts waiting for approval"
+                ),
+                counts.waiting_approval,
+            );
+            if !overdue.is_empty() {
+                body.push_str(&format!(
+                    "\n{}:\n",
+                    lang.pick("Paling terlambat", "Most overdue")
+                ));
+                for (_, no, subject, due, confidential) in &overdue {
+                    let subject = subject_in_notice(*confidential, subject, lang);
+                    body.push_str(&format!("- {no} ({due}): {subject}\n"));
+                }
+            }
+            body.push_str(&format!("\n{}/kotak/dasbor\n", core.settings.public_url));
+            let subject = format!(
+                "{} {today}",
+                lang.pick("Ringkasan harian pengaduan", "Daily complaint digest")
+            );
+            return Ok(tell(core, me, anchor, &key, targets, &subject, &body, now).await?);
+        }
+    }
+    Ok(false)
 }
 
 /// Queues one notice to every target of the officer, once: the ledger row and the outbox rows

@@ -92,6 +92,27 @@ mod tests {
         assert_eq!(Address::from_key(""), Address::None);
     }
 
+    /// `closed_set!`: a miss names the set, the value and every stored name it knows.
+    #[test]
+    fn an_unknown_name_says_what_is_known() {
+        let e = "fax".parse::<ChannelKind>().unwrap_err();
+        assert_eq!(e.what, "channel");
+        for k in ChannelKind::iter() {
+            assert!(e.known.contains(k.as_str()), "{e}");
+        }
+        assert!(
+            e.to_string()
+                .starts_with("unknown channel `fax` (one of email, sms"),
+            "{e}"
+        );
+        let e = "surat".parse::<CounterMedium>().unwrap_err();
+        assert_eq!(
+            (e.what, e.known.as_str()),
+            ("medium", "walk_in, telephone, letter, fax, complaint_box")
+        );
+        assert_eq!(Lang::En.to_string(), "en");
+    }
+
     #[test]
     fn address_display_is_masked() {
         let s = Address::Phone("+6281234567890".into()).to_string();

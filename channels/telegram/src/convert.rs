@@ -98,6 +98,21 @@ pub fn convert(u: &Update, allow_groups: bool) -> Action {
     if !text.is_empty() {
         parts.push(text);
     }
+    let files = files_of(m, lang, &mut parts);
+    shared_place_and_contact(m, lang, &mut parts, &mut msg.contacts);
+    if parts.is_empty() && files.is_empty() {
+        return Action::Ignore("nothing a complaint can hold (sticker, service message)");
+    }
+    msg.text = parts.join("\n");
+    Action::Register {
+        msg: Box::new(msg),
+        files,
+    }
+}
+
+/// The files a message carries (the largest photo, a document, a voice message — which is
+/// also named in the text), to be downloaded.
+fn files_of(m: &Message, lang: Lang, parts: &mut Vec<String>) -> Vec<FileRef> {
     let mut files = Vec::new();
     if let Some(p) = m
         .photo()
@@ -142,6 +157,17 @@ pub fn convert(u: &Update, allow_groups: bool) -> Action {
                 .unwrap_or_else(|| "audio/ogg".into()),
         });
     }
+    files
+}
+
+/// A shared location (as a map link) and a shared contact card; the sender's own number is
+/// kept as a contact of this complaint, never as an identity.
+fn shared_place_and_contact(
+    m: &Message,
+    lang: Lang,
+    parts: &mut Vec<String>,
+    contacts: &mut Vec<Address>,
+) {
     if let Some(l) = m.location() {
         parts.push(format!(
             "{}: {:.6}, {:.6} (https://www.openstreetmap.org/?mlat={:.6}&mlon={:.6})",
@@ -183,17 +209,9 @@ pub fn convert(u: &Update, allow_groups: bool) -> Action {
                 format!("+{p}")
             };
             if let Some(n) = normalize_phone(&p) {
-                msg.contacts.push(Address::Phone(n));
+                contacts.push(Address::Phone(n));
             }
         }
-    }
-    if parts.is_empty() && files.is_empty() {
-        return Action::Ignore("nothing a complaint can hold (sticker, service message)");
-    }
-    msg.text = parts.join("\n");
-    Action::Register {
-        msg: Box::new(msg),
-        files,
     }
 }
 

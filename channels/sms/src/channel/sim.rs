@@ -186,6 +186,13 @@ impl ModemTask {
                 self.keep_report(r);
             }
         }
+        self.register_joined().await;
+        Ok(())
+    }
+
+    /// Registers the multipart messages that are complete, and incomplete ones past their time
+    /// (as partial), each forgotten only after the register committed it.
+    async fn register_joined(&mut self) {
         // Complete multipart messages, and incomplete ones past their time (as partial): each
         // forgotten only after the register committed it. The conversation key lets a part that
         // arrives after its message went in as partial join the same complaint.
@@ -243,7 +250,6 @@ impl ModemTask {
                 self.save_reassembly().await;
             }
         }
-        Ok(())
     }
 
     pub(super) async fn save_reassembly(&self) -> bool {
