@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn, Instrument};
 
 use crate::db::now_ms;
+use crate::register::audit::{self, Actor, AuditEvent, Entry};
 use crate::register::domain::OutboxKind;
 use crate::register::{self, outbox::Claimed};
 use crate::state::Core;
@@ -197,15 +198,15 @@ async fn deliver(core: &Core, owner: &str, row: Claimed) -> sqlx::Result<Outcome
                 tx.rollback().await?;
                 return Ok(Outcome::LeaseLost { outbox_id: row.id });
             }
-            register::audit(
+            let event = AuditEvent::SendFailed {
+                outbox_id: row.id,
+                channel: row.channel,
+                detail: message.clone(),
+            };
+            let at = now_ms();
+            audit::write(
                 &mut tx,
-                Some(row.complaint_id),
-                None,
-                "system",
-                "send_failed",
-                None,
-                None,
-                &format!("outbox {} via {}: {message}", row.id, row.channel),
+                &Entry::new(Some(row.complaint_id), Actor::System, event, at),
             )
             .await?;
             tx.commit().await?;
@@ -217,28 +218,14 @@ async fn deliver(core: &Core, owner: &str, row: Claimed) -> sqlx::Result<Outcome
 }
 
 /// Puts a failed row back in the queue (an officer's retry).
-pub async fn retry_failed(
-    core: &Core,
-    outbox_id: i64,
-    officer_id: Option<i64>,
-    actor: &str,
-) -> sqlx::Result<bool> {
+pub async fn retry_failed(core: &Core, outbox_id: i64, by: Actor<'_>) -> sqlx::Result<bool> {
     let mut tx = core.db.begin().await?;
     let Some(cid) = register::outbox::requeue_failed(&mut tx, outbox_id, now_ms()).await? else {
         tx.rollback().await?;
         return Ok(false);
     };
-    register::audit(
-        &mut tx,
-        Some(cid),
-        officer_id,
-        actor,
-        "retry_send",
-        None,
-        None,
-        &format!("outbox {outbox_id}"),
-    )
-    .await?;
+    let event = AuditEvent::RetrySend { outbox_id };
+    audit::write(&mut tx, &Entry::new(Some(cid), by, event, now_ms())).await?;
     tx.commit().await?;
     core.outbox_wake.notify_waiters();
     Ok(true)
@@ -258,40 +245,29 @@ pub async fn settle_unserved(
     core: &Core,
     outbox_id: i64,
     what: Unserved,
-    officer_id: Option<i64>,
-    actor: &str,
+    by: Actor<'_>,
 ) -> sqlx::Result<bool> {
     let mut tx = core.db.begin().await?;
-    let (done, action) = match what {
+    let (done, event) = match what {
         Unserved::ToTrackingPage => (
             register::outbox::reroute_to_page(&mut tx, outbox_id, now_ms()).await?,
-            "reroute_send",
+            AuditEvent::RerouteSend { outbox_id },
         ),
         Unserved::Cancel => (
             register::outbox::cancel_waiting(
                 &mut tx,
                 outbox_id,
-                &format!("withdrawn by {actor}: its channel runs nowhere"),
+                &format!("withdrawn by {}: its channel runs nowhere", by.name()),
             )
             .await?,
-            "cancel_send",
+            AuditEvent::CancelSend { outbox_id },
         ),
     };
     let Some(cid) = done else {
         tx.rollback().await?;
         return Ok(false);
     };
-    register::audit(
-        &mut tx,
-        Some(cid),
-        officer_id,
-        actor,
-        action,
-        None,
-        None,
-        &format!("outbox {outbox_id}"),
-    )
-    .await?;
+    audit::write(&mut tx, &Entry::new(Some(cid), by, event, now_ms())).await?;
     tx.commit().await?;
     core.outbox_wake.notify_waiters();
     Ok(true)

@@ -136,6 +136,13 @@ impl Core {
     pub async fn connect(c: &Config) -> anyhow::Result<Db> {
         let db = Core::connect_only(c).await?;
         db.migrate().await?;
+        let n = crate::register::audit::upgrade_legacy(&db).await?;
+        if n > 0 {
+            tracing::info!(
+                entries = n,
+                "audit entries of an older register read into events"
+            );
+        }
         let n = crate::register::identity::reindex(&db).await?;
         if n > 0 {
             tracing::info!(

@@ -41,24 +41,13 @@ pub struct AttachmentRow {
     pub sha256: String,
 }
 
-/// One entry of the audit trail.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct AuditRow {
-    pub actor: String,
-    pub action: String,
-    pub from_status: Option<String>,
-    pub to_status: Option<String>,
-    pub note: String,
-    pub at: i64,
-}
-
 /// Everything the register holds on one complaint, each part oldest first.
 #[derive(Debug, Clone)]
 pub struct CaseFile {
     pub messages: Vec<MessageRow>,
     pub attachments: Vec<AttachmentRow>,
     pub outbox: Vec<OutboxRow>,
-    pub audit: Vec<AuditRow>,
+    pub audit: Vec<crate::audit::AuditRow>,
 }
 
 impl CaseFile {
@@ -94,13 +83,7 @@ pub async fn case_file(db: &Db, complaint_id: i64) -> sqlx::Result<CaseFile> {
     .bind(complaint_id)
     .fetch_all(pool)
     .await?;
-    let audit = sqlx::query_as(
-        "SELECT actor, action, from_status, to_status, note, at FROM audit \
-         WHERE complaint_id = $1 ORDER BY id",
-    )
-    .bind(complaint_id)
-    .fetch_all(pool)
-    .await?;
+    let audit = crate::audit::of(pool, complaint_id).await?;
     Ok(CaseFile {
         messages,
         attachments,

@@ -290,8 +290,36 @@ pub struct Officer {
     pub role: Role,
 }
 
+impl Officer {
+    /// The officer as the audit trail names them.
+    pub fn actor(&self) -> crate::audit::Actor<'_> {
+        crate::audit::Actor::Officer {
+            id: self.id,
+            username: &self.username,
+        }
+    }
+}
+
+/// How an approver approves a draft.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::EnumIter, strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum ApprovalKind {
+    /// *Paraf*: checked and initialled.
+    Initial,
+    /// Signed: the last approval, which numbers the answer letter.
+    Sign,
+}
+
+aduan_channel::closed_set!(ApprovalKind, "approval kind");
+
 /// What a letter is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumIter)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumIter,
+)]
+#[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum LetterKind {
     /// The answer to the complaint (*surat jawaban*).

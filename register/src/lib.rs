@@ -10,9 +10,10 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use crate::db::{now_ms, IntFlag, OptName, Tx};
+use crate::db::{IntFlag, OptName, Tx};
 use crate::domain::Status;
 
+pub mod audit;
 pub mod backup;
 mod case;
 pub mod clock;
@@ -119,63 +120,6 @@ pub async fn store_attachments(
         .execute(&mut **tx)
         .await?;
     }
-    Ok(())
-}
-
-/// Writes an audit entry now (the system's time).
-#[allow(clippy::too_many_arguments)]
-pub async fn audit(
-    tx: &mut Tx,
-    complaint_id: Option<i64>,
-    officer_id: Option<i64>,
-    actor: &str,
-    action: &str,
-    from: Option<&str>,
-    to: Option<&str>,
-    note: &str,
-) -> sqlx::Result<()> {
-    audit_at(
-        tx,
-        complaint_id,
-        officer_id,
-        actor,
-        action,
-        from,
-        to,
-        note,
-        now_ms(),
-    )
-    .await
-}
-
-/// Writes an audit entry at `at`: status changes carry the register's clock, the time their
-/// step clocks count from (the recap's per-step figures read them back).
-#[allow(clippy::too_many_arguments)]
-pub async fn audit_at(
-    tx: &mut Tx,
-    complaint_id: Option<i64>,
-    officer_id: Option<i64>,
-    actor: &str,
-    action: &str,
-    from: Option<&str>,
-    to: Option<&str>,
-    note: &str,
-    at: i64,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO audit (complaint_id, officer_id, actor, action, from_status, to_status, note, at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(complaint_id)
-    .bind(officer_id)
-    .bind(actor)
-    .bind(action)
-    .bind(from)
-    .bind(to)
-    .bind(note)
-    .bind(at)
-    .execute(&mut **tx)
-    .await?;
     Ok(())
 }
 

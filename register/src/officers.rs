@@ -4,9 +4,10 @@
 use rand::RngCore;
 use serde::Serialize;
 
+use crate::audit::{self, Actor, AuditEvent, Entry, OfficerChange};
 use crate::db::{now_ms, Db, Tx};
 use crate::domain::{Officer, Role};
-use crate::{self as register, sha256_hex};
+use crate::sha256_hex;
 
 #[derive(Debug, Serialize)]
 pub struct OfficerRow {
@@ -88,17 +89,11 @@ pub async fn add(
         }
         other => other?,
     };
-    register::audit(
-        &mut tx,
-        None,
-        None,
-        "cli",
-        "officer_add",
-        None,
-        None,
-        &format!("{username} as {role}"),
-    )
-    .await?;
+    let event = AuditEvent::OfficerAdded {
+        username: username.into(),
+        role,
+    };
+    audit::write(&mut tx, &Entry::new(None, Actor::Cli, event, now_ms())).await?;
     tx.commit().await?;
     Ok(token)
 }
@@ -173,7 +168,7 @@ pub async fn rotate_token(db: &Db, username: &str) -> Result<String, OfficerErro
         username,
         sql,
         Some(sha256_hex(token.as_bytes())),
-        "officer_token",
+        OfficerChange::TokenRotated,
     )
     .await?;
     Ok(token)
@@ -182,7 +177,7 @@ pub async fn rotate_token(db: &Db, username: &str) -> Result<String, OfficerErro
 /// Disables an officer: the token stops working at once.
 pub async fn disable(db: &Db, username: &str) -> Result<(), OfficerError> {
     let sql = "UPDATE officers SET active = 0 WHERE username = $1";
-    update_one(db, username, sql, None, "officer_disable").await
+    update_one(db, username, sql, None, OfficerChange::Disabled).await
 }
 
 /// Runs `sql` (`$1` = username, `$2` = `arg`) on one officer, with its audit entry.
@@ -191,7 +186,7 @@ async fn update_one(
     username: &str,
     sql: &'static str,
     arg: Option<String>,
-    action: &str,
+    what: OfficerChange,
 ) -> Result<(), OfficerError> {
     let mut tx = db.begin().await?;
     let mut q = sqlx::query(sql).bind(username);
@@ -201,7 +196,11 @@ async fn update_one(
     if q.execute(&mut *tx).await?.rows_affected() == 0 {
         return Err(OfficerError::NotFound(username.into()));
     }
-    register::audit(&mut tx, None, None, "cli", action, None, None, username).await?;
+    let event = AuditEvent::OfficerChanged {
+        username: username.into(),
+        what,
+    };
+    audit::write(&mut tx, &Entry::new(None, Actor::Cli, event, now_ms())).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -16,6 +16,7 @@ use chrono::Datelike;
 use tracing::{info, warn, Instrument};
 
 use crate::db::{is_unique_violation, now_ms, Tx};
+use crate::register::audit::{self, Actor, AuditEvent, Entry, Suppressed};
 use crate::register::{self, Complaint, Outgoing};
 use crate::state::{Core, Shared};
 use crate::templates::Kind;
@@ -123,7 +124,8 @@ async fn try_submit(
     link: Option<&Prepared>,
     officer: Option<(i64, &str)>,
 ) -> sqlx::Result<Committed> {
-    let now = now_ms();
+    // One clock for the whole intake: the register's (a test may fix it).
+    let now = core.clock.now().timestamp_millis();
     let mut tx = core.db.begin().await?;
     let c = register_in(core, &mut tx, p, officer, now).await?;
     if let Some(l) = link.filter(|_| c.disposition != Disposition::Duplicate) {
@@ -169,8 +171,7 @@ async fn register_in(
     if let (Some(who), Some(rating)) = (found.complainant, crate::workflow::verdict::parse(&p.text))
     {
         if !msg.auto_generated && p.attachments.is_empty() {
-            // The register's clock, as the question's time was.
-            let at = core.clock.now().timestamp_millis();
+            let at = now;
             let since = at - crate::workflow::verdict::WINDOW_MS;
             let refs = &msg.hints.references;
             let mut asked =
@@ -264,26 +265,17 @@ async fn opened(
     now: i64,
 ) -> sqlx::Result<()> {
     let msg = &p.msg;
-    let (oid, actor) = officer.map_or((None, "system"), |(id, name)| (Some(id), name));
-    let mut note = match msg.medium {
-        Some(m) => format!("via {} ({})", msg.channel, m.as_str()),
-        None => format!("via {}", msg.channel),
+    let by = officer.map_or(Actor::System, |(id, username)| Actor::Officer {
+        id,
+        username,
+    });
+    let event = AuditEvent::Registered {
+        channel: msg.channel,
+        medium: msg.medium,
+        flagged: flag.map(str::to_string),
     };
-    if let Some(f) = flag {
-        note.push_str("; flagged: ");
-        note.push_str(f);
-    }
-    register::audit(
-        tx,
-        Some(c.id),
-        oid,
-        actor,
-        "register",
-        None,
-        Some(Status::Registered.as_str()),
-        &note,
-    )
-    .await?;
+    let entry = Entry::new(Some(c.id), by, event, now).moving(None, Some(Status::Registered));
+    audit::write(tx, &entry).await?;
     acknowledge(core, tx, c, p, now).await
 }
 
@@ -306,42 +298,22 @@ async fn joined(
     if reopened {
         // The file comes back to be checked: the whole clock runs on, the first
         // step's clock starts again.
-        let at = core.clock.now().timestamp_millis();
+        let at = now;
         crate::workflow::resume_whole_clock(core, tx, c.id, at, false).await?;
         let due = crate::workflow::clock::step_due(core, Status::Registered, 0, at);
         register::clock::set_step_due(tx, c.id, Some(at), due).await?;
     }
-    let mut note = format!("message via {}", msg.channel);
-    // LAPOR!'s status changes and dispositions belong in the audit trail itself.
-    if msg.channel == ChannelKind::Lapor {
-        note.push_str(": ");
-        note.push_str(&first_line(&p.text));
-    }
-    if let Some(f) = flag {
-        note.push_str("; flagged: ");
-        note.push_str(f);
-    }
-    let (from, to) = if reopened {
-        (Some(c.status.as_str()), Some(Status::Registered.as_str()))
-    } else {
-        (None, None)
+    let event = AuditEvent::MessageReceived {
+        channel: msg.channel,
+        // LAPOR!'s status changes and dispositions belong in the audit trail itself.
+        lapor: (msg.channel == ChannelKind::Lapor).then(|| first_line(&p.text)),
+        flagged: flag.map(str::to_string),
     };
-    register::audit_at(
-        tx,
-        Some(c.id),
-        None,
-        "system",
-        "message_received",
-        from,
-        to,
-        &note,
-        if reopened {
-            core.clock.now().timestamp_millis()
-        } else {
-            now
-        },
-    )
-    .await?;
+    let mut entry = Entry::new(Some(c.id), Actor::System, event, now);
+    if reopened {
+        entry = entry.moving(Some(c.status), Some(Status::Registered));
+    }
+    audit::write(tx, &entry).await?;
     Ok(())
 }
 

@@ -37,15 +37,12 @@ pub async fn record_handover(
         ));
     }
     register::outbox::record_handover(&mut tx, c.id, &recipient, now).await?;
-    register::audit(
+    let event = AuditEvent::HandOver {
+        recipient: recipient.clone(),
+    };
+    audit::write(
         &mut tx,
-        Some(c.id),
-        Some(officer.id),
-        &officer.username,
-        "hand_over",
-        None,
-        None,
-        &format!("answer handed over to {recipient}"),
+        &Entry::new(Some(c.id), officer.actor(), event, now),
     )
     .await?;
     let updated = register::complaint_by_id(&mut tx, c.id).await?;
@@ -106,16 +103,13 @@ pub async fn assign(
         }
     };
     register::workspace::assign(&mut tx, c.id, Some(target), now).await?;
-    register::audit_at(
+    let event = match to {
+        Some(to) => AuditEvent::Assign { to: to.to_string() },
+        None => AuditEvent::Take,
+    };
+    audit::write(
         &mut tx,
-        Some(c.id),
-        Some(officer.id),
-        &officer.username,
-        if to.is_some() { "assign" } else { "take" },
-        None,
-        None,
-        to.unwrap_or(&officer.username),
-        now,
+        &Entry::new(Some(c.id), officer.actor(), event, now),
     )
     .await?;
     let updated = register::complaint_by_id(&mut tx, c.id).await?;
@@ -145,18 +139,8 @@ pub async fn add_note(
         .await?
         .ok_or_else(|| ActionError::NotFound(register_no.to_string()))?;
     register::workspace::add_note(&mut tx, c.id, officer.id, body, now).await?;
-    register::audit_at(
-        &mut tx,
-        Some(c.id),
-        Some(officer.id),
-        &officer.username,
-        "note",
-        None,
-        None,
-        "",
-        now,
-    )
-    .await?;
+    let entry = Entry::new(Some(c.id), officer.actor(), AuditEvent::Note, now);
+    audit::write(&mut tx, &entry).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -198,15 +182,13 @@ pub async fn reply(
         None,
     )
     .await?;
-    register::audit(
+    let event = AuditEvent::Reply {
+        messages: ids.len(),
+    };
+    let now = core.clock.now().timestamp_millis();
+    audit::write(
         &mut tx,
-        Some(c.id),
-        Some(officer.id),
-        &officer.username,
-        "reply",
-        None,
-        None,
-        &format!("{} outbox row(s)", ids.len()),
+        &Entry::new(Some(c.id), officer.actor(), event, now),
     )
     .await?;
     tx.commit().await?;

@@ -3,6 +3,7 @@
 //! out, a late step escalated.
 
 use super::*;
+use crate::db::now_ms;
 
 /// Ends the wait for the citizen: the pause closes and, unless the complaint ends, the whole
 /// clock runs on — afresh from `now` when the file was returned at its first check (the clock
@@ -150,18 +151,12 @@ pub(crate) async fn close_expired(
     }
     register::clock::resume(&mut tx, c.id, now).await?;
     let deadline = core.procedure.completion_deadline;
-    register::audit_at(
-        &mut tx,
-        Some(c.id),
-        None,
-        "system",
-        "close",
-        Some(Status::Incomplete.as_str()),
-        Some(Status::Closed.as_str()),
-        &format!("not completed within {deadline}"),
-        now,
-    )
-    .await?;
+    let event = AuditEvent::ClosedIncomplete {
+        within: deadline.to_string(),
+    };
+    let entry = Entry::new(Some(c.id), Actor::System, event, now)
+        .moving(Some(Status::Incomplete), Some(Status::Closed));
+    audit::write(&mut tx, &entry).await?;
     let updated = register::complaint_by_id(&mut tx, c.id).await?;
     tell_complainant(core, &mut tx, &updated, Kind::ClosedIncomplete, "", &[]).await?;
     tx.commit().await?;
@@ -178,27 +173,13 @@ pub(crate) async fn escalate(core: &Core, d: &register::clock::DueStep) -> sqlx:
         return Ok(false);
     }
     let owner = core.procedure.step(d.status).map(|s| s.role);
-    let note = match owner {
-        Some(o) => match o.superior() {
-            Some(sup) => format!(
-                "step `{}` passed its standard: owner {o}, superior {sup}",
-                d.status
-            ),
-            None => format!("step `{}` passed its standard: owner {o}", d.status),
-        },
-        None => format!("step `{}` passed its standard", d.status),
+    let event = AuditEvent::Escalated {
+        step: d.status,
+        owner,
+        superior: owner.and_then(Role::superior),
     };
-    register::audit(
-        &mut tx,
-        Some(d.id),
-        None,
-        "system",
-        "escalate",
-        Some(d.status.as_str()),
-        None,
-        &note,
-    )
-    .await?;
+    let entry = Entry::new(Some(d.id), Actor::System, event, now_ms()).moving(Some(d.status), None);
+    audit::write(&mut tx, &entry).await?;
     tx.commit().await?;
     core.metrics.escalated();
     Ok(true)

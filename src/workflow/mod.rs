@@ -7,6 +7,7 @@ use serde::Deserialize;
 use chrono::Datelike;
 
 use crate::letter::{Letter, LetterKind};
+use crate::register::audit::{self, Actor, AuditEvent, Entry};
 use crate::register::{self, Complaint, Outgoing};
 use crate::state::Core;
 use crate::templates::Kind;
@@ -262,22 +263,12 @@ pub async fn apply(
                     (draft_version, &new_hash),
                 )
                 .await?;
-                register::audit_at(
-                    &mut tx,
-                    Some(c.id),
-                    Some(officer.id),
-                    &officer.username,
-                    "draft_edited",
-                    None,
-                    None,
-                    &format!(
-                        "draft sha256:{} replaced by sha256:{} before approval",
-                        &hash[..16],
-                        &new_hash[..16]
-                    ),
-                    now,
-                )
-                .await?;
+                let event = AuditEvent::DraftEdited {
+                    before: format!("sha256:{}", &hash[..16]),
+                    after: format!("sha256:{}", &new_hash[..16]),
+                };
+                let entry = Entry::new(Some(c.id), officer.actor(), event, now);
+                audit::write(&mut tx, &entry).await?;
                 edited_draft = Some(new.to_string());
                 (new.to_string(), new_hash)
             }
@@ -453,65 +444,44 @@ pub async fn apply(
     }
     if let Some(o) = &original {
         register::merge_thread(&mut tx, c.id, o.id, &o.register_no).await?;
-        register::audit(
+        let event = AuditEvent::MergedIn {
+            duplicate: c.register_no.clone(),
+        };
+        audit::write(
             &mut tx,
-            Some(o.id),
-            Some(officer.id),
-            &officer.username,
-            "merged_in",
-            None,
-            None,
-            &format!("the thread of duplicate {} moved here", c.register_no),
+            &Entry::new(Some(o.id), officer.actor(), event, now),
         )
         .await?;
     }
-    let audit_note = match (action, &req.assignee, req.reason, &approval) {
-        (Action::Dispose, a, _, _) => {
-            let to: Vec<String> = [unit.as_ref().map(|u| format!("unit {}", u.1)), a.clone()]
-                .into_iter()
-                .flatten()
-                .collect();
-            format!("to {}: {note}", to.join(" and "))
-        }
-        (Action::Dismiss, _, _, _) if original.is_some() => format!(
-            "duplicate merged into {}",
-            original
-                .as_ref()
-                .map(|o| o.register_no.as_str())
-                .unwrap_or("")
-        ),
-        (Action::RecordFieldReview, _, _, _) => format!(
-            "{note} (BAP: {})",
-            files
-                .iter()
-                .map(|f| f.filename.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        (Action::Dismiss, _, Some(r), _) if note.is_empty() => r.as_str().to_string(),
-        (Action::Dismiss, _, Some(r), _) => format!("{}: {note}", r.as_str()),
-        (Action::Approve, _, _, Some((n, kind, hash))) => {
-            format!(
-                "{} {n}/{} of draft sha256:{}",
-                kind.as_str(),
-                proc.approvals().len(),
-                &hash[..16]
-            )
-        }
-        _ => note.to_string(),
+    let event = match (action, req.reason, &approval) {
+        (Action::Dispose, _, _) => AuditEvent::Disposed {
+            unit: unit.as_ref().map(|u| u.1.clone()),
+            assignee: req.assignee.clone().filter(|a| !a.trim().is_empty()),
+            instruction: note.to_string(),
+        },
+        (Action::Dismiss, Some(reason), _) => AuditEvent::Dismissed {
+            reason,
+            note: note.to_string(),
+            into: original.as_ref().map(|o| o.register_no.clone()),
+        },
+        (Action::RecordFieldReview, _, _) => AuditEvent::FieldReviewRecorded {
+            findings: note.to_string(),
+            bap: files.iter().map(|f| f.filename.clone()).collect(),
+        },
+        (Action::Approve, _, Some((n, kind, hash))) => AuditEvent::Approved {
+            kind: *kind,
+            stage: *n,
+            of: proc.approvals().len(),
+            draft: format!("sha256:{}", &hash[..16]),
+        },
+        _ => AuditEvent::Step {
+            action,
+            note: note.to_string(),
+        },
     };
-    register::audit_at(
-        &mut tx,
-        Some(c.id),
-        Some(officer.id),
-        &officer.username,
-        action.as_str(),
-        Some(c.status.as_str()),
-        Some(to.as_str()),
-        &audit_note,
-        now,
-    )
-    .await?;
+    let entry =
+        Entry::new(Some(c.id), officer.actor(), event, now).moving(Some(c.status), Some(to));
+    audit::write(&mut tx, &entry).await?;
     let tell = match action {
         Action::ReturnIncomplete => Some((Kind::RequestComplete, note.to_string())),
         Action::DecideFieldReview => Some((Kind::Invitation, note.to_string())),
@@ -535,19 +505,14 @@ pub async fn apply(
     if let Some(kind) = letter_kind {
         let text = tell.as_ref().map(|t| t.1.as_str()).unwrap_or("");
         let (number, file) = issue_letter(core, &mut tx, &updated, kind, text, now).await?;
-        register::audit(
+        let event = AuditEvent::Letter {
+            kind,
+            number,
+            signer: core.letterhead.signer().to_string(),
+        };
+        audit::write(
             &mut tx,
-            Some(c.id),
-            Some(officer.id),
-            &officer.username,
-            "letter",
-            None,
-            None,
-            &format!(
-                "{} letter {number} signed by {}",
-                kind.as_str(),
-                core.letterhead.signer()
-            ),
+            &Entry::new(Some(c.id), officer.actor(), event, now),
         )
         .await?;
         letters.push(file);

@@ -38,23 +38,7 @@ pub const PROFILES: &[(&str, &str)] = &[
     ("lapor", include_str!("../../config/procedures/lapor.toml")),
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ApprovalKind {
-    /// *Paraf*: checked and initialled.
-    Initial,
-    /// Signed: the last approval, which numbers the answer letter.
-    Sign,
-}
-
-impl ApprovalKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ApprovalKind::Initial => "initial",
-            ApprovalKind::Sign => "sign",
-        }
-    }
-}
+pub use crate::register::domain::ApprovalKind;
 
 /// One approval of the chain: who gives it, and how long they have.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

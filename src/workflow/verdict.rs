@@ -10,6 +10,7 @@
 use aduan_channel::{ChannelKind, Lang};
 
 use crate::db::Tx;
+use crate::register::audit::{self, Actor, AuditEvent, Entry};
 use crate::register::{self, Complaint, Outgoing};
 use crate::state::Core;
 use crate::templates::Kind;
@@ -134,23 +135,16 @@ pub async fn record(
     use register::verdicts::Recorded;
     let recorded = register::verdicts::record(tx, c.id, rating, channel, now).await?;
     let kept = recorded == Recorded::Kept;
-    let note = match recorded {
-        Recorded::Kept => format!("{rating} ({}) via {channel}", words(rating, Lang::Id)),
-        Recorded::FirstStands(first) => {
-            format!("{rating} via {channel} not counted: the first verdict ({first}) stands")
-        }
+    let event = match recorded {
+        Recorded::Kept => AuditEvent::Rated { rating, channel },
+        Recorded::FirstStands(first) => AuditEvent::RatedAgain {
+            rating,
+            channel,
+            first,
+        },
     };
-    register::audit(
-        tx,
-        Some(c.id),
-        None,
-        "complainant",
-        if kept { "rate" } else { "rate_again" },
-        None,
-        None,
-        &note,
-    )
-    .await?;
+    let entry = Entry::new(Some(c.id), Actor::Complainant, event, now);
+    audit::write(tx, &entry).await?;
     Ok(kept)
 }
 

@@ -121,15 +121,17 @@ async fn lapor_link_sync_and_answer(backend: Backend) {
     // A status change is mirrored once; polls repeat without duplicating anything.
     fake.set_status("5312345", "Dalam Proses", "Diverifikasi admin");
     wait_count(&app, "SELECT COUNT(*) FROM messages WHERE body LIKE 'Status LAPOR!: Dalam Proses%Diverifikasi admin'", 1, 20).await;
-    assert_eq!(
-        count(
-            &app,
-            "SELECT COUNT(*) FROM audit WHERE note LIKE '%Status LAPOR!: Dalam Proses%'"
-        )
-        .await,
-        1,
-        "the status change is in the audit trail"
-    );
+    let mirrored = aduan::register::audit::named(&app.core.db, "message_received")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| {
+            matches!(&a.event, aduan::register::audit::AuditEvent::MessageReceived {
+            lapor: Some(line), ..
+        } if line.contains("Status LAPOR!: Dalam Proses"))
+        })
+        .count();
+    assert_eq!(mirrored, 1, "the status change is in the audit trail");
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(
         count(&app, "SELECT COUNT(*) FROM messages WHERE direction = 'in'").await,

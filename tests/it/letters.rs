@@ -104,14 +104,15 @@ async fn letters_are_numbered_per_year_without_gaps(backend: Backend) {
     .await;
     assert_eq!(numbers, 3);
     // Each send is in the audit trail with its number.
-    assert_eq!(
-        count(
-            &o.app,
-            "SELECT COUNT(*) FROM audit WHERE action = 'letter' AND note LIKE 'answer letter 500.16/%'"
-        )
-        .await,
-        3
-    );
+    let letters = aduan::register::audit::named(&o.app.core.db, "letter")
+        .await
+        .unwrap();
+    let answers = letters.iter().filter(|a| {
+        matches!(&a.event, aduan::register::audit::AuditEvent::Letter {
+            kind: aduan::register::domain::LetterKind::Answer, number, ..
+        } if number.starts_with("500.16/"))
+    });
+    assert_eq!(answers.count(), 3, "{letters:?}");
     o.app.stop().await;
 }
 both!(letters_are_numbered_per_year_without_gaps);
@@ -184,13 +185,15 @@ async fn the_counter_answer_counts_from_its_hand_over(backend: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let handed = aduan::register::audit::named(&o.app.core.db, "hand_over")
+        .await
+        .unwrap();
+    assert_eq!(handed.len(), 1);
     assert_eq!(
-        count(
-            &o.app,
-            "SELECT COUNT(*) FROM audit WHERE action = 'hand_over' AND note = 'answer handed over to Siti (istri pengadu)'"
-        )
-        .await,
-        1
+        handed[0].event,
+        aduan::register::audit::AuditEvent::HandOver {
+            recipient: "Siti (istri pengadu)".into()
+        }
     );
     // The recap counts it answered, and late (due 2026-12-10).
     let recap = aduan::recap::compute(&o.app.core, aduan::recap::Period::month(2026, 12).unwrap())

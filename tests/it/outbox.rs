@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use aduan::db::{now_ms, Backend};
 use aduan::outbox::{dispatch_one, Outcome};
+use aduan::register::audit::Actor;
 use aduan_channel::{Address, ChannelKind, InboundMessage};
 use sqlx::Row;
 
@@ -177,11 +178,11 @@ async fn failures_park_and_officer_retry(backend: Backend) {
         2
     );
     // An officer retries one: it goes out once.
-    assert!(aduan::outbox::retry_failed(&core, second, None, "test")
+    assert!(aduan::outbox::retry_failed(&core, second, Actor::Cli)
         .await
         .unwrap());
     assert!(
-        !aduan::outbox::retry_failed(&core, second, None, "test")
+        !aduan::outbox::retry_failed(&core, second, Actor::Cli)
             .await
             .unwrap(),
         "only failed rows can be retried"

@@ -584,17 +584,27 @@ async fn deadlines_close_and_escalate(backend: Backend) {
         0,
         "once"
     );
-    let note: String = sqlx::query_scalar(
-        "SELECT a.note FROM audit a JOIN complaints c ON c.id = a.complaint_id \
-         WHERE a.action = 'escalate' AND c.register_no = $1",
-    )
-    .bind(&waiting)
-    .fetch_one(&core.db.pool)
-    .await
-    .unwrap();
+    let id: i64 = sqlx::query_scalar("SELECT id FROM complaints WHERE register_no = $1")
+        .bind(&waiting)
+        .fetch_one(&core.db.pool)
+        .await
+        .unwrap();
+    let trail = aduan::register::audit::of(&core.db.pool, id).await.unwrap();
+    let escalated: Vec<_> = trail
+        .iter()
+        .filter(|a| a.event.name() == "escalate")
+        .collect();
+    assert_eq!(escalated.len(), 1, "{trail:?}");
     assert!(
-        note.contains("owner section_head, superior division_head"),
-        "{note}"
+        matches!(
+            escalated[0].event,
+            aduan::register::audit::AuditEvent::Escalated {
+                owner: Some(Role::SectionHead),
+                superior: Some(Role::DivisionHead),
+                ..
+            }
+        ),
+        "{escalated:?}"
     );
     // 8 December 00:00 WIB: the 14 days are over.
     set_clock(&o, "2026-12-08 00:01");
@@ -687,14 +697,18 @@ async fn dismissal_is_silent(backend: Backend) {
         before,
         "nothing sent"
     );
-    assert_eq!(
-        scalar(
-            &core.db,
-            "SELECT COUNT(*) FROM audit WHERE action = 'dismiss' AND note = 'spam'"
-        )
-        .await,
-        1
-    );
+    let dismissed = aduan::register::audit::named(&core.db, "dismiss")
+        .await
+        .unwrap();
+    assert_eq!(dismissed.len(), 1);
+    assert!(matches!(
+        &dismissed[0].event,
+        aduan::register::audit::AuditEvent::Dismissed {
+            reason: aduan::workflow::DismissReason::Spam,
+            into: None,
+            ..
+        }
+    ));
     o.app.stop().await;
 }
 both!(dismissal_is_silent);

@@ -650,14 +650,21 @@ async fn web_counter_page(backend: Backend) {
         .await,
         1
     );
-    assert_eq!(
-        count(
-            &app,
-            "SELECT COUNT(*) FROM audit WHERE note LIKE 'via counter (letter)%' AND actor = 'siti'"
-        )
-        .await,
-        1
-    );
+    let by_siti = aduan::register::audit::named(&app.core.db, "register")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| {
+            a.actor == "siti"
+                && a.event
+                    == aduan::register::audit::AuditEvent::Registered {
+                        channel: aduan_channel::ChannelKind::Counter,
+                        medium: Some(aduan_channel::CounterMedium::Letter),
+                        flagged: None,
+                    }
+        })
+        .count();
+    assert_eq!(by_siti, 1);
     let p = b.go("GET", &loc, &[]).await;
     assert!(p.body.contains("surat.pdf") && p.body.contains("Keberatan atas penutupan jalan."));
     app.stop().await;

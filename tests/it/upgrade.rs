@@ -209,6 +209,33 @@ async fn upgrade_from(version: &str, backend: Backend) {
         2
     );
     assert!(core.db.pending_migrations().await.unwrap().is_empty());
+    // The old English notes became events when the register opened: none is left unread,
+    // none kept as mere text, and the counter's entry says how the complaint came.
+    assert_eq!(
+        scalar(&core.db, "SELECT COUNT(*) FROM audit WHERE fields IS NULL").await,
+        0
+    );
+    use aduan::register::audit::AuditEvent;
+    let mut events = Vec::new();
+    for name in ["register", "reply"] {
+        events.extend(aduan::register::audit::named(&core.db, name).await.unwrap());
+    }
+    assert!(events.len() >= 7, "{version}: {events:?}");
+    assert!(
+        events
+            .iter()
+            .all(|a| !matches!(a.event, AuditEvent::Legacy { .. })),
+        "{version}: {events:?}"
+    );
+    assert!(events.iter().any(|a| a.event
+        == AuditEvent::Registered {
+            channel: ChannelKind::Counter,
+            medium: Some(CounterMedium::Letter),
+            flagged: None,
+        }));
+    assert!(events
+        .iter()
+        .any(|a| a.event == AuditEvent::Reply { messages: 1 }));
     let c = aduan::intake::submit(
         &core,
         InboundMessage::new(

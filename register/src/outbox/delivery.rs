@@ -3,6 +3,7 @@
 use aduan_channel::DeliveryReport;
 use sqlx::Row;
 
+use crate::audit::{self, Actor, AuditEvent, Entry};
 use crate::db::Db;
 
 /// Records a delivery report on the outbox row it names, with an audit entry; a failure is
@@ -71,21 +72,15 @@ pub async fn record_delivery(
     .bind(&r.detail)
     .execute(&mut *tx)
     .await?;
-    let note = format!(
-        "outbox {id} via {}: {} {}",
-        r.channel,
-        r.state.as_str(),
-        r.detail
-    );
-    crate::audit(
+    let event = AuditEvent::DeliveryReport {
+        outbox_id: id,
+        channel: r.channel,
+        state: r.state,
+        detail: r.detail.trim().to_string(),
+    };
+    audit::write(
         &mut tx,
-        Some(cid),
-        None,
-        "system",
-        "delivery_report",
-        None,
-        None,
-        note.trim(),
+        &Entry::new(Some(cid), Actor::System, event, crate::db::now_ms()),
     )
     .await?;
     if r.state == aduan_channel::DeliveryState::Failed {

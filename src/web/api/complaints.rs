@@ -270,10 +270,11 @@ pub async fn show(
         .map(|a| {
             json!({
                 "actor": a.actor,
-                "action": a.action,
+                "action": a.event.name(),
+                "event": masked_event(&a.event, &shown),
                 "from": a.from_status,
                 "to": a.to_status,
-                "note": shown(&a.note),
+                "note": shown(&crate::web::words::audit::detail(&a.event, aduan_channel::Lang::En)),
                 "at": ms_to_rfc3339(a.at),
             })
         })
@@ -386,4 +387,23 @@ pub async fn handover(
         serde_json::from_slice(&body).map_err(|e| ApiError::Validation(e.to_string()))?;
     let c = workflow::record_handover(&st.core, &officer, &register_no, &req.recipient).await?;
     Ok(Json(complaint_for(&st, &c, officer.role).await?))
+}
+
+/// An audit event's fields for the API, every text in them as the caller's role may see it
+/// (a confidential complainant's name hidden).
+fn masked_event(e: &crate::register::audit::AuditEvent, shown: &dyn Fn(&str) -> String) -> Value {
+    fn walk(v: &mut Value, shown: &dyn Fn(&str) -> String) {
+        match v {
+            Value::String(s) => *s = shown(s),
+            Value::Array(a) => a.iter_mut().for_each(|x| walk(x, shown)),
+            Value::Object(o) => o
+                .iter_mut()
+                .filter(|(k, _)| k.as_str() != "event")
+                .for_each(|(_, x)| walk(x, shown)),
+            _ => {}
+        }
+    }
+    let mut v = serde_json::to_value(e).unwrap_or(Value::Null);
+    walk(&mut v, shown);
+    v
 }

@@ -47,7 +47,7 @@ pub async fn outbox_retry(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let id = parse_id(&id, "outbox row")?;
-    if crate::outbox::retry_failed(&st.core, id, Some(officer.id), &officer.username).await? {
+    if crate::outbox::retry_failed(&st.core, id, officer.actor()).await? {
         Ok(Json(json!({ "retried": id })))
     } else {
         Err(ApiError::Conflict(format!(

@@ -467,10 +467,10 @@ impl Case<'_> {
                     tr {
                         td { (fmt_time(st, a.at)) }
                         td { (a.actor) }
-                        td { (words::audit(&a.action, lang)) }
+                        td { (words::audit::title(&a.event, lang)) }
                         td { @if let Some(f) = &a.from_status { (words::status_name(f, lang)) }
                              @if let Some(t) = &a.to_status { " → " (words::status_name(t, lang)) } }
-                        td { (words::audit_note(&a.action, &shown(&a.note), lang)) }
+                        td { (shown(&words::audit::detail(&a.event, lang))) }
                     }
                 }
             } }

@@ -406,7 +406,7 @@ pub async fn retry(
         form: f,
     }: CsrfForm<RetryForm>,
 ) -> Response {
-    match crate::outbox::retry_failed(&st.core, id, Some(s.officer.id), &s.officer.username).await {
+    match crate::outbox::retry_failed(&st.core, id, s.officer.actor()).await {
         Ok(true) => {
             st.core.outbox_wake.notify_waiters();
             back(&f.register_no, Notice::Retried)

@@ -451,15 +451,7 @@ async fn unserved(
         };
         return html_response(StatusCode::OK, lang, page(lang, &no, Some(s), body), vec![]);
     }
-    match crate::outbox::settle_unserved(
-        &st.core,
-        id,
-        what,
-        Some(s.officer.id),
-        &s.officer.username,
-    )
-    .await
-    {
+    match crate::outbox::settle_unserved(&st.core, id, what, s.officer.actor()).await {
         Ok(true) => outcome::back(&f.register_no, notice),
         Ok(false) => outcome::back(&f.register_no, outcome::Notice::NothingToRetry),
         Err(e) => {

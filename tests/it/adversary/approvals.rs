@@ -85,13 +85,22 @@ async fn voided_approvals_stay_void(backend: Backend) {
         let (s, v) = act_at(&o, base, role, &no, approve()).await;
         assert_eq!(s, StatusCode::OK, "{role:?}: {v}");
     }
-    let notes: Vec<String> =
-        sqlx::query_scalar("SELECT note FROM audit WHERE action = 'approve' ORDER BY id")
-            .fetch_all(&o.app.core.db.pool)
-            .await
-            .unwrap();
+    let notes = aduan::register::audit::named(&o.app.core.db, "approve")
+        .await
+        .unwrap();
     assert_eq!(notes.len(), 5, "{notes:?}");
-    assert!(notes[4].starts_with("sign 3/3"), "{notes:?}");
+    assert!(
+        matches!(
+            notes[4].event,
+            aduan::register::audit::AuditEvent::Approved {
+                kind: aduan::register::domain::ApprovalKind::Sign,
+                stage: 3,
+                of: 3,
+                ..
+            }
+        ),
+        "{notes:?}"
+    );
     let per_version: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT draft_version, COUNT(*) FROM approvals GROUP BY draft_version ORDER BY draft_version",
     )

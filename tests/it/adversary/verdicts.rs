@@ -175,18 +175,16 @@ async fn web_verdicts_window_and_concurrency(backend: Backend) {
         assert_eq!(*s, StatusCode::OK);
     }
     let kept = rating(&app, &now_no).await.expect("one verdict");
-    let notes: Vec<String> =
-        sqlx::query_scalar("SELECT note FROM audit WHERE action = 'rate_again' ORDER BY id")
-            .fetch_all(&app.core.db.pool)
-            .await
-            .unwrap();
+    let notes = aduan::register::audit::named(&app.core.db, "rate_again")
+        .await
+        .unwrap();
     // Those that read the complaint after the first commit show the verdict and record
     // nothing; the others wrote, were refused and say which verdict stands.
     assert!((1..=3).contains(&notes.len()), "{notes:?}");
     for n in &notes {
         assert!(
-            n.contains(&format!("the first verdict ({kept}) stands")),
-            "{n} (kept {kept})"
+            matches!(n.event, aduan::register::audit::AuditEvent::RatedAgain { first, .. } if first == kept),
+            "{n:?} (kept {kept})"
         );
     }
     // 31 days after the question: the page says rating has closed; nothing is recorded.
